@@ -1,0 +1,14 @@
+// Module entry of higgs_audio.node.
+#include <napi.h>
+
+#include "engine_wrap.h"
+
+namespace {
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Engine", higgs::binding::EngineWrap::define(env));
+  exports.Set("abiVersion", Napi::Number::New(env, 1));  // bumped when the JS-facing API changes
+  return exports;
+}
+}  // namespace
+
+NODE_API_MODULE(higgs_audio, init)

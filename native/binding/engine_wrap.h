@@ -1,0 +1,33 @@
+// JS class `Engine`: a thin ObjectWrap over higgs::Engine. Argument checking and conversion
+// only; every heavy call is queued on the engine thread and returns a Promise.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "engine.h"
+#include "js_bridge.h"
+
+namespace higgs::binding {
+
+class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  explicit EngineWrap(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value load(const Napi::CallbackInfo& info);
+  Napi::Value load_random(const Napi::CallbackInfo& info);
+  Napi::Value forward(const Napi::CallbackInfo& info);
+  Napi::Value info(const Napi::CallbackInfo& info);
+  Napi::Value dispose(const Napi::CallbackInfo& info);
+
+  Engine& engine(Napi::Env env);  // throws E_NOT_LOADED after dispose()
+  std::shared_ptr<PendingPromise> settle_on_js_thread(Napi::Env env, const char* name);
+
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Engine> disposing_;  // disposed, waiting for its queue to drain
+};
+
+}  // namespace higgs::binding

@@ -1,0 +1,89 @@
+// The Engine owns a model and the ONE native thread on which all of its libtorch work runs
+// (CUDA graph capture and the Node event loop both need that). Every call queues a job and
+// reports back through a callback invoked on the engine thread; the *_sync helpers wait for it
+// (bench, native tests). This header has no libtorch types: the binding and the bench see only it.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace higgs {
+
+struct EngineOptions {
+  std::string device = "cpu";    // "cpu" or "cuda" / "cuda:N"
+  std::string dtype = "float32";  // "float32", "bfloat16" or "float16"
+  std::int64_t max_context = 4096;  // KV cache positions, preallocated at load
+  int threads = 0;                  // intra-op CPU threads; 0 = libtorch's default
+};
+
+struct LoadProgress {
+  std::string phase;  // "config", "weights", "cache", "ready"
+  double progress;    // 0..1 over the whole load
+};
+
+struct ModelInfo {
+  std::string model_dir;  // "" for random weights
+  std::string format;     // "original", "transformers" or "random"
+  std::string device, dtype;
+  std::int64_t vocab_size = 0, hidden_size = 0, intermediate_size = 0, num_layers = 0, num_heads = 0, num_kv_heads = 0;
+  std::int64_t num_codebooks = 0, codebook_vocab = 0, max_context = 0;
+  std::int64_t parameter_count = 0, weight_bytes = 0, kv_cache_bytes = 0;
+  bool has_text_head = false;
+  double load_seconds = 0;
+};
+
+enum class LogitsSelection { Last, All, Audio };
+
+struct ForwardRequest {
+  std::vector<std::int32_t> input_ids;  // length L; ignored at audio positions
+  std::vector<std::uint8_t> audio_mask;  // length L; 1 = audio position
+  std::vector<std::int32_t> audio_codes;  // num_codebooks per audio position, frame-major
+  std::int64_t start_pos = 0;
+  LogitsSelection logits = LogitsSelection::Last;
+  bool text_logits = false;
+};
+
+struct ForwardResult {
+  std::vector<std::int64_t> positions;  // input rows the logits belong to
+  std::vector<float> audio_logits;      // [P, num_codebooks, codebook_vocab]
+  std::vector<float> text_logits;       // [P, vocab] or empty
+  std::int64_t num_codebooks = 0, codebook_vocab = 0, vocab_size = 0;
+  double seconds = 0;  // time spent in the forward itself
+};
+
+class Engine {
+ public:
+  using Done = std::function<void(std::exception_ptr error)>;
+  using LoadDone = std::function<void(std::exception_ptr error, const ModelInfo* info)>;
+  using ForwardDone = std::function<void(std::exception_ptr error, ForwardResult* result)>;
+  using ProgressFn = std::function<void(const LoadProgress&)>;
+
+  explicit Engine(EngineOptions options);
+  ~Engine();  // finishes queued jobs, then joins the thread
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Loads a model directory (config.json + safetensors, either format); replaces any model.
+  void load(std::string model_dir, ProgressFn progress, LoadDone done);
+  // Random weights for a named shape ("tiny" or "full"), seeded (bench).
+  void load_random(std::string config_name, std::uint64_t seed, LoadDone done);
+  void forward(ForwardRequest request, ForwardDone done);
+  void unload(Done done);  // frees the model and its cache
+
+  bool loaded() const;
+  ModelInfo info() const;  // throws E_NOT_LOADED when nothing is loaded
+
+  ModelInfo load_sync(const std::string& model_dir, ProgressFn progress = {});
+  ModelInfo load_random_sync(const std::string& config_name, std::uint64_t seed);
+  ForwardResult forward_sync(ForwardRequest request);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace higgs

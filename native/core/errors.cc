@@ -1,0 +1,18 @@
+#include "errors.h"
+
+namespace higgs {
+
+const char* error_code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::Input: return "E_INPUT";
+    case ErrorCode::ModelFormat: return "E_MODEL_FORMAT";
+    case ErrorCode::NotLoaded: return "E_NOT_LOADED";
+    case ErrorCode::Busy: return "E_BUSY";
+    case ErrorCode::Cancelled: return "E_CANCELLED";
+    case ErrorCode::OutOfMemory: return "E_OOM";
+    case ErrorCode::Internal: return "E_INTERNAL";
+  }
+  return "E_INTERNAL";
+}
+
+}  // namespace higgs

@@ -1,0 +1,29 @@
+// Errors of the native core. Every failure that can reach JS carries one of these stable codes;
+// the binding turns them into Error objects with a `code` property.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace higgs {
+
+enum class ErrorCode { Input, ModelFormat, NotLoaded, Busy, Cancelled, OutOfMemory, Internal };
+
+// "E_INPUT", "E_MODEL_FORMAT", ... as documented in DESIGN.md.
+const char* error_code_name(ErrorCode code);
+
+class HiggsError : public std::runtime_error {
+ public:
+  HiggsError(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ErrorCode code() const { return code_; }
+
+ private:
+  ErrorCode code_;
+};
+
+// A checkpoint or config problem: the message always names the file (and tensor, if any).
+inline HiggsError model_format_error(const std::string& file, const std::string& what) {
+  return HiggsError(ErrorCode::ModelFormat, file + ": " + what);
+}
+
+}  // namespace higgs

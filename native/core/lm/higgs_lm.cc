@@ -1,0 +1,186 @@
+#include "lm/higgs_lm.h"
+
+#include <cmath>
+#include <limits>
+
+#include "errors.h"
+
+namespace higgs::lm {
+
+// Which rows take the text path and which the audio path (DualFFN), on the model's device.
+struct HiggsLM::Routing {
+  bool all_text = false;
+  bool all_audio = false;
+  at::Tensor text_rows, audio_rows;  // int64 row indices
+
+  // Applies text_fn to the text rows and audio_fn to the audio rows; each keeps the row shape.
+  template <typename TextFn, typename AudioFn>
+  at::Tensor apply(const at::Tensor& x, TextFn text_fn, AudioFn audio_fn) const {
+    if (all_text) return text_fn(x);
+    if (all_audio) return audio_fn(x);
+    auto out = at::empty_like(x);
+    out.index_copy_(0, text_rows, text_fn(x.index_select(0, text_rows)));
+    out.index_copy_(0, audio_rows, audio_fn(x.index_select(0, audio_rows)));
+    return out;
+  }
+};
+
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  auto x32 = x.to(at::kFloat);
+  auto variance = x32.pow(2).mean(-1, /*keepdim=*/true);
+  return weight * (x32 * at::rsqrt(variance + eps)).to(x.scalar_type());
+}
+
+namespace {
+
+at::Tensor mlp(const at::Tensor& x, const at::Tensor& gate, const at::Tensor& up, const at::Tensor& down) {
+  return at::linear(at::silu(at::linear(x, gate)) * at::linear(x, up), down);
+}
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw HiggsError(ErrorCode::Input, message);
+}
+
+}  // namespace
+
+HiggsLM::HiggsLM(io::HiggsConfig config, HiggsWeights weights, std::int64_t max_context,
+                 const at::TensorOptions& options)
+    : config_(std::move(config)),
+      weights_(std::move(weights)),
+      options_(options),
+      cache_(config_.num_layers, max_context, config_.num_kv_heads, config_.head_dim, options),
+      rope_(rope_tables(config_.rope, config_.head_dim, max_context, options)) {}
+
+void HiggsLM::validate(const LmInput& in, bool text_logits) const {
+  require(in.input_ids.defined() && in.input_ids.dim() == 1 && in.input_ids.size(0) >= 1,
+          "input_ids must be a non-empty 1-D sequence");
+  const auto L = in.input_ids.size(0);
+  require(in.audio_mask.defined() && in.audio_mask.dim() == 1 && in.audio_mask.size(0) == L,
+          "audio_mask must have one entry per input position (" + std::to_string(L) + ")");
+  const auto n_audio = in.audio_mask.sum().item<std::int64_t>();
+  const auto K = config_.num_codebooks;
+  require(in.audio_codes.defined() && in.audio_codes.dim() == 2 && in.audio_codes.size(0) == n_audio &&
+              in.audio_codes.size(1) == K,
+          "audio_codes must hold " + std::to_string(K) + " codes for each of the " +
+              std::to_string(n_audio) + " audio positions");
+  require(in.start_pos >= 0 && in.start_pos <= cache_.length(),
+          "start_pos " + std::to_string(in.start_pos) + " is past the cached length " +
+              std::to_string(cache_.length()));
+  require(in.start_pos + L <= cache_.max_context(),
+          "context of " + std::to_string(in.start_pos + L) + " positions exceeds max_context " +
+              std::to_string(cache_.max_context()));
+  auto text_ids = in.input_ids.masked_select(in.audio_mask.logical_not());
+  if (text_ids.numel() > 0) {
+    require(text_ids.min().item<std::int64_t>() >= 0 && text_ids.max().item<std::int64_t>() < config_.vocab_size,
+            "input_ids must be in [0, " + std::to_string(config_.vocab_size) + ")");
+  }
+  if (n_audio > 0) {
+    require(in.audio_codes.min().item<std::int64_t>() >= 0 &&
+                in.audio_codes.max().item<std::int64_t>() < config_.codebook_vocab,
+            "audio codes must be in [0, " + std::to_string(config_.codebook_vocab) + ")");
+  }
+  require(!text_logits || weights_.text_head.defined(),
+          "text logits were asked for, but this checkpoint has no text head");
+}
+
+at::Tensor HiggsLM::embed(const LmInput& in, const Routing& r) const {
+  const auto device = options_.device();
+  auto audio_embedding = [&]() {
+    // Row k*codebook_vocab + code[k] of the codebook table, summed over the codebooks.
+    auto offsets = at::arange(config_.num_codebooks, at::kLong) * config_.codebook_vocab;
+    auto rows = (in.audio_codes + offsets).to(device).reshape({-1});
+    return weights_.embed_audio.index_select(0, rows)
+        .view({in.audio_codes.size(0), config_.num_codebooks, config_.hidden_size})
+        .sum(1);
+  };
+  auto text_embedding = [&](const at::Tensor& ids) { return weights_.embed_tokens.index_select(0, ids.to(device)); };
+  if (r.all_audio) return audio_embedding();
+  if (r.all_text) return text_embedding(in.input_ids);
+  const auto L = in.input_ids.size(0);
+  auto x = at::empty({L, config_.hidden_size}, options_);
+  x.index_copy_(0, r.text_rows, text_embedding(in.input_ids.index_select(0, r.text_rows.cpu())));
+  x.index_copy_(0, r.audio_rows, audio_embedding());
+  return x;
+}
+
+at::Tensor HiggsLM::attention(std::int64_t layer, const at::Tensor& h, std::int64_t start) {
+  const auto& w = weights_.layers[layer];
+  const auto L = h.size(0);
+  const auto D = config_.head_dim, heads = config_.num_heads, kv_heads = config_.num_kv_heads;
+  const auto group = heads / kv_heads;
+  auto cos = rope_.cos.narrow(0, start, L);
+  auto sin = rope_.sin.narrow(0, start, L);
+  auto q = apply_rope(at::linear(h, w.q_proj).view({L, heads, D}), cos, sin);
+  auto k = apply_rope(at::linear(h, w.k_proj).view({L, kv_heads, D}), cos, sin);
+  auto v = at::linear(h, w.v_proj).view({L, kv_heads, D});
+  auto [keys, values] = cache_.write(layer, start, k, v);  // [T, kv_heads, D], T = start + L
+  const auto T = keys.size(0);
+
+  // GQA: query head h reads kv head h / group, so group the query heads under their kv head.
+  auto q_grouped = q.permute({1, 0, 2}).reshape({kv_heads, group * L, D});
+  auto scores = at::bmm(q_grouped, keys.permute({1, 2, 0})) * (1.0 / std::sqrt(static_cast<double>(D)));
+  if (L > 1) {
+    // Causal: row i (absolute position start+i) sees keys 0..start+i.
+    auto future = at::ones({L, T}, at::TensorOptions().dtype(at::kBool).device(h.device())).triu(start + 1);
+    scores = scores.view({kv_heads, group, L, T})
+                 .masked_fill(future, -std::numeric_limits<float>::infinity())
+                 .view({kv_heads, group * L, T});
+  }
+  auto probs = at::softmax(scores, -1, at::kFloat).to(h.scalar_type());
+  auto out = at::bmm(probs, values.permute({1, 0, 2}));  // [kv_heads, group*L, D]
+  out = out.view({heads, L, D}).permute({1, 0, 2}).reshape({L, heads * D});
+  return at::linear(out, w.o_proj);
+}
+
+LmOutput HiggsLM::forward(const LmInput& in, LogitsAt logits_at, bool text_logits) {
+  validate(in, text_logits);
+  const auto L = in.input_ids.size(0);
+  const auto eps = config_.rms_norm_eps;
+  const auto device = options_.device();
+
+  Routing r;
+  auto mask = in.audio_mask.to(at::kBool);
+  const auto n_audio = in.audio_codes.size(0);
+  r.all_audio = n_audio == L;
+  r.all_text = n_audio == 0;
+  if (!r.all_audio && !r.all_text) {
+    r.audio_rows = mask.nonzero().view(-1).to(device);
+    r.text_rows = mask.logical_not().nonzero().view(-1).to(device);
+  }
+
+  auto x = embed(in, r);
+  for (std::int64_t i = 0; i < config_.num_layers; ++i) {
+    const auto& w = weights_.layers[i];
+    auto h = r.apply(
+        x, [&](const at::Tensor& t) { return rms_norm(t, w.input_norm, eps); },
+        [&](const at::Tensor& a) { return rms_norm(a, w.audio_input_norm, eps); });
+    x = x + attention(i, h, in.start_pos);
+    auto y = r.apply(
+        x,
+        [&](const at::Tensor& t) { return mlp(rms_norm(t, w.post_attention_norm, eps), w.gate_proj, w.up_proj, w.down_proj); },
+        [&](const at::Tensor& a) {
+          return mlp(rms_norm(a, w.audio_post_attention_norm, eps), w.audio_gate_proj, w.audio_up_proj,
+                     w.audio_down_proj);
+        });
+    x = x + y;
+  }
+  cache_.set_length(in.start_pos + L);
+
+  LmOutput out;
+  switch (logits_at) {
+    case LogitsAt::Last: out.positions = at::tensor({L - 1}, at::kLong); break;
+    case LogitsAt::All: out.positions = at::arange(L, at::kLong); break;
+    case LogitsAt::Audio: out.positions = mask.nonzero().view(-1); break;
+  }
+  // The final norm is per position, so normalising only the selected rows is exact.
+  auto hidden = rms_norm(x.index_select(0, out.positions.to(device)), weights_.norm, eps);
+  const auto P = out.positions.size(0);
+  out.audio_logits = at::linear(hidden, weights_.audio_head)
+                         .view({P, config_.num_codebooks, config_.codebook_vocab})
+                         .to(at::kFloat)
+                         .cpu();
+  if (text_logits) out.text_logits = at::linear(hidden, weights_.text_head).to(at::kFloat).cpu();
+  return out;
+}
+
+}  // namespace higgs::lm

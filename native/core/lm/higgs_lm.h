@@ -1,0 +1,63 @@
+// The Higgs Audio V2 LM: Llama-3 decoder layers with DualFFN routing, summed codebook embeddings
+// for audio positions, an audio head [num_codebooks, codebook_vocab] and an optional text head.
+// One forward call covers both prefill (many positions) and decode (one position): positions
+// start at `start_pos` and the static KV cache keeps everything before it.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "io/config.h"
+#include "lm/higgs_weights.h"
+#include "lm/kv_cache.h"
+#include "lm/rope.h"
+
+namespace higgs::lm {
+
+enum class LogitsAt { Last, All, Audio };
+
+struct LmInput {
+  at::Tensor input_ids;    // [L] int64; the value at audio positions is ignored
+  at::Tensor audio_mask;   // [L] bool; true = audio position (audio norms, audio MLP)
+  at::Tensor audio_codes;  // [N, num_codebooks] int64, one frame per audio position, in order
+  std::int64_t start_pos = 0;  // must be <= the cache length; later positions are overwritten
+};
+
+struct LmOutput {
+  at::Tensor positions;     // [P] int64: which input rows the logits belong to
+  at::Tensor audio_logits;  // [P, num_codebooks, codebook_vocab] fp32 on the CPU
+  at::Tensor text_logits;   // [P, vocab] fp32 on the CPU, undefined unless asked for
+};
+
+class HiggsLM {
+ public:
+  HiggsLM(io::HiggsConfig config, HiggsWeights weights, std::int64_t max_context,
+          const at::TensorOptions& options);
+
+  // Validates the input (HiggsError E_INPUT on any inconsistency) and runs the layers.
+  LmOutput forward(const LmInput& input, LogitsAt at, bool text_logits);
+
+  const io::HiggsConfig& config() const { return config_; }
+  const HiggsWeights& weights() const { return weights_; }
+  KvCache& cache() { return cache_; }
+  const at::TensorOptions& options() const { return options_; }
+
+ private:
+  struct Routing;
+  void validate(const LmInput& input, bool text_logits) const;
+  at::Tensor embed(const LmInput& input, const Routing& routing) const;
+  at::Tensor attention(std::int64_t layer, const at::Tensor& h, std::int64_t start);
+
+  io::HiggsConfig config_;
+  HiggsWeights weights_;
+  at::TensorOptions options_;
+  KvCache cache_;
+  RopeTables rope_;
+};
+
+// Llama RMSNorm with the reference cast order: normalise in fp32, cast back, then scale.
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
+
+}  // namespace higgs::lm

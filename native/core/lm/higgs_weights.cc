@@ -1,0 +1,186 @@
+#include "lm/higgs_weights.h"
+
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <sstream>
+
+#include "errors.h"
+#include "io/safetensors.h"
+#include "io/weight_names.h"
+
+namespace higgs::lm {
+namespace {
+
+at::ScalarType scalar_type_of(const io::TensorView& view) {
+  switch (view.dtype) {
+    case io::DType::F32: return at::kFloat;
+    case io::DType::F16: return at::kHalf;
+    case io::DType::BF16: return at::kBFloat16;
+    case io::DType::F64: return at::kDouble;
+    default:
+      throw model_format_error(view.file->path(), "tensor " + view.name + " has dtype " +
+                                                      io::dtype_name(view.dtype) + ", expected a float type");
+  }
+}
+
+// A CPU tensor over the mapped bytes when they are aligned (zero-copy; the deleter keeps the
+// mapping alive), otherwise a copy.
+at::Tensor tensor_from_view(const io::TensorView& view) {
+  const auto type = scalar_type_of(view);
+  auto options = at::TensorOptions().dtype(type).device(at::kCPU);
+  std::shared_ptr<const io::MappedFile> keep = view.file;
+  void* data = const_cast<void*>(view.data);  // never written: weights are read-only
+  if (reinterpret_cast<std::uintptr_t>(data) % io::dtype_size(view.dtype) == 0) {
+    return at::from_blob(data, view.shape, [keep](void*) {}, options);
+  }
+  auto copy = at::empty(view.shape, options);
+  std::memcpy(copy.data_ptr(), view.data, view.nbytes);
+  return copy;
+}
+
+std::string shape_string(at::IntArrayRef shape) {
+  std::ostringstream os;
+  os << "[";
+  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+  os << "]";
+  return os.str();
+}
+
+struct WeightSet {
+  std::map<std::string, io::WeightSource> sources;
+  std::set<std::string> used;
+  std::string dir;
+  at::TensorOptions options;
+  std::int64_t done = 0, total = 0;
+  const LoadProgressFn* progress = nullptr;
+
+  bool has(const std::string& name) const { return sources.count(name) > 0; }
+
+  at::Tensor take(const std::string& name, std::vector<std::int64_t> shape) {
+    auto it = sources.find(name);
+    if (it == sources.end()) throw model_format_error(dir, "missing tensor " + name);
+    used.insert(name);
+    const auto& parts = it->second.parts;
+    std::vector<at::Tensor> tensors;
+    for (const auto& part : parts) tensors.push_back(tensor_from_view(part));
+    at::Tensor whole = tensors.size() == 1 ? tensors[0] : at::cat(tensors, 0);
+    if (whole.sizes() != at::IntArrayRef(shape)) {
+      throw model_format_error(parts.front().file->path(),
+                               "tensor " + name + " has shape " + shape_string(whole.sizes()) +
+                                   ", expected " + shape_string(shape));
+    }
+    at::Tensor result = whole.to(options);
+    if (progress && *progress) (*progress)(++done, total);
+    return result;
+  }
+};
+
+}  // namespace
+
+std::int64_t HiggsWeights::parameter_count() const {
+  std::int64_t n = embed_tokens.numel() + embed_audio.numel() + norm.numel() + audio_head.numel();
+  if (text_head.defined()) n += text_head.numel();
+  for (const auto& l : layers) {
+    for (const auto* t : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj,
+                          &l.down_proj, &l.audio_gate_proj, &l.audio_up_proj, &l.audio_down_proj,
+                          &l.input_norm, &l.post_attention_norm, &l.audio_input_norm,
+                          &l.audio_post_attention_norm}) {
+      n += t->numel();
+    }
+  }
+  return n;
+}
+
+std::int64_t HiggsWeights::bytes() const {
+  return parameter_count() * static_cast<std::int64_t>(embed_tokens.element_size());
+}
+
+HiggsWeights load_weights(const std::string& model_dir, const io::HiggsConfig& c,
+                          const at::TensorOptions& options, const LoadProgressFn& progress) {
+  const auto checkpoint = io::Checkpoint::open_dir(model_dir);
+  WeightSet set;
+  set.sources = io::canonical_weights(checkpoint);
+  set.dir = model_dir;
+  set.options = options;
+  set.total = static_cast<std::int64_t>(set.sources.size());
+  set.progress = &progress;
+
+  const std::int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
+  const std::int64_t audio_rows = c.num_codebooks * c.codebook_vocab;
+  HiggsWeights w;
+  w.embed_tokens = set.take("model.embed_tokens.weight", {c.vocab_size, H});
+  w.embed_audio = set.take("model.embed_audio_tokens.embed_audio_tokens.weight", {audio_rows, H});
+  for (std::int64_t i = 0; i < c.num_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    LayerWeights l;
+    l.q_proj = set.take(p + "self_attn.q_proj.weight", {c.num_heads * D, H});
+    l.k_proj = set.take(p + "self_attn.k_proj.weight", {c.num_kv_heads * D, H});
+    l.v_proj = set.take(p + "self_attn.v_proj.weight", {c.num_kv_heads * D, H});
+    l.o_proj = set.take(p + "self_attn.o_proj.weight", {H, c.num_heads * D});
+    l.gate_proj = set.take(p + "mlp.gate_proj.weight", {I, H});
+    l.up_proj = set.take(p + "mlp.up_proj.weight", {I, H});
+    l.down_proj = set.take(p + "mlp.down_proj.weight", {H, I});
+    l.audio_gate_proj = set.take(p + "audio_mlp.gate_proj.weight", {I, H});
+    l.audio_up_proj = set.take(p + "audio_mlp.up_proj.weight", {I, H});
+    l.audio_down_proj = set.take(p + "audio_mlp.down_proj.weight", {H, I});
+    l.input_norm = set.take(p + "input_layernorm.weight", {H});
+    l.post_attention_norm = set.take(p + "post_attention_layernorm.weight", {H});
+    l.audio_input_norm = set.take(p + "audio_input_layernorm.weight", {H});
+    l.audio_post_attention_norm = set.take(p + "audio_post_attention_layernorm.weight", {H});
+    w.layers.push_back(std::move(l));
+  }
+  w.norm = set.take("model.norm.weight", {H});
+  w.audio_head = set.take("audio_lm_head.weight", {audio_rows, H});
+  if (set.has("text_lm_head.weight")) w.text_head = set.take("text_lm_head.weight", {c.vocab_size, H});
+
+  for (const auto& [name, source] : set.sources) {
+    if (!set.used.count(name)) {
+      throw model_format_error(source.parts.front().file->path(),
+                               "unexpected tensor " + name + " (the config has " +
+                                   std::to_string(c.num_layers) + " layers)");
+    }
+  }
+  return w;
+}
+
+HiggsWeights random_weights(const io::HiggsConfig& c, std::uint64_t seed,
+                            const at::TensorOptions& options, bool with_text_head) {
+  // Generated on the target device in fp32, then cast: same values for the same seed on a device.
+  auto gen_options = options.dtype(at::kFloat);
+  at::manual_seed(seed);
+  auto normal = [&](std::vector<std::int64_t> shape, double std) {
+    return (at::randn(shape, gen_options) * std).to(options);
+  };
+  auto norm_weight = [&](std::int64_t n) { return (1.0 + at::randn({n}, gen_options) * 0.05).to(options); };
+  const std::int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
+  const std::int64_t audio_rows = c.num_codebooks * c.codebook_vocab;
+  const double s = 0.02;
+  HiggsWeights w;
+  w.embed_tokens = normal({c.vocab_size, H}, 1.0);
+  w.embed_audio = normal({audio_rows, H}, 1.0 / std::sqrt(static_cast<double>(c.num_codebooks)));
+  for (std::int64_t i = 0; i < c.num_layers; ++i) {
+    LayerWeights l;
+    l.q_proj = normal({c.num_heads * D, H}, s);
+    l.k_proj = normal({c.num_kv_heads * D, H}, s);
+    l.v_proj = normal({c.num_kv_heads * D, H}, s);
+    l.o_proj = normal({H, c.num_heads * D}, s);
+    l.gate_proj = normal({I, H}, s);
+    l.up_proj = normal({I, H}, s);
+    l.down_proj = normal({H, I}, s);
+    l.audio_gate_proj = normal({I, H}, s);
+    l.audio_up_proj = normal({I, H}, s);
+    l.audio_down_proj = normal({H, I}, s);
+    l.input_norm = norm_weight(H);
+    l.post_attention_norm = norm_weight(H);
+    l.audio_input_norm = norm_weight(H);
+    l.audio_post_attention_norm = norm_weight(H);
+    w.layers.push_back(std::move(l));
+  }
+  w.norm = norm_weight(H);
+  w.audio_head = normal({audio_rows, H}, s);
+  if (with_text_head) w.text_head = normal({c.vocab_size, H}, s);
+  return w;
+}
+
+}  // namespace higgs::lm

@@ -1,0 +1,30 @@
+#include "lm/kv_cache.h"
+
+namespace higgs::lm {
+
+KvCache::KvCache(std::int64_t num_layers, std::int64_t max_context, std::int64_t kv_heads,
+                 std::int64_t head_dim, const at::TensorOptions& options)
+    : max_context_(max_context) {
+  for (std::int64_t i = 0; i < num_layers; ++i) {
+    keys_.push_back(at::zeros({max_context, kv_heads, head_dim}, options));
+    values_.push_back(at::zeros({max_context, kv_heads, head_dim}, options));
+  }
+}
+
+std::int64_t KvCache::bytes() const {
+  std::int64_t total = 0;
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    total += keys_[i].numel() * keys_[i].element_size() * 2;
+  }
+  return total;
+}
+
+std::pair<at::Tensor, at::Tensor> KvCache::write(std::int64_t layer, std::int64_t start,
+                                                 const at::Tensor& k, const at::Tensor& v) {
+  const auto n = k.size(0);
+  keys_[layer].narrow(0, start, n).copy_(k);
+  values_[layer].narrow(0, start, n).copy_(v);
+  return {keys_[layer].narrow(0, 0, start + n), values_[layer].narrow(0, 0, start + n)};
+}
+
+}  // namespace higgs::lm

@@ -1,0 +1,71 @@
+// The Engine facade: its own thread, error codes, recovery after a failed load.
+#include <cstdlib>
+
+#include "check.h"
+#include "engine.h"
+#include "errors.h"
+
+using namespace higgs;
+
+namespace {
+EngineOptions test_engine_options() {
+  EngineOptions options;
+  const char* env = std::getenv("HIGGS_TEST_DEVICE");
+  if (env && *env) options.device = env;
+  options.max_context = 64;
+  return options;
+}
+
+ForwardRequest text_request(std::int32_t first_id) {
+  ForwardRequest r;
+  r.input_ids = {first_id, 128000, 128013};
+  r.audio_mask = {0, 0, 0};
+  return r;
+}
+}  // namespace
+
+HIGGS_TEST(forward_before_load_is_e_not_loaded) {
+  Engine engine(test_engine_options());
+  HIGGS_CHECK(!engine.loaded());
+  HIGGS_CHECK_THROWS(engine.forward_sync(text_request(1)), ErrorCode::NotLoaded, "no model");
+  HIGGS_CHECK_THROWS(engine.info(), ErrorCode::NotLoaded, "no model");
+}
+
+HIGGS_TEST(failed_load_then_good_load_works) {
+  Engine engine(test_engine_options());
+  HIGGS_CHECK_THROWS(engine.load_sync("/nonexistent/higgs-model"), ErrorCode::ModelFormat, "/nonexistent/higgs-model");
+  HIGGS_CHECK(!engine.loaded());
+  auto info = engine.load_random_sync("tiny", 1);
+  HIGGS_CHECK(info.num_layers == 3 && info.hidden_size == 64 && info.format == "random");
+  auto result = engine.forward_sync(text_request(42));
+  HIGGS_CHECK(result.positions.size() == 1 && result.positions[0] == 2);
+  HIGGS_CHECK(result.audio_logits.size() == 8 * 1026);
+  HIGGS_CHECK(result.text_logits.empty());
+}
+
+HIGGS_TEST(bad_request_keeps_engine_serving) {
+  Engine engine(test_engine_options());
+  engine.load_random_sync("tiny", 1);
+  auto bad = text_request(1);
+  bad.audio_mask.pop_back();
+  HIGGS_CHECK_THROWS(engine.forward_sync(bad), ErrorCode::Input, "audio_mask");
+  auto too_long = text_request(1);
+  too_long.start_pos = 5;
+  HIGGS_CHECK_THROWS(engine.forward_sync(too_long), ErrorCode::Input, "start_pos");
+  auto ok = engine.forward_sync(text_request(7));
+  HIGGS_CHECK(ok.audio_logits.size() == 8 * 1026);
+}
+
+HIGGS_TEST(same_seed_same_logits_and_options_are_validated) {
+  Engine a(test_engine_options()), b(test_engine_options());
+  a.load_random_sync("tiny", 5);
+  b.load_random_sync("tiny", 5);
+  auto ra = a.forward_sync(text_request(9));
+  auto rb = b.forward_sync(text_request(9));
+  HIGGS_CHECK(ra.audio_logits == rb.audio_logits);
+  auto options = test_engine_options();
+  options.dtype = "int4";
+  Engine bad(options);
+  HIGGS_CHECK_THROWS(bad.load_random_sync("tiny", 1), ErrorCode::Input, "dtype");
+  HIGGS_CHECK_THROWS(a.load_random_sync("huge", 1), ErrorCode::Input, "unknown model shape");
+}
