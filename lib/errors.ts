@@ -1,0 +1,30 @@
+/** Stable error codes shared by the native core, the library and the RunPod worker. */
+export const ERROR_CODES = [
+  'E_INPUT',
+  'E_MODEL_FORMAT',
+  'E_NOT_LOADED',
+  'E_BUSY',
+  'E_CANCELLED',
+  'E_OOM',
+  'E_INTERNAL',
+  'E_NATIVE_MISSING',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** An Error with a stable `code`; native errors arrive as plain Errors carrying the same field. */
+export class HiggsError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HiggsError';
+    this.code = code;
+  }
+}
+
+/** The `code` of an error from the native core or the library, or E_INTERNAL. */
+export function errorCode(error: unknown): ErrorCode {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code)
+    ? (code as ErrorCode)
+    : 'E_INTERNAL';
+}

@@ -1,0 +1,146 @@
+/**
+ * Finds and loads the native addon (higgs_audio.node) and types what it exports. If it cannot be
+ * loaded, one error lists every path tried, why each failed, and how to build it.
+ */
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HiggsError } from './errors.js';
+
+export interface EngineOptions {
+  /** "cpu" (default) or "cuda" / "cuda:N". */
+  device?: string;
+  /** "float32" (default), "bfloat16" or "float16". */
+  dtype?: string;
+  /** KV-cache positions preallocated at load (default 4096). */
+  maxContext?: number;
+  /** Intra-op CPU threads; 0 = libtorch's default. */
+  threads?: number;
+}
+
+export interface LoadProgress {
+  phase: 'config' | 'weights' | 'cache' | 'ready';
+  /** 0..1 over the whole load, non-decreasing. */
+  progress: number;
+}
+
+export interface ModelInfo {
+  modelDir: string;
+  format: 'original' | 'transformers' | 'random';
+  device: string;
+  dtype: string;
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  numCodebooks: number;
+  codebookVocab: number;
+  maxContext: number;
+  parameterCount: number;
+  weightBytes: number;
+  kvCacheBytes: number;
+  loadSeconds: number;
+  hasTextHead: boolean;
+}
+
+export interface ForwardRequest {
+  /** Token id per position; ignored at audio positions. */
+  inputIds: Int32Array;
+  /** 1 at audio positions (audio embedding, audio norms and MLP), 0 at text positions. */
+  audioMask: Uint8Array;
+  /** numCodebooks codes per audio position, frame-major. */
+  audioCodes?: Int32Array;
+  /** Absolute position of inputIds[0]; the cache keeps positions before it (0 = fresh). */
+  startPos?: number;
+  /** Rows that get logits: the last (default), all, or the audio positions. */
+  logits?: 'last' | 'all' | 'audio';
+  /** Also compute text-head logits (needs a checkpoint with a text head). */
+  textLogits?: boolean;
+}
+
+export interface ForwardResult {
+  positions: Int32Array;
+  /** [positions, numCodebooks, codebookVocab] */
+  audioLogits: Float32Array;
+  /** [positions, vocabSize], or null unless asked for */
+  textLogits: Float32Array | null;
+  numCodebooks: number;
+  codebookVocab: number;
+  vocabSize: number;
+  seconds: number;
+}
+
+/** The native Engine: all work runs on one native thread it owns; every call returns a Promise. */
+export interface NativeEngine {
+  load(modelDir: string, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo>;
+  loadRandom(shape: 'tiny' | 'full', seed: number): Promise<ModelInfo>;
+  forward(request: ForwardRequest): Promise<ForwardResult>;
+  info(): ModelInfo | null;
+  dispose(): Promise<void>;
+}
+
+export interface NativeBinding {
+  Engine: new (options?: EngineOptions) => NativeEngine;
+  abiVersion: number;
+}
+
+const EXPECTED_ABI = 1;
+
+/** The package root: the nearest folder above this file whose package.json is higgs-audio. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'higgs-audio') return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new HiggsError('E_NATIVE_MISSING', 'cannot find the higgs-audio package root');
+    dir = parent;
+  }
+}
+
+/** Where the addon is looked for, in order. HIGGS_AUDIO_ADDON overrides everything. */
+export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.HIGGS_AUDIO_ADDON) return [resolve(env.HIGGS_AUDIO_ADDON)];
+  const root = packageRoot();
+  return [join(root, 'build', 'Release', 'higgs_audio.node'), join(root, 'build', 'Debug', 'higgs_audio.node')];
+}
+
+let cached: NativeBinding | undefined;
+
+/** Loads the addon once; throws HiggsError E_NATIVE_MISSING with every reason if it cannot. */
+export function loadNative(candidates?: string[]): NativeBinding {
+  if (!candidates && cached) return cached;
+  const require = createRequire(import.meta.url);
+  const failures: string[] = [];
+  for (const path of candidates ?? addonCandidates()) {
+    if (!existsSync(path)) {
+      failures.push(`${path}: not found`);
+      continue;
+    }
+    try {
+      const binding = require(path) as NativeBinding;
+      if (binding.abiVersion !== EXPECTED_ABI) {
+        failures.push(`${path}: built for addon ABI ${binding.abiVersion}, this library needs ${EXPECTED_ABI} (rebuild it)`);
+        continue;
+      }
+      if (!candidates) cached = binding;
+      return binding;
+    } catch (error) {
+      failures.push(`${path}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new HiggsError(
+    'E_NATIVE_MISSING',
+    [
+      'The higgs-audio native addon could not be loaded. Tried:',
+      ...failures.map((f) => `  - ${f}`),
+      'To build it: `npm run bootstrap` (installs libtorch and the other system packages on Debian, then builds),',
+      'or, with libtorch already installed, `npm run build:native` (CMake finds libtorch through',
+      'CMAKE_PREFIX_PATH / Torch_DIR). Set HIGGS_AUDIO_ADDON to load a .node from another path.',
+      'An "undefined symbol" or "cannot open shared object" error above means the addon was built',
+      'against another libtorch than the one found at run time (check LD_LIBRARY_PATH).',
+    ].join('\n'),
+  );
+}

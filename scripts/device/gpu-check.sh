@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The project's GPU check, for a lent machine with CUDA and Python torch + transformers but no
+# Node and no internet. One run: build the core, native tests and higgs-bench against Python
+# torch's libtorch; run the native tests on CUDA (and CPU); run higgs-bench; regenerate the
+# transformers goldens when missing or older than their script; print a markdown table last.
+# Everything it reports lands in $OUT (the device tool copies that folder back).
+#
+#   bash scripts/device/gpu-check.sh            # from the repository root
+#   carried (ignored) inputs: .carry/include/nlohmann (header-only JSON), .carry/tokenizer.json
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/higgs-gpu-check}
+mkdir -p "$OUT"
+JOBS=${JOBS:-$(nproc)}
+STEPS=${STEPS:-64}
+start=$(date +%s)
+stamp() { echo "[gpu-check +$(( $(date +%s) - start ))s] $*"; }
+declare -A RESULT
+
+stamp "machine"
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$OUT/gpu.txt"
+GPU_NAME=$(head -n1 "$OUT/gpu.txt" | cut -d, -f1)
+python3 -c 'import torch, transformers; print("torch", torch.__version__, "cuda", torch.version.cuda, "transformers", transformers.__version__)' | tee "$OUT/versions.txt"
+
+# ---- goldens (CPU, in the background while the build runs) -----------------------------------------
+GOLDENS=test/fixtures/goldens
+TOKENIZER=test/fixtures/tiny/tokenizer.json
+[[ -f $TOKENIZER ]] || TOKENIZER=.carry/tokenizer.json
+goldens_pid=""
+if [[ ! -f $GOLDENS/manifest.json || scripts/goldens/make_goldens.py -nt $GOLDENS/manifest.json ]]; then
+  stamp "goldens: regenerating (missing or older than make_goldens.py)"
+  ( export CUDA_VISIBLE_DEVICES="" OMP_NUM_THREADS=4 PYTHONUNBUFFERED=1
+    python3 scripts/goldens/make_goldens.py --out "$OUT/goldens" --tokenizer "$TOKENIZER" --device cpu \
+      >"$OUT/goldens.log" 2>&1; echo $? >"$OUT/goldens.rc" ) &
+  goldens_pid=$!
+else
+  stamp "goldens: present and current"
+  RESULT[goldens]="current"
+fi
+
+# ---- build against Python torch's libtorch ---------------------------------------------------------
+TORCH_PREFIX=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+NLOHMANN=/usr/include
+[[ -f $NLOHMANN/nlohmann/json.hpp ]] || NLOHMANN=$PWD/.carry/include
+stamp "configure (torch at $TORCH_PREFIX)"
+GEN=(); command -v ninja >/dev/null && GEN=(-G Ninja)
+if cmake -S . -B build-gpu "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
+     -DHIGGS_BUILD_ADDON=OFF -DNLOHMANN_JSON_INCLUDE_DIR="$NLOHMANN" -DTORCH_CUDA_ARCH_LIST=9.0 \
+     >"$OUT/build.log" 2>&1 && stamp "build (-j$JOBS)" && cmake --build build-gpu -j "$JOBS" >>"$OUT/build.log" 2>&1; then
+  RESULT[build]="ok"
+else
+  RESULT[build]="FAILED"
+  tail -n 40 "$OUT/build.log"
+fi
+
+# ---- native tests ------------------------------------------------------------------------------------
+if [[ ${RESULT[build]} == ok ]]; then
+  for device in cuda cpu; do
+    stamp "native tests on $device"
+    HIGGS_TEST_DEVICE=$device ctest --test-dir build-gpu -V >"$OUT/ctest-$device.log" 2>&1
+    rc=$?
+    counts=$(grep -oE '^[0-9]+: [0-9]+ passed, [0-9]+ failed$' "$OUT/ctest-$device.log" |
+      awk '{p+=$2; f+=$4} END {printf "%d passed, %d failed", p, f}')
+    RESULT[tests_$device]="$counts (ctest rc $rc)"
+    grep -E 'FAIL|check failed|exception' "$OUT/ctest-$device.log" | head -n 20
+  done
+
+  # ---- benchmarks ----------------------------------------------------------------------------------
+  for shape in tiny full; do
+    stamp "higgs-bench $shape on cuda (bf16, eager, batch 1)"
+    if timeout 240 build-gpu/higgs-bench --shape "$shape" --device cuda --dtype bfloat16 --prompt 512 \
+         --steps "$STEPS" --warmup 8 --json "$OUT/bench-$shape.json" >"$OUT/bench-$shape.log" 2>&1; then
+      RESULT[bench_$shape]="ok"
+    else
+      RESULT[bench_$shape]="FAILED"
+      tail -n 20 "$OUT/bench-$shape.log"
+    fi
+  done
+fi
+
+# ---- collect goldens -----------------------------------------------------------------------------------
+if [[ -n $goldens_pid ]]; then
+  stamp "waiting for goldens"
+  wait "$goldens_pid"
+  tail -n 30 "$OUT/goldens.log"
+  RESULT[goldens]="rc $(cat "$OUT/goldens.rc" 2>/dev/null || echo '?')"
+  if [[ -d $OUT/goldens ]]; then
+    # The device tool returns files of at most 16 MB: ship the folder as a split tarball.
+    tar -C "$OUT" -czf "$OUT/goldens.tgz" goldens && split -b 15m -d "$OUT/goldens.tgz" "$OUT/goldens.tgz.part"
+    rm -rf "$OUT/goldens" "$OUT/goldens.tgz"
+  fi
+fi
+
+# ---- summary (markdown, last) ----------------------------------------------------------------------------
+json() { python3 -c "import json,sys; d=json.load(open('$1')); print(d.get('$2',''))" 2>/dev/null; }
+{
+  echo "## GPU check $(date -u +%Y-%m-%d) on ${GPU_NAME}"
+  echo
+  echo "| item | result |"
+  echo "|---|---|"
+  echo "| versions | $(cat "$OUT/versions.txt") |"
+  for key in build tests_cuda tests_cpu goldens; do echo "| $key | ${RESULT[$key]:-skipped} |"; done
+  echo
+  echo "| shape | dtype | decode ms p50 | p90 | frames/s | RTF | weights GB/step | GB/s | prefill ms (512) | load s |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  for shape in tiny full; do
+    f="$OUT/bench-$shape.json"
+    [[ -f $f ]] || { echo "| $shape | - | ${RESULT[bench_$shape]:-skipped} | | | | | | | |"; continue; }
+    python3 - "$f" "$shape" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(f"| {sys.argv[2]} | {d['dtype']} | {d['decode_ms_p50']:.3f} | {d['decode_ms_p90']:.3f} | {d['frames_per_s']:.1f} | "
+      f"{d['real_time_factor']:.4f} | {d['weight_bytes_per_step']/1e9:.3f} | {d['achieved_gb_per_s']:.1f} | {d['prefill_ms']:.2f} | {d['load_s']:.2f} |")
+PY
+  done
+} | tee "$OUT/summary.md"
+
+# The device tool brings back at most 8 files: pack logs and JSON reports into one archive.
+( cd "$OUT" && files=$(ls | grep -vE '^(summary\.md|goldens\.tgz\.part[0-9]+)$') &&
+  tar -czf logs.tgz $files && rm -rf $files )
+ls -la "$OUT"
+stamp "done"
