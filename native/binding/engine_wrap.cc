@@ -59,11 +59,11 @@ Napi::Object info_to_js(Napi::Env env, const ModelInfo& m) {
   return o;
 }
 
-template <typename T, typename TypedArray>
+template <typename T, typename TypedArray, napi_typedarray_type kType>
 std::vector<T> copy_typed_array(const Napi::Object& request, const char* key, bool optional) {
   auto v = request.Get(key);
   if (v.IsUndefined() && optional) return {};
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != TypedArray::unchecked_type) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kType) {
     throw input_error(request.Env(), std::string("forward: ") + key + " must be a " +
                                          (std::is_same_v<T, std::uint8_t> ? "Uint8Array" : "Int32Array"));
   }
@@ -76,9 +76,9 @@ ForwardRequest parse_forward(const Napi::Value& value) {
   if (!value.IsObject()) throw input_error(env, "forward: the request must be an object");
   auto o = value.As<Napi::Object>();
   ForwardRequest r;
-  r.input_ids = copy_typed_array<std::int32_t, Napi::Int32Array>(o, "inputIds", false);
-  r.audio_mask = copy_typed_array<std::uint8_t, Napi::Uint8Array>(o, "audioMask", false);
-  r.audio_codes = copy_typed_array<std::int32_t, Napi::Int32Array>(o, "audioCodes", true);
+  r.input_ids = copy_typed_array<std::int32_t, Napi::Int32Array, napi_int32_array>(o, "inputIds", false);
+  r.audio_mask = copy_typed_array<std::uint8_t, Napi::Uint8Array, napi_uint8_array>(o, "audioMask", false);
+  r.audio_codes = copy_typed_array<std::int32_t, Napi::Int32Array, napi_int32_array>(o, "audioCodes", true);
   auto start = o.Get("startPos");
   if (!start.IsUndefined()) {
     if (!start.IsNumber() || start.As<Napi::Number>().DoubleValue() < 0) {

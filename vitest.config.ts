@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    // Generates the tiny random checkpoints once per run (skipped when up to date).
+    globalSetup: ['test/setup/fixtures.ts'],
+  },
+});
