@@ -1,5 +1,6 @@
-# node-gyp entry point. It holds no list of sources: it runs the one CMake build (through
-# cmake-js) and copies the addon it produced. `npm run build:native` does the same directly.
+# node-gyp entry point (`npx node-gyp rebuild`). It holds no list of sources: its one action runs
+# the CMake build through cmake-js into build/cmake, where lib/native.ts also looks for the addon.
+# `npm run build:native` (build/Release) is the usual way; both run the same CMakeLists.txt.
 {
   "targets": [
     {
@@ -8,9 +9,10 @@
       "actions": [
         {
           "action_name": "cmake_build",
-          "inputs": ["CMakeLists.txt"],
-          "outputs": ["build/Release/higgs_audio.node"],
-          "action": ["npx", "cmake-js", "build", "--directory", ".", "--out", "build", "--parallel", "2"]
+          "inputs": ["<(module_root_dir)/CMakeLists.txt"],
+          "outputs": ["<(module_root_dir)/build/cmake/Release/higgs_audio.node"],
+          "action": ["npx", "cmake-js", "build", "--directory", "<(module_root_dir)",
+                     "--out", "<(module_root_dir)/build/cmake", "--parallel", "2"]
         }
       ]
     }

@@ -104,7 +104,11 @@ export function packageRoot(): string {
 export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
   if (env.HIGGS_AUDIO_ADDON) return [resolve(env.HIGGS_AUDIO_ADDON)];
   const root = packageRoot();
-  return [join(root, 'build', 'Release', 'higgs_audio.node'), join(root, 'build', 'Debug', 'higgs_audio.node')];
+  return [
+    join(root, 'build', 'Release', 'higgs_audio.node'), // npm run build:native
+    join(root, 'build', 'cmake', 'Release', 'higgs_audio.node'), // npx node-gyp rebuild (binding.gyp)
+    join(root, 'build', 'Debug', 'higgs_audio.node'),
+  ];
 }
 
 let cached: NativeBinding | undefined;
