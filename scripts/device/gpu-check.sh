@@ -13,6 +13,11 @@ OUT=${OUT:-/tmp/higgs-gpu-check}
 mkdir -p "$OUT"
 JOBS=${JOBS:-$(nproc)}
 STEPS=${STEPS:-64}
+# Overridable for a dry run on a machine without a GPU (see scripts/device/README.md).
+BENCH_DEVICE=${BENCH_DEVICE:-cuda}
+BENCH_SHAPES=${BENCH_SHAPES:-tiny full}
+TEST_DEVICES=${TEST_DEVICES:-cuda cpu}
+BASELINE=${BASELINE:-1}
 start=$(date +%s)
 stamp() { echo "[gpu-check +$(( $(date +%s) - start ))s] $*"; }
 declare -A RESULT
@@ -39,7 +44,8 @@ else
 fi
 
 # ---- build against Python torch's libtorch ---------------------------------------------------------
-TORCH_PREFIX=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+TORCH_PREFIX=${TORCH_PREFIX:-$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')}
+export PATH=/usr/local/cuda/bin:$PATH
 NLOHMANN=/usr/include
 [[ -f $NLOHMANN/nlohmann/json.hpp ]] || NLOHMANN=$PWD/.carry/include
 stamp "configure (torch at $TORCH_PREFIX)"
@@ -55,7 +61,7 @@ fi
 
 # ---- native tests ------------------------------------------------------------------------------------
 if [[ ${RESULT[build]} == ok ]]; then
-  for device in cuda cpu; do
+  for device in $TEST_DEVICES; do
     stamp "native tests on $device"
     HIGGS_TEST_DEVICE=$device ctest --test-dir build-gpu -V >"$OUT/ctest-$device.log" 2>&1
     rc=$?
@@ -66,9 +72,9 @@ if [[ ${RESULT[build]} == ok ]]; then
   done
 
   # ---- benchmarks ----------------------------------------------------------------------------------
-  for shape in tiny full; do
-    stamp "higgs-bench $shape on cuda (bf16, eager, batch 1)"
-    if timeout 240 build-gpu/higgs-bench --shape "$shape" --device cuda --dtype bfloat16 --prompt 512 \
+  for shape in $BENCH_SHAPES; do
+    stamp "higgs-bench $shape on $BENCH_DEVICE (eager, batch 1)"
+    if timeout 240 build-gpu/higgs-bench --shape "$shape" --device "$BENCH_DEVICE" --prompt 512 \
          --steps "$STEPS" --warmup 8 --json "$OUT/bench-$shape.json" >"$OUT/bench-$shape.log" 2>&1; then
       RESULT[bench_$shape]="ok"
     else
@@ -76,6 +82,18 @@ if [[ ${RESULT[build]} == ok ]]; then
       tail -n 20 "$OUT/bench-$shape.log"
     fi
   done
+fi
+
+# ---- transformers baseline: the same full shape, random weights, static cache, same step count ------
+if [[ $BASELINE == 1 ]]; then
+  stamp "transformers baseline (full shape, bf16)"
+  if timeout 240 python3 scripts/device/transformers_baseline.py --prompt 512 --steps "$STEPS" --warmup 8 \
+       --json "$OUT/bench-transformers.json" >"$OUT/bench-transformers.log" 2>&1; then
+    RESULT[baseline]="ok"
+  else
+    RESULT[baseline]="FAILED"
+    tail -n 30 "$OUT/bench-transformers.log"
+  fi
 fi
 
 # ---- collect goldens -----------------------------------------------------------------------------------
@@ -92,25 +110,28 @@ if [[ -n $goldens_pid ]]; then
 fi
 
 # ---- summary (markdown, last) ----------------------------------------------------------------------------
-json() { python3 -c "import json,sys; d=json.load(open('$1')); print(d.get('$2',''))" 2>/dev/null; }
 {
   echo "## GPU check $(date -u +%Y-%m-%d) on ${GPU_NAME}"
   echo
   echo "| item | result |"
   echo "|---|---|"
   echo "| versions | $(cat "$OUT/versions.txt") |"
-  for key in build tests_cuda tests_cpu goldens; do echo "| $key | ${RESULT[$key]:-skipped} |"; done
+  for key in build tests_cuda tests_cpu goldens baseline; do echo "| $key | ${RESULT[$key]:-skipped} |"; done
   echo
-  echo "| shape | dtype | decode ms p50 | p90 | frames/s | RTF | weights GB/step | GB/s | prefill ms (512) | load s |"
+  echo "| engine / shape | dtype | decode ms p50 | p90 | frames/s | RTF | weights GB/step | GB/s | prefill ms (512) | load s |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
-  for shape in tiny full; do
+  for shape in $BENCH_SHAPES transformers; do
     f="$OUT/bench-$shape.json"
     [[ -f $f ]] || { echo "| $shape | - | ${RESULT[bench_$shape]:-skipped} | | | | | | | |"; continue; }
     python3 - "$f" "$shape" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-print(f"| {sys.argv[2]} | {d['dtype']} | {d['decode_ms_p50']:.3f} | {d['decode_ms_p90']:.3f} | {d['frames_per_s']:.1f} | "
-      f"{d['real_time_factor']:.4f} | {d['weight_bytes_per_step']/1e9:.3f} | {d['achieved_gb_per_s']:.1f} | {d['prefill_ms']:.2f} | {d['load_s']:.2f} |")
+name = "transformers (full)" if sys.argv[2] == "transformers" else f"higgs-bench ({sys.argv[2]})"
+num = lambda k, fmt: format(d[k], fmt) if isinstance(d.get(k), (int, float)) else "-"
+gb = format(d["weight_bytes_per_step"] / 1e9, ".3f") if "weight_bytes_per_step" in d else "-"
+print(f"| {name} | {d.get('dtype', '-')} | {num('decode_ms_p50', '.3f')} | {num('decode_ms_p90', '.3f')} | "
+      f"{num('frames_per_s', '.1f')} | {num('real_time_factor', '.4f')} | {gb} | {num('achieved_gb_per_s', '.1f')} | "
+      f"{num('prefill_ms', '.2f')} | {num('load_s', '.2f')} |")
 PY
   done
 } | tee "$OUT/summary.md"
