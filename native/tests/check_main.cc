@@ -1,8 +1,10 @@
+#include <ftw.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <filesystem>
-#include <random>
+#include <stdexcept>
 
 #include "check.h"
 
@@ -23,14 +25,20 @@ void record_failure(const char* file, int line, const std::string& message) {
   std::fprintf(stderr, "  %s:%d: %s\n", file, line, message.c_str());
 }
 
+// POSIX rather than std::filesystem: libtorch 2.x exports a broken copy of remove_all that
+// programs linked against it may call (see native/core/io/posix_path.h).
 std::string temp_dir(const std::string& tag) {
-  std::random_device rd;
-  auto dir = std::filesystem::temp_directory_path() /
-             ("higgs-test-" + tag + "-" + std::to_string(rd()) + std::to_string(rd()));
-  std::filesystem::create_directories(dir);
-  g_temp_dirs.push_back(dir.string());
-  return dir.string();
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base && *base ? base : "/tmp") + "/higgs-test-" + tag + "-XXXXXX";
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
+  g_temp_dirs.push_back(pattern);
+  return pattern;
 }
+
+namespace {
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
+void remove_tree(const std::string& dir) { ::nftw(dir.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+}  // namespace
 
 }  // namespace higgs::test
 
@@ -41,6 +49,8 @@ int main(int argc, char** argv) {
   for (const auto& test : registry()) {
     if (only && std::string(only) != test.name) continue;
     g_failures_in_test = 0;
+    std::printf("run  %s\n", test.name);
+    std::fflush(stdout);
     try {
       test.body();
     } catch (const std::exception& e) {
@@ -53,11 +63,9 @@ int main(int argc, char** argv) {
       ++failed;
       std::printf("FAIL %s\n", test.name);
     }
+    std::fflush(stdout);  // a crash in the next test must not swallow this line
   }
-  for (const auto& dir : g_temp_dirs) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
+  for (const auto& dir : g_temp_dirs) remove_tree(dir);
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 && passed > 0 ? 0 : 1;
 }

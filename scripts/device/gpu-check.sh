@@ -32,8 +32,11 @@ GOLDENS=test/fixtures/goldens
 TOKENIZER=test/fixtures/tiny/tokenizer.json
 [[ -f $TOKENIZER ]] || TOKENIZER=.carry/tokenizer.json
 goldens_pid=""
-if [[ ! -f $GOLDENS/manifest.json || scripts/goldens/make_goldens.py -nt $GOLDENS/manifest.json ]]; then
-  stamp "goldens: regenerating (missing or older than make_goldens.py)"
+# File times do not survive a clone, so "older than the script" means: made by another version of
+# it (the sha256 of the script that made them is kept beside them).
+script_sha=$(sha256sum scripts/goldens/make_goldens.py | cut -d' ' -f1)
+if [[ ! -f $GOLDENS/manifest.json || "$(cat $GOLDENS/.script-sha256 2>/dev/null)" != "$script_sha" ]]; then
+  stamp "goldens: regenerating (missing or made by another version of make_goldens.py)"
   ( export CUDA_VISIBLE_DEVICES="" OMP_NUM_THREADS=4 PYTHONUNBUFFERED=1
     python3 scripts/goldens/make_goldens.py --out "$OUT/goldens" --tokenizer "$TOKENIZER" --device cpu \
       >"$OUT/goldens.log" 2>&1; echo $? >"$OUT/goldens.rc" ) &
@@ -104,6 +107,7 @@ if [[ -n $goldens_pid ]]; then
   RESULT[goldens]="rc $(cat "$OUT/goldens.rc" 2>/dev/null || echo '?')"
   if [[ -d $OUT/goldens ]]; then
     # The device tool returns files of at most 16 MB: ship the folder as a split tarball.
+    echo "$script_sha" >"$OUT/goldens/.script-sha256"
     tar -C "$OUT" -czf "$OUT/goldens.tgz" goldens && split -b 15m -d "$OUT/goldens.tgz" "$OUT/goldens.tgz.part"
     rm -rf "$OUT/goldens" "$OUT/goldens.tgz"
   fi

@@ -3,6 +3,8 @@
 // names the file and the tensor instead of a read outside the mapping.
 #include "io/safetensors.h"
 
+#include "io/posix_path.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -11,7 +13,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -24,7 +25,6 @@ namespace higgs::io {
 namespace {
 
 using json = nlohmann::json;
-namespace fs = std::filesystem;
 
 struct DTypeInfo {
   const char* name;
@@ -199,11 +199,6 @@ json parse_json_or_throw(const std::string& path, const char* begin, const char*
 
 // ---- checkpoint directories ----
 
-bool is_file(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec);
-}
-
 std::string read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw model_format_error(path, "cannot open: " + errno_text(errno));
@@ -255,10 +250,10 @@ std::map<std::string, std::string> read_weight_map(const std::string& index_path
 
 std::vector<std::string> safetensors_files_in(const std::string& dir) {
   std::vector<std::string> found;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const auto& p = it->path();
-    if (p.extension() == ".safetensors" && is_file(p)) found.push_back(p.filename().string());
+  const std::string suffix = ".safetensors";
+  for (const auto& name : list_directory(dir)) {
+    const bool has_suffix = name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    if (has_suffix && is_regular_file(join_path(dir, name))) found.push_back(name);
   }
   std::sort(found.begin(), found.end());
   return found;
@@ -350,19 +345,17 @@ Checkpoint Checkpoint::open_file(const std::string& path) {
 }
 
 Checkpoint Checkpoint::open_dir(const std::string& dir) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw model_format_error(dir, "checkpoint directory does not exist");
-  const fs::path root(dir);
-  const fs::path index = root / "model.safetensors.index.json";
-  if (is_file(index)) {
+  if (!is_directory(dir)) throw model_format_error(dir, "checkpoint directory does not exist");
+  const std::string index = join_path(dir, "model.safetensors.index.json");
+  if (is_regular_file(index)) {
     Checkpoint ck;
-    const auto weight_map = read_weight_map(index.string());
+    const auto weight_map = read_weight_map(index);
     std::map<std::string, std::shared_ptr<SafetensorsFile>> shards;  // each shard opened once
     for (const auto& [tensor, shard] : weight_map) {
       auto& file = shards[shard];
-      if (!file) file = std::make_shared<SafetensorsFile>((root / shard).string());
+      if (!file) file = std::make_shared<SafetensorsFile>(join_path(dir, shard));
       if (file->tensors().count(tensor) == 0) {
-        throw model_format_error(index.string(), "tensor '" + tensor + "' is listed for shard " + file->path() +
+        throw model_format_error(index, "tensor '" + tensor + "' is listed for shard " + file->path() +
                                                      " but that shard does not contain it");
       }
     }
@@ -372,9 +365,10 @@ Checkpoint Checkpoint::open_dir(const std::string& dir) {
     }
     return ck;
   }
-  if (is_file(root / "model.safetensors")) return open_file((root / "model.safetensors").string());
+  const std::string single = join_path(dir, "model.safetensors");
+  if (is_regular_file(single)) return open_file(single);
   const auto found = safetensors_files_in(dir);
-  if (found.size() == 1) return open_file((root / found[0]).string());
+  if (found.size() == 1) return open_file(join_path(dir, found[0]));
   throw model_format_error(dir, "no model.safetensors.index.json and no model.safetensors; expected exactly one "
                                 "*.safetensors file otherwise, found " +
                                     std::to_string(found.size()) + (found.empty() ? "" : " (" + join_names(found) + ")"));
