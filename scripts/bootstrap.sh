@@ -27,11 +27,13 @@ fi
 # ---- npm dependencies -----------------------------------------------------------------------------
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   log "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # --ignore-scripts: the native build below is the one build (npm would run the install hook too).
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 
 # ---- native build (CMake through cmake-js), when any native source changed ------------------------
 tree_hash() { find "$@" -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1; }
+mkdir -p build
 native_hash=$(tree_hash CMakeLists.txt native package-lock.json)
 if [[ ! -f build/Release/higgs_audio.node || "$(cat build/.native-hash 2>/dev/null)" != "$native_hash" ]]; then
   log "building the native core, addon, bench and tests (2 jobs; the first build takes a few minutes)"
