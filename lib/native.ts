@@ -72,11 +72,59 @@ export interface ForwardResult {
   seconds: number;
 }
 
+/** One TTS generation (original boson-ai semantics): prefill the prompt, then one frame per step. */
+export interface GenerateRequest {
+  /** The rendered prompt, ending with <|audio_out_bos|> (see lib/text/prompt.ts). */
+  inputIds: Int32Array;
+  audioMask: Uint8Array;
+  audioCodes?: Int32Array;
+  /** 0 = greedy (default 1). */
+  temperature?: number;
+  /** 0 = off (default). */
+  topK?: number;
+  /** 1 = off (default). */
+  topP?: number;
+  /** Repetition-aware sampling window; 0 = off (default 7). */
+  rasWindow?: number;
+  /** Resample a codebook whose code occurs this often in the window (default 2). */
+  rasMaxRepeats?: number;
+  /** Seed of the counter-based sampler (default 0): the same seed gives the same codes. */
+  seed?: number;
+  /** Columns including the first all-bos one (default 2048). */
+  maxFrames?: number;
+  /** Frames per onFrames call (default 8). */
+  streamEvery?: number;
+  /** Lets cancel(requestId) stop this generation; 0 = not cancellable. */
+  requestId?: number;
+}
+
+export interface GenerateResult {
+  /** [numCodebooks][frames], codebook-major, values 0..1023: ready for the codec. */
+  codes: Int32Array;
+  frames: number;
+  numCodebooks: number;
+  /** Decode columns produced (delay form, first all-bos column included). */
+  columns: number;
+  promptPositions: number;
+  stopReason: 'audio_end' | 'max_frames' | 'context_full';
+  prefillSeconds: number;
+  decodeSeconds: number;
+}
+
+export interface GenerateCallbacks {
+  /** Frames [count][numCodebooks] (frame-major) from output frame `first`; every frame arrives once, in order, before the Promise settles. */
+  onFrames?: (frames: Int32Array, first: number, count: number) => void;
+  onProgress?: (columns: number, maxColumns: number) => void;
+}
+
 /** The native Engine: all work runs on one native thread it owns; every call returns a Promise. */
 export interface NativeEngine {
   load(modelDir: string, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo>;
   loadRandom(shape: 'tiny' | 'full', seed: number): Promise<ModelInfo>;
   forward(request: ForwardRequest): Promise<ForwardResult>;
+  /** Rejects with E_CANCELLED after cancel(requestId); frames already delivered stay valid. */
+  generate(request: GenerateRequest, callbacks?: GenerateCallbacks): Promise<GenerateResult>;
+  cancel(requestId: number): void;
   info(): ModelInfo | null;
   dispose(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 #include "engine_wrap.h"
 
+#include "generate_call.h"
 #include "js_bridge.h"
 
 namespace higgs::binding {
@@ -125,7 +126,8 @@ Napi::Value result_to_js(Napi::Env env, const ForwardResult& r) {
 Napi::Function EngineWrap::define(Napi::Env env) {
   return DefineClass(env, "Engine",
                      {InstanceMethod<&EngineWrap::load>("load"), InstanceMethod<&EngineWrap::load_random>("loadRandom"),
-                      InstanceMethod<&EngineWrap::forward>("forward"), InstanceMethod<&EngineWrap::info>("info"),
+                      InstanceMethod<&EngineWrap::forward>("forward"), InstanceMethod<&EngineWrap::generate>("generate"),
+                      InstanceMethod<&EngineWrap::cancel>("cancel"), InstanceMethod<&EngineWrap::info>("info"),
                       InstanceMethod<&EngineWrap::dispose>("dispose")});
 }
 
@@ -198,6 +200,31 @@ Napi::Value EngineWrap::forward(const Napi::CallbackInfo& info) {
   return pending->promise();
 }
 
+Napi::Value EngineWrap::generate(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto request = parse_generate_request(info[0]);
+  GenerateCallbacksJs callbacks;
+  if (!info[1].IsUndefined()) {
+    if (!info[1].IsObject()) throw input_error(env, "generate: callbacks must be an object");
+    auto o = info[1].As<Napi::Object>();
+    auto frames = o.Get("onFrames"), progress = o.Get("onProgress");
+    if (frames.IsFunction()) callbacks.on_frames = frames.As<Napi::Function>();
+    else if (!frames.IsUndefined()) throw input_error(env, "generate: onFrames must be a function");
+    if (progress.IsFunction()) callbacks.on_progress = progress.As<Napi::Function>();
+    else if (!progress.IsUndefined()) throw input_error(env, "generate: onProgress must be a function");
+  }
+  auto& eng = engine(env);
+  Ref();
+  return start_generate(env, eng, std::move(request), callbacks, [this] { after_settle(); });
+}
+
+Napi::Value EngineWrap::cancel(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (!info[0].IsNumber()) throw input_error(env, "cancel: the request id must be a number");
+  if (engine_) engine_->cancel(static_cast<std::uint64_t>(info[0].As<Napi::Number>().Int64Value()));
+  return env.Undefined();
+}
+
 Napi::Value EngineWrap::info(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   if (!engine_ || !engine_->loaded()) return env.Null();
@@ -211,8 +238,13 @@ Napi::Value EngineWrap::dispose(const Napi::CallbackInfo& info) {
     deferred.Resolve(env.Undefined());
     return deferred.Promise();
   }
-  // Queued behind any running work; the thread is joined once it is idle.
-  auto pending = settle_on_js_thread(env, "higgs.dispose");
+  // Queued behind any running work: when it settles the engine thread is idle, so destroying
+  // the engine (joining its thread) does not block the event loop.
+  Ref();
+  auto pending = std::make_shared<PendingPromise>(env, "higgs.dispose", [this] {
+    disposing_.reset();
+    Unref();
+  });
   engine_->unload([pending](std::exception_ptr error) {
     if (error) return pending->reject(error);
     pending->resolve([](Napi::Env env) { return env.Undefined(); });
@@ -225,10 +257,9 @@ Napi::Value EngineWrap::dispose(const Napi::CallbackInfo& info) {
 std::shared_ptr<PendingPromise> EngineWrap::settle_on_js_thread(Napi::Env env, const char* name) {
   // Keep this object alive while the engine thread holds work for it.
   Ref();
-  return std::make_shared<PendingPromise>(env, name, [this] {
-    Unref();
-    if (disposing_) disposing_.reset();  // idle now: joining the thread is immediate
-  });
+  return std::make_shared<PendingPromise>(env, name, [this] { after_settle(); });
 }
+
+void EngineWrap::after_settle() { Unref(); }
 
 }  // namespace higgs::binding

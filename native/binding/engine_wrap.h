@@ -20,11 +20,14 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value load(const Napi::CallbackInfo& info);
   Napi::Value load_random(const Napi::CallbackInfo& info);
   Napi::Value forward(const Napi::CallbackInfo& info);
+  Napi::Value generate(const Napi::CallbackInfo& info);
+  Napi::Value cancel(const Napi::CallbackInfo& info);
   Napi::Value info(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
 
   Engine& engine(Napi::Env env);  // throws E_NOT_LOADED after dispose()
   std::shared_ptr<PendingPromise> settle_on_js_thread(Napi::Env env, const char* name);
+  void after_settle();  // on the JS thread, after any call's Promise settled
 
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Engine> disposing_;  // disposed, waiting for its queue to drain

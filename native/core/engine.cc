@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -12,6 +13,7 @@
 
 #include "errors.h"
 #include "io/config.h"
+#include "lm/generator.h"
 #include "lm/higgs_lm.h"
 #include "lm/model_shapes.h"
 
@@ -63,6 +65,26 @@ std::exception_ptr as_higgs_error(std::exception_ptr error) {
   }
 }
 
+// Host vectors -> the LM's input tensors, with the shape checks the LM cannot do itself.
+lm::LmInput make_lm_input(const io::HiggsConfig& c, const std::vector<std::int32_t>& ids,
+                          const std::vector<std::uint8_t>& mask, const std::vector<std::int32_t>& codes,
+                          std::int64_t start_pos) {
+  const auto L = static_cast<std::int64_t>(ids.size());
+  if (static_cast<std::int64_t>(mask.size()) != L) {
+    throw HiggsError(ErrorCode::Input, "audio_mask must have one entry per input id (" + std::to_string(L) + ")");
+  }
+  if (codes.size() % c.num_codebooks != 0) {
+    throw HiggsError(ErrorCode::Input, "audio_codes must hold a multiple of " + std::to_string(c.num_codebooks) + " codes");
+  }
+  lm::LmInput in;
+  in.input_ids = at::tensor(at::ArrayRef<std::int32_t>(ids), at::kInt).to(at::kLong);
+  in.audio_mask = at::tensor(at::ArrayRef<std::uint8_t>(mask), at::kByte).to(at::kBool);
+  const auto frames = static_cast<std::int64_t>(codes.size()) / c.num_codebooks;
+  in.audio_codes = at::tensor(at::ArrayRef<std::int32_t>(codes), at::kInt).to(at::kLong).view({frames, c.num_codebooks});
+  in.start_pos = start_pos;
+  return in;
+}
+
 const char* format_name(io::CheckpointFormat format) {
   return format == io::CheckpointFormat::Original ? "original" : "transformers";
 }
@@ -76,6 +98,23 @@ struct Engine::State {
   std::deque<std::function<void()>> jobs;
   bool stopping = false;
   std::thread thread;
+
+  // Cancellation flags of queued and running generations, by request id.
+  std::mutex cancel_mutex;
+  std::map<std::uint64_t, std::shared_ptr<std::atomic<bool>>> cancel_flags;
+
+  std::shared_ptr<std::atomic<bool>> cancel_flag(std::uint64_t id) {
+    auto flag = std::make_shared<std::atomic<bool>>(false);
+    if (id == 0) return flag;
+    std::lock_guard<std::mutex> lock(cancel_mutex);
+    auto& slot = cancel_flags[id];
+    if (!slot) slot = flag;
+    return slot;
+  }
+  void forget_cancel(std::uint64_t id) {
+    std::lock_guard<std::mutex> lock(cancel_mutex);
+    cancel_flags.erase(id);
+  }
 
   // Touched only on the engine thread, except `info` (guarded by info_mutex).
   std::unique_ptr<lm::HiggsLM> model;
@@ -215,21 +254,7 @@ void Engine::forward(ForwardRequest request, ForwardDone done) {
       c10::InferenceMode guard;
       const auto start = Clock::now();
       const auto& c = s->model->config();
-      const auto L = static_cast<std::int64_t>(request.input_ids.size());
-      if (static_cast<std::int64_t>(request.audio_mask.size()) != L) {
-        throw HiggsError(ErrorCode::Input, "audio_mask must have one entry per input id (" + std::to_string(L) + ")");
-      }
-      if (request.audio_codes.size() % c.num_codebooks != 0) {
-        throw HiggsError(ErrorCode::Input, "audio_codes must hold a multiple of " + std::to_string(c.num_codebooks) + " codes");
-      }
-      lm::LmInput in;
-      in.input_ids = at::tensor(at::ArrayRef<std::int32_t>(request.input_ids), at::kInt).to(at::kLong);
-      in.audio_mask = at::tensor(at::ArrayRef<std::uint8_t>(request.audio_mask), at::kByte).to(at::kBool);
-      const auto frames = static_cast<std::int64_t>(request.audio_codes.size()) / c.num_codebooks;
-      in.audio_codes = at::tensor(at::ArrayRef<std::int32_t>(request.audio_codes), at::kInt)
-                           .to(at::kLong)
-                           .view({frames, c.num_codebooks});
-      in.start_pos = request.start_pos;
+      auto in = make_lm_input(c, request.input_ids, request.audio_mask, request.audio_codes, request.start_pos);
       const auto selection = request.logits == LogitsSelection::All     ? lm::LogitsAt::All
                              : request.logits == LogitsSelection::Audio ? lm::LogitsAt::Audio
                                                                         : lm::LogitsAt::Last;
@@ -253,6 +278,59 @@ void Engine::forward(ForwardRequest request, ForwardDone done) {
       done(as_higgs_error(std::current_exception()), nullptr);
     }
   });
+}
+
+void Engine::generate(GenerateRequest request, FramesFn on_frames, StepProgressFn on_progress, GenerateDone done) {
+  auto flag = state_->cancel_flag(request.request_id);
+  state_->post([s = state_.get(), request = std::move(request), on_frames, on_progress, done, flag] {
+    try {
+      if (!s->model) throw HiggsError(ErrorCode::NotLoaded, "no model is loaded");
+      c10::InferenceMode guard;
+      const auto& c = s->model->config();
+      lm::GenerationInput input;
+      input.prompt = make_lm_input(c, request.input_ids, request.audio_mask, request.audio_codes, 0);
+      input.sampling = {request.temperature, request.top_k, request.top_p, request.ras_window,
+                        request.ras_max_repeats, request.seed};
+      input.max_frames = request.max_frames;
+      if (request.temperature < 0 || request.top_p <= 0 || request.top_k < 0 || request.ras_max_repeats < 1 ||
+          request.stream_every < 1) {
+        throw HiggsError(ErrorCode::Input, "invalid sampling settings (temperature >= 0, 0 < top_p, top_k >= 0, "
+                                           "ras_max_repeats >= 1, stream_every >= 1)");
+      }
+      lm::GenerationCallbacks callbacks;
+      callbacks.cancelled = [&flag] { return flag->load(); };
+      callbacks.stream_every = request.stream_every;
+      if (on_frames) {
+        callbacks.on_frames = [&](const std::vector<lm::Column>& frames, std::int64_t first) {
+          std::vector<std::int32_t> flat;
+          for (const auto& f : frames) for (auto v : f) flat.push_back(static_cast<std::int32_t>(v));
+          on_frames(std::move(flat), first, static_cast<std::int64_t>(frames.size()));
+        };
+      }
+      if (on_progress) callbacks.on_progress = on_progress;
+      auto out = lm::generate(*s->model, input, callbacks);
+      GenerateResult result;
+      result.codes = std::move(out.codes);
+      result.frames = out.frames;
+      result.num_codebooks = c.num_codebooks;
+      result.columns = static_cast<std::int64_t>(out.columns.size());
+      result.prompt_positions = out.prompt_positions;
+      result.stop_reason = lm::stop_reason_name(out.stop);
+      result.prefill_seconds = out.prefill_seconds;
+      result.decode_seconds = out.decode_seconds;
+      s->forget_cancel(request.request_id);
+      done(nullptr, &result);
+    } catch (...) {
+      s->forget_cancel(request.request_id);
+      done(as_higgs_error(std::current_exception()), nullptr);
+    }
+  });
+}
+
+void Engine::cancel(std::uint64_t request_id) {
+  std::lock_guard<std::mutex> lock(state_->cancel_mutex);
+  auto it = state_->cancel_flags.find(request_id);
+  if (it != state_->cancel_flags.end()) it->second->store(true);  // unknown ids: already finished
 }
 
 void Engine::unload(Done done) {
@@ -292,6 +370,14 @@ ModelInfo Engine::load_random_sync(const std::string& config_name, std::uint64_t
   std::promise<ModelInfo> promise;
   load_random(config_name, seed, [&](std::exception_ptr e, const ModelInfo* info) {
     if (e) promise.set_exception(e); else promise.set_value(*info);
+  });
+  return wait_for(promise);
+}
+
+GenerateResult Engine::generate_sync(GenerateRequest request, FramesFn on_frames, StepProgressFn on_progress) {
+  std::promise<GenerateResult> promise;
+  generate(std::move(request), std::move(on_frames), std::move(on_progress), [&](std::exception_ptr e, GenerateResult* r) {
+    if (e) promise.set_exception(e); else promise.set_value(std::move(*r));
   });
   return wait_for(promise);
 }

@@ -55,12 +55,39 @@ struct ForwardResult {
   double seconds = 0;  // time spent in the forward itself
 };
 
+// One TTS generation: the prompt (ending with <|audio_out_bos|>), sampling settings and caps.
+struct GenerateRequest {
+  std::vector<std::int32_t> input_ids;    // as ForwardRequest, starting at position 0
+  std::vector<std::uint8_t> audio_mask;
+  std::vector<std::int32_t> audio_codes;
+  double temperature = 1.0;  // 0 = greedy
+  std::int64_t top_k = 0;    // 0 = off
+  double top_p = 1.0;        // >= 1 = off
+  std::int64_t ras_window = 7;  // 0 = off
+  std::int64_t ras_max_repeats = 2;
+  std::uint64_t seed = 0;
+  std::int64_t max_frames = 2048;  // columns including the first all-bos one
+  std::int64_t stream_every = 8;   // frames per on_frames call
+  std::uint64_t request_id = 0;    // for cancel(); 0 = not cancellable
+};
+
+struct GenerateResult {
+  std::vector<std::int32_t> codes;  // [num_codebooks][frames], codebook-major
+  std::int64_t frames = 0, num_codebooks = 0, columns = 0, prompt_positions = 0;
+  std::string stop_reason;  // "audio_end", "max_frames" or "context_full"
+  double prefill_seconds = 0, decode_seconds = 0;
+};
+
 class Engine {
  public:
   using Done = std::function<void(std::exception_ptr error)>;
   using LoadDone = std::function<void(std::exception_ptr error, const ModelInfo* info)>;
   using ForwardDone = std::function<void(std::exception_ptr error, ForwardResult* result)>;
   using ProgressFn = std::function<void(const LoadProgress&)>;
+  using GenerateDone = std::function<void(std::exception_ptr error, GenerateResult* result)>;
+  // Frames [count][num_codebooks] (frame-major), starting at output frame `first`.
+  using FramesFn = std::function<void(std::vector<std::int32_t> frames, std::int64_t first, std::int64_t count)>;
+  using StepProgressFn = std::function<void(std::int64_t columns, std::int64_t max_columns)>;
 
   explicit Engine(EngineOptions options);
   ~Engine();  // finishes queued jobs, then joins the thread
@@ -72,6 +99,11 @@ class Engine {
   // Random weights for a named shape ("tiny" or "full"), seeded (bench).
   void load_random(std::string config_name, std::uint64_t seed, LoadDone done);
   void forward(ForwardRequest request, ForwardDone done);
+  // Frames and progress are reported from the engine thread while generating. A cancelled
+  // request fails with E_CANCELLED; frames already reported stay valid.
+  void generate(GenerateRequest request, FramesFn on_frames, StepProgressFn on_progress, GenerateDone done);
+  // Thread-safe. Takes effect before the next decode step, or when a queued request starts.
+  void cancel(std::uint64_t request_id);
   void unload(Done done);  // frees the model and its cache
 
   bool loaded() const;
@@ -80,6 +112,7 @@ class Engine {
   ModelInfo load_sync(const std::string& model_dir, ProgressFn progress = {});
   ModelInfo load_random_sync(const std::string& config_name, std::uint64_t seed);
   ForwardResult forward_sync(ForwardRequest request);
+  GenerateResult generate_sync(GenerateRequest request, FramesFn on_frames = {}, StepProgressFn on_progress = {});
 
  private:
   struct State;

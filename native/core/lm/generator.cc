@@ -1,0 +1,141 @@
+#include "lm/generator.h"
+
+#include <chrono>
+
+#include "errors.h"
+
+namespace higgs::lm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// The audio-out columns already in the prompt (reference clips in assistant turns, earlier
+// chunks): the RAS window starts on them. Audio-in clips (<|AUDIO|>) are not audio_out_ids.
+std::vector<Column> prompt_audio_out_columns(const LmInput& prompt, std::int64_t audio_in_token_id) {
+  std::vector<Column> columns;
+  auto ids = prompt.input_ids.contiguous();
+  auto mask = prompt.audio_mask.to(at::kBool).contiguous();
+  auto codes = prompt.audio_codes.to(at::kLong).contiguous();
+  const auto K = codes.size(1);
+  std::int64_t frame = 0;
+  for (std::int64_t i = 0; i < ids.size(0); ++i) {
+    if (!mask[i].item<bool>()) continue;
+    if (ids[i].item<std::int64_t>() != audio_in_token_id) {
+      const auto* row = codes.data_ptr<std::int64_t>() + frame * K;
+      columns.emplace_back(row, row + K);
+    }
+    ++frame;
+  }
+  return columns;
+}
+
+Column to_column(const at::Tensor& codes) {
+  auto host = codes.to(at::kCPU, at::kLong).contiguous();
+  return Column(host.data_ptr<std::int64_t>(), host.data_ptr<std::int64_t>() + host.numel());
+}
+
+LmInput column_input(const Column& column, std::int64_t position, std::int64_t audio_out_token_id) {
+  LmInput in;
+  in.input_ids = at::full({1}, audio_out_token_id, at::kLong);
+  in.audio_mask = at::ones({1}, at::kBool);
+  in.audio_codes = at::tensor(column, at::kLong).view({1, -1});
+  in.start_pos = position;
+  return in;
+}
+
+}  // namespace
+
+const char* stop_reason_name(StopReason reason) {
+  switch (reason) {
+    case StopReason::AudioEnd: return "audio_end";
+    case StopReason::MaxFrames: return "max_frames";
+    case StopReason::ContextFull: return "context_full";
+  }
+  return "unknown";
+}
+
+std::vector<bool> ras_rows(const std::vector<Column>& history, const Column& chosen, std::int64_t window,
+                           std::int64_t max_repeats) {
+  std::vector<bool> rows(chosen.size(), false);
+  if (window <= 0) return rows;
+  const auto begin = history.size() > static_cast<size_t>(window) ? history.size() - window : 0;
+  for (size_t k = 0; k < chosen.size(); ++k) {
+    std::int64_t count = 0;
+    for (size_t c = begin; c < history.size(); ++c) count += history[c][k] == chosen[k];
+    rows[k] = count >= max_repeats;
+  }
+  return rows;
+}
+
+GenerationOutput generate(HiggsLM& model, const GenerationInput& input, const GenerationCallbacks& cb) {
+  const auto& config = model.config();
+  const auto K = config.num_codebooks;
+  const auto bos = config.audio_stream_bos_id, eos = config.audio_stream_eos_id;
+  const auto max_code = bos - 1;  // clip: stream bos/eos never reach the codec
+  const auto& p = input.sampling;
+  if (input.max_frames < 1) throw HiggsError(ErrorCode::Input, "max_frames must be at least 1");
+
+  GenerationOutput out;
+  LmInput prompt = input.prompt;
+  prompt.start_pos = 0;  // the KV cache is reset per generation (and per long-form chunk)
+  out.prompt_positions = prompt.input_ids.size(0);
+  auto history = prompt_audio_out_columns(prompt, config.audio_in_token_id);
+
+  auto t0 = Clock::now();
+  model.forward(prompt, LogitsAt::Last, false);  // <|audio_out_bos|> is fed like any text token
+  out.prefill_seconds = since(t0);
+
+  DelayPattern delay(K, bos, eos);
+  out.columns.push_back(delay.first_column());
+  history.push_back(out.columns.back());
+  std::int64_t streamed = 0;  // output frames already handed to on_frames
+  auto flush = [&](std::int64_t ready) {
+    if (!cb.on_frames || ready <= streamed) return;
+    std::vector<Column> frames;
+    for (auto i = streamed; i < ready; ++i) frames.push_back(reverted_frame(out.columns, i + 1, max_code));
+    cb.on_frames(frames, streamed);
+    streamed = ready;
+  };
+  // Output frame i (reverted frame i + 1) is final and not the dropped last frame once column
+  // i + 1 + K exists.
+  auto ready_frames = [&] { return std::max<std::int64_t>(0, static_cast<std::int64_t>(out.columns.size()) - K - 1); };
+
+  t0 = Clock::now();
+  out.stop = StopReason::MaxFrames;
+  const auto max_context = model.cache().max_context();
+  while (static_cast<std::int64_t>(out.columns.size()) < input.max_frames) {
+    const auto position = out.prompt_positions + static_cast<std::int64_t>(out.columns.size()) - 1;
+    if (position >= max_context) {
+      out.stop = StopReason::ContextFull;
+      break;
+    }
+    if (cb.cancelled && cb.cancelled()) throw HiggsError(ErrorCode::Cancelled, "generation was cancelled");
+    const auto step = static_cast<std::int64_t>(out.columns.size());  // the column being produced
+    auto logits = model.forward(column_input(out.columns.back(), position, config.audio_out_token_id),
+                                LogitsAt::Last, false)
+                      .audio_logits[0]
+                      .to(model.options().device());  // [K, V] fp32
+    auto column = to_column(sample_rows(logits, p, step));
+    const auto repeat = ras_rows(history, column, p.ras_window, p.ras_max_repeats);
+    if (std::find(repeat.begin(), repeat.end(), true) != repeat.end()) {
+      const auto redraw = to_column(resample_raw(logits, p, step));  // also in greedy mode, as the original
+      for (std::int64_t k = 0; k < K; ++k) if (repeat[k]) column[k] = redraw[k];
+    }
+    const bool ended = delay.apply(column);
+    out.columns.push_back(column);
+    history.push_back(column);
+    if (ready_frames() - streamed >= cb.stream_every) flush(ready_frames());
+    if (cb.on_progress) cb.on_progress(static_cast<std::int64_t>(out.columns.size()), input.max_frames);
+    if (ended) {
+      out.stop = StopReason::AudioEnd;
+      break;
+    }
+  }
+  out.decode_seconds = since(t0);
+  flush(ready_frames());
+  out.codes = revert_and_trim(out.columns, K, max_code, &out.frames);
+  return out;
+}
+
+}  // namespace higgs::lm

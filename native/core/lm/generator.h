@@ -1,0 +1,53 @@
+// The TTS generation loop (original boson-ai semantics, higgs-model.md 4): prefill the prompt
+// (which ends with <|audio_out_bos|>), start a segment with the all-bos column, then one decode
+// step per column: sample 8 codes, repetition-aware resampling, delay-pattern overrides, until the
+// ramp-out completes, the frame cap or the KV cache is reached. Output: codes [8, T] with the
+// delay reverted, clipped and trimmed; reverted frames stream out while generating.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "lm/delay_pattern.h"
+#include "lm/higgs_lm.h"
+#include "lm/sampling.h"
+
+namespace higgs::lm {
+
+enum class StopReason { AudioEnd, MaxFrames, ContextFull };
+const char* stop_reason_name(StopReason reason);
+
+struct GenerationInput {
+  LmInput prompt;  // start_pos is ignored: every generation starts from an empty cache
+  SamplingParams sampling;
+  std::int64_t max_frames = 2048;  // columns, counting the first all-bos one (HF max_new_tokens)
+};
+
+struct GenerationCallbacks {
+  std::function<bool()> cancelled;  // polled before every decode step
+  // Reverted, clipped frames [n][K] starting at output frame index `first` (0-based).
+  std::function<void(const std::vector<Column>& frames, std::int64_t first)> on_frames;
+  std::function<void(std::int64_t columns, std::int64_t max_columns)> on_progress;
+  std::int64_t stream_every = 8;  // frames per on_frames call (the last call may hold fewer)
+};
+
+struct GenerationOutput {
+  std::vector<Column> columns;      // the segment in delay form, first all-bos column included
+  std::vector<std::int32_t> codes;  // [K][frames], codebook-major
+  std::int64_t frames = 0;
+  StopReason stop = StopReason::MaxFrames;
+  std::int64_t prompt_positions = 0;
+  double prefill_seconds = 0, decode_seconds = 0;
+};
+
+// Throws HiggsError(E_CANCELLED) when `cancelled` turns true; frames streamed so far stay valid.
+GenerationOutput generate(HiggsLM& model, const GenerationInput& input, const GenerationCallbacks& callbacks);
+
+// RAS (higgs-model.md 4.5): the codebooks whose chosen code occurs at least `max_repeats` times
+// in the last `window` columns of `history` (audio-out context plus generated columns, the
+// column just fed included; bos/eos count, as in the original).
+std::vector<bool> ras_rows(const std::vector<Column>& history, const Column& chosen, std::int64_t window,
+                           std::int64_t max_repeats);
+
+}  // namespace higgs::lm

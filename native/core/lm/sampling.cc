@@ -1,0 +1,76 @@
+#include "lm/sampling.h"
+
+#include <limits>
+
+namespace higgs::lm {
+namespace {
+
+constexpr std::int64_t kMask32 = 0xFFFFFFFF;
+constexpr std::int64_t kHashMultiplier = 0x45d9f3b;
+
+// The same hash on int64 tensors holding 32-bit values: every product stays below 2^63, so the
+// arithmetic is exact (no signed overflow) on every device.
+at::Tensor hash32_tensor(at::Tensor x) {
+  x = (at::bitwise_xor(x, at::bitwise_right_shift(x, 16)) * kHashMultiplier).bitwise_and(kMask32);
+  x = (at::bitwise_xor(x, at::bitwise_right_shift(x, 16)) * kHashMultiplier).bitwise_and(kMask32);
+  return at::bitwise_xor(x, at::bitwise_right_shift(x, 16));
+}
+
+at::Tensor gumbel_argmax(const at::Tensor& logits, std::uint64_t seed, std::int64_t step, NoiseStream stream) {
+  auto u = counter_uniform(seed, step, stream, logits.size(0), logits.size(1), logits.device());
+  auto gumbel = -at::log(-at::log(u));
+  // -inf logits stay -inf: masked tokens are never drawn.
+  return at::argmax(logits.to(at::kDouble) + gumbel, -1);
+}
+
+}  // namespace
+
+std::uint32_t hash32(std::uint32_t x) {
+  x = ((x >> 16) ^ x) * 0x45d9f3bu;
+  x = ((x >> 16) ^ x) * 0x45d9f3bu;
+  return (x >> 16) ^ x;
+}
+
+at::Tensor counter_uniform(std::uint64_t seed, std::int64_t step, NoiseStream stream, std::int64_t rows,
+                           std::int64_t vocab, const at::Device& device) {
+  // Scalars are folded on the host; (row, token) vary in the tensor.
+  std::uint32_t base = hash32(static_cast<std::uint32_t>(seed));
+  base = hash32(base ^ static_cast<std::uint32_t>(seed >> 32));
+  base = hash32(base ^ static_cast<std::uint32_t>(step));
+  base = hash32(base ^ static_cast<std::uint32_t>(static_cast<std::int64_t>(stream)));
+  auto options = at::TensorOptions().dtype(at::kLong).device(device);
+  auto row = at::arange(rows, options).unsqueeze(1);
+  auto token = at::arange(vocab, options).unsqueeze(0);
+  auto h = hash32_tensor(at::bitwise_xor(hash32_tensor(at::bitwise_xor(row, static_cast<std::int64_t>(base))), token));
+  return (h.to(at::kDouble) + 0.5) / 4294967296.0;
+}
+
+at::Tensor process_logits(const at::Tensor& logits, const SamplingParams& p) {
+  auto scores = logits.to(at::kFloat);
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  if (p.temperature > 0 && p.temperature != 1.0) scores = scores / p.temperature;
+  if (p.top_k > 0 && p.top_k < scores.size(-1)) {
+    auto kth = std::get<0>(at::topk(scores, p.top_k, -1)).narrow(-1, p.top_k - 1, 1);
+    scores = scores.masked_fill(scores < kth, neg_inf);
+  }
+  if (p.top_p < 1.0) {
+    auto sorted = at::sort(scores, /*stable=*/true, /*dim=*/-1, /*descending=*/false);
+    auto cumulative = at::softmax(std::get<0>(sorted), -1).cumsum(-1);
+    auto remove_sorted = cumulative <= (1.0 - p.top_p);
+    remove_sorted.narrow(-1, remove_sorted.size(-1) - 1, 1).fill_(false);  // always keep the top one
+    auto remove = remove_sorted.scatter(-1, std::get<1>(sorted), remove_sorted);
+    scores = scores.masked_fill(remove, neg_inf);
+  }
+  return scores;
+}
+
+at::Tensor sample_rows(const at::Tensor& logits, const SamplingParams& p, std::int64_t step) {
+  if (p.temperature <= 0) return at::argmax(logits, -1);
+  return gumbel_argmax(process_logits(logits, p), p.seed, step, NoiseStream::Sample);
+}
+
+at::Tensor resample_raw(const at::Tensor& logits, const SamplingParams& p, std::int64_t step) {
+  return gumbel_argmax(logits.to(at::kFloat), p.seed, step, NoiseStream::RasResample);
+}
+
+}  // namespace higgs::lm
