@@ -1,22 +1,23 @@
 /**
- * `npm run demo`: loads the configured model (or the bundled tiny random one), runs a prefill of a
- * small prompt and a few greedy audio decode steps, and prints what it did. Text-to-speech
- * output arrives with the generation and codec issues; until then this shows the forward pass.
+ * `npm run demo`: loads the configured model (or the bundled tiny random one), turns a sentence
+ * into speech tokens (normalize, chunk, render the prompt, generate with the delay pattern and
+ * RAS), and prints what it did. The codec that turns codes into a waveform file arrives with the
+ * next issue; until then the demo stops at the codes.
  */
 import { defaultModelDir } from './config.js';
 import { loadNative } from './native.js';
+import { synthesizeCodes } from './synthesis.js';
+import { loadTokenizer } from './text/tokenizer.js';
 
-const SPECIAL = { beginOfText: 128000, startHeader: 128006, endHeader: 128007, eot: 128009, audioOutBos: 128013 };
-const AUDIO_OUT = 128016;
+const TRANSCRIPT = process.env.HIGGS_DEMO_TEXT ?? 'The sun rises in the east and sets in the west.';
 
 async function main(): Promise<void> {
   const { dir, source } = defaultModelDir();
   console.log(`higgs-audio demo: model ${dir} (${source})`);
-  if (source === 'bundled tiny random model') {
-    console.log('  This is a tiny RANDOM model for tests: its output is noise. Set HIGGS_MODEL_DIR to real weights.');
-  }
+  const tiny = source === 'bundled tiny random model';
+  if (tiny) console.log('  This is a tiny RANDOM model for tests: its output is noise. Set HIGGS_MODEL_DIR to real weights.');
   const { Engine } = loadNative();
-  const engine = new Engine({ device: process.env.HIGGS_DEVICE ?? 'cpu', maxContext: 512 });
+  const engine = new Engine({ device: process.env.HIGGS_DEVICE ?? 'cpu', maxContext: 4096 });
   try {
     let lastShown = -1;
     const info = await engine.load(dir, ({ phase, progress }) => {
@@ -31,46 +32,29 @@ async function main(): Promise<void> {
         `${info.numLayers} layers, hidden ${info.hiddenSize}, ${info.numCodebooks} codebooks x ${info.codebookVocab}, ` +
         `${info.device}/${info.dtype}, ${info.loadSeconds.toFixed(2)} s`,
     );
-
-    // A minimal chat prompt made of special tokens only (tokenization arrives with issue 4).
-    const prompt = [SPECIAL.beginOfText, SPECIAL.startHeader, SPECIAL.endHeader, SPECIAL.eot, SPECIAL.startHeader,
-      SPECIAL.endHeader, SPECIAL.audioOutBos];
-    const prefill = await engine.forward({
-      inputIds: Int32Array.from(prompt),
-      audioMask: new Uint8Array(prompt.length),
-    });
-    console.log(`  prefill: ${prompt.length} positions in ${(prefill.seconds * 1e3).toFixed(1)} ms`);
-
-    // Greedy audio frames, each fed back as the next input (no delay pattern or sampling yet).
-    let logits = prefill.audioLogits;
-    const frames: number[][] = [];
-    for (let step = 0; step < 8; step += 1) {
-      const frame = argmaxPerCodebook(logits, info.numCodebooks, info.codebookVocab);
-      frames.push(frame);
-      const out = await engine.forward({
-        inputIds: Int32Array.of(AUDIO_OUT),
-        audioMask: Uint8Array.of(1),
-        audioCodes: Int32Array.from(frame),
-        startPos: prompt.length + step,
-      });
-      logits = out.audioLogits;
+    const tokenizer = loadTokenizer(dir);
+    console.log(`  transcript: "${TRANSCRIPT}"`);
+    let streamed = 0;
+    const result = await synthesizeCodes(
+      engine,
+      tokenizer,
+      // The tiny model rarely emits the end of audio: cap it so the demo stays short.
+      { transcript: TRANSCRIPT, seed: 1234, maxNewTokens: tiny ? 100 : 1024 },
+      { onFrames: (_frames, _first, count) => (streamed += count) },
+    );
+    for (const chunk of result.chunks) {
+      console.log(
+        `  chunk "${chunk.text}": ${chunk.frames} frames (${(chunk.frames / 25).toFixed(2)} s of audio), ` +
+          `stop: ${chunk.stopReason}, prompt ${chunk.promptPositions} positions, ` +
+          `prefill ${(chunk.prefillSeconds * 1e3).toFixed(1)} ms, decode ${(chunk.decodeSeconds * 1e3).toFixed(1)} ms`,
+      );
     }
-    console.log(`  decoded ${frames.length} greedy frames (8 codebooks each):`);
-    for (const frame of frames) console.log(`    ${frame.join(' ')}`);
-    console.log('  No audio file yet: the codec and generation loop come with the next issues.');
+    console.log(`  ${result.frames} frames streamed (${streamed} via the frame callback), seed ${result.seed}; first frames:`);
+    for (let t = 0; t < Math.min(4, result.frames); t += 1) console.log(`    ${result.codes.map((row) => row[t]).join(' ')}`);
+    console.log('  No audio file yet: the codec (codes -> 24 kHz waveform) comes with the next issue.');
   } finally {
     await engine.dispose();
   }
-}
-
-function argmaxPerCodebook(logits: Float32Array, codebooks: number, vocab: number): number[] {
-  const frame: number[] = [];
-  for (let k = 0; k < codebooks; k += 1) {
-    let best = 0;
-    for (let v = 1; v < vocab; v += 1) if (logits[k * vocab + v]! > logits[k * vocab + best]!) best = v;
-    frame.push(best);
-  }
-  return frame;
 }
 
 main().catch((error: unknown) => {

@@ -12,3 +12,14 @@ export type {
   NativeEngine,
 } from './native.js';
 export { defaultModelDir } from './config.js';
+export type { GenerateCallbacks, GenerateRequest, GenerateResult } from './native.js';
+export { synthesizeCodes, frameCapForText, DEFAULT_MAX_NEW_TOKENS } from './synthesis.js';
+export type { ChunkReport, SamplingOptions, SynthesisHooks, SynthesisRequest, SynthesisResult } from './synthesis.js';
+export { loadTokenizer } from './text/tokenizer.js';
+export type { HiggsTokenizer } from './text/tokenizer.js';
+export { renderPrompt } from './text/prompt.js';
+export type { HistoryTurn, PromptSpec, RenderedPrompt, VoiceReference } from './text/prompt.js';
+export { normalizeTranscript } from './text/normalize.js';
+export { chunkText } from './text/chunking.js';
+export type { ChunkMethod, ChunkOptions } from './text/chunking.js';
+export { delayClip } from './text/delay.js';
