@@ -1,183 +1,14 @@
 #include "engine.h"
 
-#include <ATen/Parallel.h>
-
-#include <chrono>
-#include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <future>
-#include <mutex>
-#include <new>
-#include <thread>
 
-#include "errors.h"
-#include "io/config.h"
+#include "engine_state.h"
 #include "lm/generator.h"
-#include "lm/higgs_lm.h"
 #include "lm/model_shapes.h"
 
 namespace higgs {
-namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-at::ScalarType parse_dtype(const std::string& name) {
-  if (name == "float32") return at::kFloat;
-  if (name == "bfloat16") return at::kBFloat16;
-  if (name == "float16") return at::kHalf;
-  throw HiggsError(ErrorCode::Input, "unknown dtype '" + name + "' (float32, bfloat16, float16)");
-}
-
-at::Device parse_device(const std::string& name) {
-  try {
-    at::Device device(name);
-    if (device.is_cuda() && !at::hasCUDA()) {
-      throw HiggsError(ErrorCode::Input, "device '" + name + "' asked for, but this libtorch has no CUDA");
-    }
-    if (!device.is_cpu() && !device.is_cuda()) throw HiggsError(ErrorCode::Input, "unsupported device '" + name + "'");
-    return device;
-  } catch (const c10::Error&) {
-    throw HiggsError(ErrorCode::Input, "unknown device '" + name + "' (cpu, cuda, cuda:N)");
-  }
-}
-
-// Every error leaving the engine is a HiggsError with a stable code.
-std::exception_ptr as_higgs_error(std::exception_ptr error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const HiggsError&) {
-    return error;
-  } catch (const std::bad_alloc&) {
-    return std::make_exception_ptr(HiggsError(ErrorCode::OutOfMemory, "out of host memory"));
-  } catch (const c10::Error& e) {
-    const std::string what = e.what_without_backtrace();
-    const bool oom = what.find("out of memory") != std::string::npos;
-    return std::make_exception_ptr(HiggsError(oom ? ErrorCode::OutOfMemory : ErrorCode::Internal, what));
-  } catch (const std::exception& e) {
-    return std::make_exception_ptr(HiggsError(ErrorCode::Internal, e.what()));
-  } catch (...) {
-    return std::make_exception_ptr(HiggsError(ErrorCode::Internal, "unknown native error"));
-  }
-}
-
-// Host vectors -> the LM's input tensors, with the shape checks the LM cannot do itself.
-lm::LmInput make_lm_input(const io::HiggsConfig& c, const std::vector<std::int32_t>& ids,
-                          const std::vector<std::uint8_t>& mask, const std::vector<std::int32_t>& codes,
-                          std::int64_t start_pos) {
-  const auto L = static_cast<std::int64_t>(ids.size());
-  if (static_cast<std::int64_t>(mask.size()) != L) {
-    throw HiggsError(ErrorCode::Input, "audio_mask must have one entry per input id (" + std::to_string(L) + ")");
-  }
-  if (codes.size() % c.num_codebooks != 0) {
-    throw HiggsError(ErrorCode::Input, "audio_codes must hold a multiple of " + std::to_string(c.num_codebooks) + " codes");
-  }
-  lm::LmInput in;
-  in.input_ids = at::tensor(at::ArrayRef<std::int32_t>(ids), at::kInt).to(at::kLong);
-  in.audio_mask = at::tensor(at::ArrayRef<std::uint8_t>(mask), at::kByte).to(at::kBool);
-  const auto frames = static_cast<std::int64_t>(codes.size()) / c.num_codebooks;
-  in.audio_codes = at::tensor(at::ArrayRef<std::int32_t>(codes), at::kInt).to(at::kLong).view({frames, c.num_codebooks});
-  in.start_pos = start_pos;
-  return in;
-}
-
-const char* format_name(io::CheckpointFormat format) {
-  return format == io::CheckpointFormat::Original ? "original" : "transformers";
-}
-
-}  // namespace
-
-struct Engine::State {
-  EngineOptions options;
-  std::mutex mutex;
-  std::condition_variable wake;
-  std::deque<std::function<void()>> jobs;
-  bool stopping = false;
-  std::thread thread;
-
-  // Cancellation flags of queued and running generations, by request id.
-  std::mutex cancel_mutex;
-  std::map<std::uint64_t, std::shared_ptr<std::atomic<bool>>> cancel_flags;
-
-  std::shared_ptr<std::atomic<bool>> cancel_flag(std::uint64_t id) {
-    auto flag = std::make_shared<std::atomic<bool>>(false);
-    if (id == 0) return flag;
-    std::lock_guard<std::mutex> lock(cancel_mutex);
-    auto& slot = cancel_flags[id];
-    if (!slot) slot = flag;
-    return slot;
-  }
-  void forget_cancel(std::uint64_t id) {
-    std::lock_guard<std::mutex> lock(cancel_mutex);
-    cancel_flags.erase(id);
-  }
-
-  // Touched only on the engine thread, except `info` (guarded by info_mutex).
-  std::unique_ptr<lm::HiggsLM> model;
-  mutable std::mutex info_mutex;
-  std::unique_ptr<ModelInfo> info;
-
-  void run() {
-    if (options.threads > 0) at::set_num_threads(options.threads);
-    for (;;) {
-      std::function<void()> job;
-      {
-        std::unique_lock<std::mutex> lock(mutex);
-        wake.wait(lock, [&] { return stopping || !jobs.empty(); });
-        if (jobs.empty()) return;  // stopping, and everything queued has run
-        job = std::move(jobs.front());
-        jobs.pop_front();
-      }
-      job();
-    }
-  }
-
-  void post(std::function<void()> job) {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      if (stopping) throw HiggsError(ErrorCode::NotLoaded, "the engine is shutting down");
-      jobs.push_back(std::move(job));
-    }
-    wake.notify_one();
-  }
-
-  at::TensorOptions tensor_options() const {
-    return at::TensorOptions().dtype(parse_dtype(options.dtype)).device(parse_device(options.device));
-  }
-
-  void install(std::unique_ptr<lm::HiggsLM> lm, ModelInfo base, Clock::time_point start) {
-    const auto& c = lm->config();
-    base.device = options.device;
-    base.dtype = options.dtype;
-    base.vocab_size = c.vocab_size;
-    base.hidden_size = c.hidden_size;
-    base.intermediate_size = c.intermediate_size;
-    base.num_layers = c.num_layers;
-    base.num_heads = c.num_heads;
-    base.num_kv_heads = c.num_kv_heads;
-    base.num_codebooks = c.num_codebooks;
-    base.codebook_vocab = c.codebook_vocab;
-    base.max_context = lm->cache().max_context();
-    base.parameter_count = lm->weights().parameter_count();
-    base.weight_bytes = lm->weights().bytes();
-    base.kv_cache_bytes = lm->cache().bytes();
-    base.has_text_head = lm->weights().text_head.defined();
-    base.load_seconds = seconds_since(start);
-    model = std::move(lm);
-    std::lock_guard<std::mutex> lock(info_mutex);
-    info = std::make_unique<ModelInfo>(base);
-  }
-
-  void drop_model() {
-    model.reset();
-    std::lock_guard<std::mutex> lock(info_mutex);
-    info.reset();
-  }
-};
+using namespace engine_detail;
 
 Engine::Engine(EngineOptions options) : state_(std::make_unique<State>()) {
   state_->options = std::move(options);
@@ -336,6 +167,12 @@ void Engine::cancel(std::uint64_t request_id) {
 void Engine::unload(Done done) {
   state_->post([s = state_.get(), done] {
     s->drop_model();
+    s->decoder.reset();
+    s->encoder.reset();
+    {
+      std::lock_guard<std::mutex> lock(s->info_mutex);
+      s->codec_info.reset();
+    }
     done(nullptr);
   });
 }

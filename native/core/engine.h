@@ -36,6 +36,14 @@ struct ModelInfo {
   double load_seconds = 0;
 };
 
+struct CodecInfo {
+  std::string codec_dir;
+  std::int64_t sample_rate = 0, samples_per_frame = 0, num_quantizers = 0, codebook_size = 0;
+  std::int64_t context_frames = 0;  // frames of context a windowed decode needs on each side
+  bool can_encode = false;
+  double load_seconds = 0;
+};
+
 enum class LogitsSelection { Last, All, Audio };
 
 struct ForwardRequest {
@@ -104,7 +112,22 @@ class Engine {
   void generate(GenerateRequest request, FramesFn on_frames, StepProgressFn on_progress, GenerateDone done);
   // Thread-safe. Takes effect before the next decode step, or when a queued request starts.
   void cancel(std::uint64_t request_id);
-  void unload(Done done);  // frees the model and its cache
+  // The audio codec (transformers higgs_audio_v2_tokenizer format), kept beside the LM.
+  using CodecDone = std::function<void(std::exception_ptr error, const CodecInfo* info)>;
+  using DecodeDone = std::function<void(std::exception_ptr error, std::vector<float>* samples)>;
+  using EncodeDone = std::function<void(std::exception_ptr error, std::vector<std::int32_t>* codes, std::int64_t frames)>;
+  void load_codec(std::string codec_dir, CodecDone done);
+  // codes [num_quantizers][frames] codebook-major -> frames * samples_per_frame samples.
+  void decode_audio(std::vector<std::int32_t> codes, std::int64_t frames, DecodeDone done);
+  // Frames [begin, end) of codes only, decoded with context_frames of context on each side:
+  // equal to the same samples of a whole decode (streaming).
+  void decode_audio_window(std::vector<std::int32_t> codes, std::int64_t frames, std::int64_t begin,
+                           std::int64_t end, DecodeDone done);
+  // Mono samples at the codec's sample rate -> codes [num_quantizers][frames] codebook-major.
+  void encode_audio(std::vector<float> samples, EncodeDone done);
+  CodecInfo codec_info() const;  // throws E_NOT_LOADED when no codec is loaded
+
+  void unload(Done done);  // frees the model, the codec and the cache
 
   bool loaded() const;
   ModelInfo info() const;  // throws E_NOT_LOADED when nothing is loaded
@@ -113,6 +136,9 @@ class Engine {
   ModelInfo load_random_sync(const std::string& config_name, std::uint64_t seed);
   ForwardResult forward_sync(ForwardRequest request);
   GenerateResult generate_sync(GenerateRequest request, FramesFn on_frames = {}, StepProgressFn on_progress = {});
+  CodecInfo load_codec_sync(const std::string& codec_dir);
+  std::vector<float> decode_audio_sync(std::vector<std::int32_t> codes, std::int64_t frames);
+  std::vector<std::int32_t> encode_audio_sync(std::vector<float> samples, std::int64_t* frames);
 
  private:
   struct State;

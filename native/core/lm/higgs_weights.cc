@@ -7,37 +7,11 @@
 
 #include "errors.h"
 #include "io/safetensors.h"
+#include "io/tensor_view_to_tensor.h"
 #include "io/weight_names.h"
 
 namespace higgs::lm {
 namespace {
-
-at::ScalarType scalar_type_of(const io::TensorView& view) {
-  switch (view.dtype) {
-    case io::DType::F32: return at::kFloat;
-    case io::DType::F16: return at::kHalf;
-    case io::DType::BF16: return at::kBFloat16;
-    case io::DType::F64: return at::kDouble;
-    default:
-      throw model_format_error(view.file->path(), "tensor " + view.name + " has dtype " +
-                                                      io::dtype_name(view.dtype) + ", expected a float type");
-  }
-}
-
-// A CPU tensor over the mapped bytes when they are aligned (zero-copy; the deleter keeps the
-// mapping alive), otherwise a copy.
-at::Tensor tensor_from_view(const io::TensorView& view) {
-  const auto type = scalar_type_of(view);
-  auto options = at::TensorOptions().dtype(type).device(at::kCPU);
-  std::shared_ptr<const io::MappedFile> keep = view.file;
-  void* data = const_cast<void*>(view.data);  // never written: weights are read-only
-  if (reinterpret_cast<std::uintptr_t>(data) % io::dtype_size(view.dtype) == 0) {
-    return at::from_blob(data, view.shape, [keep](void*) {}, options);
-  }
-  auto copy = at::empty(view.shape, options);
-  std::memcpy(copy.data_ptr(), view.data, view.nbytes);
-  return copy;
-}
 
 std::string shape_string(at::IntArrayRef shape) {
   std::ostringstream os;
@@ -63,7 +37,7 @@ struct WeightSet {
     used.insert(name);
     const auto& parts = it->second.parts;
     std::vector<at::Tensor> tensors;
-    for (const auto& part : parts) tensors.push_back(tensor_from_view(part));
+    for (const auto& part : parts) tensors.push_back(io::float_tensor_from_view(part));
     at::Tensor whole = tensors.size() == 1 ? tensors[0] : at::cat(tensors, 0);
     if (whole.sizes() != at::IntArrayRef(shape)) {
       throw model_format_error(parts.front().file->path(),

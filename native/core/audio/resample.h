@@ -1,0 +1,21 @@
+// Sample-rate conversion with libsoxr at high quality (SOXR_HQ), the resampler librosa uses by
+// default (res_type "soxr_hq", via python-soxr) when the codec's front end loads a reference
+// voice (reference/higgs-tokenizer.md 3.1).
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace higgs::audio {
+
+// Output length, exactly as librosa.resample computes it: ceil(n * (to / from)) in double
+// precision, the ratio taken first. This is NOT always round(n * to / from): 44100 samples at
+// 44.1 kHz give 24001 at 24 kHz, because 44100 * (24000 / 44100) = 24000.000000000004. librosa
+// pads soxr's output with zeros (or cuts it) to this length, and so does resample().
+std::size_t resampled_length(std::size_t n, double from_rate, double to_rate);
+
+// Mono resampling; a copy of the input when the rates are equal. Rates must be finite and > 0
+// (E_INPUT otherwise).
+std::vector<float> resample(const float* samples, std::size_t n, double from_rate, double to_rate);
+
+}  // namespace higgs::audio

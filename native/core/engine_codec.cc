@@ -1,0 +1,157 @@
+// The Engine's codec jobs: load the audio tokenizer, decode codes to a waveform (whole or a
+// window, for streaming), encode reference audio to codes. Same thread and error rules as the LM.
+#include <future>
+
+#include "codec/codec_encoder_load.h"
+#include "codec/codec_weights.h"
+#include "engine.h"
+#include "engine_state.h"
+
+namespace higgs {
+
+using namespace engine_detail;
+
+namespace {
+
+at::Tensor codes_tensor(const std::vector<std::int32_t>& codes, std::int64_t frames, std::int64_t quantizers) {
+  if (frames < 0 || static_cast<std::int64_t>(codes.size()) != quantizers * frames) {
+    throw HiggsError(ErrorCode::Input, "codes must hold " + std::to_string(quantizers) + " x frames values (got " +
+                                           std::to_string(codes.size()) + " for " + std::to_string(frames) + " frames)");
+  }
+  return at::tensor(at::ArrayRef<std::int32_t>(codes), at::kInt).to(at::kLong).view({quantizers, frames});
+}
+
+std::vector<float> to_samples(const at::Tensor& wave) {
+  auto host = wave.to(at::kCPU, at::kFloat).contiguous();
+  return {host.data_ptr<float>(), host.data_ptr<float>() + host.numel()};
+}
+
+template <typename T>
+T wait(std::promise<T>& promise) {
+  return promise.get_future().get();
+}
+
+}  // namespace
+
+void Engine::load_codec(std::string codec_dir, CodecDone done) {
+  state_->post([s = state_.get(), codec_dir, done] {
+    const auto start = Clock::now();
+    try {
+      s->decoder.reset();
+      s->encoder.reset();
+      {
+        std::lock_guard<std::mutex> lock(s->info_mutex);
+        s->codec_info.reset();
+      }
+      c10::InferenceMode guard;
+      // The codec runs in fp32 whatever the LM dtype; TF32 would flip near-tie RVQ codes.
+      auto options = s->tensor_options().dtype(at::kFloat);
+      if (options.device().is_cuda()) {
+        at::globalContext().setAllowTF32CuBLAS(false);
+        at::globalContext().setAllowTF32CuDNN(false);
+      }
+      auto config = codec::load_codec_config(codec_dir);
+      auto weights = codec::CodecWeights::load(codec_dir, options, [](const std::string& name) {
+        return codec::is_decoder_tensor(name) || codec::is_encoder_tensor(name);
+      });
+      auto decoder = std::make_unique<codec::CodecDecoder>(config, weights);
+      auto encoder = std::make_unique<codec::CodecEncoder>(codec::make_codec_encoder(config, weights, options));
+      CodecInfo info;
+      info.codec_dir = codec_dir;
+      info.sample_rate = decoder->sample_rate();
+      info.samples_per_frame = decoder->samples_per_frame();
+      info.num_quantizers = config.num_quantizers;
+      info.codebook_size = config.codebook_size;
+      info.context_frames = decoder->context_frames();
+      info.can_encode = true;
+      info.load_seconds = seconds_since(start);
+      s->decoder = std::move(decoder);
+      s->encoder = std::move(encoder);
+      {
+        std::lock_guard<std::mutex> lock(s->info_mutex);
+        s->codec_info = std::make_unique<CodecInfo>(info);
+      }
+      done(nullptr, &info);
+    } catch (...) {
+      done(as_higgs_error(std::current_exception()), nullptr);
+    }
+  });
+}
+
+void Engine::decode_audio(std::vector<std::int32_t> codes, std::int64_t frames, DecodeDone done) {
+  decode_audio_window(std::move(codes), frames, 0, frames, std::move(done));
+}
+
+void Engine::decode_audio_window(std::vector<std::int32_t> codes, std::int64_t frames, std::int64_t begin,
+                                 std::int64_t end, DecodeDone done) {
+  state_->post([s = state_.get(), codes = std::move(codes), frames, begin, end, done] {
+    try {
+      if (!s->decoder) throw HiggsError(ErrorCode::NotLoaded, "no audio codec is loaded");
+      if (begin < 0 || end < begin || end > frames) {
+        throw HiggsError(ErrorCode::Input, "decode window [" + std::to_string(begin) + ", " + std::to_string(end) +
+                                               ") is outside the " + std::to_string(frames) + " frames");
+      }
+      c10::InferenceMode guard;
+      auto tensor = codes_tensor(codes, frames, s->decoder->config().num_quantizers);
+      auto wave = begin == 0 && end == frames ? s->decoder->decode(tensor) : s->decoder->decode_window(tensor, begin, end);
+      auto samples = to_samples(wave);
+      done(nullptr, &samples);
+    } catch (...) {
+      done(as_higgs_error(std::current_exception()), nullptr);
+    }
+  });
+}
+
+void Engine::encode_audio(std::vector<float> samples, EncodeDone done) {
+  state_->post([s = state_.get(), samples = std::move(samples), done] {
+    try {
+      if (!s->encoder) throw HiggsError(ErrorCode::NotLoaded, "no audio codec is loaded");
+      c10::InferenceMode guard;
+      auto wave = at::tensor(at::ArrayRef<float>(samples), at::kFloat);
+      auto codes = s->encoder->encode(wave).to(at::kCPU, at::kLong).contiguous();
+      const auto frames = codes.size(1);
+      auto as_int = codes.to(at::kInt).contiguous();
+      std::vector<std::int32_t> flat(as_int.data_ptr<std::int32_t>(), as_int.data_ptr<std::int32_t>() + as_int.numel());
+      done(nullptr, &flat, frames);
+    } catch (...) {
+      done(as_higgs_error(std::current_exception()), nullptr, 0);
+    }
+  });
+}
+
+CodecInfo Engine::codec_info() const {
+  std::lock_guard<std::mutex> lock(state_->info_mutex);
+  if (!state_->codec_info) throw HiggsError(ErrorCode::NotLoaded, "no audio codec is loaded");
+  return *state_->codec_info;
+}
+
+CodecInfo Engine::load_codec_sync(const std::string& codec_dir) {
+  std::promise<CodecInfo> promise;
+  load_codec(codec_dir, [&](std::exception_ptr e, const CodecInfo* info) {
+    if (e) promise.set_exception(e); else promise.set_value(*info);
+  });
+  return wait(promise);
+}
+
+std::vector<float> Engine::decode_audio_sync(std::vector<std::int32_t> codes, std::int64_t frames) {
+  std::promise<std::vector<float>> promise;
+  decode_audio(std::move(codes), frames, [&](std::exception_ptr e, std::vector<float>* samples) {
+    if (e) promise.set_exception(e); else promise.set_value(std::move(*samples));
+  });
+  return wait(promise);
+}
+
+std::vector<std::int32_t> Engine::encode_audio_sync(std::vector<float> samples, std::int64_t* frames) {
+  std::promise<std::vector<std::int32_t>> promise;
+  encode_audio(std::move(samples), [&](std::exception_ptr e, std::vector<std::int32_t>* codes, std::int64_t n) {
+    if (e) {
+      promise.set_exception(e);
+      return;
+    }
+    if (frames) *frames = n;
+    promise.set_value(std::move(*codes));
+  });
+  return wait(promise);
+}
+
+}  // namespace higgs
