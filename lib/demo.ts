@@ -1,21 +1,26 @@
 /**
- * `npm run demo`: loads the configured model (or the bundled tiny random one), turns a sentence
- * into speech tokens (normalize, chunk, render the prompt, generate with the delay pattern and
- * RAS), and prints what it did. The codec that turns codes into a waveform file arrives with the
- * next issue; until then the demo stops at the codes.
+ * `npm run demo`: loads the configured model and codec (or the bundled tiny random ones), speaks a
+ * sentence (normalize, chunk, render the prompt, generate with the delay pattern and RAS, decode
+ * with the codec) and writes the audio file, then prints where it is.
  */
-import { defaultModelDir } from './config.js';
-import { loadNative } from './native.js';
-import { synthesizeCodes } from './synthesis.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { defaultCodecDir, defaultModelDir } from './config.js';
+import { loadNative, packageRoot, type AudioFormat } from './native.js';
+import { synthesizeSpeech } from './speech.js';
 import { loadTokenizer } from './text/tokenizer.js';
 
 const TRANSCRIPT = process.env.HIGGS_DEMO_TEXT ?? 'The sun rises in the east and sets in the west.';
+const FORMAT = (process.env.HIGGS_DEMO_FORMAT ?? 'wav') as AudioFormat;
 
 async function main(): Promise<void> {
   const { dir, source } = defaultModelDir();
-  console.log(`higgs-audio demo: model ${dir} (${source})`);
+  const codecDir = defaultCodecDir();
+  console.log(`higgs-audio demo: model ${dir} (${source}), codec ${codecDir.dir} (${codecDir.source})`);
   const tiny = source === 'bundled tiny random model';
-  if (tiny) console.log('  This is a tiny RANDOM model for tests: its output is noise. Set HIGGS_MODEL_DIR to real weights.');
+  if (tiny || codecDir.source === 'bundled tiny random codec') {
+    console.log('  Tiny RANDOM weights (test fixtures): the audio is noise. Set HIGGS_MODEL_DIR and HIGGS_CODEC_DIR to real weights.');
+  }
   const { Engine } = loadNative();
   const engine = new Engine({ device: process.env.HIGGS_DEVICE ?? 'cpu', maxContext: 4096 });
   try {
@@ -32,14 +37,16 @@ async function main(): Promise<void> {
         `${info.numLayers} layers, hidden ${info.hiddenSize}, ${info.numCodebooks} codebooks x ${info.codebookVocab}, ` +
         `${info.device}/${info.dtype}, ${info.loadSeconds.toFixed(2)} s`,
     );
+    const codec = await engine.loadCodec(codecDir.dir);
+    console.log(`  codec: ${codec.numQuantizers} codebooks, ${codec.sampleRate} Hz, ${codec.samplesPerFrame} samples per frame`);
     const tokenizer = loadTokenizer(dir);
     console.log(`  transcript: "${TRANSCRIPT}"`);
     let streamed = 0;
-    const result = await synthesizeCodes(
+    const result = await synthesizeSpeech(
       engine,
       tokenizer,
       // The tiny model rarely emits the end of audio: cap it so the demo stays short.
-      { transcript: TRANSCRIPT, seed: 1234, maxNewTokens: tiny ? 100 : 1024 },
+      { transcript: TRANSCRIPT, seed: 1234, maxNewTokens: tiny ? 100 : 1024, outputFormat: FORMAT },
       { onFrames: (_frames, _first, count) => (streamed += count) },
     );
     for (const chunk of result.chunks) {
@@ -49,9 +56,17 @@ async function main(): Promise<void> {
           `prefill ${(chunk.prefillSeconds * 1e3).toFixed(1)} ms, decode ${(chunk.decodeSeconds * 1e3).toFixed(1)} ms`,
       );
     }
-    console.log(`  ${result.frames} frames streamed (${streamed} via the frame callback), seed ${result.seed}; first frames:`);
-    for (let t = 0; t < Math.min(4, result.frames); t += 1) console.log(`    ${result.codes.map((row) => row[t]).join(' ')}`);
-    console.log('  No audio file yet: the codec (codes -> 24 kHz waveform) comes with the next issue.');
+    console.log(`  ${result.frames} frames (${streamed} streamed while generating), seed ${result.seed}`);
+    const outDir = resolve(process.env.HIGGS_DEMO_OUT ?? join(packageRoot(), 'out'));
+    mkdirSync(outDir, { recursive: true });
+    const file = join(outDir, `demo.${FORMAT === 'vorbis' || FORMAT === 'opus' ? 'ogg' : FORMAT}`);
+    writeFileSync(file, result.audio);
+    const t = result.timings;
+    console.log(
+      `  ${result.durationSeconds.toFixed(2)} s of ${result.sampleRate} Hz ${FORMAT} (${result.audio.length} bytes): ` +
+        `generate ${t.generateSeconds.toFixed(2)} s, decode ${t.decodeSeconds.toFixed(2)} s, encode ${t.encodeSeconds.toFixed(2)} s`,
+    );
+    console.log(`Wrote ${file}`);
   } finally {
     await engine.dispose();
   }

@@ -125,13 +125,49 @@ export interface NativeEngine {
   /** Rejects with E_CANCELLED after cancel(requestId); frames already delivered stay valid. */
   generate(request: GenerateRequest, callbacks?: GenerateCallbacks): Promise<GenerateResult>;
   cancel(requestId: number): void;
+  /** Loads the audio codec (transformers higgs_audio_v2_tokenizer format) beside the LM. */
+  loadCodec(codecDir: string): Promise<CodecInfo>;
+  /** codes [numQuantizers * frames], codebook-major -> frames * samplesPerFrame samples; a window decodes frames [begin, end) only (with context), for streaming. */
+  decodeAudio(codes: Int32Array, frames: number, window?: { begin: number; end: number }): Promise<Float32Array>;
+  /** Mono samples at the codec rate (24 kHz) -> codes [numQuantizers * frames], codebook-major. */
+  encodeAudio(samples: Float32Array): Promise<{ codes: Int32Array; frames: number }>;
+  codecInfo(): CodecInfo | null;
   info(): ModelInfo | null;
   dispose(): Promise<void>;
+}
+
+export interface CodecInfo {
+  codecDir: string;
+  sampleRate: number;
+  samplesPerFrame: number;
+  numQuantizers: number;
+  codebookSize: number;
+  /** Frames of context a windowed decode uses on each side (10 for the Higgs codec). */
+  contextFrames: number;
+  canEncode: boolean;
+  loadSeconds: number;
+}
+
+export type AudioFormat = 'wav' | 'flac' | 'mp3' | 'opus' | 'vorbis';
+
+export interface DecodedAudio {
+  /** Mono (channels averaged), at the file's own rate. */
+  samples: Float32Array;
+  sampleRate: number;
+  channels: number;
+  format: string;
+  durationSeconds: number;
 }
 
 export interface NativeBinding {
   Engine: new (options?: EngineOptions) => NativeEngine;
   abiVersion: number;
+  /** False when the addon was built without libsndfile/libsoxr: the audio functions then reject. */
+  hasAudio: boolean;
+  readAudio(bytes: Uint8Array, limits?: { maxBytes?: number; maxSeconds?: number }): Promise<DecodedAudio>;
+  writeAudio(samples: Float32Array, sampleRate: number, format: AudioFormat): Promise<{ bytes: Buffer; sampleRate: number }>;
+  resampleAudio(samples: Float32Array, fromRate: number, toRate: number): Promise<Float32Array>;
+  audioFormats(): { read: string[]; write: AudioFormat[] };
 }
 
 const EXPECTED_ABI = 1;

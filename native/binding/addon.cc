@@ -1,11 +1,13 @@
 // Module entry of higgs_audio.node.
 #include <napi.h>
 
+#include "audio_functions.h"
 #include "engine_wrap.h"
 
 namespace {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", higgs::binding::EngineWrap::define(env));
+  higgs::binding::register_audio_functions(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));  // bumped when the JS-facing API changes
   return exports;
 }

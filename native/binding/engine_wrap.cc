@@ -1,5 +1,6 @@
 #include "engine_wrap.h"
 
+#include "errors.h"
 #include "generate_call.h"
 #include "js_bridge.h"
 
@@ -128,6 +129,10 @@ Napi::Function EngineWrap::define(Napi::Env env) {
                      {InstanceMethod<&EngineWrap::load>("load"), InstanceMethod<&EngineWrap::load_random>("loadRandom"),
                       InstanceMethod<&EngineWrap::forward>("forward"), InstanceMethod<&EngineWrap::generate>("generate"),
                       InstanceMethod<&EngineWrap::cancel>("cancel"), InstanceMethod<&EngineWrap::info>("info"),
+                      InstanceMethod<&EngineWrap::load_codec>("loadCodec"),
+                      InstanceMethod<&EngineWrap::decode_audio>("decodeAudio"),
+                      InstanceMethod<&EngineWrap::encode_audio>("encodeAudio"),
+                      InstanceMethod<&EngineWrap::codec_info>("codecInfo"),
                       InstanceMethod<&EngineWrap::dispose>("dispose")});
 }
 
@@ -223,6 +228,104 @@ Napi::Value EngineWrap::cancel(const Napi::CallbackInfo& info) {
   if (!info[0].IsNumber()) throw input_error(env, "cancel: the request id must be a number");
   if (engine_) engine_->cancel(static_cast<std::uint64_t>(info[0].As<Napi::Number>().Int64Value()));
   return env.Undefined();
+}
+
+namespace {
+Napi::Object codec_info_to_js(Napi::Env env, const CodecInfo& c) {
+  auto o = Napi::Object::New(env);
+  o.Set("codecDir", c.codec_dir);
+  o.Set("sampleRate", Napi::Number::New(env, static_cast<double>(c.sample_rate)));
+  o.Set("samplesPerFrame", Napi::Number::New(env, static_cast<double>(c.samples_per_frame)));
+  o.Set("numQuantizers", Napi::Number::New(env, static_cast<double>(c.num_quantizers)));
+  o.Set("codebookSize", Napi::Number::New(env, static_cast<double>(c.codebook_size)));
+  o.Set("contextFrames", Napi::Number::New(env, static_cast<double>(c.context_frames)));
+  o.Set("canEncode", c.can_encode);
+  o.Set("loadSeconds", c.load_seconds);
+  return o;
+}
+
+Napi::Float32Array samples_to_js(Napi::Env env, const std::vector<float>& samples) {
+  auto array = Napi::Float32Array::New(env, samples.size());
+  std::copy(samples.begin(), samples.end(), array.Data());
+  return array;
+}
+}  // namespace
+
+Napi::Value EngineWrap::load_codec(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (!info[0].IsString()) throw input_error(env, "loadCodec: the codec directory must be a string");
+  auto& eng = engine(env);
+  auto pending = settle_on_js_thread(env, "higgs.loadCodec");
+  eng.load_codec(info[0].As<Napi::String>().Utf8Value(), [pending](std::exception_ptr error, const CodecInfo* codec) {
+    if (error) return pending->reject(error);
+    CodecInfo copy = *codec;
+    pending->resolve([copy](Napi::Env env) { return codec_info_to_js(env, copy); });
+  });
+  return pending->promise();
+}
+
+// decodeAudio(codes: Int32Array [K * frames] codebook-major, frames, window?: {begin, end})
+Napi::Value EngineWrap::decode_audio(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw input_error(env, "decodeAudio: codes must be an Int32Array");
+  }
+  if (!info[1].IsNumber()) throw input_error(env, "decodeAudio: frames must be a number");
+  auto array = info[0].As<Napi::Int32Array>();
+  std::vector<std::int32_t> codes(array.Data(), array.Data() + array.ElementLength());
+  const auto frames = info[1].As<Napi::Number>().Int64Value();
+  std::int64_t begin = 0, end = frames;
+  if (info[2].IsObject()) {
+    auto window = info[2].As<Napi::Object>();
+    if (!window.Get("begin").IsNumber() || !window.Get("end").IsNumber()) {
+      throw input_error(env, "decodeAudio: the window needs numeric begin and end");
+    }
+    begin = window.Get("begin").As<Napi::Number>().Int64Value();
+    end = window.Get("end").As<Napi::Number>().Int64Value();
+  }
+  auto& eng = engine(env);
+  auto pending = settle_on_js_thread(env, "higgs.decodeAudio");
+  eng.decode_audio_window(std::move(codes), frames, begin, end, [pending](std::exception_ptr error, std::vector<float>* samples) {
+    if (error) return pending->reject(error);
+    auto shared = std::make_shared<std::vector<float>>(std::move(*samples));
+    pending->resolve([shared](Napi::Env env) { return samples_to_js(env, *shared); });
+  });
+  return pending->promise();
+}
+
+// encodeAudio(samples: Float32Array at the codec rate) -> { codes: Int32Array, frames }
+Napi::Value EngineWrap::encode_audio(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw input_error(env, "encodeAudio: samples must be a Float32Array");
+  }
+  auto array = info[0].As<Napi::Float32Array>();
+  std::vector<float> samples(array.Data(), array.Data() + array.ElementLength());
+  auto& eng = engine(env);
+  auto pending = settle_on_js_thread(env, "higgs.encodeAudio");
+  eng.encode_audio(std::move(samples), [pending](std::exception_ptr error, std::vector<std::int32_t>* codes, std::int64_t frames) {
+    if (error) return pending->reject(error);
+    auto shared = std::make_shared<std::vector<std::int32_t>>(std::move(*codes));
+    pending->resolve([shared, frames](Napi::Env env) {
+      auto o = Napi::Object::New(env);
+      auto out = Napi::Int32Array::New(env, shared->size());
+      std::copy(shared->begin(), shared->end(), out.Data());
+      o.Set("codes", out);
+      o.Set("frames", Napi::Number::New(env, static_cast<double>(frames)));
+      return o;
+    });
+  });
+  return pending->promise();
+}
+
+Napi::Value EngineWrap::codec_info(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (!engine_) return env.Null();
+  try {
+    return codec_info_to_js(env, engine_->codec_info());
+  } catch (const HiggsError&) {
+    return env.Null();
+  }
 }
 
 Napi::Value EngineWrap::info(const Napi::CallbackInfo& info) {

@@ -22,6 +22,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value forward(const Napi::CallbackInfo& info);
   Napi::Value generate(const Napi::CallbackInfo& info);
   Napi::Value cancel(const Napi::CallbackInfo& info);
+  Napi::Value load_codec(const Napi::CallbackInfo& info);
+  Napi::Value decode_audio(const Napi::CallbackInfo& info);
+  Napi::Value encode_audio(const Napi::CallbackInfo& info);
+  Napi::Value codec_info(const Napi::CallbackInfo& info);
   Napi::Value info(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
 

@@ -1,0 +1,185 @@
+#include "audio_functions.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "errors.h"
+#include "js_bridge.h"
+
+#ifdef HIGGS_HAVE_AUDIO
+#include "audio/audio_file.h"
+#include "audio/audio_format.h"
+#include "audio/resample.h"
+#endif
+
+namespace higgs::binding {
+namespace {
+
+Napi::Error input_error(Napi::Env env, const std::string& message) { return make_error(env, "E_INPUT", message); }
+
+// Runs `work` on the libuv pool, then settles the Promise with `finish` on the JS thread.
+class PoolTask : public Napi::AsyncWorker {
+ public:
+  using Work = std::function<void()>;
+  using Finish = std::function<Napi::Value(Napi::Env)>;
+  PoolTask(Napi::Env env, Work work, Finish finish)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
+        finish_(std::move(finish)) {}
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      work_();
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  }
+  void OnOK() override {
+    if (error_) {
+      deferred_.Reject(make_error(Env(), error_).Value());
+      return;
+    }
+    try {
+      deferred_.Resolve(finish_(Env()));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Work work_;
+  Finish finish_;
+  std::exception_ptr error_;
+};
+
+Napi::Value run_on_pool(Napi::Env env, PoolTask::Work work, PoolTask::Finish finish) {
+  auto* task = new PoolTask(env, std::move(work), std::move(finish));  // deletes itself when done
+  auto promise = task->promise();
+  task->Queue();
+  return promise;
+}
+
+std::vector<float> float32_array(const Napi::Value& v, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw input_error(v.Env(), std::string(what) + " must be a Float32Array");
+  }
+  auto a = v.As<Napi::Float32Array>();
+  return {a.Data(), a.Data() + a.ElementLength()};
+}
+
+double positive_number(const Napi::Value& v, const char* what) {
+  if (!v.IsNumber() || !(v.As<Napi::Number>().DoubleValue() > 0)) {
+    throw input_error(v.Env(), std::string(what) + " must be a positive number");
+  }
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+Napi::Float32Array to_float32_array(Napi::Env env, const std::vector<float>& samples) {
+  auto array = Napi::Float32Array::New(env, samples.size());
+  std::copy(samples.begin(), samples.end(), array.Data());
+  return array;
+}
+
+#ifdef HIGGS_HAVE_AUDIO
+
+Napi::Value read_audio(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw input_error(env, "readAudio: the audio must be a Buffer or Uint8Array");
+  }
+  auto bytes = info[0].As<Napi::Uint8Array>();
+  auto data = std::make_shared<std::vector<std::uint8_t>>(bytes.Data(), bytes.Data() + bytes.ElementLength());
+  audio::ReadLimits limits;
+  if (info[1].IsObject()) {
+    auto o = info[1].As<Napi::Object>();
+    if (o.Has("maxBytes")) limits.max_bytes = static_cast<std::size_t>(positive_number(o.Get("maxBytes"), "maxBytes"));
+    if (o.Has("maxSeconds")) limits.max_seconds = positive_number(o.Get("maxSeconds"), "maxSeconds");
+  }
+  auto out = std::make_shared<audio::DecodedAudio>();
+  return run_on_pool(
+      env, [data, limits, out] { *out = audio::read_audio(data->data(), data->size(), limits); },
+      [out](Napi::Env env) -> Napi::Value {
+        auto o = Napi::Object::New(env);
+        o.Set("samples", to_float32_array(env, out->samples));
+        o.Set("sampleRate", out->sample_rate);
+        o.Set("channels", out->channels);
+        o.Set("format", out->format);
+        o.Set("durationSeconds", out->duration_seconds());
+        return o;
+      });
+}
+
+Napi::Value write_audio(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto samples = std::make_shared<std::vector<float>>(float32_array(info[0], "writeAudio: samples"));
+  const int rate = static_cast<int>(positive_number(info[1], "writeAudio: sampleRate"));
+  if (!info[2].IsString()) throw input_error(env, "writeAudio: format must be a string");
+  const auto name = info[2].As<Napi::String>().Utf8Value();
+  const auto format = audio::parse_audio_format(name);
+  if (!format) throw input_error(env, "writeAudio: unknown format '" + name + "' (wav, flac, mp3, opus, vorbis)");
+  auto out = std::make_shared<std::vector<std::uint8_t>>();
+  auto stored_rate = std::make_shared<int>(audio::encoded_sample_rate(rate, *format));
+  return run_on_pool(
+      env, [samples, rate, format, out] { *out = audio::write_audio(samples->data(), samples->size(), rate, *format); },
+      [out, stored_rate](Napi::Env env) -> Napi::Value {
+        auto o = Napi::Object::New(env);
+        o.Set("bytes", Napi::Buffer<std::uint8_t>::Copy(env, out->data(), out->size()));
+        o.Set("sampleRate", *stored_rate);
+        return o;
+      });
+}
+
+Napi::Value resample_audio(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto samples = std::make_shared<std::vector<float>>(float32_array(info[0], "resampleAudio: samples"));
+  const double from = positive_number(info[1], "resampleAudio: fromRate");
+  const double to = positive_number(info[2], "resampleAudio: toRate");
+  auto out = std::make_shared<std::vector<float>>();
+  return run_on_pool(
+      env, [samples, from, to, out] { *out = audio::resample(samples->data(), samples->size(), from, to); },
+      [out](Napi::Env env) -> Napi::Value { return to_float32_array(env, *out); });
+}
+
+Napi::Value audio_formats(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto o = Napi::Object::New(env);
+  auto read = Napi::Array::New(env);
+  for (const auto& name : audio::supported_read_formats()) read.Set(read.Length(), name);
+  auto write = Napi::Array::New(env);
+  for (auto format : audio::supported_write_formats()) write.Set(write.Length(), audio::audio_format_name(format));
+  o.Set("read", read);
+  o.Set("write", write);
+  return o;
+}
+
+#else
+
+Napi::Value unavailable(const Napi::CallbackInfo& info) {
+  throw make_error(info.Env(), "E_INTERNAL",
+                   "this build of higgs-audio has no audio-file module (libsndfile and libsoxr were not found at build time)");
+}
+
+#endif
+
+}  // namespace
+
+void register_audio_functions(Napi::Env env, Napi::Object exports) {
+#ifdef HIGGS_HAVE_AUDIO
+  exports.Set("readAudio", Napi::Function::New(env, read_audio, "readAudio"));
+  exports.Set("writeAudio", Napi::Function::New(env, write_audio, "writeAudio"));
+  exports.Set("resampleAudio", Napi::Function::New(env, resample_audio, "resampleAudio"));
+  exports.Set("audioFormats", Napi::Function::New(env, audio_formats, "audioFormats"));
+  exports.Set("hasAudio", Napi::Boolean::New(env, true));
+#else
+  for (const char* name : {"readAudio", "writeAudio", "resampleAudio", "audioFormats"}) {
+    exports.Set(name, Napi::Function::New(env, unavailable, name));
+  }
+  exports.Set("hasAudio", Napi::Boolean::New(env, false));
+#endif
+}
+
+}  // namespace higgs::binding
