@@ -9,7 +9,8 @@ log() { printf '[bootstrap] %s\n' "$*" >&2; }
 
 # ---- system packages ----------------------------------------------------------------------------
 # libopenblas0-pthread is required: without it libtorch falls back to reference BLAS (~40x slower).
-APT_PACKAGES=(libtorch-dev libopenblas0-pthread libsndfile1-dev libsoxr-dev nlohmann-json3-dev cmake g++ sox)
+# sox, libsox-fmt-mp3 and opus-tools are test tools: independent readers of the files we write.
+APT_PACKAGES=(libtorch-dev libopenblas0-pthread libsndfile1-dev libsoxr-dev nlohmann-json3-dev cmake g++ pkg-config sox libsox-fmt-mp3 opus-tools)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -120,7 +120,12 @@ describe('parseVoiceSpec', () => {
 });
 
 describe('name safety', () => {
-  const badNames = ['../x', '/etc/passwd', 'a/b', '..', '.', 'a.b', 'belinda.wav', '.cache', 'a\\b', 'a b', 'é', '', 'x'.repeat(65), 'x\n'];
+  const badNames = [
+    '../x', '/etc/passwd', 'a/b', '..', '.', 'a.b', 'belinda.wav', '.cache', 'a\\b', 'a b', 'é', '', 'x'.repeat(65), 'x\n',
+    'belinda\u0000', 'bel\u0000inda', // NUL bytes
+    'bel\u0456nda', '\uFF42elinda', 'belind\u0430', // look-alikes: Cyrillic i, full-width b, Cyrillic a
+    '\u2024\u2024/x', 'belinda\u200B', // one-dot leaders, zero-width space
+  ];
 
   it('rejects traversal, absolute paths, dots and over-long names with E_INPUT', async () => {
     const encoder = countingEncoder();
@@ -251,6 +256,18 @@ describe('code cache', () => {
     const record = JSON.parse(readFileSync(cacheFile(belindaWav), 'utf8'));
     expect(record).toMatchObject({ format: 'higgs-audio-voice-codes', version: 1, codecId: 'codec-A', audioSha256: sha256(belindaWav) });
     expect(record.codes).toEqual(fakeCodes(belindaWav));
+  });
+
+  it('re-encodes when the audio of a voice changes (the key is the audio hash)', async () => {
+    const encoder = countingEncoder();
+    const voices = library(encoder.encode);
+    await voices.resolve('belinda');
+    const replaced = pcm16Wav(0.25, 330);
+    writeFileSync(join(dir, 'belinda.wav'), replaced);
+    const after = await voices.resolve('belinda');
+    expect(encoder.calls).toBe(2);
+    expect(after.codes).toEqual(fakeCodes(replaced));
+    expect((await library(failingEncode).resolve('belinda')).codes).toEqual(fakeCodes(replaced));
   });
 
   it('reuses the disk cache from a new library instance', async () => {
