@@ -201,7 +201,11 @@ HIGGS_TEST(every_writable_format_round_trips) {
         double r = soxi_number("-r", path, &ok), c = soxi_number("-c", path, &ok), d = soxi_number("-D", path, &ok);
         if (ok) {
           HIGGS_CHECK_MSG(r == stored_rate && c == 1, "soxi " << path << ": rate " << r << ", channels " << c);
-          HIGGS_CHECK_MSG(std::fabs(d - seconds) <= tolerance + 0.001, "soxi " << path << ": " << d << " s");
+          // sox's mp3 reader (libmad) does not strip lame's encoder delay and padding: up to two
+          // 1152-sample frames more than was written.
+          const double slack = format == AudioFormat::Mp3 ? 2 * 1152.0 / stored_rate : 0.0;
+          HIGGS_CHECK_MSG(d >= seconds - tolerance - 0.001 && d <= seconds + tolerance + slack + 0.001,
+                          "soxi " << path << ": " << d << " s");
         }
       } else {
         // libmagic still reads the stream header (rate and channels, not the length).
