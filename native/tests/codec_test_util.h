@@ -21,18 +21,11 @@
 #include "codec/codec_weights.h"
 #include "io/safetensors.h"
 #include "io/tensor_view_to_tensor.h"
+#include "lm_test_util.h"
 
 namespace higgs::test {
 
-inline at::TensorOptions codec_test_options() {
-  const char* env = std::getenv("HIGGS_TEST_DEVICE");
-  const std::string device = env && *env ? env : "cpu";
-  if (device != "cpu") {
-    at::globalContext().setAllowTF32CuBLAS(false);
-    at::globalContext().setAllowTF32CuDNN(false);
-  }
-  return at::TensorOptions().dtype(at::kFloat).device(at::Device(device));
-}
+inline at::TensorOptions codec_test_options() { return test_options(); }
 
 inline std::string goldens_dir() { return std::string(HIGGS_SOURCE_DIR) + "/test/fixtures/goldens"; }
 inline std::string codec_fixture_dir() { return goldens_dir() + "/codec"; }

@@ -15,7 +15,10 @@ namespace higgs::test {
 inline at::TensorOptions test_options() {
   const char* env = std::getenv("HIGGS_TEST_DEVICE");
   std::string device = env && *env ? env : "cpu";
-  if (device != "cpu") at::globalContext().setAllowTF32CuBLAS(false);
+  if (device != "cpu") {
+    at::globalContext().setAllowTF32CuBLAS(false);
+    at::globalContext().setAllowTF32CuDNN(false);  // the codec's convolutions
+  }
   return at::TensorOptions().dtype(at::kFloat).device(at::Device(device));
 }
 

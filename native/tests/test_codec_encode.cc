@@ -19,6 +19,7 @@
 #include "errors.h"
 #include "io/safetensors.h"
 #include "io/tensor_view_to_tensor.h"
+#include "lm_test_util.h"
 
 using namespace higgs;
 using namespace higgs::codec;
@@ -31,15 +32,7 @@ constexpr double kTieMargin = 1e-2;   // a code may flip only where the golden m
 const std::string kGoldens = std::string(HIGGS_SOURCE_DIR) + "/test/fixtures/goldens";
 
 // HIGGS_TEST_DEVICE (default cpu); fp32 with TF32 off so the tolerances hold on CUDA too.
-at::TensorOptions options() {
-  const char* env = std::getenv("HIGGS_TEST_DEVICE");
-  const std::string device = env && *env ? env : "cpu";
-  if (device != "cpu") {
-    at::globalContext().setAllowTF32CuBLAS(false);
-    at::globalContext().setAllowTF32CuDNN(false);
-  }
-  return at::TensorOptions().dtype(at::kFloat).device(at::Device(device));
-}
+at::TensorOptions options() { return higgs::test::test_options(); }
 
 const CodecEncoder& encoder() {
   static const CodecEncoder enc = load_codec_encoder(kGoldens + "/codec", options());

@@ -3,17 +3,12 @@
 #include <string>
 
 #include "errors.h"
+#include "io/tensor_view_to_tensor.h"
 
 namespace higgs::codec {
 namespace {
 
 HiggsError input_error(const std::string& what) { return HiggsError(ErrorCode::Input, "codec codes: " + what); }
-
-std::string shape_text(at::IntArrayRef shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 }  // namespace
 
@@ -25,11 +20,11 @@ void check_codes(const at::Tensor& codes, std::int64_t rank, std::int64_t num_qu
     throw input_error(std::string("must be an integer tensor, got ") + c10::toString(codes.scalar_type()));
   }
   if (codes.dim() != rank) {
-    throw input_error(std::string("must be ") + layout + ", got shape " + shape_text(codes.sizes()));
+    throw input_error(std::string("must be ") + layout + ", got shape " + io::shape_text(codes.sizes()));
   }
   if (codes.size(rank - 2) != num_quantizers) {
     throw input_error("have " + std::to_string(codes.size(rank - 2)) + " codebooks (shape " +
-                      shape_text(codes.sizes()) + "), the codec has " + std::to_string(num_quantizers));
+                      io::shape_text(codes.sizes()) + "), the codec has " + std::to_string(num_quantizers));
   }
   if (codes.numel() == 0) return;
   const at::Tensor bad = (codes < 0).logical_or(codes >= codebook_size);

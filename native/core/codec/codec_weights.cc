@@ -12,14 +12,6 @@
 namespace higgs::codec {
 namespace {
 
-std::string shape_text(at::IntArrayRef shape) {
-  std::ostringstream os;
-  os << "[";
-  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
-  os << "]";
-  return os.str();
-}
-
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -140,8 +132,8 @@ const at::Tensor& CodecWeights::get(const std::string& name) const {
 const at::Tensor& CodecWeights::get(const std::string& name, at::IntArrayRef expected_shape) const {
   const at::Tensor& t = get(name);
   if (t.sizes() != expected_shape) {
-    throw model_format_error(file_of(name), "tensor " + name + " has shape " + shape_text(t.sizes()) +
-                                                ", expected " + shape_text(expected_shape));
+    throw model_format_error(file_of(name), "tensor " + name + " has shape " + io::shape_text(t.sizes()) +
+                                                ", expected " + io::shape_text(expected_shape));
   }
   return t;
 }

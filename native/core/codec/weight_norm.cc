@@ -3,25 +3,14 @@
 #include <sstream>
 
 #include "errors.h"
+#include "io/tensor_view_to_tensor.h"
 
 namespace higgs::codec {
-namespace {
-
-std::string shape_text(at::IntArrayRef shape) {
-  std::ostringstream os;
-  os << "[";
-  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
-  os << "]";
-  return os.str();
-}
-
-}  // namespace
-
 std::int64_t weight_norm_dim(const at::Tensor& g, const at::Tensor& v, const std::string& file,
                              const std::string& name) {
   auto bad = [&](const std::string& why) {
-    return model_format_error(file, "weight norm of " + name + ": magnitude " + shape_text(g.sizes()) +
-                                        " does not fit direction " + shape_text(v.sizes()) + " (" + why + ")");
+    return model_format_error(file, "weight norm of " + name + ": magnitude " + io::shape_text(g.sizes()) +
+                                        " does not fit direction " + io::shape_text(v.sizes()) + " (" + why + ")");
   };
   if (v.dim() == 0) throw bad("the direction must have at least one dim");
   if (g.numel() == 1) return -1;

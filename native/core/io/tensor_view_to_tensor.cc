@@ -1,5 +1,7 @@
 #include "io/tensor_view_to_tensor.h"
 
+#include <sstream>
+
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -46,6 +48,14 @@ at::Tensor float_tensor_from_view(const TensorView& view) {
                                                     ", expected a float type");
   }
   return tensor_from_view(view);
+}
+
+std::string shape_text(at::IntArrayRef shape) {
+  std::ostringstream os;
+  os << "[";
+  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+  os << "]";
+  return os.str();
 }
 
 }  // namespace higgs::io

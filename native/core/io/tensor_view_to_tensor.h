@@ -5,6 +5,8 @@
 
 #include <ATen/ATen.h>
 
+#include <string>
+
 #include "io/safetensors.h"
 
 namespace higgs::io {
@@ -16,6 +18,9 @@ bool is_float_dtype(DType dtype);  // F32, F16, BF16, F64
 
 // Any dtype. The result must be treated as read-only: it may alias the file mapping.
 at::Tensor tensor_from_view(const TensorView& view);
+
+// "[a, b, c]": how error messages print a tensor shape.
+std::string shape_text(at::IntArrayRef shape);
 
 // Like tensor_from_view, but a non-float tensor is an E_MODEL_FORMAT error naming file and tensor.
 at::Tensor float_tensor_from_view(const TensorView& view);

@@ -13,14 +13,6 @@
 namespace higgs::lm {
 namespace {
 
-std::string shape_string(at::IntArrayRef shape) {
-  std::ostringstream os;
-  os << "[";
-  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
-  os << "]";
-  return os.str();
-}
-
 struct WeightSet {
   std::map<std::string, io::WeightSource> sources;
   std::set<std::string> used;
@@ -41,8 +33,8 @@ struct WeightSet {
     at::Tensor whole = tensors.size() == 1 ? tensors[0] : at::cat(tensors, 0);
     if (whole.sizes() != at::IntArrayRef(shape)) {
       throw model_format_error(parts.front().file->path(),
-                               "tensor " + name + " has shape " + shape_string(whole.sizes()) +
-                                   ", expected " + shape_string(shape));
+                               "tensor " + name + " has shape " + io::shape_text(whole.sizes()) +
+                                   ", expected " + io::shape_text(shape));
     }
     at::Tensor result = whole.to(options);
     if (progress && *progress) (*progress)(++done, total);
