@@ -90,7 +90,9 @@ export async function synthesizeCodes(
 ): Promise<SynthesisResult> {
   const info = engine.info();
   if (!info) throw new HiggsError('E_NOT_LOADED', 'no model is loaded');
-  const transcript = normalizeTranscript(request.transcript, { keepParagraphs: request.chunkMethod === 'word' });
+  // As the reference CLI: empty lines are dropped before chunking, so 'word' never splits on
+  // paragraphs (reference/higgs-model.md 5, "Quirk").
+  const transcript = normalizeTranscript(request.transcript);
   if (!transcript) throw new HiggsError('E_INPUT', 'transcript: nothing to say after normalization');
   const chunks = chunkText(transcript, {
     method: request.chunkMethod ?? 'none',
