@@ -1,0 +1,127 @@
+/**
+ * What the CLI needs from the library, and the one place it is wired to it. The command handlers
+ * see only CliBackend, so switching this file to HiggsAudio (lib/engine.ts) changes nothing else.
+ */
+import type { HiggsConfig } from './config.js';
+import { HiggsAudio } from './engine.js';
+import { HiggsError } from './errors.js';
+import { createLogger } from './log.js';
+import { VoiceLibrary } from './voices.js';
+
+export const CLI_FORMATS = ['wav', 'flac', 'mp3', 'opus'] as const;
+export type CliFormat = (typeof CLI_FORMATS)[number];
+
+export interface SpeakProgress {
+  phase: 'load' | 'generate';
+  /** 0..1 within the phase. */
+  fraction: number;
+}
+
+export interface SpeakOptions {
+  /** A preset voice name or "profile:NAME"; absent: the model picks a voice. */
+  voice?: string;
+  format: CliFormat;
+  seed?: number;
+  scene?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: SpeakProgress) => void;
+}
+
+export interface SpeakResult {
+  audio: Buffer;
+  format: CliFormat;
+  sampleRate: number;
+  durationSeconds: number;
+  seed: number;
+  timings: { loadSeconds: number; generateSeconds: number; decodeSeconds: number; encodeSeconds: number };
+}
+
+export interface VoiceListing {
+  /** Preset voices (NAME.wav + NAME.txt), sorted. */
+  presets: string[];
+  /** Profile names of profile.yaml, sorted. */
+  profiles: string[];
+}
+
+export interface CliBackend {
+  speak(text: string, options: SpeakOptions): Promise<SpeakResult>;
+  /** Needs no model: the CLI also uses it to reject an unknown voice before loading one. */
+  listVoices(): Promise<VoiceListing>;
+  dispose(): Promise<void>;
+}
+
+export function createCliBackend(config: HiggsConfig): CliBackend {
+  return new LibraryBackend(config);
+}
+
+/** The bundled tiny random model rarely ends its audio: cap it as the demo does, the output is noise anyway. */
+const TINY_MODEL_MAX_FRAMES = 100;
+
+/** The CLI on top of HiggsAudio: the same validation, voices and pipeline as every other entry point. */
+class LibraryBackend implements CliBackend {
+  private readonly tts: HiggsAudio;
+
+  constructor(private readonly config: HiggsConfig) {
+    // Logs go to stderr (fd 2) so that stdout carries only the CLI's own result lines.
+    const logger = createLogger({ level: process.env.HIGGS_DEBUG === '1' ? 'debug' : 'silent', destination: pinoStderr() });
+    this.tts = new HiggsAudio({ config, logger });
+  }
+
+  async speak(text: string, options: SpeakOptions): Promise<SpeakResult> {
+    const started = performance.now();
+    await this.tts.load({
+      signal: options.signal,
+      onProgress: ({ progress }) => options.onProgress?.({ phase: 'load', fraction: progress }),
+    });
+    const loadSeconds = (performance.now() - started) / 1e3;
+    const result = await this.tts.generate(
+      {
+        transcript: text,
+        ref_audio: options.voice,
+        scene_prompt: options.scene,
+        seed: options.seed,
+        output_format: options.format,
+        ...(this.config.sources.modelDir === 'bundled' ? { max_new_tokens: TINY_MODEL_MAX_FRAMES } : {}),
+      },
+      {
+        signal: options.signal,
+        onProgress: ({ chunk, chunks, columns, maxColumns }) =>
+          options.onProgress?.({ phase: 'generate', fraction: Math.min(1, (chunk + columns / Math.max(1, maxColumns)) / chunks) }),
+      },
+    );
+    return {
+      audio: result.audio,
+      format: options.format,
+      sampleRate: result.sampleRate,
+      durationSeconds: result.durationSeconds,
+      seed: result.seed,
+      timings: {
+        loadSeconds,
+        generateSeconds: result.timings.generateSeconds,
+        decodeSeconds: result.timings.decodeSeconds,
+        encodeSeconds: result.timings.encodeSeconds,
+      },
+    };
+  }
+
+  async listVoices(): Promise<VoiceListing> {
+    const dir = this.config.voicesDir;
+    if (dir === null) return { presets: [], profiles: [] };
+    // Listing encodes nothing, so no model or codec is needed.
+    const library = new VoiceLibrary({
+      dir,
+      codecId: 'listing',
+      encode: () => Promise.reject(new HiggsError('E_INTERNAL', 'listing voices encodes nothing')),
+    });
+    const [presets, profiles] = await Promise.all([library.list(), library.profiles()]);
+    return { presets, profiles };
+  }
+
+  dispose(): Promise<void> {
+    return this.tts.dispose();
+  }
+}
+
+function pinoStderr(): { write: (line: string) => void } {
+  return { write: (line: string) => void process.stderr.write(line) };
+}
