@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { HiggsError } from './errors.js';
-import { packageRoot } from './native.js';
+import { loadNative, packageRoot } from './native.js';
 
 /** The RunPod network-volume layout of the deployment guide. */
 export const RUNPOD_ROOT = '/runpod-volume/higgs_audio';
@@ -122,8 +122,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const voices = pickVoices(e.HIGGS_VOICES_DIR, join(runpod, 'voice_prompts'));
 
   const requestedDevice = e.HIGGS_DEVICE ?? 'auto';
-  // auto is the CPU until the addon can report a CUDA build of libtorch (the GPU work adds that).
-  const resolvedDevice = requestedDevice === 'auto' ? 'cpu' : requestedDevice;
+  // auto: the GPU when the addon's libtorch has CUDA and sees one, else the CPU.
+  const resolvedDevice = requestedDevice === 'auto' ? (cudaAvailable() ? 'cuda' : 'cpu') : requestedDevice;
   const onGpu = resolvedDevice.startsWith('cuda');
   const from = (value: unknown): ConfigSource => (value === undefined ? 'default' : 'env');
   return {
@@ -250,4 +250,13 @@ export function defaultModelDir(env: NodeJS.ProcessEnv = process.env): ResolvedP
  */
 export function defaultCodecDir(env: NodeJS.ProcessEnv = process.env): ResolvedPath {
   return legacyPick(env, 'HIGGS_CODEC_DIR', RUNPOD_CODEC_DIR, bundledCodecDir, 'bundled tiny random codec');
+}
+
+/** Asks the addon; a missing addon means no CUDA (loading it fails later with its own clear error). */
+function cudaAvailable(): boolean {
+  try {
+    return loadNative().cudaAvailable();
+  } catch {
+    return false;
+  }
 }

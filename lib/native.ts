@@ -162,6 +162,8 @@ export interface DecodedAudio {
 export interface NativeBinding {
   Engine: new (options?: EngineOptions) => NativeEngine;
   abiVersion: number;
+  /** True when the addon's libtorch has CUDA and sees a GPU (HIGGS_DEVICE=auto picks cuda then). */
+  cudaAvailable(): boolean;
   /** False when the addon was built without libsndfile/libsoxr: the audio functions then reject. */
   hasAudio: boolean;
   readAudio(bytes: Uint8Array, limits?: { maxBytes?: number; maxSeconds?: number }): Promise<DecodedAudio>;

@@ -14,6 +14,7 @@ import {
   loadConfig,
   type HiggsConfig,
 } from '../lib/config.js';
+import { loadNative } from '../lib/native.js';
 import { HiggsError } from '../lib/errors.js';
 import { repoRoot, tinyHfDir } from './setup/fixture-paths.js';
 
@@ -161,7 +162,8 @@ describe('HIGGS_VOICES_DIR', () => {
 
 describe('HIGGS_DEVICE', () => {
   it.each([
-    ['auto', 'cpu'],
+    // auto follows what the addon's libtorch reports (no CUDA on CI machines).
+    ['auto', loadNative().cudaAvailable() ? 'cuda' : 'cpu'],
     ['cpu', 'cpu'],
     ['cuda', 'cuda'],
     ['cuda:1', 'cuda:1'],

@@ -2,12 +2,16 @@
 #include <napi.h>
 
 #include "audio_functions.h"
+#include "engine.h"
 #include "engine_wrap.h"
 
 namespace {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", higgs::binding::EngineWrap::define(env));
   higgs::binding::register_audio_functions(env, exports);
+  exports.Set("cudaAvailable", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), higgs::cuda_available());
+  }, "cudaAvailable"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));  // bumped when the JS-facing API changes
   return exports;
 }

@@ -10,6 +10,8 @@ namespace higgs {
 
 using namespace engine_detail;
 
+bool cuda_available() { return at::hasCUDA(); }
+
 Engine::Engine(EngineOptions options) : state_(std::make_unique<State>()) {
   state_->options = std::move(options);
   state_->thread = std::thread([s = state_.get()] { s->run(); });

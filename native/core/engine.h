@@ -86,6 +86,9 @@ struct GenerateResult {
   double prefill_seconds = 0, decode_seconds = 0;
 };
 
+// True when this libtorch was built with CUDA and sees at least one GPU.
+bool cuda_available();
+
 class Engine {
  public:
   using Done = std::function<void(std::exception_ptr error)>;
