@@ -27,14 +27,46 @@ List the voices of HIGGS_VOICES_DIR, one per line: preset names first, then prof
 profile:NAME. Every line is a valid --voice value for 'higgs-audio speak'.
 `;
 
-const SERVE = `Usage: higgs-audio serve
+const SERVE = `Usage: higgs-audio serve [--host HOST] [--port PORT]
 
-The local HTTP API server. It comes with the RunPod worker and is not available yet.
+The local HTTP API server, shaped like RunPod's: run jobs with curl or with the npm runpod-sdk
+client (baseUrl http://HOST:PORT/v2). Stops on Ctrl-C or SIGTERM.
+
+Routes (also under /v2/ENDPOINT/..., where runpod-sdk calls them):
+  POST /                  {"input": {...}}: waits and returns {id, status, output | error}
+  POST /runsync[?wait=MS] the same, waiting at most MS (default 90000), then {id, status}
+  POST /run               runs the job in the background: {id, status}
+  GET  /status/ID         {id, status, delayTime, executionTime, output | error}
+  GET  /status-sync/ID    waits for the job like /runsync
+  GET  /stream/ID         {id, status, stream: [{output: part}, ...]} ("stream": true jobs)
+  POST /cancel/ID         {id, status: "CANCELLED"}
+  POST /purge-queue       drops queued jobs
+  GET  /health            jobs, workers and the engine's health (no API key needed)
+
+Options:
+      --host HOST   Address to listen on (default 127.0.0.1; 0.0.0.0 in a container)
+      --port PORT   Port (default 8080; 0 picks a free one)
+  -h, --help        Show this help
+
+Environment (besides the common ones):
+  HIGGS_API_KEY                 Require "Authorization: Bearer KEY" (or the raw KEY)
+  HIGGS_RATE_LIMIT_PER_MINUTE   Requests a minute per key (per client address without one)
+
+Example:
+  curl -X POST http://localhost:8080 -H 'Content-Type: application/json' \\
+       -d '{"input": {"transcript": "Hello there.", "ref_audio": "belinda"}}'
 `;
 
-const WORKER = `Usage: higgs-audio worker
+const WORKER = `Usage: higgs-audio worker [--test-input FILE]
 
-The RunPod serverless worker. It comes with the RunPod worker and is not available yet.
+The RunPod serverless worker. With RUNPOD_WEBHOOK_GET_JOB set (on RunPod) and no --test-input,
+it takes jobs from the platform until SIGTERM. Otherwise it runs one local test job, as
+runpod-python's --test_input does: FILE (or inline JSON) or ./test_input.json, shaped
+{"input": {...}}, prints the result as one JSON line and exits 0 if it COMPLETED, 1 if it FAILED.
+
+Options:
+      --test-input FILE   The test job (also --test_input; a value starting with { is JSON)
+  -h, --help              Show this help
 `;
 
 const ENVIRONMENT = `Environment:
@@ -61,8 +93,8 @@ Higgs Audio V2 text-to-speech from a C++ libtorch core.
 Commands:
   speak      Synthesize speech to an audio file
   voices     List the preset voices and voice profiles
-  serve      Local HTTP API server (comes with the RunPod worker)
-  worker     RunPod serverless worker (comes with the RunPod worker)
+  serve      Local HTTP API server with RunPod's routes
+  worker     RunPod serverless worker, or one local test job
   help [COMMAND]
              Show help for a command
 

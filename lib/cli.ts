@@ -47,9 +47,11 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     case 'version':
       io.stdout.write(`${version()}\n`);
       return EXIT.ok;
-    case 'unavailable':
-      io.stderr.write(`higgs-audio: '${invocation.command}' is not available yet: it comes with the RunPod worker.\n`);
-      return EXIT.usage;
+    case 'unavailable': {
+      // serve and worker parse their own flags (lib/cli-runpod.ts), loaded only when used.
+      const { runRunpodCommand } = await import('./cli-runpod.js');
+      return runRunpodCommand(invocation.command, argv.slice(1), io);
+    }
     case 'voices':
     case 'speak':
       return withBackend(invocation, io);

@@ -12,6 +12,11 @@ function run(command, args) {
   return result;
 }
 
+// Type check of the library and the tests (vitest itself does not type-check): one test.
+const typecheck = run('npx', ['tsc', '--noEmit', '-p', 'tsconfig.test.json']);
+const typecheckPassed = typecheck.status === 0 ? 1 : 0;
+console.log(`typecheck: ${typecheckPassed ? 'ok' : 'FAILED'}`);
+
 // vitest: count individual tests from its JSON report.
 rmSync(vitestReport, { force: true });
 const vitest = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestReport}`]);
@@ -40,8 +45,8 @@ const crashed = ctestSummary ? Number(ctestSummary[2]) - executables.length : 0;
 if (crashed > 0) nativeFailed += crashed;
 if (ctest.status !== 0 && nativeFailed === 0) nativeFailed = 1;
 
-const passed = vitestPassed + nativePassed;
-const failed = vitestFailed + nativeFailed;
+const passed = vitestPassed + nativePassed + typecheckPassed;
+const failed = vitestFailed + nativeFailed + (1 - typecheckPassed);
 console.log(`vitest: ${vitestPassed} passed, ${vitestFailed} failed; native: ${nativePassed} passed, ${nativeFailed} failed`);
 console.log(`tests: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

@@ -115,10 +115,10 @@ describe('usage errors exit 2 with one line and a pointer to the help', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it.each(['serve', 'worker'])('%s says it comes with the RunPod worker and exits 2', (command) => {
-    const run = cli([command]);
+  it('worker without a platform, a --test-input or ./test_input.json is a usage error (exit 2)', () => {
+    const run = cli(['worker'], { cwd: mkdtempSync(join(scratch, 'no-input-')) });
     expect(run.status).toBe(2);
-    expect(run.stderr).toBe(`higgs-audio: '${command}' is not available yet: it comes with the RunPod worker.\n`);
+    expect(run.stderr).toContain('higgs-audio: [E_INPUT]');
   });
 });
 

@@ -1,0 +1,104 @@
+/**
+ * HTTP plumbing for the local API server: JSON responses, and request bodies read with a size
+ * limit and parsed into RunPod's `{"input": ...}` envelope. Every problem is an HttpError that
+ * the server answers as JSON; nothing a client sends can throw past it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+// RunPod's own worker posts JSON as x-www-form-urlencoded and the deployment guide's curl
+// sends no content type at all: accept those as long as the body is JSON.
+const JSON_TYPES = new Set(['application/json', 'text/plain', 'application/x-www-form-urlencoded']);
+
+function checkContentType(req: IncomingMessage): void {
+  const header = req.headers['content-type'];
+  if (header === undefined) return;
+  const type = header.split(';')[0]!.trim().toLowerCase();
+  if (type === '' || JSON_TYPES.has(type) || type.endsWith('+json')) return;
+  throw new HttpError(400, `content-type ${JSON.stringify(type)} is not supported: send a JSON body (application/json)`);
+}
+
+/**
+ * Reads the whole body, at most `limit` bytes. Past the limit the rest is drained, not kept, so
+ * the client can still read the 413; a sender that goes far past it is cut off.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = () => new HttpError(413, `body: over the ${limit} byte limit`, { connection: 'close' });
+  const declared = Number(req.headers['content-length']);
+  const hardCap = limit * 2 + (1 << 20);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (error: Error | null, body?: Buffer) => {
+      if (settled) return;
+      settled = true;
+      if (error) reject(error);
+      else resolve(body!);
+    };
+    if (Number.isFinite(declared) && declared > hardCap) {
+      settle(tooLarge()); // do not even drain it
+      return;
+    }
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else if (size > hardCap) settle(tooLarge());
+    });
+    req.on('end', () => settle(size > limit ? tooLarge() : null, Buffer.concat(chunks)));
+    req.on('error', (error) => settle(new HttpError(400, `body: ${error.message}`)));
+    req.on('aborted', () => settle(new HttpError(400, 'body: the client aborted the upload')));
+  });
+}
+
+export interface JobRequest {
+  input: unknown;
+  /** Ignored locally, but validated so that typos show. */
+  webhook?: string;
+}
+
+/** The `{"input": ...}` envelope of /run, /runsync and POST /. */
+export async function readJobRequest(req: IncomingMessage, limit: number): Promise<JobRequest> {
+  checkContentType(req);
+  const raw = await readBody(req, limit);
+  if (raw.length === 0) throw new HttpError(400, 'body: empty; send {"input": {...}}');
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw new HttpError(400, `body: not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'body: must be a JSON object like {"input": {...}}');
+  }
+  const { input, webhook } = body as Record<string, unknown>;
+  if (input === undefined || input === null) throw new HttpError(400, 'input: required; send {"input": {...}}');
+  if (webhook !== undefined && typeof webhook !== 'string') throw new HttpError(400, 'webhook: must be a URL string');
+  return { input, webhook };
+}
+
+/** `?wait=` in milliseconds, clamped as RunPod does (1 s to 5 min); `fallback` when absent. */
+export function waitParam(url: URL, fallback: number): number {
+  const text = url.searchParams.get('wait');
+  if (text === null || text === '') return fallback;
+  const ms = Number(text);
+  if (!Number.isFinite(ms)) throw new HttpError(400, `wait: must be a number of milliseconds (got ${JSON.stringify(text)})`);
+  return Math.min(300_000, Math.max(1000, ms));
+}

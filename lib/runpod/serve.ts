@@ -1,0 +1,216 @@
+/**
+ * The local API server (`higgs-audio serve`): RunPod's development routes (reference/runpod.md
+ * 7.2), the deployment guide's `POST /`, and the production-shaped `/v2/<endpoint>/...` paths
+ * that runpod-sdk calls (section 9). Unlike the Python development server, /run really runs the
+ * job in the background, and /status and /stream answer GET as in production (POST too).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.js';
+import type { TtsHandler } from './handler.js';
+import { JobTable, isTerminal, type Job, type JobRoute, type JobTableOptions } from './jobs.js';
+import { RateLimiter, authenticate } from './serve-auth.js';
+import { HttpError, readJobRequest, sendJson, waitParam } from './serve-http.js';
+import { JobRunner } from './serve-runner.js';
+
+export interface ServeOptions extends JobTableOptions {
+  host?: string;
+  port?: number;
+  /** When set, every route but the bare `GET /health` needs it. */
+  apiKey?: string;
+  /** Per key (or per client address without a key); unlimited when absent. */
+  rateLimitPerMinute?: number;
+  /** Request bodies above this are refused with 413 (RunPod: /run 10 MB, /runsync 20 MB). */
+  bodyLimitBytes?: number;
+  /** Jobs run at once; the rest wait IN_QUEUE. */
+  concurrency?: number;
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:8080; runpod-sdk's baseUrl is `${url}/v2`. */
+  url: string;
+  port: number;
+  /** Cancels unfinished jobs, waits for them to stop, and closes every connection. */
+  close(): Promise<void>;
+}
+
+/** How long /runsync and status-sync hold the request by default (RunPod: 90 s). */
+const SYNC_WAIT_MS = 90_000;
+/** How long an empty /stream poll is held: runpod-sdk polls again at once, so do not spin. */
+const STREAM_WAIT_MS = 10_000;
+
+type Route = (ctx: RouteContext) => Promise<void> | void;
+
+interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  /** The job id of /status/:id and friends. */
+  id?: string;
+}
+
+export async function startServer(handler: TtsHandler, options: ServeOptions = {}): Promise<RunningServer> {
+  const { host = '127.0.0.1', port = 8080, apiKey, rateLimitPerMinute, bodyLimitBytes = 25 * 1024 * 1024, concurrency = 1, logger } = options;
+  const table = new JobTable(options);
+  const runner = new JobRunner(handler, table, concurrency, logger);
+  const limiter = rateLimitPerMinute ? new RateLimiter(rateLimitPerMinute) : null;
+
+  const submit = async (req: IncomingMessage, route: JobRoute): Promise<Job> => {
+    const { input } = await readJobRequest(req, bodyLimitBytes);
+    const job = table.create(input, route, handler.wantsStream(input));
+    runner.submit(job);
+    return job;
+  };
+  const jobOf = (id: string | undefined): Job => {
+    const job = id === undefined ? undefined : table.get(id);
+    if (!job) throw new HttpError(404, `job ${JSON.stringify(id)} not found (finished jobs are kept 30 min after /run, 1 min after /runsync)`);
+    return job;
+  };
+  /** The caller went away: stop waiting for it. */
+  const gone = (res: ServerResponse): AbortSignal => {
+    const controller = new AbortController();
+    res.on('close', () => controller.abort());
+    return controller.signal;
+  };
+
+  const routes: Record<string, Partial<Record<string, Route>>> = {
+    // The deployment guide's `curl -X POST http://localhost:8080 -d '{"input": ...}'`: waits for
+    // the result however long it takes, and cancels the job if the client hangs up.
+    '': {
+      POST: async ({ req, res }) => {
+        const job = await submit(req, 'runsync');
+        res.on('close', () => {
+          if (!res.writableFinished) table.cancel(job);
+        });
+        await table.waitForEnd(job, Infinity, gone(res));
+        sendJson(res, 200, table.view(job));
+      },
+    },
+    run: {
+      POST: async ({ req, res }) => {
+        const job = await submit(req, 'run');
+        sendJson(res, 200, { id: job.id, status: job.status });
+      },
+    },
+    runsync: {
+      POST: async ({ req, res, url }) => {
+        const wait = waitParam(url, SYNC_WAIT_MS);
+        const job = await submit(req, 'runsync');
+        await table.waitForEnd(job, wait, gone(res));
+        sendJson(res, 200, table.view(job));
+      },
+    },
+    'status/:id': {
+      GET: ({ res, id }) => sendJson(res, 200, table.view(jobOf(id))),
+      POST: ({ req, res, id }) => (req.resume(), sendJson(res, 200, table.view(jobOf(id)))),
+    },
+    'status-sync/:id': {
+      GET: async ({ res, url, id }) => {
+        const job = jobOf(id);
+        await table.waitForEnd(job, waitParam(url, SYNC_WAIT_MS), gone(res));
+        sendJson(res, 200, table.view(job));
+      },
+    },
+    'stream/:id': {
+      GET: ({ res, url, id }) => streamPoll(res, jobOf(id), waitParam(url, STREAM_WAIT_MS)),
+      POST: ({ req, res, url, id }) => (req.resume(), streamPoll(res, jobOf(id), waitParam(url, STREAM_WAIT_MS))),
+    },
+    'cancel/:id': {
+      POST: ({ req, res, id }) => {
+        req.resume();
+        const job = jobOf(id);
+        table.cancel(job);
+        sendJson(res, 200, { id: job.id, status: job.status });
+      },
+    },
+    'purge-queue': {
+      POST: ({ req, res }) => (req.resume(), sendJson(res, 200, { removed: table.purgeQueue(), status: 'completed' })),
+    },
+    health: {
+      GET: ({ res }) => {
+        const jobs = table.counts();
+        const running = runner.busy;
+        sendJson(res, 200, {
+          jobs,
+          workers: { idle: running < concurrency ? 1 : 0, running: running > 0 ? 1 : 0, initializing: 0, ready: 1, throttled: 0, unhealthy: 0 },
+          engine: handler.health(),
+        });
+      },
+    },
+  };
+
+  /** Holds an empty poll until a part arrives or the job ends; parts are handed out once. */
+  async function streamPoll(res: ServerResponse, job: Job, wait: number): Promise<void> {
+    if (job.unread.length === 0 && !isTerminal(job.status)) await table.waitForChange(job, wait, gone(res));
+    // Read the status first: a part pushed after it is still delivered by the next poll.
+    const status = job.status;
+    sendJson(res, 200, { id: job.id, status, stream: table.takeParts(job) });
+  }
+
+  const server = createServer((req, res) => {
+    void dispatch(req, res);
+  });
+  // A slow /runsync or / may hold a request for minutes.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', 'http://local');
+      const method = req.method ?? 'GET';
+      // `/v2/<endpoint>/run` and `/run` are the same route: the endpoint id is not checked.
+      const path = url.pathname.replace(/^\/v2\/[^/]+(?=\/)/, '').replace(/^\/+|\/+$/g, '');
+      const [first = '', second, ...more] = path.split('/');
+      const key = second === undefined ? first : more.length === 0 ? `${first}/:id` : path;
+      const methods = routes[key];
+      if (!methods) throw new HttpError(404, `no route ${method} ${url.pathname}`);
+      const route = methods[method];
+      if (!route) throw new HttpError(405, `${method} is not allowed on ${url.pathname} (use ${Object.keys(methods).join(' or ')})`, { allow: Object.keys(methods).join(', ') });
+      // The bare /health stays open for container health checks.
+      if (!(key === 'health' && url.pathname === '/health')) {
+        const who = authenticate(req, apiKey);
+        limiter?.take(who);
+      }
+      await route({ req, res, url, id: second === undefined ? undefined : decodeURIComponent(second) });
+    } catch (error) {
+      if (error instanceof HttpError) {
+        sendJson(res, error.status, { error: error.message }, error.headers);
+      } else if (error instanceof URIError) {
+        sendJson(res, 400, { error: `path: ${error.message}` });
+      } else {
+        logger?.error({ event: 'serve.error' }, (error as Error).message);
+        sendJson(res, 500, { error: `internal: ${(error as Error).message}` });
+      }
+      req.resume(); // whatever body is left is not read: let it drain
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${shownHost}:${address.port}`;
+  logger?.info({ event: 'serve.listening', url }, `listening on ${url}`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port: address.port,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        table.close();
+        await runner.drain();
+        server.closeAllConnections();
+        await closed;
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * The RunPod platform worker (RUNPOD_WEBHOOK_GET_JOB set): load the model, then take jobs by
+ * long poll while slots are free, run them through the TtsHandler, post results; heartbeat in a
+ * worker thread, per-job cancel from the job-stop channel, and a draining stop on SIGTERM.
+ * Wire-compatible with runpod-python 1.12 (shared/reference/runpod.md, sections 1-5).
+ */
+import type { Logger } from '../log.js';
+import type { TtsHandler } from './handler.js';
+import { jobUrl, readPlatformEnv, stopUrl, withQuery } from './env.js';
+import { Heartbeat } from './heartbeat.js';
+import { PlatformHttp } from './http.js';
+import { runJob, type JobDeps } from './worker-job.js';
+import { createWorkerLog, runpodLevel } from './worker-log.js';
+import { errorResult } from './worker-result.js';
+import { runStopChannel } from './worker-stop.js';
+import { JobTaker, type PlatformJob } from './worker-take.js';
+
+export interface WorkerTiming {
+  takeTimeoutMs: number;
+  rateLimitMs: number;
+  errorBackoffMs: number;
+  maxBackoffMs: number;
+  stopIdleMs: number;
+  /** Waits before the 2nd and 3rd attempt of a result post. */
+  postRetryDelaysMs: readonly number[];
+  /** At most one progress post per job per this many milliseconds. */
+  progressIntervalMs: number;
+  /** Overrides RUNPOD_PING_INTERVAL. */
+  pingIntervalMs?: number;
+}
+
+const DEFAULT_TIMING: WorkerTiming = {
+  takeTimeoutMs: 90_000,
+  rateLimitMs: 5000,
+  errorBackoffMs: 1000,
+  maxBackoffMs: 30_000,
+  stopIdleMs: 1000,
+  postRetryDelaysMs: [2000, 3000],
+  progressIntervalMs: 1000,
+};
+
+export interface WorkerOptions {
+  /** Jobs run at once (HIGGS_MAX_CONCURRENCY, i.e. config.maxConcurrency); default 1. */
+  concurrency?: number;
+  /** Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Log through this pino logger instead of stdout lines. */
+  logger?: Logger;
+  /** Config refresh_worker: every result carries stopPod and the worker stops after one job. */
+  refreshWorker?: boolean;
+  /** Config return_aggregate_stream. */
+  aggregateStream?: boolean;
+  /** Stop (drain) on SIGTERM and SIGINT; default true. */
+  handleSignals?: boolean;
+  /** Shorter waits for tests. */
+  timing?: Partial<WorkerTiming>;
+  /** Where log lines go (default stdout), one line per call without the newline. */
+  logWrite?: (line: string) => void;
+  /** Called after each heartbeat ping (status 0: network error). */
+  onPing?: (ping: { url: string; status: number }) => void;
+}
+
+export interface RunningWorker {
+  /** This worker's id (RUNPOD_POD_ID, else a random UUID). */
+  readonly workerId: string;
+  /** Resolves once the worker has stopped and drained; rejects if the model failed to load. */
+  readonly finished: Promise<void>;
+  /** Stop taking jobs, let running ones finish and post, then resolve (as `finished`). */
+  stop(): Promise<void>;
+  /** Ids of the jobs held now (taken or running). */
+  jobs(): string[];
+}
+
+/** Starts the platform worker; it runs until stop(), SIGTERM/SIGINT, or refresh_worker. */
+export function runWorker(handler: TtsHandler, options: WorkerOptions = {}): RunningWorker {
+  const env = readPlatformEnv(options.env ?? process.env);
+  const timing = { ...DEFAULT_TIMING, ...options.timing };
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
+  const log = createWorkerLog({ logger: options.logger, json: env.endpointId !== null, level: runpodLevel(env.logLevel) ?? 'info', write: options.logWrite });
+  const http = new PlatformHttp({ apiKey: env.apiKey, uaIntegration: env.uaIntegration, retryDelaysMs: timing.postRetryDelaysMs });
+  const deps: JobDeps = {
+    handler,
+    http,
+    log,
+    doneTemplate: env.doneTemplate,
+    streamTemplate: env.streamTemplate,
+    who: { workerId: env.workerId, hostname: env.hostname },
+    refreshWorker: options.refreshWorker ?? false,
+    aggregateStream: options.aggregateStream ?? false,
+    progressIntervalMs: timing.progressIntervalMs,
+  };
+
+  // In-memory state only (runpod-python #432: a shared state file broke job accounting).
+  const held = new Map<string, AbortController>();
+  const running = new Set<Promise<void>>();
+  const stopping = new AbortController(); // stop taking: aborts the take long poll
+  const closing = new AbortController(); // after the drain: ends the stop channel
+  let heartbeat: Heartbeat | null = null;
+  let slotFreed: (() => void) | null = null;
+
+  const publish = () => heartbeat?.setJobs(held.keys());
+
+  const start = (job: PlatformJob) => {
+    if (held.has(job.id)) {
+      log.warn(job.id, 'Job is already running here; the duplicate is ignored.');
+      return;
+    }
+    const cancel = new AbortController();
+    held.set(job.id, cancel);
+    publish();
+    const task = runJob(job, cancel.signal, deps)
+      .catch((error: unknown) => log.error(job.id, `Job crashed: ${(error as Error).message}`))
+      .finally(() => {
+        held.delete(job.id);
+        running.delete(task);
+        publish();
+        slotFreed?.();
+      });
+    running.add(task);
+  };
+
+  const reportMalformed = async (id: string, problem: string) => {
+    const done = withQuery(jobUrl(env.doneTemplate, id), { isStream: 'false' });
+    await http.post(done, errorResult(new Error(problem), deps.who), id).catch((error: unknown) => {
+      log.error(id, `Failed to return job results. | ${(error as Error).message}`);
+    });
+  };
+
+  const loop = async () => {
+    await handler.ready(); // a cold worker must not take jobs it cannot start
+    if (stopping.signal.aborted) return;
+    if (env.pingUrl) {
+      heartbeat = new Heartbeat({ url: env.pingUrl, apiKey: env.apiKey, intervalMs: timing.pingIntervalMs ?? env.pingIntervalMs, onPing: options.onPing });
+      publish();
+    }
+    const stopChannelUrl = stopUrl(env.takeUrl);
+    const stopChannel = stopChannelUrl
+      ? runStopChannel(http, stopChannelUrl, timing, log, (id) => held.get(id)?.abort(new Error('stopped by the platform')), closing.signal)
+      : Promise.resolve();
+    const taker = new JobTaker(http, env.takeUrl, timing, log);
+    log.info(null, `Worker ${env.workerId} started (concurrency ${concurrency}).`);
+    let jobsTaken = 0;
+    while (!stopping.signal.aborted && !(deps.refreshWorker && jobsTaken > 0)) {
+      const free = concurrency - held.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (slotFreed = resolve));
+        slotFreed = null;
+        continue;
+      }
+      const { jobs, malformed } = await taker.take(free, held.size > 0, stopping.signal);
+      for (const bad of malformed) {
+        log.error(bad.id, bad.problem);
+        if (bad.id !== null) {
+          const post: Promise<void> = reportMalformed(bad.id, bad.problem).finally(() => running.delete(post));
+          running.add(post);
+        }
+      }
+      for (const job of jobs) start(job);
+      jobsTaken += jobs.length;
+    }
+    // Draining: the running jobs finish and post; the heartbeat keeps naming them meanwhile.
+    while (running.size > 0) await Promise.all([...running]);
+    closing.abort();
+    await stopChannel;
+    await heartbeat?.stop();
+    log.info(null, 'Worker stopped.');
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info(null, `${signal} received: finishing running jobs, taking no more.`);
+    void worker.stop();
+  };
+  const handleSignals = options.handleSignals ?? true;
+  if (handleSignals) {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+
+  const finished = loop().finally(() => {
+    if (handleSignals) {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
+  });
+  const worker: RunningWorker = {
+    workerId: env.workerId,
+    finished,
+    stop() {
+      stopping.abort();
+      slotFreed?.();
+      return finished;
+    },
+    jobs: () => [...held.keys()],
+  };
+  return worker;
+}
