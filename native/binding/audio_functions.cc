@@ -17,7 +17,6 @@
 namespace higgs::binding {
 namespace {
 
-Napi::Error input_error(Napi::Env env, const std::string& message) { return make_error(env, "E_INPUT", message); }
 
 // Runs `work` on the libuv pool, then settles the Promise with `finish` on the JS thread.
 class PoolTask : public Napi::AsyncWorker {
@@ -76,12 +75,6 @@ double positive_number(const Napi::Value& v, const char* what) {
     throw input_error(v.Env(), std::string(what) + " must be a positive number");
   }
   return v.As<Napi::Number>().DoubleValue();
-}
-
-Napi::Float32Array to_float32_array(Napi::Env env, const std::vector<float>& samples) {
-  auto array = Napi::Float32Array::New(env, samples.size());
-  std::copy(samples.begin(), samples.end(), array.Data());
-  return array;
 }
 
 #ifdef HIGGS_HAVE_AUDIO

@@ -7,7 +7,6 @@
 namespace higgs::binding {
 namespace {
 
-Napi::Error input_error(Napi::Env env, const std::string& message) { return make_error(env, "E_INPUT", message); }
 
 EngineOptions parse_options(const Napi::Value& value) {
   EngineOptions options;
@@ -105,15 +104,11 @@ Napi::Value result_to_js(Napi::Env env, const ForwardResult& r) {
   auto positions = Napi::Int32Array::New(env, r.positions.size());
   for (size_t i = 0; i < r.positions.size(); ++i) positions[i] = static_cast<std::int32_t>(r.positions[i]);
   o.Set("positions", positions);
-  auto audio = Napi::Float32Array::New(env, r.audio_logits.size());
-  std::copy(r.audio_logits.begin(), r.audio_logits.end(), audio.Data());
-  o.Set("audioLogits", audio);
+  o.Set("audioLogits", to_float32_array(env, r.audio_logits));
   if (r.text_logits.empty()) {
     o.Set("textLogits", env.Null());
   } else {
-    auto text = Napi::Float32Array::New(env, r.text_logits.size());
-    std::copy(r.text_logits.begin(), r.text_logits.end(), text.Data());
-    o.Set("textLogits", text);
+    o.Set("textLogits", to_float32_array(env, r.text_logits));
   }
   o.Set("numCodebooks", Napi::Number::New(env, r.num_codebooks));
   o.Set("codebookVocab", Napi::Number::New(env, r.codebook_vocab));
@@ -244,11 +239,6 @@ Napi::Object codec_info_to_js(Napi::Env env, const CodecInfo& c) {
   return o;
 }
 
-Napi::Float32Array samples_to_js(Napi::Env env, const std::vector<float>& samples) {
-  auto array = Napi::Float32Array::New(env, samples.size());
-  std::copy(samples.begin(), samples.end(), array.Data());
-  return array;
-}
 }  // namespace
 
 Napi::Value EngineWrap::load_codec(const Napi::CallbackInfo& info) {
@@ -288,7 +278,7 @@ Napi::Value EngineWrap::decode_audio(const Napi::CallbackInfo& info) {
   eng.decode_audio_window(std::move(codes), frames, begin, end, [pending](std::exception_ptr error, std::vector<float>* samples) {
     if (error) return pending->reject(error);
     auto shared = std::make_shared<std::vector<float>>(std::move(*samples));
-    pending->resolve([shared](Napi::Env env) { return samples_to_js(env, *shared); });
+    pending->resolve([shared](Napi::Env env) { return to_float32_array(env, *shared); });
   });
   return pending->promise();
 }
@@ -308,9 +298,7 @@ Napi::Value EngineWrap::encode_audio(const Napi::CallbackInfo& info) {
     auto shared = std::make_shared<std::vector<std::int32_t>>(std::move(*codes));
     pending->resolve([shared, frames](Napi::Env env) {
       auto o = Napi::Object::New(env);
-      auto out = Napi::Int32Array::New(env, shared->size());
-      std::copy(shared->begin(), shared->end(), out.Data());
-      o.Set("codes", out);
+      o.Set("codes", to_int32_array(env, *shared));
       o.Set("frames", Napi::Number::New(env, static_cast<double>(frames)));
       return o;
     });

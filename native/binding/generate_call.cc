@@ -5,7 +5,6 @@
 namespace higgs::binding {
 namespace {
 
-Napi::Error input_error(Napi::Env env, const std::string& message) { return make_error(env, "E_INPUT", message); }
 
 // Everything one call needs on the JS side; shared by the events queued for it.
 struct CallState {
@@ -17,9 +16,7 @@ struct CallState {
 
 Napi::Value result_to_js(Napi::Env env, const GenerateResult& r) {
   auto o = Napi::Object::New(env);
-  auto codes = Napi::Int32Array::New(env, r.codes.size());
-  std::copy(r.codes.begin(), r.codes.end(), codes.Data());
-  o.Set("codes", codes);
+  o.Set("codes", to_int32_array(env, r.codes));
   o.Set("frames", Napi::Number::New(env, static_cast<double>(r.frames)));
   o.Set("numCodebooks", Napi::Number::New(env, static_cast<double>(r.num_codebooks)));
   o.Set("columns", Napi::Number::New(env, static_cast<double>(r.columns)));
@@ -108,10 +105,8 @@ Napi::Promise start_generate(Napi::Env env, Engine& engine, GenerateRequest requ
     on_frames = [tsfn, state, call_js](std::vector<std::int32_t> frames, std::int64_t first, std::int64_t count) {
       auto data = std::make_shared<std::vector<std::int32_t>>(std::move(frames));
       tsfn->BlockingCall([state, call_js, data, first, count](Napi::Env env, Napi::Function) {
-        auto array = Napi::Int32Array::New(env, data->size());
-        std::copy(data->begin(), data->end(), array.Data());
         call_js(env, state->on_frames,
-                {array, Napi::Number::New(env, static_cast<double>(first)), Napi::Number::New(env, static_cast<double>(count))});
+                {to_int32_array(env, *data), Napi::Number::New(env, static_cast<double>(first)), Napi::Number::New(env, static_cast<double>(count))});
       });
     };
   }

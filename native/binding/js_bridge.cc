@@ -1,5 +1,7 @@
 #include "js_bridge.h"
 
+#include <algorithm>
+
 #include "errors.h"
 
 namespace higgs::binding {
@@ -20,6 +22,18 @@ Napi::Error make_error(Napi::Env env, std::exception_ptr error) {
   } catch (...) {
     return make_error(env, "E_INTERNAL", "unknown native error");
   }
+}
+
+Napi::Float32Array to_float32_array(Napi::Env env, const std::vector<float>& values) {
+  auto array = Napi::Float32Array::New(env, values.size());
+  std::copy(values.begin(), values.end(), array.Data());
+  return array;
+}
+
+Napi::Int32Array to_int32_array(Napi::Env env, const std::vector<std::int32_t>& values) {
+  auto array = Napi::Int32Array::New(env, values.size());
+  std::copy(values.begin(), values.end(), array.Data());
+  return array;
 }
 
 PendingPromise::PendingPromise(Napi::Env env, const char* name, std::function<void()> settled)
