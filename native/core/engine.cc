@@ -3,6 +3,7 @@
 #include <future>
 
 #include "engine_state.h"
+#include "gpu/gpu.h"
 #include "lm/generator.h"
 #include "lm/model_shapes.h"
 
@@ -11,6 +12,40 @@ namespace higgs {
 using namespace engine_detail;
 
 bool cuda_available() { return at::hasCUDA(); }
+
+namespace {
+// The CUDA device index of an engine's device name, or -1 for the CPU (no CUDA calls then).
+int cuda_index(const std::string& device) {
+  if (device.rfind("cuda", 0) != 0) return -1;
+  const auto colon = device.find(':');
+  return colon == std::string::npos ? 0 : std::stoi(device.substr(colon + 1));
+}
+}  // namespace
+
+bool Engine::gpu_memory(GpuMemory* out) const {
+  const int index = cuda_index(state_->options.device);
+  if (index < 0) return false;
+  const auto info = gpu::memory_info(index);
+  if (!info) return false;
+  *out = {info->allocated, info->reserved, info->peak_allocated, info->free, info->total};
+  return true;
+}
+
+void Engine::reset_peak_gpu_memory() {
+  const int index = cuda_index(state_->options.device);
+  if (index >= 0) gpu::reset_peak_memory(index);
+}
+
+void Engine::release_cached_memory(Done done) {
+  state_->post([done] {
+    try {
+      gpu::release_cached_memory();
+      done(nullptr);
+    } catch (...) {
+      done(as_higgs_error(std::current_exception()));
+    }
+  });
+}
 
 Engine::Engine(EngineOptions options) : state_(std::make_unique<State>()) {
   state_->options = std::move(options);
@@ -141,7 +176,7 @@ void Engine::generate(GenerateRequest request, FramesFn on_frames, StepProgressF
         };
       }
       if (on_progress) callbacks.on_progress = on_progress;
-      auto out = lm::generate(*s->model, input, callbacks);
+      auto out = lm::generate(*s->model, input, callbacks, s->runner.get());
       GenerateResult result;
       result.codes = std::move(out.codes);
       result.frames = out.frames;

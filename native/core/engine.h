@@ -18,6 +18,9 @@ struct EngineOptions {
   std::string dtype = "float32";  // "float32", "bfloat16" or "float16"
   std::int64_t max_context = 4096;  // KV cache positions, preallocated at load
   int threads = 0;                  // intra-op CPU threads; 0 = libtorch's default
+  // Decode steps: "auto" (CUDA graphs on a CUDA device, eager on the CPU), "eager" (one forward
+  // per step, sampling on the host), "static" (device-resident step without graphs), "graph".
+  std::string decode = "auto";
 };
 
 struct LoadProgress {
@@ -34,6 +37,9 @@ struct ModelInfo {
   std::int64_t parameter_count = 0, weight_bytes = 0, kv_cache_bytes = 0;
   bool has_text_head = false;
   double load_seconds = 0;
+  std::string decode;                 // the decode mode in use: "eager", "static" or "graph"
+  double graph_capture_seconds = 0;   // capturing every KV bucket's graph (part of load_seconds)
+  std::vector<std::int64_t> kv_buckets;  // static/graph decode: the KV lengths steps attend over
 };
 
 struct CodecInfo {
@@ -89,6 +95,11 @@ struct GenerateResult {
 // True when this libtorch was built with CUDA and sees at least one GPU.
 bool cuda_available();
 
+// The CUDA caching allocator's numbers and the driver's free/total bytes for one device.
+struct GpuMemory {
+  std::int64_t allocated = 0, reserved = 0, peak_allocated = 0, free = 0, total = 0;
+};
+
 class Engine {
  public:
   using Done = std::function<void(std::exception_ptr error)>;
@@ -133,6 +144,12 @@ class Engine {
   void unload(Done done);  // frees the model, the codec and the cache
 
   bool loaded() const;
+  // Thread-safe, no job queued. false (and `out` untouched) on a CPU engine or a CPU libtorch.
+  bool gpu_memory(GpuMemory* out) const;
+  void reset_peak_gpu_memory();
+  // Queued behind running work: gives the CUDA allocator's unused cached blocks back to the
+  // driver (no-op on the CPU), then calls done.
+  void release_cached_memory(Done done);
   ModelInfo info() const;  // throws E_NOT_LOADED when nothing is loaded
 
   ModelInfo load_sync(const std::string& model_dir, ProgressFn progress = {});

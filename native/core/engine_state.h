@@ -23,7 +23,9 @@
 #include "codec/codec_encoder.h"
 #include "engine.h"
 #include "errors.h"
+#include "gpu/gpu.h"
 #include "io/config.h"
+#include "lm/decode_runner.h"
 #include "lm/higgs_lm.h"
 
 namespace higgs {
@@ -133,6 +135,7 @@ struct Engine::State {
 
   // Touched only on the engine thread, except `info` (guarded by info_mutex).
   std::unique_ptr<lm::HiggsLM> model;
+  std::unique_ptr<lm::DecodeRunner> runner;  // static/graph decode; refers to `model`
   mutable std::mutex info_mutex;
   std::unique_ptr<ModelInfo> info;
 
@@ -166,6 +169,17 @@ struct Engine::State {
         .device(engine_detail::parse_device(options.device));
   }
 
+  std::string decode_mode(const at::Device& device) const {
+    const auto& mode = options.decode;
+    if (mode == "auto") return device.is_cuda() && gpu::compiled_with_cuda() ? "graph" : "eager";
+    if (mode == "eager" || mode == "static") return mode;
+    if (mode == "graph") {
+      if (!device.is_cuda()) throw HiggsError(ErrorCode::Input, "decode mode 'graph' needs a CUDA device");
+      return mode;
+    }
+    throw HiggsError(ErrorCode::Input, "unknown decode mode '" + mode + "' (auto, eager, static, graph)");
+  }
+
   void install(std::unique_ptr<lm::HiggsLM> lm, ModelInfo base, Clock::time_point start) {
     const auto& c = lm->config();
     base.device = options.device;
@@ -183,6 +197,13 @@ struct Engine::State {
     base.weight_bytes = lm->weights().bytes();
     base.kv_cache_bytes = lm->cache().bytes();
     base.has_text_head = lm->weights().text_head.defined();
+    const auto mode = decode_mode(lm->options().device());
+    base.decode = mode;
+    if (mode != "eager") {
+      runner = std::make_unique<lm::DecodeRunner>(*lm, mode == "graph");
+      base.graph_capture_seconds = runner->capture_all();
+      base.kv_buckets = runner->buckets();
+    }
     base.load_seconds = engine_detail::seconds_since(start);
     model = std::move(lm);
     std::lock_guard<std::mutex> lock(info_mutex);
@@ -190,6 +211,7 @@ struct Engine::State {
   }
 
   void drop_model() {
+    runner.reset();
     model.reset();
     std::lock_guard<std::mutex> lock(info_mutex);
     info.reset();

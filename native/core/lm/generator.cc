@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "errors.h"
+#include "lm/decode_runner.h"
 
 namespace higgs::lm {
 namespace {
@@ -68,49 +69,47 @@ std::vector<bool> ras_rows(const std::vector<Column>& history, const Column& cho
   return rows;
 }
 
-GenerationOutput generate(HiggsLM& model, const GenerationInput& input, const GenerationCallbacks& cb) {
+namespace {
+
+// Hands reverted frames to on_frames as columns arrive. Output frame i (reverted frame i + 1) is
+// final, and not the dropped last frame, once column i + 1 + K exists.
+struct FrameStreamer {
+  const GenerationCallbacks& cb;
+  std::int64_t K, max_code;
+  std::int64_t streamed = 0;  // output frames already handed to on_frames
+
+  std::int64_t ready(const std::vector<Column>& columns) const {
+    return std::max<std::int64_t>(0, static_cast<std::int64_t>(columns.size()) - K - 1);
+  }
+  void flush(const std::vector<Column>& columns, bool all) {
+    const auto n = ready(columns);
+    if (!cb.on_frames || n <= streamed || (!all && n - streamed < cb.stream_every)) return;
+    std::vector<Column> frames;
+    for (auto i = streamed; i < n; ++i) frames.push_back(reverted_frame(columns, i + 1, max_code));
+    cb.on_frames(frames, streamed);
+    streamed = n;
+  }
+};
+
+void check_cancelled(const GenerationCallbacks& cb) {
+  if (cb.cancelled && cb.cancelled()) throw HiggsError(ErrorCode::Cancelled, "generation was cancelled");
+}
+
+// Eager decode: one HiggsLM::forward per column, sampling, RAS and the delay pattern on the host.
+void decode_eager(HiggsLM& model, const GenerationInput& input, const GenerationCallbacks& cb,
+                  std::vector<Column> history, FrameStreamer& streamer, GenerationOutput& out) {
   const auto& config = model.config();
   const auto K = config.num_codebooks;
-  const auto bos = config.audio_stream_bos_id, eos = config.audio_stream_eos_id;
-  const auto max_code = bos - 1;  // clip: stream bos/eos never reach the codec
   const auto& p = input.sampling;
-  if (input.max_frames < 1) throw HiggsError(ErrorCode::Input, "max_frames must be at least 1");
-
-  GenerationOutput out;
-  LmInput prompt = input.prompt;
-  prompt.start_pos = 0;  // the KV cache is reset per generation (and per long-form chunk)
-  out.prompt_positions = prompt.input_ids.size(0);
-  auto history = prompt_audio_out_columns(prompt, config.audio_in_token_id);
-
-  auto t0 = Clock::now();
-  model.forward(prompt, LogitsAt::Last, false);  // <|audio_out_bos|> is fed like any text token
-  out.prefill_seconds = since(t0);
-
-  DelayPattern delay(K, bos, eos);
-  out.columns.push_back(delay.first_column());
-  history.push_back(out.columns.back());
-  std::int64_t streamed = 0;  // output frames already handed to on_frames
-  auto flush = [&](std::int64_t ready) {
-    if (!cb.on_frames || ready <= streamed) return;
-    std::vector<Column> frames;
-    for (auto i = streamed; i < ready; ++i) frames.push_back(reverted_frame(out.columns, i + 1, max_code));
-    cb.on_frames(frames, streamed);
-    streamed = ready;
-  };
-  // Output frame i (reverted frame i + 1) is final and not the dropped last frame once column
-  // i + 1 + K exists.
-  auto ready_frames = [&] { return std::max<std::int64_t>(0, static_cast<std::int64_t>(out.columns.size()) - K - 1); };
-
-  t0 = Clock::now();
-  out.stop = StopReason::MaxFrames;
+  DelayPattern delay(K, config.audio_stream_bos_id, config.audio_stream_eos_id);
   const auto max_context = model.cache().max_context();
   while (static_cast<std::int64_t>(out.columns.size()) < input.max_frames) {
     const auto position = out.prompt_positions + static_cast<std::int64_t>(out.columns.size()) - 1;
     if (position >= max_context) {
       out.stop = StopReason::ContextFull;
-      break;
+      return;
     }
-    if (cb.cancelled && cb.cancelled()) throw HiggsError(ErrorCode::Cancelled, "generation was cancelled");
+    check_cancelled(cb);
     const auto step = static_cast<std::int64_t>(out.columns.size());  // the column being produced
     auto logits = model.forward(column_input(out.columns.back(), position, config.audio_out_token_id),
                                 LogitsAt::Last, false)
@@ -125,15 +124,79 @@ GenerationOutput generate(HiggsLM& model, const GenerationInput& input, const Ge
     const bool ended = delay.apply(column);
     out.columns.push_back(column);
     history.push_back(column);
-    if (ready_frames() - streamed >= cb.stream_every) flush(ready_frames());
+    streamer.flush(out.columns, false);
     if (cb.on_progress) cb.on_progress(static_cast<std::int64_t>(out.columns.size()), input.max_frames);
     if (ended) {
       out.stop = StopReason::AudioEnd;
-      break;
+      return;
     }
   }
+}
+
+// Static decode: steps are launched without waiting; every kCheckEvery steps the host reads the
+// "done" flag and copies the new columns (the only synchronisation).
+void decode_static(HiggsLM& model, DecodeRunner& runner, const GenerationInput& input, const GenerationCallbacks& cb,
+                   const std::vector<Column>& prompt_history, FrameStreamer& streamer, GenerationOutput& out) {
+  auto& state = runner.state();
+  state.reset(input.sampling, prompt_history, out.prompt_positions);
+  std::int64_t launched = 1;  // columns produced on the device, column 0 included
+  auto fetch = [&] {
+    const bool done = state.done();
+    const auto end = done ? state.end_column() + 1 : launched;
+    auto fresh = state.columns(static_cast<std::int64_t>(out.columns.size()), end);
+    out.columns.insert(out.columns.end(), fresh.begin(), fresh.end());
+    streamer.flush(out.columns, false);
+    if (done) out.stop = StopReason::AudioEnd;
+    return done;
+  };
+  const auto max_context = model.cache().max_context();
+  while (launched < input.max_frames) {
+    const auto position = out.prompt_positions + launched - 1;
+    if (position >= max_context) {
+      out.stop = StopReason::ContextFull;
+      break;
+    }
+    check_cancelled(cb);
+    runner.step(position);
+    ++launched;
+    if (cb.on_progress) cb.on_progress(launched, input.max_frames);
+    if (launched % kCheckEvery == 0 && fetch()) break;
+  }
+  model.cache().set_length(out.prompt_positions + launched - 1);
+  if (out.stop != StopReason::AudioEnd) fetch();
+}
+
+}  // namespace
+
+GenerationOutput generate(HiggsLM& model, const GenerationInput& input, const GenerationCallbacks& cb,
+                          DecodeRunner* runner) {
+  const auto& config = model.config();
+  const auto K = config.num_codebooks;
+  const auto max_code = config.audio_stream_bos_id - 1;  // clip: stream bos/eos never reach the codec
+  if (input.max_frames < 1) throw HiggsError(ErrorCode::Input, "max_frames must be at least 1");
+
+  GenerationOutput out;
+  LmInput prompt = input.prompt;
+  prompt.start_pos = 0;  // the KV cache is reset per generation (and per long-form chunk)
+  out.prompt_positions = prompt.input_ids.size(0);
+  auto history = prompt_audio_out_columns(prompt, config.audio_in_token_id);
+
+  auto t0 = Clock::now();
+  model.forward(prompt, LogitsAt::Last, false);  // <|audio_out_bos|> is fed like any text token
+  out.prefill_seconds = since(t0);
+
+  out.columns.push_back(DelayPattern(K, config.audio_stream_bos_id, config.audio_stream_eos_id).first_column());
+  FrameStreamer streamer{cb, K, max_code};
+  t0 = Clock::now();
+  out.stop = StopReason::MaxFrames;
+  if (runner) {
+    decode_static(model, *runner, input, cb, history, streamer, out);
+  } else {
+    history.push_back(out.columns.back());
+    decode_eager(model, input, cb, std::move(history), streamer, out);
+  }
   out.decode_seconds = since(t0);
-  flush(ready_frames());
+  streamer.flush(out.columns, true);
   out.codes = revert_and_trim(out.columns, K, max_code, &out.frames);
   return out;
 }

@@ -41,8 +41,16 @@ struct GenerationOutput {
   double prefill_seconds = 0, decode_seconds = 0;
 };
 
+class DecodeRunner;
+
 // Throws HiggsError(E_CANCELLED) when `cancelled` turns true; frames streamed so far stay valid.
-GenerationOutput generate(HiggsLM& model, const GenerationInput& input, const GenerationCallbacks& callbacks);
+// With a runner (made for this model) the decode steps are the static, device-resident ones
+// (CUDA graphs when the runner has them): the host reads the state every kCheckEvery steps, so
+// up to kCheckEvery - 1 steps past the end are computed and dropped. Without one, each step runs
+// eagerly with the sampling and delay state on the host.
+GenerationOutput generate(HiggsLM& model, const GenerationInput& input, const GenerationCallbacks& callbacks,
+                          DecodeRunner* runner = nullptr);
+constexpr std::int64_t kCheckEvery = 4;
 
 // RAS (higgs-model.md 4.5): the codebooks whose chosen code occurs at least `max_repeats` times
 // in the last `window` columns of `history` (audio-out context plus generated columns, the

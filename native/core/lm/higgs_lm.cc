@@ -31,11 +31,20 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
   return weight * (x32 * at::rsqrt(variance + eps)).to(x.scalar_type());
 }
 
-namespace {
-
-at::Tensor mlp(const at::Tensor& x, const at::Tensor& gate, const at::Tensor& up, const at::Tensor& down) {
-  return at::linear(at::silu(at::linear(x, gate)) * at::linear(x, up), down);
+at::Tensor gated_mlp(const at::Tensor& x, const at::Tensor& gate_up, const at::Tensor& down) {
+  const auto I = gate_up.size(0) / 2;
+  auto both = at::linear(x, gate_up);
+  return at::linear(at::silu(both.narrow(-1, 0, I)) * both.narrow(-1, I, I), down);
 }
+
+Qkv split_qkv(const at::Tensor& qkv, std::int64_t heads, std::int64_t kv_heads, std::int64_t D) {
+  const auto L = qkv.size(0);
+  return {qkv.narrow(-1, 0, heads * D).view({L, heads, D}),
+          qkv.narrow(-1, heads * D, kv_heads * D).view({L, kv_heads, D}),
+          qkv.narrow(-1, (heads + kv_heads) * D, kv_heads * D).view({L, kv_heads, D})};
+}
+
+namespace {
 
 void require(bool ok, const std::string& message) {
   if (!ok) throw HiggsError(ErrorCode::Input, message);
@@ -46,7 +55,10 @@ void require(bool ok, const std::string& message) {
 HiggsLM::HiggsLM(io::HiggsConfig config, HiggsWeights weights, std::int64_t max_context,
                  const at::TensorOptions& options)
     : config_(std::move(config)),
-      weights_(std::move(weights)),
+      weights_([&] {
+        fuse_projections(weights);
+        return std::move(weights);
+      }()),
       options_(options),
       cache_(config_.num_layers, max_context, config_.num_kv_heads, config_.head_dim, options),
       rope_(rope_tables(config_.rope, config_.head_dim, max_context, options)) {}
@@ -110,10 +122,10 @@ at::Tensor HiggsLM::attention(std::int64_t layer, const at::Tensor& h, std::int6
   const auto group = heads / kv_heads;
   auto cos = rope_.cos.narrow(0, start, L);
   auto sin = rope_.sin.narrow(0, start, L);
-  auto q = apply_rope(at::linear(h, w.q_proj).view({L, heads, D}), cos, sin);
-  auto k = apply_rope(at::linear(h, w.k_proj).view({L, kv_heads, D}), cos, sin);
-  auto v = at::linear(h, w.v_proj).view({L, kv_heads, D});
-  auto [keys, values] = cache_.write(layer, start, k, v);  // [T, kv_heads, D], T = start + L
+  auto qkv = split_qkv(at::linear(h, w.qkv_proj), heads, kv_heads, D);
+  auto q = apply_rope(qkv.q, cos, sin);
+  auto k = apply_rope(qkv.k, cos, sin);
+  auto [keys, values] = cache_.write(layer, start, k, qkv.v);  // [T, kv_heads, D], T = start + L
   const auto T = keys.size(0);
 
   // GQA: query head h reads kv head h / group, so group the query heads under their kv head.
@@ -157,10 +169,9 @@ LmOutput HiggsLM::forward(const LmInput& in, LogitsAt logits_at, bool text_logit
     x = x + attention(i, h, in.start_pos);
     auto y = r.apply(
         x,
-        [&](const at::Tensor& t) { return mlp(rms_norm(t, w.post_attention_norm, eps), w.gate_proj, w.up_proj, w.down_proj); },
+        [&](const at::Tensor& t) { return gated_mlp(rms_norm(t, w.post_attention_norm, eps), w.gate_up_proj, w.down_proj); },
         [&](const at::Tensor& a) {
-          return mlp(rms_norm(a, w.audio_post_attention_norm, eps), w.audio_gate_proj, w.audio_up_proj,
-                     w.audio_down_proj);
+          return gated_mlp(rms_norm(a, w.audio_post_attention_norm, eps), w.audio_gate_up_proj, w.audio_down_proj);
         });
     x = x + y;
   }

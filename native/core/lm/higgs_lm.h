@@ -42,6 +42,7 @@ class HiggsLM {
   const io::HiggsConfig& config() const { return config_; }
   const HiggsWeights& weights() const { return weights_; }
   KvCache& cache() { return cache_; }
+  const RopeTables& rope() const { return rope_; }
   const at::TensorOptions& options() const { return options_; }
 
  private:
@@ -59,5 +60,14 @@ class HiggsLM {
 
 // Llama RMSNorm with the reference cast order: normalise in fp32, cast back, then scale.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
+
+// SwiGLU MLP over a fused [gate; up] projection: down(silu(gate x) * up x).
+at::Tensor gated_mlp(const at::Tensor& x, const at::Tensor& gate_up, const at::Tensor& down);
+
+// q, k, v [L, heads, D] as views of one fused projection's output [L, (heads + 2 kv_heads) D].
+struct Qkv {
+  at::Tensor q, k, v;
+};
+Qkv split_qkv(const at::Tensor& qkv, std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim);
 
 }  // namespace higgs::lm

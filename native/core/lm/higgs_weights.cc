@@ -110,6 +110,22 @@ HiggsWeights load_weights(const std::string& model_dir, const io::HiggsConfig& c
   return w;
 }
 
+void fuse_projections(HiggsWeights& w) {
+  for (auto& l : w.layers) {
+    const auto q = l.q_proj.size(0), kv = l.k_proj.size(0), I = l.gate_proj.size(0);
+    l.qkv_proj = at::cat({l.q_proj, l.k_proj, l.v_proj}, 0);
+    l.q_proj = l.qkv_proj.narrow(0, 0, q);
+    l.k_proj = l.qkv_proj.narrow(0, q, kv);
+    l.v_proj = l.qkv_proj.narrow(0, q + kv, kv);
+    l.gate_up_proj = at::cat({l.gate_proj, l.up_proj}, 0);
+    l.gate_proj = l.gate_up_proj.narrow(0, 0, I);
+    l.up_proj = l.gate_up_proj.narrow(0, I, I);
+    l.audio_gate_up_proj = at::cat({l.audio_gate_proj, l.audio_up_proj}, 0);
+    l.audio_gate_proj = l.audio_gate_up_proj.narrow(0, 0, I);
+    l.audio_up_proj = l.audio_gate_up_proj.narrow(0, I, I);
+  }
+}
+
 HiggsWeights random_weights(const io::HiggsConfig& c, std::uint64_t seed,
                             const at::TensorOptions& options, bool with_text_head) {
   // Generated on the target device in fp32, then cast: same values for the same seed on a device.

@@ -19,6 +19,9 @@ struct LayerWeights {
   at::Tensor audio_gate_proj, audio_up_proj, audio_down_proj;  // audio MLP (DualFFN)
   at::Tensor input_norm, post_attention_norm;         // text RMSNorm weights [hidden]
   at::Tensor audio_input_norm, audio_post_attention_norm;
+  // Set by fuse_projections: [q; k; v] and [gate; up] stacked along the output rows, so a step
+  // runs one GEMM where it ran three (or two). The separate tensors above are then views of them.
+  at::Tensor qkv_proj, gate_up_proj, audio_gate_up_proj;
 };
 
 struct HiggsWeights {
@@ -40,6 +43,10 @@ using LoadProgressFn = std::function<void(std::int64_t done, std::int64_t total)
 // `options` (dtype/device). Shapes are checked against `config`; errors name file and tensor.
 HiggsWeights load_weights(const std::string& model_dir, const io::HiggsConfig& config,
                           const at::TensorOptions& options, const LoadProgressFn& progress = {});
+
+// Builds the fused projections of every layer (on the weights' device: no host copy) and turns
+// the separate ones into views of them, so the memory is not held twice.
+void fuse_projections(HiggsWeights& weights);
 
 // Deterministic random weights (normal, std 0.02; norms around 1) for benchmarks and tests.
 HiggsWeights random_weights(const io::HiggsConfig& config, std::uint64_t seed,

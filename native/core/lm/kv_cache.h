@@ -21,6 +21,10 @@ class KvCache {
 
   // Writes k/v [L, kv_heads, head_dim] at positions start..start+L-1 of `layer` and returns
   // views of positions 0..start+L-1.
+  // The whole buffers [max_context, kv_heads, head_dim] (static decode step, graph capture).
+  const at::Tensor& keys(std::int64_t layer) const { return keys_[layer]; }
+  const at::Tensor& values(std::int64_t layer) const { return values_[layer]; }
+
   std::pair<at::Tensor, at::Tensor> write(std::int64_t layer, std::int64_t start, const at::Tensor& k,
                                           const at::Tensor& v);
 

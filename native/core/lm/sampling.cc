@@ -8,22 +8,44 @@ namespace {
 constexpr std::int64_t kMask32 = 0xFFFFFFFF;
 constexpr std::int64_t kHashMultiplier = 0x45d9f3b;
 
-// The same hash on int64 tensors holding 32-bit values: every product stays below 2^63, so the
-// arithmetic is exact (no signed overflow) on every device.
+// The counter base of one draw as a [1] int64 tensor on `device` (scalars folded on the host).
+at::Tensor draw_base(std::uint64_t seed, std::int64_t step, NoiseStream stream, const at::Device& device) {
+  std::uint32_t base = hash32(seed_base(seed) ^ static_cast<std::uint32_t>(step));
+  base = hash32(base ^ static_cast<std::uint32_t>(static_cast<std::int64_t>(stream)));
+  return at::full({1}, static_cast<std::int64_t>(base), at::TensorOptions().dtype(at::kLong).device(device));
+}
+
+at::Tensor draw(const at::Tensor& logits, std::uint64_t seed, std::int64_t step, NoiseStream stream) {
+  return gumbel_argmax(logits, draw_base(seed, step, stream, logits.device()));
+}
+
+}  // namespace
+
+// Every product stays below 2^63, so the int64 arithmetic is exact (no signed overflow).
 at::Tensor hash32_tensor(at::Tensor x) {
   x = (at::bitwise_xor(x, at::bitwise_right_shift(x, 16)) * kHashMultiplier).bitwise_and(kMask32);
   x = (at::bitwise_xor(x, at::bitwise_right_shift(x, 16)) * kHashMultiplier).bitwise_and(kMask32);
   return at::bitwise_xor(x, at::bitwise_right_shift(x, 16));
 }
 
-at::Tensor gumbel_argmax(const at::Tensor& logits, std::uint64_t seed, std::int64_t step, NoiseStream stream) {
-  auto u = counter_uniform(seed, step, stream, logits.size(0), logits.size(1), logits.device());
+std::uint32_t seed_base(std::uint64_t seed) {
+  return hash32(hash32(static_cast<std::uint32_t>(seed)) ^ static_cast<std::uint32_t>(seed >> 32));
+}
+
+at::Tensor uniform_grid(const at::Tensor& base, std::int64_t rows, std::int64_t vocab) {
+  auto options = base.options();
+  auto row = at::arange(rows, options).unsqueeze(1);
+  auto token = at::arange(vocab, options).unsqueeze(0);
+  auto h = hash32_tensor(at::bitwise_xor(hash32_tensor(at::bitwise_xor(row, base)), token));
+  return (h.to(at::kDouble) + 0.5) / 4294967296.0;
+}
+
+at::Tensor gumbel_argmax(const at::Tensor& logits, const at::Tensor& base) {
+  auto u = uniform_grid(base, logits.size(0), logits.size(1));
   auto gumbel = -at::log(-at::log(u));
   // -inf logits stay -inf: masked tokens are never drawn.
   return at::argmax(logits.to(at::kDouble) + gumbel, -1);
 }
-
-}  // namespace
 
 std::uint32_t hash32(std::uint32_t x) {
   x = ((x >> 16) ^ x) * 0x45d9f3bu;
@@ -33,16 +55,7 @@ std::uint32_t hash32(std::uint32_t x) {
 
 at::Tensor counter_uniform(std::uint64_t seed, std::int64_t step, NoiseStream stream, std::int64_t rows,
                            std::int64_t vocab, const at::Device& device) {
-  // Scalars are folded on the host; (row, token) vary in the tensor.
-  std::uint32_t base = hash32(static_cast<std::uint32_t>(seed));
-  base = hash32(base ^ static_cast<std::uint32_t>(seed >> 32));
-  base = hash32(base ^ static_cast<std::uint32_t>(step));
-  base = hash32(base ^ static_cast<std::uint32_t>(static_cast<std::int64_t>(stream)));
-  auto options = at::TensorOptions().dtype(at::kLong).device(device);
-  auto row = at::arange(rows, options).unsqueeze(1);
-  auto token = at::arange(vocab, options).unsqueeze(0);
-  auto h = hash32_tensor(at::bitwise_xor(hash32_tensor(at::bitwise_xor(row, static_cast<std::int64_t>(base))), token));
-  return (h.to(at::kDouble) + 0.5) / 4294967296.0;
+  return uniform_grid(draw_base(seed, step, stream, device), rows, vocab);
 }
 
 at::Tensor process_logits(const at::Tensor& logits, const SamplingParams& p) {
@@ -66,11 +79,11 @@ at::Tensor process_logits(const at::Tensor& logits, const SamplingParams& p) {
 
 at::Tensor sample_rows(const at::Tensor& logits, const SamplingParams& p, std::int64_t step) {
   if (p.temperature <= 0) return at::argmax(logits, -1);
-  return gumbel_argmax(process_logits(logits, p), p.seed, step, NoiseStream::Sample);
+  return draw(process_logits(logits, p), p.seed, step, NoiseStream::Sample);
 }
 
 at::Tensor resample_raw(const at::Tensor& logits, const SamplingParams& p, std::int64_t step) {
-  return gumbel_argmax(logits.to(at::kFloat), p.seed, step, NoiseStream::RasResample);
+  return draw(logits.to(at::kFloat), p.seed, step, NoiseStream::RasResample);
 }
 
 }  // namespace higgs::lm

@@ -26,6 +26,19 @@ enum class NoiseStream : std::int64_t { Sample = 0, RasResample = 1 };
 // 32-bit integer hash (xor-shift-multiply); exposed so tests can check the tensor version.
 std::uint32_t hash32(std::uint32_t x);
 
+// The same hash on an int64 tensor of 32-bit values (exact on every device).
+at::Tensor hash32_tensor(at::Tensor x);
+
+// hash32 of the seed's two halves: the per-request part of every draw's counter.
+std::uint32_t seed_base(std::uint64_t seed);
+
+// u in (0, 1) for every (row, token) of a [rows, vocab] grid, float64, from the per-draw base
+// (hash of seed, step and stream) held in a [1] int64 tensor: host-free, so graph-safe.
+at::Tensor uniform_grid(const at::Tensor& base, std::int64_t rows, std::int64_t vocab);
+
+// Gumbel-max over logits [rows, vocab] with the noise of `base`: argmax(logits + g), int64 [rows].
+at::Tensor gumbel_argmax(const at::Tensor& logits, const at::Tensor& base);
+
 // u in (0, 1) for every (row, token) of a [rows, vocab] grid, as float64 on `device`.
 at::Tensor counter_uniform(std::uint64_t seed, std::int64_t step, NoiseStream stream, std::int64_t rows,
                            std::int64_t vocab, const at::Device& device);

@@ -1,0 +1,24 @@
+// gpu.h for a libtorch without CUDA: no graphs, no device memory numbers.
+#include "gpu/gpu.h"
+
+#include "errors.h"
+
+namespace higgs::gpu {
+
+bool compiled_with_cuda() { return false; }
+std::optional<MemoryInfo> memory_info(int) { return std::nullopt; }
+void reset_peak_memory(int) {}
+void release_cached_memory() {}
+void synchronize(int) {}
+GraphPool new_graph_pool() { return {}; }
+
+struct StepGraph::Impl {};
+StepGraph::StepGraph() = default;
+StepGraph::~StepGraph() = default;
+
+void StepGraph::capture(const std::function<void()>&, GraphPool, int) {
+  throw HiggsError(ErrorCode::Internal, "CUDA graphs need a libtorch built with CUDA");
+}
+void StepGraph::replay() { throw HiggsError(ErrorCode::Internal, "CUDA graphs need a libtorch built with CUDA"); }
+
+}  // namespace higgs::gpu
