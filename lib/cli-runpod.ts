@@ -41,7 +41,8 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
   const rateLimit = parseRateLimit(io.env.HIGGS_RATE_LIMIT_PER_MINUTE);
   const config = loadConfig(io.env);
   const logger = createLogger({ level: config.logLevel });
-  const handler = createTtsHandler(new HiggsAudio({ config, logger }), createS3Delivery());
+  const tts = new HiggsAudio({ config, logger });
+  const handler = createTtsHandler(tts, createS3Delivery());
   const stop = stopSignal(io);
   try {
     await handler.ready(); // a broken model fails the command now, not the first request
@@ -51,7 +52,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
       port,
       apiKey: io.env.HIGGS_API_KEY || undefined,
       rateLimitPerMinute: rateLimit,
-      concurrency: config.maxConcurrency,
+      concurrency: tts.maxConcurrency, // after ready(): derived from free GPU memory unless set
       logger,
     });
     io.stderr.write(`higgs-audio: serving on ${server.url} (POST / with {"input": {...}}; runpod-sdk baseUrl ${server.url}/v2)\n`);
@@ -79,13 +80,15 @@ async function worker(args: readonly string[], io: CliIO): Promise<number> {
   const config = loadConfig(io.env);
   // One-shot: stdout carries only the result line, so the logs go to stderr.
   const logger = createLogger({ level: config.logLevel, destination: platform ? undefined : { write: (line: string) => void io.stderr.write(line) } });
-  const handler = createTtsHandler(new HiggsAudio({ config, logger }), createS3Delivery());
+  const tts = new HiggsAudio({ config, logger });
+  const handler = createTtsHandler(tts, createS3Delivery());
   const stop = stopSignal(io);
   try {
     if (!platform) return await runOneShot(handler, given ?? DEFAULT_TEST_INPUT, { stdout: io.stdout, stderr: io.stderr, cwd: io.cwd, signal: stop.signal });
     const { runWorker } = await loadWorkerModule();
     // Our stop signal covers SIGINT (through the CLI) and SIGTERM: the worker drains on it.
-    const running = runWorker(handler, { env: io.env, concurrency: config.maxConcurrency, handleSignals: false });
+    // Read once the model is loaded, when the limit has been derived from free GPU memory.
+    const running = runWorker(handler, { env: io.env, concurrency: () => tts.maxConcurrency, handleSignals: false });
     const onStop = () => void running.stop();
     if (stop.signal.aborted) onStop();
     else stop.signal.addEventListener('abort', onStop, { once: true });

@@ -79,9 +79,13 @@ const ENVIRONMENT = `Environment:
                          when present, else none)
   HIGGS_DEVICE           auto, cpu, cuda or cuda:N (default auto: cpu for now)
   HIGGS_DTYPE            float32, bfloat16 or float16 (default float32 on cpu, bfloat16 on cuda)
-  HIGGS_MAX_CONCURRENCY  Requests generating at once (default 1 on cpu, 4 on cuda)
+  HIGGS_MAX_CONCURRENCY  Requests generating at once (default 1 on cpu; on cuda derived
+                         after load from free GPU memory: (free - 2 GiB) / 1.5 GiB, 1 to 16)
   HIGGS_MAX_QUEUE        Requests waiting beyond those (default 16)
   HIGGS_MAX_CONTEXT      KV-cache positions (default 8192)
+  HIGGS_GPU_RELEASE_THRESHOLD_MB
+                         Give cached GPU memory back when idle once it grew by more than
+                         this (default 1024; 0 to 1048576)
   HIGGS_LOG_LEVEL        trace, debug, info, warn, error, fatal or silent (default info)
   HIGGS_DEBUG=1          Print stack traces with errors
 `;

@@ -42,13 +42,18 @@ export interface HiggsConfig {
   /** What HIGGS_DEVICE asked for (default auto). */
   requestedDevice: string;
   dtype: Dtype;
-  /** Requests generating at once. */
+  /**
+   * Requests generating at once. On CUDA without HIGGS_MAX_CONCURRENCY this is a fallback only:
+   * HiggsAudio derives the limit from free GPU memory once the model is loaded (lib/gpu-memory.ts).
+   */
   maxConcurrency: number;
   /** Requests waiting for a slot; beyond that a request fails with E_BUSY. */
   maxQueue: number;
   logLevel: LogLevel;
   /** KV-cache positions preallocated at load. */
   maxContext: number;
+  /** Cached GPU memory grown by more than this (MiB) is given back once the engine is idle. */
+  gpuReleaseThresholdMb: number;
   sources: Record<ConfigKey, ConfigSource>;
 }
 
@@ -65,6 +70,7 @@ export const CONFIG_VARIABLES: Readonly<Record<ConfigKey, string>> = {
   maxQueue: 'HIGGS_MAX_QUEUE',
   logLevel: 'HIGGS_LOG_LEVEL',
   maxContext: 'HIGGS_MAX_CONTEXT',
+  gpuReleaseThresholdMb: 'HIGGS_GPU_RELEASE_THRESHOLD_MB',
 };
 
 export interface LoadConfigOptions {
@@ -103,6 +109,7 @@ const EnvSchema = z.object({
   HIGGS_MAX_QUEUE: optional(integer(0, 100_000)),
   HIGGS_LOG_LEVEL: optional(oneOf(LOG_LEVELS)),
   HIGGS_MAX_CONTEXT: optional(integer(256, 131_072)),
+  HIGGS_GPU_RELEASE_THRESHOLD_MB: optional(integer(0, 1_048_576)),
 });
 
 /**
@@ -134,11 +141,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     requestedDevice,
     // bf16 halves memory and is what the GPU kernels are tuned for; the CPU path is exact in fp32.
     dtype: e.HIGGS_DTYPE ?? (onGpu ? 'bfloat16' : 'float32'),
-    // One native thread does all the CPU work: a second request would only wait inside it.
+    // One native thread does all the CPU work: a second request would only wait inside it. On
+    // CUDA, 4 stands until the load derives the limit from free memory (lib/gpu-memory.ts).
     maxConcurrency: e.HIGGS_MAX_CONCURRENCY ?? (onGpu ? 4 : 1),
     maxQueue: e.HIGGS_MAX_QUEUE ?? 16,
     logLevel: e.HIGGS_LOG_LEVEL ?? 'info',
     maxContext: e.HIGGS_MAX_CONTEXT ?? 8192,
+    // 1 GiB, about a long chunk's codec decode: smaller growth stays cached for the next request.
+    gpuReleaseThresholdMb: e.HIGGS_GPU_RELEASE_THRESHOLD_MB ?? 1024,
     sources: {
       modelDir: model.source,
       codecDir: codec.source,
@@ -149,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       maxQueue: from(e.HIGGS_MAX_QUEUE),
       logLevel: from(e.HIGGS_LOG_LEVEL),
       maxContext: from(e.HIGGS_MAX_CONTEXT),
+      gpuReleaseThresholdMb: from(e.HIGGS_GPU_RELEASE_THRESHOLD_MB),
     },
   };
 }

@@ -7,7 +7,8 @@ import { codecFingerprint } from './codec-id.js';
 import { loadConfig, type HiggsConfig } from './config.js';
 import { HiggsError, errorCode } from './errors.js';
 import { createLogger, type Logger } from './log.js';
-import { loadNative, type CodecInfo, type ModelInfo, type NativeEngine } from './native.js';
+import { GpuCacheReleaser, availableGpuBytes, deriveMaxConcurrency } from './gpu-memory.js';
+import { loadNative, type CodecInfo, type GpuMemory, type ModelInfo, type NativeEngine } from './native.js';
 import { RequestQueue } from './queue.js';
 import { parseRequest, toSynthesisOptions, type ValidatedRequest } from './request.js';
 import { resolveVoices } from './request-voices.js';
@@ -48,6 +49,9 @@ export interface GenerateOutput {
 
 export type HealthStatus = 'idle' | 'loading' | 'ready' | 'failed' | 'disposed';
 
+/** Where the concurrency limit came from: set explicitly, derived from free GPU memory, or the fixed default. */
+export type ConcurrencySource = 'env' | 'derived' | 'default';
+
 export interface Health {
   status: HealthStatus;
   error: { code: string; message: string } | null;
@@ -56,12 +60,14 @@ export interface Health {
   voicesDir: string | null;
   loadSeconds: number | null;
   requests: { served: number; failed: number; cancelled: number; active: number; queued: number };
+  /** Requests allowed to run at once, and where that number came from. */
+  concurrency: { limit: number; source: ConcurrencySource };
   averageGenerationSeconds: number | null;
   /** Generation wall time divided by audio duration (lower is faster; < 1 is faster than real time). */
   averageRealTimeFactor: number | null;
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
-  /** Allocated/reserved/free/total bytes of the GPU; null on the CPU (and until the GPU issue reports it). */
-  gpuMemory: { allocated: number; reserved: number; free: number; total: number } | null;
+  /** Bytes: the CUDA allocator's allocated/reserved/peakAllocated and the driver's free/total; null on the CPU or when no model is loaded. */
+  gpuMemory: GpuMemory | null;
 }
 
 let requestCounter = 0;
@@ -78,11 +84,22 @@ export class HiggsAudio implements AsyncDisposable {
   private loadError: HiggsError | null = null;
   private loadSeconds: number | null = null;
   private readonly stats = { served: 0, failed: 0, cancelled: 0, generationSeconds: 0, audioSeconds: 0 };
+  private concurrencySource: ConcurrencySource;
+  private cacheReleaser: GpuCacheReleaser | null = null;
 
   constructor(options: HiggsAudioOptions = {}) {
     this.config = { ...loadConfig(), ...options.config };
     this.log = options.logger ?? createLogger({ level: this.config.logLevel });
     this.queue = new RequestQueue(this.config.maxConcurrency, this.config.maxQueue);
+    // An override without `sources` (a library caller's own number) is as explicit as the variable.
+    const given = options.config;
+    const explicit = given?.maxConcurrency !== undefined && given.sources === undefined ? true : this.config.sources.maxConcurrency === 'env';
+    this.concurrencySource = explicit ? 'env' : 'default';
+  }
+
+  /** Requests allowed to run at once: final once load() resolved (derived from free GPU memory on CUDA unless set). */
+  get maxConcurrency(): number {
+    return this.queue.maxConcurrent;
   }
 
   /**
@@ -122,11 +139,15 @@ export class HiggsAudio implements AsyncDisposable {
           encode: (bytes) => encodeReferenceAudio(engine, bytes),
         });
       }
+      this.applyGpuMemoryPolicy(engine);
       onProgress?.({ phase: 'ready', progress: 1 });
       this.loadSeconds = (performance.now() - started) / 1e3;
       this.status = 'ready';
       this.loadError = null;
-      this.log.info({ event: 'load.done', duration: this.loadSeconds }, 'model loaded');
+      this.log.info(
+        { event: 'load.done', duration: this.loadSeconds, maxConcurrency: this.queue.maxConcurrent, concurrencySource: this.concurrencySource },
+        'model loaded',
+      );
     } catch (error) {
       const failure = error instanceof HiggsError ? error : new HiggsError(errorCode(error), (error as Error).message, { cause: error });
       this.status = 'failed';
@@ -136,6 +157,22 @@ export class HiggsAudio implements AsyncDisposable {
       this.log.error({ event: 'load.failed', code: failure.code }, failure.message);
       throw failure;
     }
+  }
+
+  /** With the weights, KV cache and codec in place: size the queue to what is left, watch the cache. */
+  private applyGpuMemoryPolicy(engine: NativeEngine): void {
+    const memory = engine.gpuMemory(); // null on the CPU: 1 request at a time, nothing to release
+    if (!memory) return;
+    if (this.concurrencySource !== 'env') {
+      this.queue.setMaxConcurrent(deriveMaxConcurrency(availableGpuBytes(memory)));
+      this.concurrencySource = 'derived';
+    }
+    this.cacheReleaser = new GpuCacheReleaser(engine, this.config.gpuReleaseThresholdMb * 1024 * 1024, this.log);
+  }
+
+  /** After a request gave its slot back: the cache may be released once the engine is idle. */
+  private afterRequest(): void {
+    void this.cacheReleaser?.afterRequest(this.queue.active > 0);
   }
 
   /** Validates the request, waits for a slot, and returns the encoded audio file. */
@@ -197,7 +234,10 @@ export class HiggsAudio implements AsyncDisposable {
       this.countFailure(error, requestId);
       throw error;
     } finally {
-      release?.();
+      if (release) {
+        release();
+        this.afterRequest();
+      }
     }
   }
 
@@ -209,19 +249,24 @@ export class HiggsAudio implements AsyncDisposable {
   ): Promise<T> {
     const requestId = options.requestId ?? `local-${++requestCounter}`;
     const enqueued = performance.now();
+    let release: (() => void) | null = null;
     try {
       await this.load({ signal: options.signal });
-      return await this.queue.run(async () => {
-        const queuedFor = (performance.now() - enqueued) / 1e3;
-        this.log.info(
-          { requestId, event: 'request.start', voice: describeVoice(request), chars: request.transcript.length, queueSeconds: queuedFor },
-          'request started',
-        );
-        return work(this.engine!, this.tokenizer!, requestId, queuedFor);
-      }, options.signal);
+      release = await this.queue.acquire(options.signal);
+      const queuedFor = (performance.now() - enqueued) / 1e3;
+      this.log.info(
+        { requestId, event: 'request.start', voice: describeVoice(request), chars: request.transcript.length, queueSeconds: queuedFor },
+        'request started',
+      );
+      return await work(this.engine!, this.tokenizer!, requestId, queuedFor);
     } catch (error) {
       this.countFailure(error, requestId);
       throw error;
+    } finally {
+      if (release) {
+        release();
+        this.afterRequest();
+      }
     }
   }
 
@@ -250,10 +295,11 @@ export class HiggsAudio implements AsyncDisposable {
       voicesDir: this.config.voicesDir ?? null,
       loadSeconds: this.loadSeconds,
       requests: { served, failed: this.stats.failed, cancelled: this.stats.cancelled, active: this.queue.active, queued: this.queue.queued },
+      concurrency: { limit: this.queue.maxConcurrent, source: this.concurrencySource },
       averageGenerationSeconds: served ? this.stats.generationSeconds / served : null,
       averageRealTimeFactor: this.stats.audioSeconds > 0 ? this.stats.generationSeconds / this.stats.audioSeconds : null,
       memory: { rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external },
-      gpuMemory: null,
+      gpuMemory: this.status === 'ready' ? (this.engine?.gpuMemory() ?? null) : null,
     };
   }
 
@@ -261,6 +307,7 @@ export class HiggsAudio implements AsyncDisposable {
   async dispose(): Promise<void> {
     if (this.status === 'disposed') return;
     this.status = 'disposed';
+    this.cacheReleaser = null;
     await this.loading?.catch(() => undefined);
     await this.engine?.dispose();
     this.engine = null;

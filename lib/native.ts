@@ -133,7 +133,22 @@ export interface NativeEngine {
   encodeAudio(samples: Float32Array): Promise<{ codes: Int32Array; frames: number }>;
   codecInfo(): CodecInfo | null;
   info(): ModelInfo | null;
+  /** Synchronous, no job queued: the GPU's numbers now; null on a CPU engine, a CPU-only libtorch, or after dispose(). */
+  gpuMemory(): GpuMemory | null;
+  /** Starts a new peak for GpuMemory.peakAllocated (no-op on the CPU). */
+  resetPeakGpuMemory(): void;
+  /** Queued behind running work: gives the CUDA allocator's cached, unused blocks back to the driver (no-op on the CPU). */
+  releaseCachedMemory(): Promise<void>;
   dispose(): Promise<void>;
+}
+
+/** Bytes. allocated/reserved/peakAllocated are the CUDA caching allocator's; free/total the driver's (other processes included). */
+export interface GpuMemory {
+  allocated: number;
+  reserved: number;
+  peakAllocated: number;
+  free: number;
+  total: number;
 }
 
 export interface CodecInfo {
@@ -172,7 +187,7 @@ export interface NativeBinding {
   audioFormats(): { read: string[]; write: AudioFormat[] };
 }
 
-const EXPECTED_ABI = 1;
+const EXPECTED_ABI = 2; // 2: gpuMemory, resetPeakGpuMemory, releaseCachedMemory
 
 /** The package root: the nearest folder above this file whose package.json is higgs-audio. */
 export function packageRoot(): string {

@@ -2,7 +2,9 @@
  * Admission in front of the engine: at most `maxConcurrent` requests run, at most `maxQueued`
  * wait; beyond that a request fails at once with E_BUSY. A waiting request whose AbortSignal
  * fires leaves the queue with E_CANCELLED. Slots are released in `finally`, so a failed or
- * cancelled request never blocks the next one.
+ * cancelled request never blocks the next one. The limit may change at any time (it is derived
+ * from free GPU memory after the model loads): raising it starts waiting requests at once,
+ * lowering it lets running ones finish and only holds back new starts.
  */
 import { HiggsError } from './errors.js';
 
@@ -15,12 +17,25 @@ interface Waiter {
 export class RequestQueue {
   private running = 0;
   private readonly waiting: Waiter[] = [];
+  private limit: number;
 
   constructor(
-    readonly maxConcurrent: number,
+    maxConcurrent: number,
     readonly maxQueued: number,
   ) {
     if (!(maxConcurrent >= 1) || !(maxQueued >= 0)) throw new HiggsError('E_INPUT', 'queue: maxConcurrent >= 1 and maxQueued >= 0');
+    this.limit = maxConcurrent;
+  }
+
+  get maxConcurrent(): number {
+    return this.limit;
+  }
+
+  /** Changes the number of requests that may run at once; queued requests keep their place. */
+  setMaxConcurrent(limit: number): void {
+    if (!Number.isInteger(limit) || limit < 1) throw new HiggsError('E_INPUT', `queue: maxConcurrent must be a whole number >= 1 (got ${limit})`);
+    this.limit = limit;
+    this.drain();
   }
 
   get active(): number {
@@ -54,7 +69,7 @@ export class RequestQueue {
 
   private admit(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(new HiggsError('E_CANCELLED', 'the request was cancelled'));
-    if (this.running < this.maxConcurrent) {
+    if (this.running < this.limit) {
       this.running += 1;
       return Promise.resolve();
     }
@@ -76,12 +91,18 @@ export class RequestQueue {
   }
 
   private release(): void {
-    const next = this.waiting.shift();
-    if (next) {
+    this.running -= 1;
+    this.drain();
+  }
+
+  /** Starts waiting requests while slots are free (in order). */
+  private drain(): void {
+    while (this.running < this.limit) {
+      const next = this.waiting.shift();
+      if (!next) return;
+      this.running += 1;
       next.cleanup();
-      next.resolve(); // the slot passes straight to the next request
-    } else {
-      this.running -= 1;
+      next.resolve();
     }
   }
 }

@@ -57,6 +57,7 @@ describe('loadConfig defaults', () => {
       maxQueue: 16,
       logLevel: 'info',
       maxContext: 8192,
+      gpuReleaseThresholdMb: 1024,
       sources: {
         modelDir: 'bundled',
         codecDir: 'bundled',
@@ -67,6 +68,7 @@ describe('loadConfig defaults', () => {
         maxQueue: 'default',
         logLevel: 'default',
         maxContext: 'default',
+        gpuReleaseThresholdMb: 'default',
       },
     });
   });
@@ -175,6 +177,7 @@ describe('HIGGS_DEVICE', () => {
     expect(config.sources.device).toBe('env');
   });
 
+  // On cuda, 4 is the fallback until HiggsAudio derives the limit from free GPU memory at load.
   it('defaults dtype and concurrency by device: bfloat16 and 4 on cuda', () => {
     expect(load({ HIGGS_DEVICE: 'cuda' })).toMatchObject({ dtype: 'bfloat16', maxConcurrency: 4 });
     expect(load({ HIGGS_DEVICE: 'cpu' })).toMatchObject({ dtype: 'float32', maxConcurrency: 1 });
@@ -201,6 +204,12 @@ describe.each([
   { variable: 'HIGGS_MAX_CONCURRENCY', key: 'maxConcurrency', good: ['1', '3', '256'], bad: ['0', '-1', '1.5', 'two', '257', '1e3'] },
   { variable: 'HIGGS_MAX_QUEUE', key: 'maxQueue', good: ['0', '16', '100000'], bad: ['-1', 'ten', '2.5', '100001'] },
   { variable: 'HIGGS_MAX_CONTEXT', key: 'maxContext', good: ['256', '4096', '131072'], bad: ['10', '0', '131073', '8k'] },
+  {
+    variable: 'HIGGS_GPU_RELEASE_THRESHOLD_MB',
+    key: 'gpuReleaseThresholdMb',
+    good: ['0', '1', '512', ' 2048 ', '1048576'],
+    bad: ['-1', '1.5', '1GB', '1048577', '1e3', 'off'],
+  },
 ] as const)('$variable', ({ variable, key, good, bad }) => {
   it.each(good)('takes %j', (value) => {
     const config = load({ [variable]: value });
@@ -223,6 +232,14 @@ describe('HIGGS_LOG_LEVEL', () => {
       'HIGGS_LOG_LEVEL: must be one of trace, debug, info, warn, error, fatal, silent (got "verbose")',
     );
   });
+});
+
+it('HIGGS_GPU_RELEASE_THRESHOLD_MB explains its bounds', () => {
+  expect(failure({ HIGGS_GPU_RELEASE_THRESHOLD_MB: '1048577' }).message).toContain('HIGGS_GPU_RELEASE_THRESHOLD_MB: must be at most 1048576');
+  expect(failure({ HIGGS_GPU_RELEASE_THRESHOLD_MB: '-5' }).message).toContain(
+    'HIGGS_GPU_RELEASE_THRESHOLD_MB: must be a whole number from 0 to 1048576 (got "-5")',
+  );
+  expect(load({ HIGGS_GPU_RELEASE_THRESHOLD_MB: '' }).sources.gpuReleaseThresholdMb).toBe('default');
 });
 
 it('names every invalid variable in one message', () => {

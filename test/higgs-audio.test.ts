@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../lib/config.js';
 import { HiggsAudio } from '../lib/engine.js';
 import { createLogger } from '../lib/log.js';
 import { loadNative } from '../lib/native.js';
@@ -105,6 +106,23 @@ describe('HiggsAudio', () => {
     expect(health.averageGenerationSeconds).toBeGreaterThan(0);
     expect(health.averageRealTimeFactor).toBeGreaterThan(0);
     expect(health.memory.rss).toBeGreaterThan(health.memory.heapUsed);
+    expect(health.gpuMemory).toBeNull(); // loaded, but on the CPU
+    expect(health.concurrency).toEqual({ limit: 1, source: 'env' }); // set by the caller
+  });
+
+  it('keeps one request at a time on the CPU by default and says so in health and the load log', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
+    const config = { ...loadConfig({ HIGGS_DEVICE: 'cpu' }), modelDir: tinyHfDir, codecDir, voicesDir: null, maxContext: 2048 };
+    const tts = new HiggsAudio({ config, logger });
+    opened.push(tts);
+    expect(tts.health().concurrency).toEqual({ limit: 1, source: 'default' });
+    await tts.generate(request({ max_new_tokens: 20 }));
+    expect(tts.maxConcurrency).toBe(1);
+    expect(tts.health()).toMatchObject({ concurrency: { limit: 1, source: 'default' }, gpuMemory: null });
+    const loaded = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.event === 'load.done');
+    expect(loaded).toMatchObject({ maxConcurrency: 1, concurrencySource: 'default' });
+    expect(lines.some((l) => l.includes('"gpu.release'))).toBe(false);
   });
 
   it('logs JSON lines with requestId and never an audio payload', async () => {

@@ -29,7 +29,7 @@ describe('loadNative', () => {
 
   it('loads the built addon with the expected ABI', () => {
     const binding = loadNative();
-    expect(binding.abiVersion).toBe(1);
+    expect(binding.abiVersion).toBe(2);
     expect(typeof binding.Engine).toBe('function');
   });
 });

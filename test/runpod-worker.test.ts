@@ -247,6 +247,16 @@ describe('runWorker on a fake RunPod platform', () => {
     fake.stopJobs('long', 'long2');
   });
 
+  it('reads a concurrency function once the model is loaded (the limit derived at load)', async () => {
+    const seen: string[] = [];
+    const concurrency = () => (seen.push(tts.health().status), tts.maxConcurrency);
+    await start({ concurrency, jobs: ['f1', 'f2'].map((id) => ({ id, input: request() })) });
+    await fake.waitFor(() => fake.results().length === 2);
+    expect(seen).toEqual(['ready']);
+    const first = fake.requests.find((r) => r.route === 'take' || r.route === 'take-batch')!;
+    expect(first.query.batch_size).toBe(String(tts.maxConcurrency));
+  });
+
   it('streams parts through job-stream, then posts the final job-done with isStream=true', async () => {
     await start();
     fake.enqueue({ id: 'st', input: request({ stream: true, max_new_tokens: 60 }) });

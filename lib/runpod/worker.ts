@@ -40,8 +40,8 @@ const DEFAULT_TIMING: WorkerTiming = {
 };
 
 export interface WorkerOptions {
-  /** Jobs run at once (HIGGS_MAX_CONCURRENCY, i.e. config.maxConcurrency); default 1. */
-  concurrency?: number;
+  /** Jobs run at once (HiggsAudio.maxConcurrency); default 1. A function is read once the handler is ready. */
+  concurrency?: number | (() => number);
   /** Default process.env. */
   env?: NodeJS.ProcessEnv;
   /** Log through this pino logger instead of stdout lines. */
@@ -75,7 +75,7 @@ export interface RunningWorker {
 export function runWorker(handler: TtsHandler, options: WorkerOptions = {}): RunningWorker {
   const env = readPlatformEnv(options.env ?? process.env);
   const timing = { ...DEFAULT_TIMING, ...options.timing };
-  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
+  let concurrency = 1;
   const log = createWorkerLog({ logger: options.logger, json: env.endpointId !== null, level: runpodLevel(env.logLevel) ?? 'info', write: options.logWrite });
   const http = new PlatformHttp({ apiKey: env.apiKey, uaIntegration: env.uaIntegration, retryDelaysMs: timing.postRetryDelaysMs });
   const deps: JobDeps = {
@@ -128,6 +128,8 @@ export function runWorker(handler: TtsHandler, options: WorkerOptions = {}): Run
 
   const loop = async () => {
     await handler.ready(); // a cold worker must not take jobs it cannot start
+    const wanted = typeof options.concurrency === 'function' ? options.concurrency() : options.concurrency;
+    concurrency = Math.max(1, Math.floor(wanted ?? 1));
     if (stopping.signal.aborted) return;
     if (env.pingUrl) {
       heartbeat = new Heartbeat({ url: env.pingUrl, apiKey: env.apiKey, intervalMs: timing.pingIntervalMs ?? env.pingIntervalMs, onPing: options.onPing });

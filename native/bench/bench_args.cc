@@ -1,8 +1,10 @@
 #include "bench_args.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace higgs::bench {
 namespace {
@@ -11,9 +13,13 @@ namespace {
   std::fprintf(code ? stderr : stdout,
                "usage: higgs-bench [--model DIR | --shape tiny|full] [--seed N] [--device cpu|cuda]\n"
                "                   [--dtype float32|bfloat16|float16] [--prompt N] [--steps N] [--warmup N]\n"
-               "                   [--max-context N] [--threads N] [--json FILE]\n"
-               "Times the LM forward pass: load, prefill of a mixed text/audio prompt, then single-frame\n"
-               "audio decode steps. Prints a table and a JSON report (also to --json FILE).\n");
+               "                   [--max-context N] [--threads N] [--json FILE] [--decode auto|eager|static|graph]\n"
+               "                   [--voice-seconds N] [--request-seconds N]\n"
+               "                   [--no-codec] [--codec-seconds S,S,...] [--codec-window N] [--codec-repeats N]\n"
+               "Times load (and CUDA-graph capture), prefill of a mixed text/audio prompt, single-frame audio\n"
+               "decode steps (eager and the engine's decode path), time to the first frame for a prompt with a\n"
+               "reference voice, and one long request (frames/s, peak GPU memory). Prints a table and a JSON\n"
+               "report (also to --json FILE).\n");
   std::exit(code);
 }
 
@@ -27,6 +33,26 @@ std::int64_t to_int(const std::string& flag, const char* value) {
   return v;
 }
 
+// "1,10,60" -> {1, 10, 60}: positive seconds of audio.
+std::vector<double> to_seconds_list(const std::string& flag, const char* value) {
+  std::vector<double> out;
+  const std::string text = value;
+  for (size_t start = 0; start <= text.size();) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || !end || *end || !(v > 0) || v > 3600) {
+      std::fprintf(stderr, "higgs-bench: %s needs a comma-separated list of seconds in (0, 3600], got '%s'\n",
+                   flag.c_str(), value);
+      usage(2);
+    }
+    out.push_back(v);
+    start = comma + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 BenchArgs parse_bench_args(int argc, char** argv) {
@@ -34,6 +60,10 @@ BenchArgs parse_bench_args(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") usage(0);
+    if (flag == "--no-codec") {
+      a.codec = false;
+      continue;
+    }
     if (i + 1 >= argc) {
       std::fprintf(stderr, "higgs-bench: %s needs a value\n", flag.c_str());
       usage(2);
@@ -50,6 +80,12 @@ BenchArgs parse_bench_args(int argc, char** argv) {
     else if (flag == "--max-context") a.max_context = to_int(flag, value);
     else if (flag == "--threads") a.threads = static_cast<int>(to_int(flag, value));
     else if (flag == "--json") a.json_path = value;
+    else if (flag == "--decode") a.decode = value;
+    else if (flag == "--voice-seconds") a.voice_seconds = to_int(flag, value);
+    else if (flag == "--request-seconds") a.request_seconds = to_int(flag, value);
+    else if (flag == "--codec-seconds") a.codec_seconds = to_seconds_list(flag, value);
+    else if (flag == "--codec-window") a.codec_window = to_int(flag, value);
+    else if (flag == "--codec-repeats") a.codec_repeats = to_int(flag, value);
     else {
       std::fprintf(stderr, "higgs-bench: unknown flag %s\n", flag.c_str());
       usage(2);
@@ -60,7 +96,19 @@ BenchArgs parse_bench_args(int argc, char** argv) {
     std::fprintf(stderr, "higgs-bench: --prompt must be >= 2 and --steps >= 1\n");
     usage(2);
   }
-  if (a.max_context == 0) a.max_context = a.prompt + a.warmup + a.steps;
+  if (a.codec_seconds.empty()) a.codec_seconds = a.device == "cpu" ? std::vector<double>{1, 10} : std::vector<double>{1, 10, 60};
+  if (a.codec_repeats == 0) a.codec_repeats = a.device == "cpu" ? 1 : 3;
+  if (a.codec_window < 1) {
+    std::fprintf(stderr, "higgs-bench: --codec-window must be >= 1\n");
+    usage(2);
+  }
+  if (a.max_context == 0) {
+    // The step timings (warm-up, alone, back to back), the voice prompt and the long request.
+    const std::int64_t steps = a.prompt + a.warmup + 2 * a.steps;
+    const std::int64_t voice = 64 + 25 * a.voice_seconds + 32;
+    const std::int64_t request = 64 + 25 * a.request_seconds + 16;
+    a.max_context = std::max({steps, voice, request});
+  }
   return a;
 }
 

@@ -1,24 +1,26 @@
-// higgs-bench: times the Higgs LM forward pass through the Engine, with no Node involved.
-// First version (issue 2): load, prefill, per-step decode latency, weight bytes read per audio
-// step and the bandwidth that implies. JSON report for BENCHMARKS.md.
+// higgs-bench: times the engine with no Node involved: load (with CUDA-graph capture), prefill,
+// decode steps (eager and the engine's decode path), time to the first audio frame of a
+// cloned-voice prompt, one long request (end-to-end frames/s, peak GPU memory) and the codec.
+// JSON report for BENCHMARKS.md plus a short table.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "bench_args.h"
+#include "bench_prompts.h"
+#include "codec_bench.h"
 #include "engine.h"
 #include "errors.h"
 
 using higgs::Engine;
-using higgs::ForwardRequest;
 using higgs::ModelInfo;
 using higgs::bench::BenchArgs;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -27,6 +29,8 @@ double percentile(std::vector<double> v, double p) {
   const auto index = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
   return v[std::min(index, v.size() - 1)];
 }
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 std::string gpu_name(const std::string& device) {
   if (device == "cpu") return "cpu";
@@ -39,8 +43,15 @@ std::string gpu_name(const std::string& device) {
   return name;
 }
 
+// Spec memory bandwidth (bytes/s) of the cards the bound is quoted for (anchors.md A.2); 0 = unknown.
+double spec_bandwidth(const std::string& gpu) {
+  if (gpu.find("H200") != std::string::npos) return 4.8e12;
+  if (gpu.find("H100") != std::string::npos) return gpu.find("PCIe") != std::string::npos ? 2.0e12 : 3.35e12;
+  return 0;
+}
+
 // Weights one audio decode step reads (attention, audio MLP, audio norms, final norm, audio
-// head); the text MLP and the heads not used are skipped (anchors.md A.1).
+// head); the text MLP and the text head are skipped (anchors.md A.1).
 double audio_step_weight_bytes(const ModelInfo& m) {
   const double H = static_cast<double>(m.hidden_size), D = H / static_cast<double>(m.num_heads);
   const double attention = H * (m.num_heads * D) * 2 + H * (m.num_kv_heads * D) * 2;  // q, o, k, v
@@ -50,29 +61,50 @@ double audio_step_weight_bytes(const ModelInfo& m) {
   return params * static_cast<double>(m.weight_bytes) / static_cast<double>(m.parameter_count);
 }
 
-ForwardRequest prompt_request(std::int64_t length, std::int64_t codebooks) {
-  ForwardRequest r;
-  const std::int64_t text = length / 2;
-  for (std::int64_t i = 0; i < length; ++i) {
-    const bool audio = i >= text;
-    r.input_ids.push_back(audio ? 128016 : static_cast<std::int32_t>(1000 + i));
-    r.audio_mask.push_back(audio ? 1 : 0);
-    if (audio) for (std::int64_t k = 0; k < codebooks; ++k) r.audio_codes.push_back(static_cast<std::int32_t>((i * 31 + k * 7) % 1024));
-  }
-  return r;
+nlohmann::json step_stats(const higgs::DecodeTiming& t) {
+  return {{"decode", t.decode},
+          {"p50_ms", percentile(t.step_ms, 0.5)},
+          {"p90_ms", percentile(t.step_ms, 0.9)},
+          {"pipelined_ms", t.pipelined_step_ms}};
 }
 
-ForwardRequest decode_request(std::int64_t position, std::int64_t codebooks) {
-  ForwardRequest r;
-  r.input_ids = {128016};
-  r.audio_mask = {1};
-  for (std::int64_t k = 0; k < codebooks; ++k) r.audio_codes.push_back(static_cast<std::int32_t>((position * 17 + k) % 1024));
-  r.start_pos = position;
-  return r;
+// Milliseconds from the generate call to the first streamed frame (-1 when the generation ended
+// before one), and the prefill inside it.
+nlohmann::json first_frame(Engine& engine, higgs::GenerateRequest request, std::int64_t codebooks) {
+  request.stream_every = 1;
+  request.max_frames = codebooks + 4;
+  double first_ms = -1;
+  const auto start = Clock::now();
+  auto result = engine.generate_sync(request, [&](std::vector<std::int32_t>, std::int64_t, std::int64_t) {
+    if (first_ms < 0) first_ms = ms_since(start);
+  });
+  return {{"prompt_positions", result.prompt_positions},
+          {"first_frame_ms", first_ms},
+          {"prefill_ms", result.prefill_seconds * 1e3}};
 }
 
-double seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
+nlohmann::json long_request(Engine& engine, std::int64_t seconds, std::int64_t codebooks, std::uint64_t seed) {
+  auto request = higgs::bench::mixed_prompt(64, codebooks, seed);
+  request.max_frames = 25 * seconds + codebooks + 1;  // the frames plus the delay ramp
+  request.ras_window = 7;
+  const auto start = Clock::now();
+  auto result = engine.generate_sync(request);
+  const double wall_s = ms_since(start) / 1e3;
+  return {{"audio_seconds", seconds},
+          {"columns", result.columns},
+          {"frames", result.frames},
+          {"stop", result.stop_reason},
+          {"wall_s", wall_s},
+          {"decode_s", result.decode_seconds},
+          {"columns_per_s", static_cast<double>(result.columns) / result.decode_seconds},
+          {"real_time_factor", result.decode_seconds / (static_cast<double>(result.columns) / 25.0)}};
+}
+
+nlohmann::json gpu_memory(const Engine& engine) {
+  higgs::GpuMemory m;
+  if (!engine.gpu_memory(&m)) return nullptr;
+  return {{"peak_allocated", m.peak_allocated}, {"allocated", m.allocated}, {"reserved", m.reserved},
+          {"free", m.free}, {"total", m.total}};
 }
 
 }  // namespace
@@ -85,59 +117,84 @@ int main(int argc, char** argv) {
     options.dtype = args.dtype;
     options.max_context = args.max_context;
     options.threads = args.threads;
+    options.decode = args.decode;
     Engine engine(options);
 
-    auto t0 = std::chrono::steady_clock::now();
+    auto t0 = Clock::now();
     ModelInfo info = args.model_dir.empty() ? engine.load_random_sync(args.shape, args.seed) : engine.load_sync(args.model_dir);
-    const double load_s = seconds(t0, std::chrono::steady_clock::now());
+    const double load_s = ms_since(t0) / 1e3;
+    const auto K = info.num_codebooks;
 
     // Prefill twice: the first run pays one-time allocations and kernel selection.
-    engine.forward_sync(prompt_request(args.prompt, info.num_codebooks));
-    t0 = std::chrono::steady_clock::now();
-    engine.forward_sync(prompt_request(args.prompt, info.num_codebooks));
-    const double prefill_s = seconds(t0, std::chrono::steady_clock::now());
+    const auto prompt = higgs::bench::mixed_prompt(args.prompt, K, args.seed);
+    engine.time_decode_sync(prompt, 0, 1, true);
+    const auto eager = engine.time_decode_sync(prompt, args.warmup, args.steps, true);
+    const auto fast = info.decode == "eager" ? eager : engine.time_decode_sync(prompt, args.warmup, args.steps, false);
 
-    std::int64_t position = args.prompt;
-    for (std::int64_t i = 0; i < args.warmup; ++i) engine.forward_sync(decode_request(position++, info.num_codebooks));
-    std::vector<double> step_ms;
-    for (std::int64_t i = 0; i < args.steps; ++i) {
-      t0 = std::chrono::steady_clock::now();
-      engine.forward_sync(decode_request(position++, info.num_codebooks));  // copies logits to host: synchronises
-      step_ms.push_back(1e3 * seconds(t0, std::chrono::steady_clock::now()));
-    }
-
-    const double p50 = percentile(step_ms, 0.5), p90 = percentile(step_ms, 0.9);
+    const double p50 = percentile(fast.step_ms, 0.5), p90 = percentile(fast.step_ms, 0.9);
     const double bytes = audio_step_weight_bytes(info);
+    const std::string gpu = gpu_name(args.device);
+    const double bandwidth = spec_bandwidth(gpu);
     nlohmann::json report = {
         {"tool", "higgs-bench"},
-        {"version", 1},
-        {"gpu", gpu_name(args.device)},
+        {"version", 2},
+        {"gpu", gpu},
         {"model", args.model_dir.empty() ? "random:" + args.shape : args.model_dir},
         {"device", info.device},
         {"dtype", info.dtype},
+        {"decode", info.decode},
+        {"cuda_graphs", info.decode == "graph"},
+        {"kv_buckets", info.kv_buckets},
         {"parameters", info.parameter_count},
         {"weight_bytes", info.weight_bytes},
         {"load_s", load_s},
+        {"graph_capture_s", info.graph_capture_seconds},
         {"prefill_tokens", args.prompt},
-        {"prefill_ms", prefill_s * 1e3},
+        {"prefill_ms", fast.prefill_seconds * 1e3},
         {"decode_steps", args.steps},
         {"decode_ms_p50", p50},
         {"decode_ms_p90", p90},
+        {"decode_ms_pipelined", fast.pipelined_step_ms},
+        {"eager", step_stats(eager)},
         {"frames_per_s", 1e3 / p50},
         {"real_time_factor", p50 * 25.0 / 1e3},
         {"weight_bytes_per_step", bytes},
         {"achieved_gb_per_s", bytes / (p50 * 1e-3) / 1e9},
-        {"cuda_graphs", false},
+        {"spec_bandwidth_gb_per_s", bandwidth > 0 ? nlohmann::json(bandwidth / 1e9) : nlohmann::json(nullptr)},
+        {"fraction_of_bandwidth_bound", bandwidth > 0 ? nlohmann::json(bytes / bandwidth / (p50 * 1e-3)) : nlohmann::json(nullptr)},
     };
+
+    report["time_to_first_frame"] = first_frame(engine, higgs::bench::voice_prompt(args.voice_seconds, K, args.seed), K);
+    report["time_to_first_frame"]["voice_seconds"] = args.voice_seconds;
+    engine.reset_peak_gpu_memory();
+    if (args.request_seconds > 0) report["request"] = long_request(engine, args.request_seconds, K, args.seed);
+    report["gpu_memory"] = gpu_memory(engine);  // peak over the long request (and the codec, below)
+
     std::printf("%-28s %s\n", "model", report["model"].get<std::string>().c_str());
-    std::printf("%-28s %s / %s / %s\n", "device / dtype / gpu", info.device.c_str(), info.dtype.c_str(),
-                report["gpu"].get<std::string>().c_str());
+    std::printf("%-28s %s / %s / %s / %s\n", "device / dtype / decode / gpu", info.device.c_str(), info.dtype.c_str(),
+                info.decode.c_str(), gpu.c_str());
     std::printf("%-28s %.1f M\n", "parameters", info.parameter_count / 1e6);
-    std::printf("%-28s %.3f s\n", "load", load_s);
-    std::printf("%-28s %.2f ms (%lld positions)\n", "prefill", prefill_s * 1e3, static_cast<long long>(args.prompt));
-    std::printf("%-28s p50 %.3f ms, p90 %.3f ms\n", "decode step", p50, p90);
+    std::printf("%-28s %.3f s (graph capture %.3f s)\n", "load", load_s, info.graph_capture_seconds);
+    std::printf("%-28s %.2f ms (%lld positions)\n", "prefill", fast.prefill_seconds * 1e3, static_cast<long long>(args.prompt));
+    std::printf("%-28s p50 %.3f ms, p90 %.3f ms, back to back %.3f ms (%s)\n", "decode step", p50, p90,
+                fast.pipelined_step_ms, fast.decode.c_str());
+    std::printf("%-28s p50 %.3f ms, p90 %.3f ms\n", "eager decode step", percentile(eager.step_ms, 0.5),
+                percentile(eager.step_ms, 0.9));
     std::printf("%-28s %.1f frames/s, RTF %.4f\n", "throughput", 1e3 / p50, p50 * 25.0 / 1e3);
     std::printf("%-28s %.3f GB/step, %.1f GB/s\n", "weights read", bytes / 1e9, bytes / (p50 * 1e-3) / 1e9);
+    std::printf("%-28s %.1f ms (%lld prompt positions)\n", "first frame",
+                report["time_to_first_frame"]["first_frame_ms"].get<double>(),
+                static_cast<long long>(report["time_to_first_frame"]["prompt_positions"].get<std::int64_t>()));
+    if (report.contains("request")) {
+      std::printf("%-28s %lld columns in %.2f s (%s), RTF %.4f\n", "long request",
+                  static_cast<long long>(report["request"]["columns"].get<std::int64_t>()),
+                  report["request"]["decode_s"].get<double>(), report["request"]["stop"].get<std::string>().c_str(),
+                  report["request"]["real_time_factor"].get<double>());
+    }
+    if (!report["gpu_memory"].is_null()) {
+      std::printf("%-28s %.2f GB\n", "peak GPU memory", report["gpu_memory"]["peak_allocated"].get<double>() / 1e9);
+    }
+    if (args.codec) report["codec"] = higgs::bench::bench_codec(engine, args);  // prints its table lines
     const std::string text = report.dump(2);
     std::printf("%s\n", text.c_str());
     if (!args.json_path.empty()) std::ofstream(args.json_path) << text << "\n";

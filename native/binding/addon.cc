@@ -12,7 +12,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaAvailable", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), higgs::cuda_available());
   }, "cudaAvailable"));
-  exports.Set("abiVersion", Napi::Number::New(env, 1));  // bumped when the JS-facing API changes
+  exports.Set("abiVersion", Napi::Number::New(env, 2));  // bumped when the JS-facing API changes
   return exports;
 }
 }  // namespace

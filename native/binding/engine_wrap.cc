@@ -128,6 +128,9 @@ Napi::Function EngineWrap::define(Napi::Env env) {
                       InstanceMethod<&EngineWrap::decode_audio>("decodeAudio"),
                       InstanceMethod<&EngineWrap::encode_audio>("encodeAudio"),
                       InstanceMethod<&EngineWrap::codec_info>("codecInfo"),
+                      InstanceMethod<&EngineWrap::gpu_memory>("gpuMemory"),
+                      InstanceMethod<&EngineWrap::reset_peak_gpu_memory>("resetPeakGpuMemory"),
+                      InstanceMethod<&EngineWrap::release_cached_memory>("releaseCachedMemory"),
                       InstanceMethod<&EngineWrap::dispose>("dispose")});
 }
 
@@ -320,6 +323,38 @@ Napi::Value EngineWrap::info(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   if (!engine_ || !engine_->loaded()) return env.Null();
   return info_to_js(env, engine_->info());
+}
+
+// Synchronous (no job): the allocator's and the driver's numbers; null on the CPU or once disposed.
+Napi::Value EngineWrap::gpu_memory(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  GpuMemory m;
+  if (!engine_ || !engine_->gpu_memory(&m)) return env.Null();
+  auto o = Napi::Object::New(env);
+  auto num = [&](const char* key, std::int64_t v) { o.Set(key, Napi::Number::New(env, static_cast<double>(v))); };
+  num("allocated", m.allocated);
+  num("reserved", m.reserved);
+  num("peakAllocated", m.peak_allocated);
+  num("free", m.free);
+  num("total", m.total);
+  return o;
+}
+
+Napi::Value EngineWrap::reset_peak_gpu_memory(const Napi::CallbackInfo& info) {
+  if (engine_) engine_->reset_peak_gpu_memory();
+  return info.Env().Undefined();
+}
+
+// Queued behind running work, so it never frees blocks a running job is about to reuse.
+Napi::Value EngineWrap::release_cached_memory(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto& eng = engine(env);
+  auto pending = settle_on_js_thread(env, "higgs.releaseCachedMemory");
+  eng.release_cached_memory([pending](std::exception_ptr error) {
+    if (error) return pending->reject(error);
+    pending->resolve([](Napi::Env env) { return env.Undefined(); });
+  });
+  return pending->promise();
 }
 
 Napi::Value EngineWrap::dispose(const Napi::CallbackInfo& info) {

@@ -27,6 +27,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value encode_audio(const Napi::CallbackInfo& info);
   Napi::Value codec_info(const Napi::CallbackInfo& info);
   Napi::Value info(const Napi::CallbackInfo& info);
+  Napi::Value gpu_memory(const Napi::CallbackInfo& info);
+  Napi::Value reset_peak_gpu_memory(const Napi::CallbackInfo& info);
+  Napi::Value release_cached_memory(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
 
   Engine& engine(Napi::Env env);  // throws E_NOT_LOADED after dispose()

@@ -92,6 +92,15 @@ struct GenerateResult {
   double prefill_seconds = 0, decode_seconds = 0;
 };
 
+// higgs-bench: decode steps timed one by one (the host waits for the device after each) and
+// back to back (one wait at the end, as generation runs them).
+struct DecodeTiming {
+  std::string decode;                // the path timed: "eager", "static" or "graph"
+  std::vector<double> step_ms;       // each step alone
+  double pipelined_step_ms = 0;      // mean of `steps` steps launched back to back
+  double prefill_seconds = 0;
+};
+
 // True when this libtorch was built with CUDA and sees at least one GPU.
 bool cuda_available();
 
@@ -131,6 +140,10 @@ class Engine {
   using DecodeDone = std::function<void(std::exception_ptr error, std::vector<float>* samples)>;
   using EncodeDone = std::function<void(std::exception_ptr error, std::vector<std::int32_t>* codes, std::int64_t frames)>;
   void load_codec(std::string codec_dir, CodecDone done);
+  // A decode-only codec of the real Higgs Audio V2 tokenizer shape (8 x 1024 codes, 24 kHz, hop
+  // 960) with seeded random weights made on the engine's device in fp32 (bench, tests): replaces
+  // any codec; codec_info().codec_dir is "random" and can_encode false (encode_audio: E_NOT_LOADED).
+  void load_random_codec(std::uint64_t seed, CodecDone done);
   // codes [num_quantizers][frames] codebook-major -> frames * samples_per_frame samples.
   void decode_audio(std::vector<std::int32_t> codes, std::int64_t frames, DecodeDone done);
   // Frames [begin, end) of codes only, decoded with context_frames of context on each side:
@@ -156,8 +169,15 @@ class Engine {
   ModelInfo load_random_sync(const std::string& config_name, std::uint64_t seed);
   ForwardResult forward_sync(ForwardRequest request);
   GenerateResult generate_sync(GenerateRequest request, FramesFn on_frames = {}, StepProgressFn on_progress = {});
+  // Prefills `prompt` (its sampling settings are used), runs `warmup` untimed steps, then times
+  // `steps` steps alone and `steps` back to back. eager = true times HiggsLM::forward steps even
+  // when the engine decodes with a static/graph runner. Needs prompt + warmup + 2 steps positions.
+  DecodeTiming time_decode_sync(GenerateRequest prompt, std::int64_t warmup, std::int64_t steps, bool eager);
   CodecInfo load_codec_sync(const std::string& codec_dir);
   std::vector<float> decode_audio_sync(std::vector<std::int32_t> codes, std::int64_t frames);
+  CodecInfo load_random_codec_sync(std::uint64_t seed);
+  std::vector<float> decode_audio_window_sync(std::vector<std::int32_t> codes, std::int64_t frames,
+                                              std::int64_t begin, std::int64_t end);
   std::vector<std::int32_t> encode_audio_sync(std::vector<float> samples, std::int64_t* frames);
 
  private:

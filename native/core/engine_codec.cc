@@ -3,6 +3,7 @@
 #include <future>
 
 #include "codec/codec_encoder_load.h"
+#include "codec/codec_random.h"
 #include "codec/codec_weights.h"
 #include "engine.h"
 #include "engine_state.h"
@@ -31,46 +32,78 @@ T wait(std::promise<T>& promise) {
   return promise.get_future().get();
 }
 
+// Engine::State is private to the Engine: these helpers take it as a deduced type.
+template <typename State>
+void drop_codec(State* s) {
+  s->decoder.reset();
+  s->encoder.reset();
+  std::lock_guard<std::mutex> lock(s->info_mutex);
+  s->codec_info.reset();
+}
+
+// fp32 on the engine's device whatever the LM dtype; TF32 would flip near-tie RVQ codes.
+template <typename State>
+at::TensorOptions codec_options(const State* s) {
+  auto options = s->tensor_options().dtype(at::kFloat);
+  if (options.device().is_cuda()) {
+    at::globalContext().setAllowTF32CuBLAS(false);
+    at::globalContext().setAllowTF32CuDNN(false);
+  }
+  return options;
+}
+
+template <typename State>
+CodecInfo install_codec(State* s, std::unique_ptr<codec::CodecDecoder> decoder,
+                        std::unique_ptr<codec::CodecEncoder> encoder, std::string codec_dir, Clock::time_point start) {
+  CodecInfo info;
+  info.codec_dir = std::move(codec_dir);
+  info.sample_rate = decoder->sample_rate();
+  info.samples_per_frame = decoder->samples_per_frame();
+  info.num_quantizers = decoder->config().num_quantizers;
+  info.codebook_size = decoder->config().codebook_size;
+  info.context_frames = decoder->context_frames();
+  info.can_encode = encoder != nullptr;
+  info.load_seconds = seconds_since(start);
+  s->decoder = std::move(decoder);
+  s->encoder = std::move(encoder);
+  std::lock_guard<std::mutex> lock(s->info_mutex);
+  s->codec_info = std::make_unique<CodecInfo>(info);
+  return info;
+}
+
 }  // namespace
 
 void Engine::load_codec(std::string codec_dir, CodecDone done) {
   state_->post([s = state_.get(), codec_dir, done] {
     const auto start = Clock::now();
     try {
-      s->decoder.reset();
-      s->encoder.reset();
-      {
-        std::lock_guard<std::mutex> lock(s->info_mutex);
-        s->codec_info.reset();
-      }
+      drop_codec(s);
       c10::InferenceMode guard;
-      // The codec runs in fp32 whatever the LM dtype; TF32 would flip near-tie RVQ codes.
-      auto options = s->tensor_options().dtype(at::kFloat);
-      if (options.device().is_cuda()) {
-        at::globalContext().setAllowTF32CuBLAS(false);
-        at::globalContext().setAllowTF32CuDNN(false);
-      }
+      const auto options = codec_options(s);
       auto config = codec::load_codec_config(codec_dir);
       auto weights = codec::CodecWeights::load(codec_dir, options, [](const std::string& name) {
         return codec::is_decoder_tensor(name) || codec::is_encoder_tensor(name);
       });
       auto decoder = std::make_unique<codec::CodecDecoder>(config, weights);
       auto encoder = std::make_unique<codec::CodecEncoder>(codec::make_codec_encoder(config, weights, options));
-      CodecInfo info;
-      info.codec_dir = codec_dir;
-      info.sample_rate = decoder->sample_rate();
-      info.samples_per_frame = decoder->samples_per_frame();
-      info.num_quantizers = config.num_quantizers;
-      info.codebook_size = config.codebook_size;
-      info.context_frames = decoder->context_frames();
-      info.can_encode = true;
-      info.load_seconds = seconds_since(start);
-      s->decoder = std::move(decoder);
-      s->encoder = std::move(encoder);
-      {
-        std::lock_guard<std::mutex> lock(s->info_mutex);
-        s->codec_info = std::make_unique<CodecInfo>(info);
-      }
+      const CodecInfo info = install_codec(s, std::move(decoder), std::move(encoder), codec_dir, start);
+      done(nullptr, &info);
+    } catch (...) {
+      done(as_higgs_error(std::current_exception()), nullptr);
+    }
+  });
+}
+
+void Engine::load_random_codec(std::uint64_t seed, CodecDone done) {
+  state_->post([s = state_.get(), seed, done] {
+    const auto start = Clock::now();
+    try {
+      drop_codec(s);
+      c10::InferenceMode guard;
+      const auto options = codec_options(s);
+      auto config = codec::higgs_v2_codec_config();
+      auto decoder = std::make_unique<codec::CodecDecoder>(config, codec::random_decoder_weights(config, seed, options));
+      const CodecInfo info = install_codec(s, std::move(decoder), nullptr, "random", start);
       done(nullptr, &info);
     } catch (...) {
       done(as_higgs_error(std::current_exception()), nullptr);
@@ -105,7 +138,10 @@ void Engine::decode_audio_window(std::vector<std::int32_t> codes, std::int64_t f
 void Engine::encode_audio(std::vector<float> samples, EncodeDone done) {
   state_->post([s = state_.get(), samples = std::move(samples), done] {
     try {
-      if (!s->encoder) throw HiggsError(ErrorCode::NotLoaded, "no audio codec is loaded");
+      if (!s->encoder) {
+        throw HiggsError(ErrorCode::NotLoaded, s->decoder ? "the loaded audio codec (random weights) has no encoder"
+                                                          : "no audio codec is loaded");
+      }
       c10::InferenceMode guard;
       auto wave = at::tensor(at::ArrayRef<float>(samples), at::kFloat);
       auto codes = s->encoder->encode(wave).to(at::kCPU, at::kLong).contiguous();
@@ -136,6 +172,23 @@ CodecInfo Engine::load_codec_sync(const std::string& codec_dir) {
 std::vector<float> Engine::decode_audio_sync(std::vector<std::int32_t> codes, std::int64_t frames) {
   std::promise<std::vector<float>> promise;
   decode_audio(std::move(codes), frames, [&](std::exception_ptr e, std::vector<float>* samples) {
+    if (e) promise.set_exception(e); else promise.set_value(std::move(*samples));
+  });
+  return wait(promise);
+}
+
+CodecInfo Engine::load_random_codec_sync(std::uint64_t seed) {
+  std::promise<CodecInfo> promise;
+  load_random_codec(seed, [&](std::exception_ptr e, const CodecInfo* info) {
+    if (e) promise.set_exception(e); else promise.set_value(*info);
+  });
+  return wait(promise);
+}
+
+std::vector<float> Engine::decode_audio_window_sync(std::vector<std::int32_t> codes, std::int64_t frames,
+                                                    std::int64_t begin, std::int64_t end) {
+  std::promise<std::vector<float>> promise;
+  decode_audio_window(std::move(codes), frames, begin, end, [&](std::exception_ptr e, std::vector<float>* samples) {
     if (e) promise.set_exception(e); else promise.set_value(std::move(*samples));
   });
   return wait(promise);

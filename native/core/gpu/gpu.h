@@ -27,7 +27,7 @@ std::optional<MemoryInfo> memory_info(int index);
 void reset_peak_memory(int index);
 // Returns the allocator's cached, unused blocks to the driver (no-op without CUDA).
 void release_cached_memory();
-void synchronize(int index);
+void synchronize(int index);  // index -1: the current CUDA device; no-op without CUDA
 
 // An opaque id of a CUDA graph memory pool: graphs captured with the same pool share their
 // intermediate buffers (they never run at the same time).

@@ -40,7 +40,8 @@ void reset_peak_memory(int index) {
 void release_cached_memory() { c10::cuda::CUDACachingAllocator::emptyCache(); }
 
 void synchronize(int index) {
-  c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(index));
+  // -1: the current device ("cuda" without an index).
+  c10::cuda::CUDAGuard guard(index < 0 ? c10::cuda::current_device() : static_cast<c10::DeviceIndex>(index));
   c10::cuda::device_synchronize();
 }
 

@@ -160,7 +160,9 @@ void decode_static(HiggsLM& model, DecodeRunner& runner, const GenerationInput& 
     runner.step(position);
     ++launched;
     if (cb.on_progress) cb.on_progress(launched, input.max_frames);
-    if (launched % kCheckEvery == 0 && fetch()) break;
+    // Also check at the first column that completes a frame: the first audio goes out at once.
+    const bool first_frame = launched == model.config().num_codebooks + 2;
+    if ((launched % kCheckEvery == 0 || first_frame) && fetch()) break;
   }
   model.cache().set_length(out.prompt_positions + launched - 1);
   if (out.stop != StopReason::AudioEnd) fetch();
