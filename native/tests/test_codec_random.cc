@@ -155,10 +155,12 @@ HIGGS_TEST(random_codec_window_equals_whole_decode) {
     for (const auto* got : {&part, &sliced}) {
       HIGGS_CHECK_MSG(static_cast<std::int64_t>(got->size()) == (end - begin) * spf, got->size());
       if (static_cast<std::int64_t>(got->size()) != (end - begin) * spf) continue;
-      // fp32: only conv rounding differs (other lengths, other blocking): 1e-5 of the amplitude.
+      // fp32: only conv rounding differs (other lengths, other blocking): 1e-5 of the amplitude on
+      // the CPU; cuDNN picks other algorithms per length (1.2e-5 seen on an H200): 1e-4 there.
       const double err = max_diff(*got, whole.data() + begin * spf);
       worst = std::max(worst, err);
-      HIGGS_CHECK_MSG(err <= 1e-5 * scale, "[" << begin << ", " << end << "): " << err << " (absmax " << scale << ")");
+      const double tolerance = codec_engine_options().device == "cpu" ? 1e-5 : 1e-4;
+      HIGGS_CHECK_MSG(err <= tolerance * scale, "[" << begin << ", " << end << "): " << err << " (absmax " << scale << ")");
     }
   }
   std::printf("  window vs whole: worst max|diff| %.3g (audio absmax %.3g)\n", worst, scale);
