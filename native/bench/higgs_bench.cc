@@ -145,6 +145,7 @@ int main(int argc, char** argv) {
         {"decode", info.decode},
         {"cuda_graphs", info.decode == "graph"},
         {"kv_buckets", info.kv_buckets},
+        {"fused_kernels", info.fused_kernels},
         {"parameters", info.parameter_count},
         {"weight_bytes", info.weight_bytes},
         {"load_s", load_s},

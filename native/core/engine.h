@@ -40,6 +40,7 @@ struct ModelInfo {
   std::string decode;                 // the decode mode in use: "eager", "static" or "graph"
   double graph_capture_seconds = 0;   // capturing every KV bucket's graph (part of load_seconds)
   std::vector<std::int64_t> kv_buckets;  // static/graph decode: the KV lengths steps attend over
+  bool fused_kernels = false;             // the decode step runs the fused CUDA kernels
 };
 
 struct CodecInfo {

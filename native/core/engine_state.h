@@ -203,6 +203,7 @@ struct Engine::State {
       runner = std::make_unique<lm::DecodeRunner>(*lm, mode == "graph");
       base.graph_capture_seconds = runner->capture_all();
       base.kv_buckets = runner->buckets();
+      base.fused_kernels = runner->uses_fused_kernels();
     }
     base.load_seconds = engine_detail::seconds_since(start);
     model = std::move(lm);

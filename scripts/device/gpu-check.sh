@@ -60,18 +60,26 @@ configure_and_build() {  # dir, extra cmake args...
     -DHIGGS_BUILD_ADDON=OFF -DNLOHMANN_JSON_INCLUDE_DIR="$NLOHMANN" -DTORCH_CUDA_ARCH_LIST=9.0 "$@" \
     >>"$OUT/build.log" 2>&1 && stamp "build $dir (-j$JOBS)" && cmake --build "$dir" -j "$JOBS" >>"$OUT/build.log" 2>&1
 }
+# Still measure what can be measured when a CUDA part fails to build: first without the fused
+# kernels (nvcc), then without the CUDA module (graphs, memory numbers) too.
 if configure_and_build build-gpu; then
-  RESULT[build]="ok (CUDA module on)"
+  RESULT[build]="ok (CUDA module and fused kernels on)"
 else
   tail -n 40 "$OUT/build.log"
-  # Still measure what can be measured: the same build without the CUDA graph / memory module.
-  stamp "build with the CUDA module FAILED; retrying without it"
-  BUILD=build-gpu-nocuda
-  if configure_and_build "$BUILD" -DHIGGS_WITH_CUDA=OFF; then
-    RESULT[build]="CUDA module FAILED (see build.log); built without it"
+  stamp "build with the fused kernels FAILED; retrying without them"
+  BUILD=build-gpu-nokernels
+  if configure_and_build "$BUILD" -DHIGGS_WITH_CUDA_KERNELS=OFF; then
+    RESULT[build]="fused kernels FAILED (see build.log); CUDA module on"
   else
-    RESULT[build]="FAILED"
     tail -n 40 "$OUT/build.log"
+    stamp "build with the CUDA module FAILED; retrying without it"
+    BUILD=build-gpu-nocuda
+    if configure_and_build "$BUILD" -DHIGGS_WITH_CUDA=OFF -DHIGGS_WITH_CUDA_KERNELS=OFF; then
+      RESULT[build]="CUDA module FAILED (see build.log); built without it"
+    else
+      RESULT[build]="FAILED"
+      tail -n 40 "$OUT/build.log"
+    fi
   fi
 fi
 
@@ -98,6 +106,13 @@ if [[ ${RESULT[build]} != FAILED ]]; then
       tail -n 20 "$OUT/bench-$shape.log"
     fi
   done
+  # The same graph-captured step with ATen ops only, for the kernels' share of the gain.
+  if [[ $BENCH_DEVICE == cuda && " $BENCH_SHAPES " == *" full "* ]]; then
+    stamp "higgs-bench full on cuda without the fused kernels"
+    HIGGS_FUSED_KERNELS=0 timeout 120 "$BUILD"/higgs-bench --shape full --device cuda --prompt 512 --steps "$STEPS" \
+      --warmup 8 --request-seconds 0 --no-codec --json "$OUT/bench-full-aten.json" >"$OUT/bench-full-aten.log" 2>&1 ||
+      tail -n 20 "$OUT/bench-full-aten.log"
+  fi
 fi
 
 # ---- transformers baseline: the same full shape, random weights, static cache, same step count ------
@@ -137,6 +152,7 @@ fi
   echo
   pairs=()
   for shape in $BENCH_SHAPES; do pairs+=("higgs-bench ($shape)=$OUT/bench-$shape.json"); done
+  [[ -f $OUT/bench-full-aten.json ]] && pairs+=("higgs-bench (full, ATen ops only)=$OUT/bench-full-aten.json")
   [[ $BASELINE == 1 ]] && pairs+=("transformers (full)=$OUT/bench-transformers.json")
   python3 scripts/device/summarize_bench.py "${pairs[@]}"
 } | tee "$OUT/summary.md"

@@ -26,7 +26,8 @@ def main(pairs):
         if d is None:
             print(f"| {name} | missing | | | | | | | | | | | |")
             continue
-        print(f"| {name} | {d.get('decode', 'eager')} | {d.get('dtype', '-')} | {num(d, 'decode_ms_p50', '.3f')} | "
+        decode = d.get("decode", "eager") + (" + fused kernels" if d.get("fused_kernels") else "")
+        print(f"| {name} | {decode} | {d.get('dtype', '-')} | {num(d, 'decode_ms_p50', '.3f')} | "
               f"{num(d, 'decode_ms_p90', '.3f')} | {num(d, 'decode_ms_pipelined', '.3f')} | {num(d, 'frames_per_s', '.1f')} | "
               f"{num(d, 'real_time_factor', '.4f')} | {num(d, 'weight_bytes_per_step', '.3f', 1e-9)} | "
               f"{num(d, 'achieved_gb_per_s', '.1f')} | {num(d, 'fraction_of_bandwidth_bound', '.0%')} | "

@@ -17,6 +17,9 @@ namespace higgs::lm {
 class DecodeRunner {
  public:
   // use_graphs needs a CUDA model and a CUDA build; without it every step runs eagerly (same ops).
+  // The fused CUDA kernels are used whenever fused_kernels_usable(model), unless the environment
+  // says HIGGS_FUSED_KERNELS=0 (for comparisons); with the fused attention, which reads the true
+  // length on the device, one bucket (max_context) serves every step.
   DecodeRunner(HiggsLM& model, bool use_graphs);
 
   // Captures the graph of every bucket (no-op without graphs); returns the seconds it took.
@@ -29,6 +32,7 @@ class DecodeRunner {
   DecodeState& state() { return state_; }
   const std::vector<std::int64_t>& buckets() const { return buckets_; }
   bool uses_graphs() const { return use_graphs_; }
+  bool uses_fused_kernels() const { return step_.fused(); }
   double capture_seconds() const { return capture_seconds_; }
 
  private:

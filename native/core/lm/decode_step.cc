@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "errors.h"
+#include "gpu/fused_ops.h"
 
 namespace higgs::lm {
 
@@ -22,48 +23,99 @@ std::size_t bucket_for(const std::vector<std::int64_t>& buckets, std::int64_t po
                                          std::to_string(buckets.empty() ? 0 : buckets.back()));
 }
 
-AudioDecodeStep::AudioDecodeStep(HiggsLM& model, DecodeState& state) : model_(model), state_(state) {
+bool fused_kernels_usable(const HiggsLM& model) {
+  return gpu::fused_ops_available() && model.options().device().is_cuda() &&
+         model.options().dtype() == at::kBFloat16 && model.config().head_dim <= 1024;
+}
+
+bool fused_attention_usable(const HiggsLM& model) {
+  return fused_kernels_usable(model) && model.config().head_dim == 128;
+}
+
+AudioDecodeStep::AudioDecodeStep(HiggsLM& model, DecodeState& state, bool fused)
+    : model_(model), state_(state), fused_(fused) {
+  if (fused && !fused_kernels_usable(model)) {
+    throw HiggsError(ErrorCode::Input, "the fused decode kernels need a bf16 CUDA model and a build with the kernels");
+  }
   const auto& c = model.config();
   auto longs = at::TensorOptions().dtype(at::kLong).device(model.options().device());
   codebook_offsets_ = at::arange(c.num_codebooks, longs) * c.codebook_vocab;
   key_index_ = at::arange(model.cache().max_context(), longs);
 }
 
-void AudioDecodeStep::run(std::int64_t bucket) {
+at::Tensor AudioDecodeStep::logits(std::int64_t bucket) { return fused_ ? fused_logits(bucket) : aten_logits(bucket); }
+
+// The fed column's embedding: the sum of its codebook rows, as HiggsLM::embed. [1, H]
+at::Tensor AudioDecodeStep::embed_previous() const {
+  const auto& c = model_.config();
+  return model_.weights()
+      .embed_audio.index_select(0, state_.previous + codebook_offsets_)
+      .view({1, c.num_codebooks, c.hidden_size})
+      .sum(1);
+}
+
+// Attention of q [heads, D] over the first `bucket` cache positions, the ones after the
+// position masked. [1, heads * D]
+at::Tensor AudioDecodeStep::bucket_attention(std::int64_t layer, const at::Tensor& q, std::int64_t bucket) const {
+  const auto& c = model_.config();
+  const auto D = c.head_dim, heads = c.num_heads, kv_heads = c.num_kv_heads, group = heads / kv_heads;
+  auto keys = model_.cache().keys(layer).narrow(0, 0, bucket);  // [B, kv_heads, D]
+  auto values = model_.cache().values(layer).narrow(0, 0, bucket);
+  auto future = key_index_.narrow(0, 0, bucket) > state_.position;  // keys after this position stay hidden
+  // GQA with one query: query head h reads kv head h / group.
+  auto scores = at::bmm(q.reshape({kv_heads, group, D}), keys.permute({1, 2, 0})) *
+                (1.0 / std::sqrt(static_cast<double>(D)));  // [kv, group, B]
+  scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
+  auto probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+  return at::bmm(probs, values.permute({1, 0, 2})).view({1, heads * D});
+}
+
+at::Tensor AudioDecodeStep::aten_logits(std::int64_t bucket) {
   const auto& c = model_.config();
   const auto& w = model_.weights();
   auto& cache = model_.cache();
   const auto eps = c.rms_norm_eps;
-  const auto K = c.num_codebooks, H = c.hidden_size, D = c.head_dim;
-  const auto heads = c.num_heads, kv_heads = c.num_kv_heads, group = heads / kv_heads;
   const auto& pos = state_.position;
-
-  // The fed column's embedding: the sum of its codebook rows, as HiggsLM::embed.
-  auto x = w.embed_audio.index_select(0, state_.previous + codebook_offsets_).view({1, K, H}).sum(1);
+  auto x = embed_previous();
   auto cos = model_.rope().cos.index_select(0, pos);
   auto sin = model_.rope().sin.index_select(0, pos);
-  auto future = key_index_.narrow(0, 0, bucket) > pos;  // keys after this position stay hidden
-  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
-
   for (std::int64_t i = 0; i < c.num_layers; ++i) {
     const auto& l = w.layers[i];
-    auto qkv = split_qkv(at::linear(rms_norm(x, l.audio_input_norm, eps), l.qkv_proj), heads, kv_heads, D);
-    auto q = apply_rope(qkv.q, cos, sin);
+    auto qkv = split_qkv(at::linear(rms_norm(x, l.audio_input_norm, eps), l.qkv_proj), c.num_heads, c.num_kv_heads,
+                         c.head_dim);
     cache.keys(i).index_copy_(0, pos, apply_rope(qkv.k, cos, sin));
     cache.values(i).index_copy_(0, pos, qkv.v);
-    auto keys = cache.keys(i).narrow(0, 0, bucket);      // [B, kv_heads, D]
-    auto values = cache.values(i).narrow(0, 0, bucket);
-    // GQA with one query: query head h reads kv head h / group.
-    auto scores = at::bmm(q.view({kv_heads, group, D}), keys.permute({1, 2, 0})) * scale;  // [kv, group, B]
-    scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
-    auto probs = at::softmax(scores, -1, at::kFloat).to(x.scalar_type());
-    auto attended = at::bmm(probs, values.permute({1, 0, 2})).view({1, heads * D});
-    x = x + at::linear(attended, l.o_proj);
+    x = x + at::linear(bucket_attention(i, apply_rope(qkv.q, cos, sin), bucket), l.o_proj);
     x = x + gated_mlp(rms_norm(x, l.audio_post_attention_norm, eps), l.audio_gate_up_proj, l.audio_down_proj);
   }
   auto hidden = rms_norm(x, w.norm, eps);
-  auto logits = at::linear(hidden, w.audio_head).view({K, c.codebook_vocab}).to(at::kFloat);
-  state_.advance(logits);
+  return at::linear(hidden, w.audio_head).view({c.num_codebooks, c.codebook_vocab}).to(at::kFloat);
+}
+
+// The same step with residual adds folded into the norms: x_l + mlp_{l-1} and x + attention are
+// added by the kernel that normalises them.
+at::Tensor AudioDecodeStep::fused_logits(std::int64_t bucket) {
+  const auto& c = model_.config();
+  const auto& w = model_.weights();
+  auto& cache = model_.cache();
+  const auto eps = c.rms_norm_eps;
+  const bool fused_attention = fused_attention_usable(model_);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
+  auto x = embed_previous();
+  at::Tensor delta;  // the previous layer's MLP output, not yet added to x
+  for (std::int64_t i = 0; i < c.num_layers; ++i) {
+    const auto& l = w.layers[i];
+    auto [residual, h] = gpu::add_rms_norm(x, delta, l.audio_input_norm, eps);
+    auto q = gpu::rope_write_kv(at::linear(h, l.qkv_proj), model_.rope().cos, model_.rope().sin, state_.position,
+                                cache.keys(i), cache.values(i), c.num_heads, c.num_kv_heads);
+    auto attended = fused_attention ? gpu::decode_attention(q, cache.keys(i), cache.values(i), state_.position, scale)
+                                    : bucket_attention(i, q, bucket);
+    auto [after_attention, h2] = gpu::add_rms_norm(residual, at::linear(attended, l.o_proj), l.audio_post_attention_norm, eps);
+    delta = at::linear(gpu::silu_mul(at::linear(h2, l.audio_gate_up_proj)), l.audio_down_proj);
+    x = after_attention;
+  }
+  auto hidden = gpu::add_rms_norm(x, delta, w.norm, eps).second;
+  return at::linear(hidden, w.audio_head).view({c.num_codebooks, c.codebook_vocab}).to(at::kFloat);
 }
 
 }  // namespace higgs::lm

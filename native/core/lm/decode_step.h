@@ -22,14 +22,30 @@ std::vector<std::int64_t> kv_buckets(std::int64_t max_context);
 // when the position is past the last bucket.
 std::size_t bucket_for(const std::vector<std::int64_t>& buckets, std::int64_t position);
 
+// fused_kernels_usable: the model is bf16 on CUDA and the fused kernels are built in;
+// fused_attention_usable: additionally head_dim 128 (the attention kernel's shape).
+bool fused_kernels_usable(const HiggsLM& model);
+bool fused_attention_usable(const HiggsLM& model);
+
 class AudioDecodeStep {
  public:
-  AudioDecodeStep(HiggsLM& model, DecodeState& state);
-  void run(std::int64_t bucket);
+  // fused: the CUDA kernels of gpu/fused_ops.h (norm + residual, rope + KV write, attention over
+  // the true length, SwiGLU) instead of chains of small ATen ops; needs fused_kernels_usable.
+  AudioDecodeStep(HiggsLM& model, DecodeState& state, bool fused = false);
+  void run(std::int64_t bucket) { state_.advance(logits(bucket)); }
+  // The step's audio logits [K, V] fp32 (writes the fed column's K/V at the position).
+  at::Tensor logits(std::int64_t bucket);
+  bool fused() const { return fused_; }
 
  private:
+  at::Tensor aten_logits(std::int64_t bucket);
+  at::Tensor fused_logits(std::int64_t bucket);
+  at::Tensor embed_previous() const;
+  at::Tensor bucket_attention(std::int64_t layer, const at::Tensor& q, std::int64_t bucket) const;
+
   HiggsLM& model_;
   DecodeState& state_;
+  bool fused_;
   at::Tensor codebook_offsets_;  // [K]: row k * codebook_vocab of the audio embedding table
   at::Tensor key_index_;         // [max_context] 0..max_context-1, for the causal mask
 };

@@ -1,0 +1,32 @@
+// The fused decode-step ops on ATen tensors (bf16, CUDA): shape and dtype checks around the
+// kernels of kernels/decode_kernels.cu, on the current stream (graph-capturable: no host sync).
+// fused_ops_cuda.cc when the kernels are built, fused_ops_none.cc otherwise.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <utility>
+
+namespace higgs::gpu {
+
+// True when the kernels were compiled in (a CUDA build with HIGGS_WITH_CUDA_KERNELS).
+bool fused_ops_available();
+
+// {x + delta, weight * rmsnorm(x + delta)} for x [rows, hidden]; delta undefined = no add.
+std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor& x, const at::Tensor& delta, const at::Tensor& weight,
+                                               double eps);
+
+// qkv [1, (heads + 2 kv_heads) * head_dim] -> q [heads, head_dim] rotated; k (rotated) and v are
+// written to the caches [max_context, kv_heads, head_dim] at *position ([1] int64).
+at::Tensor rope_write_kv(const at::Tensor& qkv, const at::Tensor& cos_table, const at::Tensor& sin_table,
+                         const at::Tensor& position, const at::Tensor& k_cache, const at::Tensor& v_cache,
+                         std::int64_t heads, std::int64_t kv_heads);
+
+// q [heads, head_dim] over cache positions 0..*position -> [1, heads * head_dim].
+at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache, const at::Tensor& v_cache,
+                            const at::Tensor& position, double scale);
+
+// [rows, 2 inter] -> [rows, inter]: silu(gate) * up.
+at::Tensor silu_mul(const at::Tensor& gate_up);
+
+}  // namespace higgs::gpu

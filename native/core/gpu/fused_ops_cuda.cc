@@ -1,0 +1,94 @@
+#include <c10/cuda/CUDAStream.h>
+
+#include "gpu/fused_ops.h"
+
+#include "errors.h"
+#include "gpu/kernels/decode_kernels.h"
+
+namespace higgs::gpu {
+namespace {
+
+void require(bool ok, const char* what) {
+  if (!ok) throw HiggsError(ErrorCode::Internal, std::string("fused decode op: ") + what);
+}
+
+void require_bf16_cuda(const at::Tensor& t, const char* name) {
+  require(t.defined() && t.is_cuda() && t.scalar_type() == at::kBFloat16 && t.is_contiguous(), name);
+}
+
+void check_launch() {
+  const auto error = cudaGetLastError();
+  if (error != cudaSuccess) throw HiggsError(ErrorCode::Internal, std::string("CUDA launch: ") + cudaGetErrorString(error));
+}
+
+cudaStream_t stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
+
+}  // namespace
+
+bool fused_ops_available() { return true; }
+
+std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor& x, const at::Tensor& delta, const at::Tensor& weight,
+                                               double eps) {
+  require_bf16_cuda(x, "x must be contiguous bf16 on CUDA");
+  require_bf16_cuda(weight, "weight must be contiguous bf16 on CUDA");
+  if (delta.defined()) require_bf16_cuda(delta, "delta must be contiguous bf16 on CUDA");
+  const auto hidden = x.size(-1);
+  require(weight.numel() == hidden && (!delta.defined() || delta.sizes() == x.sizes()), "add_rms_norm shapes");
+  auto sum = at::empty_like(x), normed = at::empty_like(x);
+  kernels::add_rms_norm(x.data_ptr(), delta.defined() ? delta.data_ptr() : nullptr, weight.data_ptr(), sum.data_ptr(),
+                        normed.data_ptr(), static_cast<int>(x.numel() / hidden), static_cast<int>(hidden),
+                        static_cast<float>(eps), stream());
+  check_launch();
+  return {sum, normed};
+}
+
+at::Tensor rope_write_kv(const at::Tensor& qkv, const at::Tensor& cos_table, const at::Tensor& sin_table,
+                         const at::Tensor& position, const at::Tensor& k_cache, const at::Tensor& v_cache,
+                         std::int64_t heads, std::int64_t kv_heads) {
+  require_bf16_cuda(qkv, "qkv must be contiguous bf16 on CUDA");
+  require_bf16_cuda(cos_table, "cos table");
+  require_bf16_cuda(sin_table, "sin table");
+  require_bf16_cuda(k_cache, "k cache");
+  require_bf16_cuda(v_cache, "v cache");
+  require(position.is_cuda() && position.scalar_type() == at::kLong && position.numel() == 1, "position");
+  const auto D = k_cache.size(-1);
+  require(qkv.numel() == (heads + 2 * kv_heads) * D && cos_table.size(-1) == D && k_cache.size(1) == kv_heads &&
+              D % 2 == 0 && D <= 1024,
+          "rope_write_kv shapes");
+  auto q = at::empty({heads, D}, qkv.options());
+  kernels::rope_write_kv(qkv.data_ptr(), cos_table.data_ptr(), sin_table.data_ptr(), position.data_ptr<std::int64_t>(),
+                         q.data_ptr(), k_cache.data_ptr(), v_cache.data_ptr(), static_cast<int>(heads),
+                         static_cast<int>(kv_heads), static_cast<int>(D), stream());
+  check_launch();
+  return q;
+}
+
+at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache, const at::Tensor& v_cache,
+                            const at::Tensor& position, double scale) {
+  require_bf16_cuda(q, "q");
+  require_bf16_cuda(k_cache, "k cache");
+  require_bf16_cuda(v_cache, "v cache");
+  require(position.is_cuda() && position.scalar_type() == at::kLong && position.numel() == 1, "position");
+  const auto heads = q.size(0), D = q.size(1), kv_heads = k_cache.size(1), max_context = k_cache.size(0);
+  require(D == 128 && k_cache.size(2) == D && heads % kv_heads == 0, "decode_attention needs head_dim 128 and GQA groups");
+  auto scratch = at::empty({kernels::attention_scratch_floats(static_cast<int>(heads), static_cast<int>(max_context),
+                                                              static_cast<int>(D))},
+                           q.options().dtype(at::kFloat));
+  auto out = at::empty({1, heads * D}, q.options());
+  kernels::decode_attention(q.data_ptr(), k_cache.data_ptr(), v_cache.data_ptr(), position.data_ptr<std::int64_t>(),
+                            out.data_ptr(), scratch.data_ptr<float>(), static_cast<int>(heads), static_cast<int>(kv_heads),
+                            static_cast<int>(D), static_cast<int>(max_context), static_cast<float>(scale), stream());
+  check_launch();
+  return out;
+}
+
+at::Tensor silu_mul(const at::Tensor& gate_up) {
+  require_bf16_cuda(gate_up, "gate_up must be contiguous bf16 on CUDA");
+  const auto inter = gate_up.size(-1) / 2;
+  auto out = at::empty({gate_up.numel() / (2 * inter), inter}, gate_up.options());
+  kernels::silu_mul(gate_up.data_ptr(), out.data_ptr(), static_cast<int>(out.size(0)), static_cast<int>(inter), stream());
+  check_launch();
+  return out;
+}
+
+}  // namespace higgs::gpu

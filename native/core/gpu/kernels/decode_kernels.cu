@@ -1,0 +1,206 @@
+// The fused kernels of the CUDA decode step. Each replaces a chain of small ATen kernels whose
+// launch and latency, not their bytes, dominated the graph-captured step. Arithmetic follows the
+// reference's rounding order where it rounds to bf16 between ops.
+#include "decode_kernels.h"
+
+#include <cuda_bf16.h>
+
+#include <cfloat>
+
+namespace higgs::gpu::kernels {
+namespace {
+
+using bf16 = __nv_bfloat16;
+
+__device__ __forceinline__ float f(bf16 x) { return __bfloat162float(x); }
+__device__ __forceinline__ bf16 b(float x) { return __float2bfloat16(x); }  // round to nearest even
+
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+// Block-wide sum / max for blockDim.x a multiple of 32 (<= 1024); every thread gets the result.
+__device__ float block_sum(float v, float* shared32) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  v = warp_sum(v);
+  __syncthreads();  // shared32 may still be read by a previous call
+  if (lane == 0) shared32[warp] = v;
+  __syncthreads();
+  v = lane < warps ? shared32[lane] : 0.f;
+  return warp_sum(v);
+}
+__device__ float block_max(float v, float* shared32) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  v = warp_max(v);
+  __syncthreads();
+  if (lane == 0) shared32[warp] = v;
+  __syncthreads();
+  v = lane < warps ? shared32[lane] : -FLT_MAX;
+  return warp_max(v);
+}
+
+__global__ void add_rms_norm_kernel(const bf16* x, const bf16* delta, const bf16* weight, bf16* sum, bf16* normed,
+                                    int hidden, float eps) {
+  __shared__ float shared32[32];
+  const long long row = blockIdx.x;
+  x += row * hidden;
+  sum += row * hidden;
+  normed += row * hidden;
+  if (delta) delta += row * hidden;
+  float squares = 0.f;
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+    const bf16 s = delta ? b(f(x[i]) + f(delta[i])) : x[i];  // the residual add rounds to bf16
+    sum[i] = s;
+    squares += f(s) * f(s);
+  }
+  const float inv = rsqrtf(block_sum(squares, shared32) / static_cast<float>(hidden) + eps);
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) normed[i] = b(f(weight[i]) * f(b(f(sum[i]) * inv)));
+}
+
+// Block h < heads + kv_heads rotates q or k head h; the others copy the v heads. Thread = dim.
+__global__ void rope_write_kv_kernel(const bf16* qkv, const bf16* cos_table, const bf16* sin_table,
+                                     const long long* position, bf16* q_out, bf16* k_cache, bf16* v_cache,
+                                     int heads, int kv_heads, int head_dim) {
+  const int h = blockIdx.x, d = threadIdx.x, half = head_dim / 2;
+  const long long pos = *position;
+  if (h < heads + kv_heads) {
+    const bf16* x = qkv + static_cast<long long>(h) * head_dim;
+    const float c = f(cos_table[pos * head_dim + d]), s = f(sin_table[pos * head_dim + d]);
+    const float rotated = d < half ? -f(x[d + half]) : f(x[d - half]);
+    const bf16 out = b(f(b(f(x[d]) * c)) + f(b(rotated * s)));  // x*cos + rotate_half(x)*sin, each op rounded
+    if (h < heads) q_out[static_cast<long long>(h) * head_dim + d] = out;
+    else k_cache[(pos * kv_heads + (h - heads)) * head_dim + d] = out;
+  } else {
+    const int v = h - heads - kv_heads;
+    v_cache[(pos * kv_heads + v) * head_dim + d] = qkv[static_cast<long long>(heads + kv_heads + v) * head_dim + d];
+  }
+}
+
+constexpr int kChunk = 128;  // keys per attention block (one per thread in the score phase)
+constexpr int kHeadDim = 128;
+
+// Grid (heads, chunks). Block of kChunk threads: thread t scores key chunk*kChunk + t against the
+// query, the block takes the chunk's softmax statistics, then thread d accumulates output dim d.
+// Writes (max, sum, acc[head_dim]) per (head, chunk); chunks past the length write max = -inf.
+__global__ void attention_chunk_kernel(const bf16* q, const bf16* k_cache, const bf16* v_cache,
+                                       const long long* position, float* scratch, int heads, int kv_heads,
+                                       int chunks, float scale) {
+  __shared__ float query[kHeadDim];
+  __shared__ float probs[kChunk];
+  __shared__ float shared32[32];
+  const int h = blockIdx.x, chunk = blockIdx.y, t = threadIdx.x;
+  const int kv = h / (heads / kv_heads);
+  const long long length = *position + 1;
+  const long long first = static_cast<long long>(chunk) * kChunk;
+  float* stats = scratch + (static_cast<long long>(h) * chunks + chunk) * (2 + kHeadDim);
+  if (first >= length) {
+    if (t == 0) {
+      stats[0] = -FLT_MAX;
+      stats[1] = 0.f;
+    }
+    return;
+  }
+  query[t] = f(q[static_cast<long long>(h) * kHeadDim + t]);  // kChunk == kHeadDim threads
+  __syncthreads();
+  const long long key = first + t;
+  float score = -FLT_MAX;
+  if (key < length) {
+    const uint4* k = reinterpret_cast<const uint4*>(k_cache + (key * kv_heads + kv) * kHeadDim);
+    float dot = 0.f;
+#pragma unroll
+    for (int i = 0; i < kHeadDim / 8; ++i) {
+      const uint4 packed = k[i];
+      const bf16* e = reinterpret_cast<const bf16*>(&packed);
+#pragma unroll
+      for (int j = 0; j < 8; ++j) dot += query[i * 8 + j] * f(e[j]);
+    }
+    score = dot * scale;
+  }
+  const float m = block_max(score, shared32);
+  const float p = key < length ? __expf(score - m) : 0.f;
+  const float l = block_sum(p, shared32);
+  probs[t] = p;
+  __syncthreads();
+  const long long n = min(static_cast<long long>(kChunk), length - first);
+  float acc = 0.f;
+  const bf16* v = v_cache + (first * kv_heads + kv) * kHeadDim + t;  // thread t = output dim
+  for (int i = 0; i < n; ++i) acc += probs[i] * f(v[static_cast<long long>(i) * kv_heads * kHeadDim]);
+  if (t == 0) {
+    stats[0] = m;
+    stats[1] = l;
+  }
+  stats[2 + t] = acc;
+}
+
+// Grid heads, block head_dim threads: merges the chunks' partial softmax sums.
+__global__ void attention_combine_kernel(const float* scratch, bf16* out, int chunks) {
+  const int h = blockIdx.x, d = threadIdx.x;
+  const float* stats = scratch + static_cast<long long>(h) * chunks * (2 + kHeadDim);
+  float m = -FLT_MAX;
+  for (int c = 0; c < chunks; ++c) m = fmaxf(m, stats[c * (2 + kHeadDim)]);
+  float l = 0.f, acc = 0.f;
+  for (int c = 0; c < chunks; ++c) {
+    const float* s = stats + c * (2 + kHeadDim);
+    if (s[1] == 0.f) continue;  // past the length
+    const float w = __expf(s[0] - m);
+    l += s[1] * w;
+    acc += s[2 + d] * w;
+  }
+  out[static_cast<long long>(h) * kHeadDim + d] = b(acc / l);
+}
+
+__global__ void silu_mul_kernel(const bf16* gate_up, bf16* out, int inter) {
+  const long long row = blockIdx.y;
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= inter) return;
+  const float g = f(gate_up[row * 2 * inter + i]);
+  const bf16 silu = b(g / (1.f + __expf(-g)));
+  out[row * inter + i] = b(f(silu) * f(gate_up[row * 2 * inter + inter + i]));
+}
+
+}  // namespace
+
+void add_rms_norm(const void* x, const void* delta, const void* weight, void* sum, void* normed, int rows,
+                  int hidden, float eps, cudaStream_t stream) {
+  add_rms_norm_kernel<<<rows, 256, 0, stream>>>(static_cast<const bf16*>(x), static_cast<const bf16*>(delta),
+                                                static_cast<const bf16*>(weight), static_cast<bf16*>(sum),
+                                                static_cast<bf16*>(normed), hidden, eps);
+}
+
+void rope_write_kv(const void* qkv, const void* cos_table, const void* sin_table, const std::int64_t* position,
+                   void* q_out, void* k_cache, void* v_cache, int heads, int kv_heads, int head_dim,
+                   cudaStream_t stream) {
+  rope_write_kv_kernel<<<heads + 2 * kv_heads, head_dim, 0, stream>>>(
+      static_cast<const bf16*>(qkv), static_cast<const bf16*>(cos_table), static_cast<const bf16*>(sin_table),
+      reinterpret_cast<const long long*>(position), static_cast<bf16*>(q_out), static_cast<bf16*>(k_cache),
+      static_cast<bf16*>(v_cache), heads, kv_heads, head_dim);
+}
+
+std::int64_t attention_scratch_floats(int heads, int max_context, int head_dim) {
+  const std::int64_t chunks = (max_context + kChunk - 1) / kChunk;
+  return static_cast<std::int64_t>(heads) * chunks * (2 + head_dim);
+}
+
+void decode_attention(const void* q, const void* k_cache, const void* v_cache, const std::int64_t* position,
+                      void* out, float* scratch, int heads, int kv_heads, int head_dim, int max_context,
+                      float scale, cudaStream_t stream) {
+  (void)head_dim;  // checked == kHeadDim by the caller
+  const int chunks = (max_context + kChunk - 1) / kChunk;
+  attention_chunk_kernel<<<dim3(heads, chunks), kChunk, 0, stream>>>(
+      static_cast<const bf16*>(q), static_cast<const bf16*>(k_cache), static_cast<const bf16*>(v_cache),
+      reinterpret_cast<const long long*>(position), scratch, heads, kv_heads, chunks, scale);
+  attention_combine_kernel<<<heads, kHeadDim, 0, stream>>>(scratch, static_cast<bf16*>(out), chunks);
+}
+
+void silu_mul(const void* gate_up, void* out, int rows, int inter, cudaStream_t stream) {
+  const int threads = 256;
+  silu_mul_kernel<<<dim3((inter + threads - 1) / threads, rows), threads, 0, stream>>>(
+      static_cast<const bf16*>(gate_up), static_cast<bf16*>(out), inter);
+}
+
+}  // namespace higgs::gpu::kernels
