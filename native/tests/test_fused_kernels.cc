@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "check.h"
 #include "gpu/fused_ops.h"
@@ -92,6 +94,22 @@ HIGGS_TEST(fused_attention_matches_aten_at_every_length) {
     auto expected = at::einsum("ht,thd->hd", {at::softmax(scores, -1), values});
     HIGGS_CHECK_MSG(relative_error(out, expected) < 1e-2, "length " << length << ": " << relative_error(out, expected));
   }
+}
+
+HIGGS_TEST(row_gemv_matches_aten_linear) {
+  if (skip()) return;
+  at::manual_seed(5);
+  // The full model's projections (qkv, o, gate_up, down, audio head) and an odd small one.
+  for (auto [n, k] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+           {5120, 3072}, {3072, 3072}, {16384, 3072}, {3072, 8192}, {8208, 3072}, {17, 64}}) {
+    auto weight = at::randn({n, k}, bf16()) * 0.02, x = at::randn({1, k}, bf16());
+    auto y = gpu::linear_row(x, weight);
+    HIGGS_CHECK(y.sizes() == at::IntArrayRef({1, n}));
+    HIGGS_CHECK_MSG(relative_error(y, at::linear(x, weight)) < 1e-2, n << "x" << k << ": " << relative_error(y, at::linear(x, weight)));
+  }
+  // Layouts the kernel does not take fall back to at::linear.
+  auto weight = at::randn({64, 24}, bf16()), x = at::randn({2, 24}, bf16());
+  HIGGS_CHECK(at::equal(gpu::linear_row(x, weight), at::linear(x, weight)));
 }
 
 HIGGS_TEST(fused_silu_mul_matches_aten) {

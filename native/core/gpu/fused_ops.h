@@ -26,6 +26,11 @@ at::Tensor rope_write_kv(const at::Tensor& qkv, const at::Tensor& cos_table, con
 at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache, const at::Tensor& v_cache,
                             const at::Tensor& position, double scale);
 
+// x [1, k] -> [1, n] = x W^T for W [n, k] (at::linear of one row, without cuBLAS's GEMM kernels,
+// which read the weights well below the memory bandwidth at batch 1). Other shapes or layouts
+// go to at::linear.
+at::Tensor linear_row(const at::Tensor& x, const at::Tensor& weight);
+
 // [rows, 2 inter] -> [rows, inter]: silu(gate) * up.
 at::Tensor silu_mul(const at::Tensor& gate_up);
 

@@ -2,6 +2,8 @@
 
 #include "gpu/fused_ops.h"
 
+#include <cstdint>
+
 #include "errors.h"
 #include "gpu/kernels/decode_kernels.h"
 
@@ -80,6 +82,20 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache, cons
                             static_cast<int>(D), static_cast<int>(max_context), static_cast<float>(scale), stream());
   check_launch();
   return out;
+}
+
+at::Tensor linear_row(const at::Tensor& x, const at::Tensor& weight) {
+  const auto k = weight.size(-1);
+  const bool fits = x.numel() == k && k % 8 == 0 && x.is_contiguous() && weight.is_contiguous() && weight.dim() == 2 &&
+                    x.scalar_type() == at::kBFloat16 && weight.scalar_type() == at::kBFloat16 && x.is_cuda() &&
+                    reinterpret_cast<std::uintptr_t>(x.data_ptr()) % 16 == 0 &&
+                    reinterpret_cast<std::uintptr_t>(weight.data_ptr()) % 16 == 0;
+  if (!fits) return at::linear(x, weight);
+  auto y = at::empty({1, weight.size(0)}, x.options());
+  kernels::gemv(weight.data_ptr(), x.data_ptr(), y.data_ptr(), static_cast<int>(weight.size(0)), static_cast<int>(k),
+                stream());
+  check_launch();
+  return y;
 }
 
 at::Tensor silu_mul(const at::Tensor& gate_up) {

@@ -13,6 +13,7 @@ std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor&, const at::Tens
 at::Tensor rope_write_kv(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
                          const at::Tensor&, std::int64_t, std::int64_t) { missing(); }
 at::Tensor decode_attention(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double) { missing(); }
+at::Tensor linear_row(const at::Tensor&, const at::Tensor&) { missing(); }
 at::Tensor silu_mul(const at::Tensor&) { missing(); }
 
 }  // namespace higgs::gpu

@@ -106,16 +106,17 @@ at::Tensor AudioDecodeStep::fused_logits(std::int64_t bucket) {
   for (std::int64_t i = 0; i < c.num_layers; ++i) {
     const auto& l = w.layers[i];
     auto [residual, h] = gpu::add_rms_norm(x, delta, l.audio_input_norm, eps);
-    auto q = gpu::rope_write_kv(at::linear(h, l.qkv_proj), model_.rope().cos, model_.rope().sin, state_.position,
+    auto q = gpu::rope_write_kv(gpu::linear_row(h, l.qkv_proj), model_.rope().cos, model_.rope().sin, state_.position,
                                 cache.keys(i), cache.values(i), c.num_heads, c.num_kv_heads);
     auto attended = fused_attention ? gpu::decode_attention(q, cache.keys(i), cache.values(i), state_.position, scale)
                                     : bucket_attention(i, q, bucket);
-    auto [after_attention, h2] = gpu::add_rms_norm(residual, at::linear(attended, l.o_proj), l.audio_post_attention_norm, eps);
-    delta = at::linear(gpu::silu_mul(at::linear(h2, l.audio_gate_up_proj)), l.audio_down_proj);
+    auto [after_attention, h2] =
+        gpu::add_rms_norm(residual, gpu::linear_row(attended, l.o_proj), l.audio_post_attention_norm, eps);
+    delta = gpu::linear_row(gpu::silu_mul(gpu::linear_row(h2, l.audio_gate_up_proj)), l.audio_down_proj);
     x = after_attention;
   }
   auto hidden = gpu::add_rms_norm(x, delta, w.norm, eps).second;
-  return at::linear(hidden, w.audio_head).view({c.num_codebooks, c.codebook_vocab}).to(at::kFloat);
+  return gpu::linear_row(hidden, w.audio_head).view({c.num_codebooks, c.codebook_vocab}).to(at::kFloat);
 }
 
 }  // namespace higgs::lm

@@ -154,6 +154,35 @@ __global__ void attention_combine_kernel(const float* scratch, bf16* out, int ch
   out[static_cast<long long>(h) * kHeadDim + d] = b(acc / l);
 }
 
+constexpr int kGemvWarps = 8;  // rows per block
+
+__device__ __forceinline__ float dot8(const uint4& a, const uint4& b) {
+  const __nv_bfloat162* x = reinterpret_cast<const __nv_bfloat162*>(&a);
+  const __nv_bfloat162* y = reinterpret_cast<const __nv_bfloat162*>(&b);
+  float s = 0.f;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 p = __bfloat1622float2(x[i]), q = __bfloat1622float2(y[i]);
+    s += p.x * q.x + p.y * q.y;
+  }
+  return s;
+}
+
+// A weight row is streamed once: the lanes of a warp read consecutive 16-byte pieces of it, four
+// pieces in flight per lane, and x (a few KB, shared by every row) comes from L1/L2.
+__global__ void gemv_kernel(const bf16* weight, const bf16* x, bf16* y, int n, int k) {
+  const int row = blockIdx.x * kGemvWarps + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+  if (row >= n) return;
+  const uint4* w = reinterpret_cast<const uint4*>(weight + static_cast<long long>(row) * k);
+  const uint4* v = reinterpret_cast<const uint4*>(x);
+  const int pieces = k / 8;
+  float acc = 0.f;
+#pragma unroll 4
+  for (int i = lane; i < pieces; i += 32) acc += dot8(__ldg(w + i), __ldg(v + i));
+  acc = warp_sum(acc);
+  if (lane == 0) y[row] = b(acc);
+}
+
 __global__ void silu_mul_kernel(const bf16* gate_up, bf16* out, int inter) {
   const long long row = blockIdx.y;
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -195,6 +224,11 @@ void decode_attention(const void* q, const void* k_cache, const void* v_cache, c
       static_cast<const bf16*>(q), static_cast<const bf16*>(k_cache), static_cast<const bf16*>(v_cache),
       reinterpret_cast<const long long*>(position), scratch, heads, kv_heads, chunks, scale);
   attention_combine_kernel<<<heads, kHeadDim, 0, stream>>>(scratch, static_cast<bf16*>(out), chunks);
+}
+
+void gemv(const void* weight, const void* x, void* y, int n, int k, cudaStream_t stream) {
+  gemv_kernel<<<(n + kGemvWarps - 1) / kGemvWarps, 32 * kGemvWarps, 0, stream>>>(
+      static_cast<const bf16*>(weight), static_cast<const bf16*>(x), static_cast<bf16*>(y), n, k);
 }
 
 void silu_mul(const void* gate_up, void* out, int rows, int inter, cudaStream_t stream) {

@@ -28,6 +28,10 @@ void decode_attention(const void* q, const void* k_cache, const void* v_cache, c
                       void* out, float* scratch, int heads, int kv_heads, int head_dim, int max_context,
                       float scale, cudaStream_t stream);
 
+// y [n] = W [n, k] x [k] for one bf16 row vector (the decode step's every projection): one warp
+// per output row, 16-byte loads, fp32 accumulation, rounded once. k % 8 == 0, 16-byte aligned.
+void gemv(const void* weight, const void* x, void* y, int n, int k, cudaStream_t stream);
+
 // gate_up [rows, 2 inter] -> out [rows, inter] = bf16(bf16(silu(gate)) * up), as the reference's two ops.
 void silu_mul(const void* gate_up, void* out, int rows, int inter, cudaStream_t stream);
 
