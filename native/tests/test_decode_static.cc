@@ -67,7 +67,7 @@ HIGGS_TEST(static_sampler_draws_the_eager_samplers_tokens) {
       {0.0, 0, 1.0}, {1.0, 0, 1.0}, {0.7, 0, 1.0}, {1.0, 5, 1.0}, {1.0, 0, 0.9}, {0.8, 50, 0.95},
       {1.3, 4000, 0.5}, {1.0, 1026, 1.0}, {0.5, 1, 0.3},
   };
-  SamplerBuffers buffers(device);
+  SamplerBuffers buffers(device, 16);
   for (std::size_t t = 0; t < table.size(); ++t) {
     auto p = table[t];
     p.seed = 1000 + t * 7919;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "gpu/fused_ops.h"
 #include "lm/decode_runner.h"
 #include "lm/generator.h"
+#include "lm/sampling.h"
 #include "lm_test_util.h"
 
 using namespace higgs;
@@ -110,6 +112,18 @@ HIGGS_TEST(row_gemv_matches_aten_linear) {
   // Layouts the kernel does not take fall back to at::linear.
   auto weight = at::randn({64, 24}, bf16()), x = at::randn({2, 24}, bf16());
   HIGGS_CHECK(at::equal(gpu::linear_row(x, weight), at::linear(x, weight)));
+}
+
+HIGGS_TEST(fused_gumbel_argmax_equals_the_tensor_ops) {
+  if (skip()) return;
+  at::manual_seed(6);
+  auto logits = at::randn({8, 1026}, at::TensorOptions().device(at::kCUDA)) * 2;
+  logits.narrow(1, 0, 500).fill_(-std::numeric_limits<float>::infinity());  // masked by top-k / top-p
+  logits.narrow(1, 600, 3).fill_(4.0f);                                     // ties
+  for (std::int64_t b : {0LL, 1LL, 77LL, 123456789LL, 4294967295LL}) {
+    auto base = at::full({1}, b, at::TensorOptions().dtype(at::kLong).device(at::kCUDA));
+    HIGGS_CHECK_MSG(at::equal(gpu::gumbel_argmax(logits, base), gumbel_argmax_ops(logits, base)), "base " << b);
+  }
 }
 
 HIGGS_TEST(fused_silu_mul_matches_aten) {

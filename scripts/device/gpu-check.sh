@@ -115,6 +115,15 @@ if [[ ${RESULT[build]} != FAILED ]]; then
   fi
 fi
 
+# ---- where a decode step's time goes: Nsight Compute on the first fused kernels (warm-up steps) ----
+if [[ ${RESULT[build]} != FAILED && $BENCH_DEVICE == cuda && ${PROFILE:-1} == 1 ]] && command -v ncu >/dev/null; then
+  stamp "ncu: speed of light of the decode-step kernels"
+  timeout 150 ncu --kernel-name regex:'gemv_kernel|attention_chunk|add_rms_norm|gumbel_argmax' --launch-count 10 \
+    --section SpeedOfLight "$BUILD"/higgs-bench --shape full --device cuda --prompt 512 --steps 2 --warmup 1 \
+    --request-seconds 0 --no-codec --voice-seconds 1 >"$OUT/ncu.txt" 2>&1 || tail -n 20 "$OUT/ncu.txt"
+  grep -E '^  [a-z_]+kernel|Duration|Memory Throughput|DRAM Throughput' "$OUT/ncu.txt" | head -n 60
+fi
+
 # ---- transformers baseline: the same full shape, random weights, static cache, same step count ------
 if [[ $BASELINE == 1 ]]; then
   stamp "transformers baseline (full shape, bf16)"

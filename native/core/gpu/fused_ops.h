@@ -31,6 +31,10 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache, cons
 // go to at::linear.
 at::Tensor linear_row(const at::Tensor& x, const at::Tensor& weight);
 
+// Gumbel-max of lm::gumbel_argmax in one kernel: logits [rows, vocab] fp32 contiguous, base [1]
+// int64 -> int64 [rows], equal to the tensor-op version.
+at::Tensor gumbel_argmax(const at::Tensor& logits, const at::Tensor& base);
+
 // [rows, 2 inter] -> [rows, inter]: silu(gate) * up.
 at::Tensor silu_mul(const at::Tensor& gate_up);
 

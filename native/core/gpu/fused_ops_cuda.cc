@@ -98,6 +98,17 @@ at::Tensor linear_row(const at::Tensor& x, const at::Tensor& weight) {
   return y;
 }
 
+at::Tensor gumbel_argmax(const at::Tensor& logits, const at::Tensor& base) {
+  require(logits.is_cuda() && logits.scalar_type() == at::kFloat && logits.is_contiguous() && logits.dim() == 2,
+          "gumbel_argmax logits must be contiguous fp32 [rows, vocab] on CUDA");
+  require(base.is_cuda() && base.scalar_type() == at::kLong && base.numel() == 1, "gumbel_argmax base");
+  auto out = at::empty({logits.size(0)}, logits.options().dtype(at::kLong));
+  kernels::gumbel_argmax(logits.data_ptr<float>(), base.data_ptr<std::int64_t>(), out.data_ptr<std::int64_t>(),
+                         static_cast<int>(logits.size(0)), static_cast<int>(logits.size(1)), stream());
+  check_launch();
+  return out;
+}
+
 at::Tensor silu_mul(const at::Tensor& gate_up) {
   require_bf16_cuda(gate_up, "gate_up must be contiguous bf16 on CUDA");
   const auto inter = gate_up.size(-1) / 2;

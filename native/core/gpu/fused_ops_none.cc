@@ -14,6 +14,7 @@ at::Tensor rope_write_kv(const at::Tensor&, const at::Tensor&, const at::Tensor&
                          const at::Tensor&, std::int64_t, std::int64_t) { missing(); }
 at::Tensor decode_attention(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double) { missing(); }
 at::Tensor linear_row(const at::Tensor&, const at::Tensor&) { missing(); }
+at::Tensor gumbel_argmax(const at::Tensor&, const at::Tensor&) { missing(); }
 at::Tensor silu_mul(const at::Tensor&) { missing(); }
 
 }  // namespace higgs::gpu

@@ -1,5 +1,7 @@
 #include "lm/sampling.h"
 
+#include "gpu/fused_ops.h"
+
 #include <limits>
 
 namespace higgs::lm {
@@ -10,9 +12,8 @@ constexpr std::int64_t kHashMultiplier = 0x45d9f3b;
 
 // The counter base of one draw as a [1] int64 tensor on `device` (scalars folded on the host).
 at::Tensor draw_base(std::uint64_t seed, std::int64_t step, NoiseStream stream, const at::Device& device) {
-  std::uint32_t base = hash32(seed_base(seed) ^ static_cast<std::uint32_t>(step));
-  base = hash32(base ^ static_cast<std::uint32_t>(static_cast<std::int64_t>(stream)));
-  return at::full({1}, static_cast<std::int64_t>(base), at::TensorOptions().dtype(at::kLong).device(device));
+  return at::full({1}, static_cast<std::int64_t>(draw_base(seed_base(seed), step, stream)),
+                  at::TensorOptions().dtype(at::kLong).device(device));
 }
 
 at::Tensor draw(const at::Tensor& logits, std::uint64_t seed, std::int64_t step, NoiseStream stream) {
@@ -28,6 +29,11 @@ at::Tensor hash32_tensor(at::Tensor x) {
   return at::bitwise_xor(x, at::bitwise_right_shift(x, 16));
 }
 
+std::uint32_t draw_base(std::uint32_t seed_base, std::int64_t step, NoiseStream stream) {
+  const std::uint32_t base = hash32(seed_base ^ static_cast<std::uint32_t>(step));
+  return hash32(base ^ static_cast<std::uint32_t>(static_cast<std::int64_t>(stream)));
+}
+
 std::uint32_t seed_base(std::uint64_t seed) {
   return hash32(hash32(static_cast<std::uint32_t>(seed)) ^ static_cast<std::uint32_t>(seed >> 32));
 }
@@ -41,6 +47,14 @@ at::Tensor uniform_grid(const at::Tensor& base, std::int64_t rows, std::int64_t 
 }
 
 at::Tensor gumbel_argmax(const at::Tensor& logits, const at::Tensor& base) {
+  if (logits.is_cuda() && gpu::fused_ops_available() && logits.scalar_type() == at::kFloat && logits.is_contiguous() &&
+      logits.dim() == 2) {
+    return gpu::gumbel_argmax(logits, base);
+  }
+  return gumbel_argmax_ops(logits, base);
+}
+
+at::Tensor gumbel_argmax_ops(const at::Tensor& logits, const at::Tensor& base) {
   auto u = uniform_grid(base, logits.size(0), logits.size(1));
   auto gumbel = -at::log(-at::log(u));
   // -inf logits stay -inf: masked tokens are never drawn.

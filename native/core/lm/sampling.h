@@ -37,7 +37,12 @@ std::uint32_t seed_base(std::uint64_t seed);
 at::Tensor uniform_grid(const at::Tensor& base, std::int64_t rows, std::int64_t vocab);
 
 // Gumbel-max over logits [rows, vocab] with the noise of `base`: argmax(logits + g), int64 [rows].
+// On CUDA with the fused kernels built in, one kernel computes the same values.
 at::Tensor gumbel_argmax(const at::Tensor& logits, const at::Tensor& base);
+at::Tensor gumbel_argmax_ops(const at::Tensor& logits, const at::Tensor& base);  // the tensor-op version
+
+// The counter base of one draw (hash of seed_base, step and stream), as the host computes it.
+std::uint32_t draw_base(std::uint32_t seed_base, std::int64_t step, NoiseStream stream);
 
 // u in (0, 1) for every (row, token) of a [rows, vocab] grid, as float64 on `device`.
 at::Tensor counter_uniform(std::uint64_t seed, std::int64_t step, NoiseStream stream, std::int64_t rows,

@@ -4,19 +4,10 @@
 #include <limits>
 
 namespace higgs::lm {
-namespace {
-
-// The per-draw counter base: hash(hash(seed_base ^ step) ^ stream), computed on the device.
-at::Tensor draw_base(const SamplerBuffers& s, const at::Tensor& step, NoiseStream stream) {
-  auto base = hash32_tensor(at::bitwise_xor(s.seed_base, step.bitwise_and(static_cast<std::int64_t>(0xFFFFFFFF))));
-  return hash32_tensor(at::bitwise_xor(base, static_cast<std::int64_t>(stream)));
-}
-
-}  // namespace
-
-SamplerBuffers::SamplerBuffers(const at::Device& device) {
+SamplerBuffers::SamplerBuffers(const at::Device& device, std::int64_t max_steps) {
   auto longs = at::TensorOptions().dtype(at::kLong).device(device);
-  seed_base = at::zeros({1}, longs);
+  sample_bases = at::zeros({max_steps}, longs);
+  resample_bases = at::zeros({max_steps}, longs);
   greedy = at::zeros({1}, longs.dtype(at::kBool));
   temperature = at::ones({1}, longs.dtype(at::kFloat));
   top_k = at::zeros({1}, longs);
@@ -28,7 +19,17 @@ SamplerBuffers::SamplerBuffers(const at::Device& device) {
 
 void SamplerBuffers::set(const SamplingParams& p) {
   const bool is_greedy = p.temperature <= 0;
-  seed_base.fill_(static_cast<std::int64_t>(lm::seed_base(p.seed)));
+  // The counter bases of every step, hashed on the host once per request: a step then looks its
+  // base up (one gather) instead of hashing on the device (two dozen tiny kernels per draw).
+  const auto steps = sample_bases.size(0);
+  auto sample = at::empty({steps}, at::kLong), resample = at::empty({steps}, at::kLong);
+  const auto seed = lm::seed_base(p.seed);
+  for (std::int64_t i = 0; i < steps; ++i) {
+    sample.data_ptr<std::int64_t>()[i] = draw_base(seed, i, NoiseStream::Sample);
+    resample.data_ptr<std::int64_t>()[i] = draw_base(seed, i, NoiseStream::RasResample);
+  }
+  sample_bases.copy_(sample);
+  resample_bases.copy_(resample);
   greedy.fill_(is_greedy);
   temperature.fill_(is_greedy ? 1.0f : static_cast<float>(p.temperature));
   top_k.fill_(p.top_k);  // 0 = off; clamped against the vocabulary in the step
@@ -57,12 +58,12 @@ at::Tensor static_process_logits(const at::Tensor& logits, const SamplerBuffers&
 }
 
 at::Tensor static_sample_rows(const at::Tensor& logits, const SamplerBuffers& s, const at::Tensor& step) {
-  auto drawn = gumbel_argmax(static_process_logits(logits, s), draw_base(s, step, NoiseStream::Sample));
+  auto drawn = gumbel_argmax(static_process_logits(logits, s), s.sample_bases.index_select(0, step));
   return at::where(s.greedy, at::argmax(logits, -1), drawn);
 }
 
 at::Tensor static_resample_raw(const at::Tensor& logits, const SamplerBuffers& s, const at::Tensor& step) {
-  return gumbel_argmax(logits.to(at::kFloat), draw_base(s, step, NoiseStream::RasResample));
+  return gumbel_argmax(logits.to(at::kFloat).contiguous(), s.resample_bases.index_select(0, step));
 }
 
 }  // namespace higgs::lm

@@ -11,11 +11,13 @@
 namespace higgs::lm {
 
 struct SamplerBuffers {
-  explicit SamplerBuffers(const at::Device& device);
+  // max_steps: steps 0..max_steps-1 can draw (the per-step counter bases are tabled).
+  SamplerBuffers(const at::Device& device, std::int64_t max_steps);
   // Copies a request's settings into the buffers (host -> device, before the steps run).
   void set(const SamplingParams& params);
 
-  at::Tensor seed_base;    // [1] int64: seed_base(seed)
+  at::Tensor sample_bases;    // [max_steps] int64: draw_base(seed, step, Sample) of every step
+  at::Tensor resample_bases;  // [max_steps] int64: the same for the RAS redraw
   at::Tensor greedy;       // [1] bool: temperature 0
   at::Tensor temperature;  // [1] float (1 when greedy, so no division by zero)
   at::Tensor top_k;        // [1] int64, clamped to [1, vocab]; vocab = off

@@ -126,10 +126,35 @@ __global__ void attention_chunk_kernel(const bf16* q, const bf16* k_cache, const
   const float l = block_sum(p, shared32);
   probs[t] = p;
   __syncthreads();
+  // P V: warp w sums keys [w * 32, w * 32 + 32) of the chunk, lane l dims 4l..4l+3, with all 32
+  // row loads in flight (a loop over keys per output dim waits on one load at a time); the four
+  // warps' partial sums meet in shared memory.
+  __shared__ float partial[kChunk / 32][kHeadDim];
+  const int warp = t >> 5, lane = t & 31;
   const long long n = min(static_cast<long long>(kChunk), length - first);
+  const bf16* v = v_cache + (first * kv_heads + kv) * kHeadDim + lane * 4;
+  float a0 = 0.f, a1 = 0.f, a2 = 0.f, a3 = 0.f;
+#pragma unroll
+  for (int j = 0; j < 32; ++j) {
+    const int i = warp * 32 + j;
+    if (i < n) {
+      const uint2 packed = *reinterpret_cast<const uint2*>(v + static_cast<long long>(i) * kv_heads * kHeadDim);
+      const bf16* e = reinterpret_cast<const bf16*>(&packed);
+      const float w = probs[i];
+      a0 += w * f(e[0]);
+      a1 += w * f(e[1]);
+      a2 += w * f(e[2]);
+      a3 += w * f(e[3]);
+    }
+  }
+  partial[warp][lane * 4 + 0] = a0;
+  partial[warp][lane * 4 + 1] = a1;
+  partial[warp][lane * 4 + 2] = a2;
+  partial[warp][lane * 4 + 3] = a3;
+  __syncthreads();
   float acc = 0.f;
-  const bf16* v = v_cache + (first * kv_heads + kv) * kHeadDim + t;  // thread t = output dim
-  for (int i = 0; i < n; ++i) acc += probs[i] * f(v[static_cast<long long>(i) * kv_heads * kHeadDim]);
+#pragma unroll
+  for (int w = 0; w < kChunk / 32; ++w) acc += partial[w][t];
   if (t == 0) {
     stats[0] = m;
     stats[1] = l;
@@ -177,10 +202,63 @@ __global__ void gemv_kernel(const bf16* weight, const bf16* x, bf16* y, int n, i
   const uint4* v = reinterpret_cast<const uint4*>(x);
   const int pieces = k / 8;
   float acc = 0.f;
-#pragma unroll 4
-  for (int i = lane; i < pieces; i += 32) acc += dot8(__ldg(w + i), __ldg(v + i));
+  int i = lane;
+  // Four weight loads issued before any is used; then the remainder one by one.
+  for (; i + 96 < pieces; i += 128) {
+    const uint4 w0 = __ldg(w + i), w1 = __ldg(w + i + 32), w2 = __ldg(w + i + 64), w3 = __ldg(w + i + 96);
+    acc += dot8(w0, __ldg(v + i)) + dot8(w1, __ldg(v + i + 32)) + dot8(w2, __ldg(v + i + 64)) + dot8(w3, __ldg(v + i + 96));
+  }
+  for (; i < pieces; i += 32) acc += dot8(__ldg(w + i), __ldg(v + i));
   acc = warp_sum(acc);
   if (lane == 0) y[row] = b(acc);
+}
+
+// Gumbel-max over one row of logits [rows, vocab] fp32 with the counter noise of sampling.h:
+// u = (hash(hash(row ^ base) ^ token) + 0.5) / 2^32, argmax(logit + -log(-log(u))) in fp64, the
+// first index on ties (as at::argmax). One block per row.
+__device__ __forceinline__ unsigned hash32(unsigned x) {
+  x = ((x >> 16) ^ x) * 0x45d9f3bu;
+  x = ((x >> 16) ^ x) * 0x45d9f3bu;
+  return (x >> 16) ^ x;
+}
+
+__global__ void gumbel_argmax_kernel(const float* logits, const long long* base, long long* out, int vocab) {
+  __shared__ double best_value[32];
+  __shared__ int best_index[32];
+  const int row = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  const unsigned row_hash = hash32(static_cast<unsigned>(row) ^ static_cast<unsigned>(*base));
+  double best = -DBL_MAX;  // -inf logits (masked tokens) never win
+  int index = vocab;  // larger than any real index: loses every tie
+  for (int token = threadIdx.x; token < vocab; token += blockDim.x) {
+    const double u = (static_cast<double>(hash32(row_hash ^ static_cast<unsigned>(token))) + 0.5) / 4294967296.0;
+    const double value = static_cast<double>(logits[static_cast<long long>(row) * vocab + token]) - log(-log(u));
+    if (value > best || (value == best && token < index)) {
+      best = value;
+      index = token;
+    }
+  }
+  for (int o = 16; o > 0; o >>= 1) {
+    const double other = __shfl_xor_sync(0xffffffffu, best, o);
+    const int other_index = __shfl_xor_sync(0xffffffffu, index, o);
+    if (other > best || (other == best && other_index < index)) {
+      best = other;
+      index = other_index;
+    }
+  }
+  if (lane == 0) {
+    best_value[warp] = best;
+    best_index[warp] = index;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int w = 1; w < warps; ++w) {
+      if (best_value[w] > best || (best_value[w] == best && best_index[w] < index)) {
+        best = best_value[w];
+        index = best_index[w];
+      }
+    }
+    out[row] = index < vocab ? index : 0;  // all -inf (cannot happen after sampling's processors)
+  }
 }
 
 __global__ void silu_mul_kernel(const bf16* gate_up, bf16* out, int inter) {
@@ -229,6 +307,12 @@ void decode_attention(const void* q, const void* k_cache, const void* v_cache, c
 void gemv(const void* weight, const void* x, void* y, int n, int k, cudaStream_t stream) {
   gemv_kernel<<<(n + kGemvWarps - 1) / kGemvWarps, 32 * kGemvWarps, 0, stream>>>(
       static_cast<const bf16*>(weight), static_cast<const bf16*>(x), static_cast<bf16*>(y), n, k);
+}
+
+void gumbel_argmax(const float* logits, const std::int64_t* base, std::int64_t* out, int rows, int vocab,
+                   cudaStream_t stream) {
+  gumbel_argmax_kernel<<<rows, 256, 0, stream>>>(logits, reinterpret_cast<const long long*>(base),
+                                                 reinterpret_cast<long long*>(out), vocab);
 }
 
 void silu_mul(const void* gate_up, void* out, int rows, int inter, cudaStream_t stream) {

@@ -32,6 +32,11 @@ void decode_attention(const void* q, const void* k_cache, const void* v_cache, c
 // per output row, 16-byte loads, fp32 accumulation, rounded once. k % 8 == 0, 16-byte aligned.
 void gemv(const void* weight, const void* x, void* y, int n, int k, cudaStream_t stream);
 
+// out [rows] = argmax over each row of logits [rows, vocab] + Gumbel noise of the counter base
+// (*base), exactly as lm::gumbel_argmax computes it with tensor ops.
+void gumbel_argmax(const float* logits, const std::int64_t* base, std::int64_t* out, int rows, int vocab,
+                   cudaStream_t stream);
+
 // gate_up [rows, 2 inter] -> out [rows, inter] = bf16(bf16(silu(gate)) * up), as the reference's two ops.
 void silu_mul(const void* gate_up, void* out, int rows, int inter, cudaStream_t stream);
 
