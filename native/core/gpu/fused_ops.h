@@ -11,6 +11,9 @@ namespace higgs::gpu {
 
 // True when the kernels were compiled in (a CUDA build with HIGGS_WITH_CUDA_KERNELS).
 bool fused_ops_available();
+// True when they also run on `device`: a first launch there succeeded (a GPU whose architecture
+// the build did not target has no kernel image). Probed once per device.
+bool fused_ops_runnable(const at::Device& device);
 
 // {x + delta, weight * rmsnorm(x + delta)} for x [rows, hidden]; delta undefined = no add.
 std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor& x, const at::Tensor& delta, const at::Tensor& weight,

@@ -1,8 +1,11 @@
+#include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAStream.h>
 
 #include "gpu/fused_ops.h"
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 
 #include "errors.h"
 #include "gpu/kernels/decode_kernels.h"
@@ -28,6 +31,26 @@ cudaStream_t stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 }  // namespace
 
 bool fused_ops_available() { return true; }
+
+bool fused_ops_runnable(const at::Device& device) {
+  static std::mutex mutex;
+  static std::map<int, bool> probed;
+  if (!device.is_cuda()) return false;
+  std::lock_guard<std::mutex> lock(mutex);
+  const int index = device.has_index() ? device.index() : c10::cuda::current_device();
+  auto it = probed.find(index);
+  if (it != probed.end()) return it->second;
+  bool ok = true;
+  try {
+    auto probe = at::ones({1, 32}, at::TensorOptions().dtype(at::kBFloat16).device(at::Device(at::kCUDA, index)));
+    ok = silu_mul(probe).size(1) == 16;
+    c10::cuda::device_synchronize();
+  } catch (const std::exception&) {
+    ok = false;
+  }
+  probed[index] = ok;
+  return ok;
+}
 
 std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor& x, const at::Tensor& delta, const at::Tensor& weight,
                                                double eps) {

@@ -9,6 +9,7 @@ namespace {
 }  // namespace
 
 bool fused_ops_available() { return false; }
+bool fused_ops_runnable(const at::Device&) { return false; }
 std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor&, const at::Tensor&, const at::Tensor&, double) { missing(); }
 at::Tensor rope_write_kv(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
                          const at::Tensor&, std::int64_t, std::int64_t) { missing(); }

@@ -25,7 +25,8 @@ std::size_t bucket_for(const std::vector<std::int64_t>& buckets, std::int64_t po
 
 bool fused_kernels_usable(const HiggsLM& model) {
   return gpu::fused_ops_available() && model.options().device().is_cuda() &&
-         model.options().dtype() == at::kBFloat16 && model.config().head_dim <= 1024;
+         model.options().dtype() == at::kBFloat16 && model.config().head_dim <= 1024 &&
+         gpu::fused_ops_runnable(model.options().device());
 }
 
 bool fused_attention_usable(const HiggsLM& model) {

@@ -47,7 +47,8 @@ at::Tensor uniform_grid(const at::Tensor& base, std::int64_t rows, std::int64_t 
 }
 
 at::Tensor gumbel_argmax(const at::Tensor& logits, const at::Tensor& base) {
-  if (logits.is_cuda() && gpu::fused_ops_available() && logits.scalar_type() == at::kFloat && logits.is_contiguous() &&
+  if (logits.is_cuda() && gpu::fused_ops_available() && gpu::fused_ops_runnable(logits.device()) &&
+      logits.scalar_type() == at::kFloat && logits.is_contiguous() &&
       logits.dim() == 2) {
     return gpu::gumbel_argmax(logits, base);
   }
