@@ -225,7 +225,8 @@ export class HiggsAudio implements AsyncDisposable {
       const engine = this.engine!;
       const voices = await resolveVoices(request, this.voices, (bytes) => encodeReferenceAudio(engine, bytes));
       const started = performance.now();
-      yield* streamSpeech(this.engine!, this.tokenizer!, { ...toSynthesisOptions(request), ...voices }, { signal: options.signal }, ({ audioSeconds, result }) => {
+      const hooks = { signal: options.signal, onProgress: options.onProgress };
+      yield* streamSpeech(this.engine!, this.tokenizer!, { ...toSynthesisOptions(request), ...voices }, hooks, ({ audioSeconds, result }) => {
         const seconds = (performance.now() - started) / 1e3;
         this.record(seconds, audioSeconds);
         this.log.info({ requestId, event: 'stream.done', duration: seconds, chunks: result.chunks.length, audioSeconds }, 'streamed');

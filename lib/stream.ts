@@ -1,9 +1,9 @@
 /**
  * Streaming speech: generation runs in the background while frames arrive; every frame range
  * that has its 10 frames of right context is decoded as a window (equal to the same samples of a
- * whole decode) and handed out as PCM16 after a WAV header with open sizes. The engine runs jobs
- * one at a time, so within one long-form chunk the windows are decoded once the chunk's
- * generation step job ends; an in-loop decode is part of the GPU fast path.
+ * whole decode) and handed out as PCM16 after a WAV header with open sizes. The engine decodes
+ * on its codec thread, beside the generation on its LM thread, so audio flows while the
+ * frames after it are still being generated.
  */
 import { HiggsError } from './errors.js';
 import type { NativeEngine } from './native.js';

@@ -49,16 +49,13 @@ void Engine::release_cached_memory(Done done) {
 
 Engine::Engine(EngineOptions options) : state_(std::make_unique<State>()) {
   state_->options = std::move(options);
-  state_->thread = std::thread([s = state_.get()] { s->run(); });
+  state_->start();
 }
 
 Engine::~Engine() {
-  {
-    std::lock_guard<std::mutex> lock(state_->mutex);
-    state_->stopping = true;
-  }
-  state_->wake.notify_one();
-  if (state_->thread.joinable()) state_->thread.join();
+  // The LM thread first: its queued jobs may still hand codec work on (unload does).
+  state_->lm_worker.stop();
+  state_->codec_worker.stop();
 }
 
 void Engine::load(std::string model_dir, ProgressFn progress, LoadDone done) {
@@ -204,13 +201,19 @@ void Engine::cancel(std::uint64_t request_id) {
 void Engine::unload(Done done) {
   state_->post([s = state_.get(), done] {
     s->drop_model();
-    s->decoder.reset();
-    s->encoder.reset();
-    {
-      std::lock_guard<std::mutex> lock(s->info_mutex);
-      s->codec_info.reset();
+    try {
+      s->post_codec([s, done] {
+        s->decoder.reset();
+        s->encoder.reset();
+        {
+          std::lock_guard<std::mutex> lock(s->info_mutex);
+          s->codec_info.reset();
+        }
+        done(nullptr);
+      });
+    } catch (...) {
+      done(std::current_exception());  // shutting down
     }
-    done(nullptr);
   });
 }
 

@@ -74,7 +74,7 @@ CodecInfo install_codec(State* s, std::unique_ptr<codec::CodecDecoder> decoder,
 }  // namespace
 
 void Engine::load_codec(std::string codec_dir, CodecDone done) {
-  state_->post([s = state_.get(), codec_dir, done] {
+  state_->post_codec([s = state_.get(), codec_dir, done] {
     const auto start = Clock::now();
     try {
       drop_codec(s);
@@ -95,7 +95,7 @@ void Engine::load_codec(std::string codec_dir, CodecDone done) {
 }
 
 void Engine::load_random_codec(std::uint64_t seed, CodecDone done) {
-  state_->post([s = state_.get(), seed, done] {
+  state_->post_codec([s = state_.get(), seed, done] {
     const auto start = Clock::now();
     try {
       drop_codec(s);
@@ -117,7 +117,7 @@ void Engine::decode_audio(std::vector<std::int32_t> codes, std::int64_t frames, 
 
 void Engine::decode_audio_window(std::vector<std::int32_t> codes, std::int64_t frames, std::int64_t begin,
                                  std::int64_t end, DecodeDone done) {
-  state_->post([s = state_.get(), codes = std::move(codes), frames, begin, end, done] {
+  state_->post_codec([s = state_.get(), codes = std::move(codes), frames, begin, end, done] {
     try {
       if (!s->decoder) throw HiggsError(ErrorCode::NotLoaded, "no audio codec is loaded");
       if (begin < 0 || end < begin || end > frames) {
@@ -136,7 +136,7 @@ void Engine::decode_audio_window(std::vector<std::int32_t> codes, std::int64_t f
 }
 
 void Engine::encode_audio(std::vector<float> samples, EncodeDone done) {
-  state_->post([s = state_.get(), samples = std::move(samples), done] {
+  state_->post_codec([s = state_.get(), samples = std::move(samples), done] {
     try {
       if (!s->encoder) {
         throw HiggsError(ErrorCode::NotLoaded, s->decoder ? "the loaded audio codec (random weights) has no encoder"

@@ -22,6 +22,7 @@
 #include "codec/codec_decoder.h"
 #include "codec/codec_encoder.h"
 #include "engine.h"
+#include "engine_worker.h"
 #include "errors.h"
 #include "gpu/gpu.h"
 #include "io/config.h"
@@ -105,11 +106,8 @@ inline const char* format_name(io::CheckpointFormat format) {
 struct Engine::State {
   using Clock = engine_detail::Clock;
   EngineOptions options;
-  std::mutex mutex;
-  std::condition_variable wake;
-  std::deque<std::function<void()>> jobs;
-  bool stopping = false;
-  std::thread thread;
+  EngineWorker lm_worker;     // model load, forward, generate, unload: the KV cache's one user
+  EngineWorker codec_worker;  // codec load, decode, encode: runs beside a generation
 
   // Cancellation flags of queued and running generations, by request id.
   std::mutex cancel_mutex;
@@ -128,40 +126,26 @@ struct Engine::State {
     cancel_flags.erase(id);
   }
 
-  // The audio codec (fp32 on the engine's device); engine thread only, codec_info guarded.
+  // The audio codec (fp32 on the engine's device); codec thread only, codec_info guarded.
   std::unique_ptr<codec::CodecDecoder> decoder;
   std::unique_ptr<codec::CodecEncoder> encoder;
   std::unique_ptr<CodecInfo> codec_info;
 
-  // Touched only on the engine thread, except `info` (guarded by info_mutex).
+  // Touched only on the LM thread, except `info` (guarded by info_mutex).
   std::unique_ptr<lm::HiggsLM> model;
   std::unique_ptr<lm::DecodeRunner> runner;  // static/graph decode; refers to `model`
   mutable std::mutex info_mutex;
   std::unique_ptr<ModelInfo> info;
 
-  void run() {
-    if (options.threads > 0) at::set_num_threads(options.threads);
-    for (;;) {
-      std::function<void()> job;
-      {
-        std::unique_lock<std::mutex> lock(mutex);
-        wake.wait(lock, [&] { return stopping || !jobs.empty(); });
-        if (jobs.empty()) return;  // stopping, and everything queued has run
-        job = std::move(jobs.front());
-        jobs.pop_front();
-      }
-      job();
-    }
+  void start() {
+    auto setup = [threads = options.threads] {
+      if (threads > 0) at::set_num_threads(threads);
+    };
+    lm_worker.start(setup);
+    codec_worker.start(setup);
   }
-
-  void post(std::function<void()> job) {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      if (stopping) throw HiggsError(ErrorCode::NotLoaded, "the engine is shutting down");
-      jobs.push_back(std::move(job));
-    }
-    wake.notify_one();
-  }
+  void post(std::function<void()> job) { lm_worker.post(std::move(job)); }
+  void post_codec(std::function<void()> job) { codec_worker.post(std::move(job)); }
 
   at::TensorOptions tensor_options() const {
     return at::TensorOptions()
