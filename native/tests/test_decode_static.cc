@@ -143,14 +143,7 @@ HIGGS_TEST(static_ras_redraws_like_the_eager_one) {
   // times; the prompt's audio-out clip already holds it once.
   auto c = small_config();
   auto options = test_options();
-  auto weights = random_weights(c, 9, options);
-  weights.embed_audio.fill_(1.0);
-  for (auto& l : weights.layers) {
-    l.o_proj.zero_();
-    l.down_proj.zero_();
-    l.audio_down_proj.zero_();
-  }
-  HiggsLM model(c, weights, 128, options);
+  HiggsLM model(c, constant_step_weights(c, 9, options), 128, options);
   DecodeRunner runner(model, false);
   for (std::int64_t repeats : {1, 2, 3}) {
     SamplingParams p;
@@ -172,23 +165,12 @@ HIGGS_TEST(static_generation_stops_like_the_eager_one) {
   // multiple of the host's check interval, so steps past the end must be dropped.
   auto c = small_config();
   auto options = test_options();
-  auto weights = random_weights(c, 5, options);
-  weights.embed_audio.fill_(1.0);
-  for (auto& l : weights.layers) {
-    l.o_proj.zero_();
-    l.down_proj.zero_();
-    l.audio_down_proj.zero_();
-  }
-  for (int k = 0; k < 8; ++k) weights.audio_head[k * c.codebook_vocab + 1025].copy_(weights.norm * 10.0);
-  HiggsLM model(c, weights, 64, options);
+  HiggsLM model(c, always_eos_weights(c, 5, options), 64, options);
   DecodeRunner runner(model, false);
   SamplingParams greedy;
   greedy.temperature = 0;
   greedy.ras_window = 0;
-  LmInput prompt;
-  prompt.input_ids = at::tensor(std::vector<std::int64_t>{1, 17, 300, 42, 7, 99}, at::kLong);
-  prompt.audio_mask = at::zeros({6}, at::kBool);
-  prompt.audio_codes = at::zeros({0, 8}, at::kLong);
+  const auto prompt = short_prompt();
   auto out = generate(model, make_input(prompt, greedy, 100), {}, &runner);
   HIGGS_CHECK_MSG(out.stop == StopReason::AudioEnd, stop_reason_name(out.stop));
   HIGGS_CHECK_MSG(out.columns.size() == 9, "columns " << out.columns.size());

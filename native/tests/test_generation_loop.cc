@@ -17,15 +17,6 @@ using namespace higgs::test;
 
 namespace {
 
-// A short smart-voice-shaped prompt: a few text ids, ending with <|audio_out_bos|>-like text.
-LmInput short_prompt() {
-  LmInput in;
-  in.input_ids = at::tensor(std::vector<std::int64_t>{1, 17, 300, 42, 7, 99}, at::kLong);
-  in.audio_mask = at::zeros({6}, at::kBool);
-  in.audio_codes = at::zeros({0, 8}, at::kLong);
-  return in;
-}
-
 GenerationOutput run(HiggsLM& model, std::uint64_t seed, std::int64_t max_frames, double temperature = 1.0,
                      const GenerationCallbacks& callbacks = {}) {
   GenerationInput input;
@@ -96,15 +87,7 @@ HIGGS_TEST(generation_stops_when_the_ramp_out_completes) {
   // hidden state. The first sampled column then starts the ramp-out.
   auto c = small_config();
   auto options = test_options();
-  auto weights = random_weights(c, 5, options);
-  weights.embed_audio.fill_(1.0);
-  for (auto& l : weights.layers) {
-    l.o_proj.zero_();
-    l.down_proj.zero_();
-    l.audio_down_proj.zero_();
-  }
-  for (int k = 0; k < 8; ++k) weights.audio_head[k * c.codebook_vocab + 1025].copy_(weights.norm * 10.0);
-  HiggsLM model(c, weights, 64, options);
+  HiggsLM model(c, always_eos_weights(c, 5, options), 64, options);
   GenerationInput input;
   input.prompt = short_prompt();
   input.sampling.temperature = 0;
