@@ -42,19 +42,38 @@ io::HiggsConfig head128_config() {
 
 }  // namespace
 
+// The current kernels, then their candidate successors (HIGGS_KERNELS_NEXT), against ATen.
+struct BothVariants {
+  template <typename Body>
+  explicit BothVariants(Body body) {
+    const bool was = gpu::next_kernels();
+    for (bool next : {false, true}) {
+      gpu::use_next_kernels(next);
+      std::printf("  %s kernels\n", next ? "next" : "current");
+      body();
+    }
+    gpu::use_next_kernels(was);
+  }
+};
+
 HIGGS_TEST(fused_add_rms_norm_matches_aten) {
   if (skip()) return;
-  at::manual_seed(1);
-  auto x = at::randn({1, 3072}, bf16()), delta = at::randn({1, 3072}, bf16());
-  auto weight = (1 + 0.1 * at::randn({3072}, bf16().dtype(at::kFloat))).to(at::kBFloat16);
-  auto [sum, normed] = gpu::add_rms_norm(x, delta, weight, 1e-5);
-  auto expected_sum = x + delta;
-  HIGGS_CHECK(at::equal(sum, expected_sum));
-  auto expected = rms_norm(expected_sum, weight, 1e-5);
-  HIGGS_CHECK_MSG(relative_error(normed, expected) < 1e-2, relative_error(normed, expected));
-  auto plain = gpu::add_rms_norm(x, at::Tensor(), weight, 1e-5);
-  HIGGS_CHECK(at::equal(plain.first, x));
-  HIGGS_CHECK(relative_error(plain.second, rms_norm(x, weight, 1e-5)) < 1e-2);
+  BothVariants([] {
+    at::manual_seed(1);
+    auto x = at::randn({1, 3072}, bf16()), delta = at::randn({1, 3072}, bf16());
+    auto weight = (1 + 0.1 * at::randn({3072}, bf16().dtype(at::kFloat))).to(at::kBFloat16);
+    auto [sum, normed] = gpu::add_rms_norm(x, delta, weight, 1e-5);
+    auto expected_sum = x + delta;
+    HIGGS_CHECK(at::equal(sum, expected_sum));
+    auto expected = rms_norm(expected_sum, weight, 1e-5);
+    HIGGS_CHECK_MSG(relative_error(normed, expected) < 1e-2, relative_error(normed, expected));
+    auto plain = gpu::add_rms_norm(x, at::Tensor(), weight, 1e-5);
+    HIGGS_CHECK(at::equal(plain.first, x));
+    HIGGS_CHECK(relative_error(plain.second, rms_norm(x, weight, 1e-5)) < 1e-2);
+    auto odd = at::randn({2, 1000}, bf16());  // rows, and a width that is no multiple of the block
+    auto odd_weight = at::ones({1000}, bf16());
+    HIGGS_CHECK(relative_error(gpu::add_rms_norm(odd, at::Tensor(), odd_weight, 1e-5).second, rms_norm(odd, odd_weight, 1e-5)) < 1e-2);
+  });
 }
 
 HIGGS_TEST(fused_rope_write_kv_matches_aten) {
@@ -100,18 +119,20 @@ HIGGS_TEST(fused_attention_matches_aten_at_every_length) {
 
 HIGGS_TEST(row_gemv_matches_aten_linear) {
   if (skip()) return;
-  at::manual_seed(5);
-  // The full model's projections (qkv, o, gate_up, down, audio head) and an odd small one.
-  for (auto [n, k] : std::vector<std::pair<std::int64_t, std::int64_t>>{
-           {5120, 3072}, {3072, 3072}, {16384, 3072}, {3072, 8192}, {8208, 3072}, {17, 64}}) {
-    auto weight = at::randn({n, k}, bf16()) * 0.02, x = at::randn({1, k}, bf16());
-    auto y = gpu::linear_row(x, weight);
-    HIGGS_CHECK(y.sizes() == at::IntArrayRef({1, n}));
-    HIGGS_CHECK_MSG(relative_error(y, at::linear(x, weight)) < 1e-2, n << "x" << k << ": " << relative_error(y, at::linear(x, weight)));
-  }
-  // Layouts the kernel does not take fall back to at::linear.
-  auto weight = at::randn({64, 24}, bf16()), x = at::randn({2, 24}, bf16());
-  HIGGS_CHECK(at::equal(gpu::linear_row(x, weight), at::linear(x, weight)));
+  BothVariants([] {
+    at::manual_seed(5);
+    // The full model's projections (qkv, o, gate_up, down, audio head) and an odd small one.
+    for (auto [n, k] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+             {5120, 3072}, {3072, 3072}, {16384, 3072}, {3072, 8192}, {8208, 3072}, {17, 64}}) {
+      auto weight = at::randn({n, k}, bf16()) * 0.02, x = at::randn({1, k}, bf16());
+      auto y = gpu::linear_row(x, weight);
+      HIGGS_CHECK(y.sizes() == at::IntArrayRef({1, n}));
+      HIGGS_CHECK_MSG(relative_error(y, at::linear(x, weight)) < 1e-2, n << "x" << k << ": " << relative_error(y, at::linear(x, weight)));
+    }
+    // Layouts the kernel does not take fall back to at::linear.
+    auto weight = at::randn({64, 24}, bf16()), x = at::randn({2, 24}, bf16());
+    HIGGS_CHECK(at::equal(gpu::linear_row(x, weight), at::linear(x, weight)));
+  });
 }
 
 HIGGS_TEST(fused_gumbel_argmax_equals_the_tensor_ops) {
@@ -137,32 +158,34 @@ HIGGS_TEST(fused_silu_mul_matches_aten) {
 
 HIGGS_TEST(fused_step_matches_the_aten_step) {
   if (skip()) return;
-  for (bool head128 : {false, true}) {  // tiny head_dim 16: ATen attention inside the fused step
-    auto c = head128 ? head128_config() : small_config();
-    auto model = HiggsLM(c, random_weights(c, 5, bf16()), 300, bf16());
-    DecodeState state(c, 301, at::kCUDA);
-    AudioDecodeStep aten(model, state, false), fused(model, state, true);
-    // A prompt in the cache, then compare the logits of a few positions (both write the same K/V).
-    LmInput prompt;
-    prompt.input_ids = at::randint(0, 500, {40}, at::kLong);
-    prompt.audio_mask = at::zeros({40}, at::kBool);
-    prompt.audio_codes = at::zeros({0, 8}, at::kLong);
-    model.forward(prompt, LogitsAt::Last, false);
-    SamplingParams greedy;
-    greedy.temperature = 0;
-    state.reset(greedy, {}, 40);
-    std::int64_t agree = 0, total = 0;
-    for (int step = 0; step < 6; ++step) {
-      auto a = aten.logits(256), b = fused.logits(256);
-      HIGGS_CHECK_MSG(relative_error(b, a) < 3e-2, "head128 " << head128 << " step " << step << ": " << relative_error(b, a));
-      agree += (a.argmax(-1) == b.argmax(-1)).sum().item<std::int64_t>();
-      total += a.size(0);
-      state.advance(a);
+  BothVariants([] {
+    for (bool head128 : {false, true}) {  // tiny head_dim 16: ATen attention inside the fused step
+      auto c = head128 ? head128_config() : small_config();
+      auto model = HiggsLM(c, random_weights(c, 5, bf16()), 300, bf16());
+      DecodeState state(c, 301, at::kCUDA);
+      AudioDecodeStep aten(model, state, false), fused(model, state, true);
+      // A prompt in the cache, then compare the logits of a few positions (both write the same K/V).
+      LmInput prompt;
+      prompt.input_ids = at::randint(0, 500, {40}, at::kLong);
+      prompt.audio_mask = at::zeros({40}, at::kBool);
+      prompt.audio_codes = at::zeros({0, 8}, at::kLong);
+      model.forward(prompt, LogitsAt::Last, false);
+      SamplingParams greedy;
+      greedy.temperature = 0;
+      state.reset(greedy, {}, 40);
+      std::int64_t agree = 0, total = 0;
+      for (int step = 0; step < 6; ++step) {
+        auto a = aten.logits(256), b = fused.logits(256);
+        HIGGS_CHECK_MSG(relative_error(b, a) < 3e-2, "head128 " << head128 << " step " << step << ": " << relative_error(b, a));
+        agree += (a.argmax(-1) == b.argmax(-1)).sum().item<std::int64_t>();
+        total += a.size(0);
+        state.advance(a);
+      }
+      std::printf("  head_dim %lld: greedy codes agree %lld / %lld\n", static_cast<long long>(c.head_dim),
+                  static_cast<long long>(agree), static_cast<long long>(total));
+      HIGGS_CHECK(agree * 10 >= total * 8);
     }
-    std::printf("  head_dim %lld: greedy codes agree %lld / %lld\n", static_cast<long long>(c.head_dim),
-                static_cast<long long>(agree), static_cast<long long>(total));
-    HIGGS_CHECK(agree * 10 >= total * 8);
-  }
+  });
 }
 
 HIGGS_TEST(graph_replay_equals_the_eager_fused_step) {

@@ -106,12 +106,16 @@ if [[ ${RESULT[build]} != FAILED ]]; then
       tail -n 20 "$OUT/bench-$shape.log"
     fi
   done
-  # The same graph-captured step with ATen ops only, for the kernels' share of the gain.
+  # The same graph-captured step with ATen ops only (the kernels' share of the gain), and with the
+  # candidate successor kernels (HIGGS_KERNELS_NEXT: the default once they measure faster).
   if [[ $BENCH_DEVICE == cuda && " $BENCH_SHAPES " == *" full "* ]]; then
-    stamp "higgs-bench full on cuda without the fused kernels"
-    HIGGS_FUSED_KERNELS=0 timeout 120 "$BUILD"/higgs-bench --shape full --device cuda --prompt 512 --steps "$STEPS" \
-      --warmup 8 --request-seconds 0 --no-codec --json "$OUT/bench-full-aten.json" >"$OUT/bench-full-aten.log" 2>&1 ||
-      tail -n 20 "$OUT/bench-full-aten.log"
+    for variant in aten:HIGGS_FUSED_KERNELS=0 next:HIGGS_KERNELS_NEXT=1; do
+      name=${variant%%:*}
+      stamp "higgs-bench full on cuda ($variant)"
+      env "${variant#*:}" timeout 120 "$BUILD"/higgs-bench --shape full --device cuda --prompt 512 --steps "$STEPS" \
+        --warmup 8 --request-seconds 0 --no-codec --json "$OUT/bench-full-$name.json" >"$OUT/bench-full-$name.log" 2>&1 ||
+        tail -n 20 "$OUT/bench-full-$name.log"
+    done
   fi
 fi
 
@@ -162,6 +166,7 @@ fi
   pairs=()
   for shape in $BENCH_SHAPES; do pairs+=("higgs-bench ($shape)=$OUT/bench-$shape.json"); done
   [[ -f $OUT/bench-full-aten.json ]] && pairs+=("higgs-bench (full, ATen ops only)=$OUT/bench-full-aten.json")
+  [[ -f $OUT/bench-full-next.json ]] && pairs+=("higgs-bench (full, HIGGS_KERNELS_NEXT=1)=$OUT/bench-full-next.json")
   [[ $BASELINE == 1 ]] && pairs+=("transformers (full)=$OUT/bench-transformers.json")
   python3 scripts/device/summarize_bench.py "${pairs[@]}"
 } | tee "$OUT/summary.md"

@@ -15,6 +15,11 @@ bool fused_ops_available();
 // the build did not target has no kernel image). Probed once per device.
 bool fused_ops_runnable(const at::Device& device);
 
+// Whether add_rms_norm and linear_row run their candidate successor kernels (not yet measured on
+// a GPU). Default: the environment's HIGGS_KERNELS_NEXT=1; tests switch it to check both.
+bool next_kernels();
+void use_next_kernels(bool on);
+
 // {x + delta, weight * rmsnorm(x + delta)} for x [rows, hidden]; delta undefined = no add.
 std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor& x, const at::Tensor& delta, const at::Tensor& weight,
                                                double eps);

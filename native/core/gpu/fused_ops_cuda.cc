@@ -3,7 +3,10 @@
 
 #include "gpu/fused_ops.h"
 
+#include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 #include <map>
 #include <mutex>
 
@@ -28,7 +31,18 @@ void check_launch() {
 
 cudaStream_t stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 
+std::atomic<bool>& next_switch() {
+  static std::atomic<bool> on{[] {
+    const char* env = std::getenv("HIGGS_KERNELS_NEXT");
+    return env && std::string(env) == "1";
+  }()};
+  return on;
+}
+
 }  // namespace
+
+bool next_kernels() { return next_switch().load(); }
+void use_next_kernels(bool on) { next_switch().store(on); }
 
 bool fused_ops_available() { return true; }
 
@@ -60,9 +74,10 @@ std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor& x, const at::Te
   const auto hidden = x.size(-1);
   require(weight.numel() == hidden && (!delta.defined() || delta.sizes() == x.sizes()), "add_rms_norm shapes");
   auto sum = at::empty_like(x), normed = at::empty_like(x);
-  kernels::add_rms_norm(x.data_ptr(), delta.defined() ? delta.data_ptr() : nullptr, weight.data_ptr(), sum.data_ptr(),
-                        normed.data_ptr(), static_cast<int>(x.numel() / hidden), static_cast<int>(hidden),
-                        static_cast<float>(eps), stream());
+  const bool next = next_kernels() && hidden <= 8192;
+  (next ? kernels::add_rms_norm_next : kernels::add_rms_norm)(
+      x.data_ptr(), delta.defined() ? delta.data_ptr() : nullptr, weight.data_ptr(), sum.data_ptr(), normed.data_ptr(),
+      static_cast<int>(x.numel() / hidden), static_cast<int>(hidden), static_cast<float>(eps), stream());
   check_launch();
   return {sum, normed};
 }
@@ -115,8 +130,8 @@ at::Tensor linear_row(const at::Tensor& x, const at::Tensor& weight) {
                     reinterpret_cast<std::uintptr_t>(weight.data_ptr()) % 16 == 0;
   if (!fits) return at::linear(x, weight);
   auto y = at::empty({1, weight.size(0)}, x.options());
-  kernels::gemv(weight.data_ptr(), x.data_ptr(), y.data_ptr(), static_cast<int>(weight.size(0)), static_cast<int>(k),
-                stream());
+  (next_kernels() ? kernels::gemv_split : kernels::gemv)(weight.data_ptr(), x.data_ptr(), y.data_ptr(),
+                                                         static_cast<int>(weight.size(0)), static_cast<int>(k), stream());
   check_launch();
   return y;
 }

@@ -10,6 +10,8 @@ namespace {
 
 bool fused_ops_available() { return false; }
 bool fused_ops_runnable(const at::Device&) { return false; }
+bool next_kernels() { return false; }
+void use_next_kernels(bool) {}
 std::pair<at::Tensor, at::Tensor> add_rms_norm(const at::Tensor&, const at::Tensor&, const at::Tensor&, double) { missing(); }
 at::Tensor rope_write_kv(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
                          const at::Tensor&, std::int64_t, std::int64_t) { missing(); }

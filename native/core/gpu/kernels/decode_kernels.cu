@@ -62,6 +62,42 @@ __global__ void add_rms_norm_kernel(const bf16* x, const bf16* delta, const bf16
   for (int i = threadIdx.x; i < hidden; i += blockDim.x) normed[i] = b(f(weight[i]) * f(b(f(sum[i]) * inv)));
 }
 
+// The candidate successor of add_rms_norm_kernel (HIGGS_KERNELS_NEXT=1 until measured): one pass
+// with every element in registers, all loads issued before the reduction, 1024 threads. The
+// first kernel's separate passes cost 12-13 us a call under Nsight Compute (two per layer).
+constexpr int kNormThreads = 1024, kNormPerThread = 8;  // hidden <= 8192
+
+__global__ void add_rms_norm_next_kernel(const bf16* x, const bf16* delta, const bf16* weight, bf16* sum,
+                                         bf16* normed, int hidden, float eps) {
+  __shared__ float shared32[32];
+  const long long row = blockIdx.x;
+  x += row * hidden;
+  sum += row * hidden;
+  normed += row * hidden;
+  if (delta) delta += row * hidden;
+  float v[kNormPerThread], w[kNormPerThread];
+  float squares = 0.f;
+#pragma unroll
+  for (int j = 0; j < kNormPerThread; ++j) {
+    const int i = threadIdx.x + j * kNormThreads;
+    v[j] = 0.f;
+    w[j] = 0.f;
+    if (i < hidden) {
+      const bf16 s = delta ? b(f(x[i]) + f(delta[i])) : x[i];  // the residual add rounds to bf16
+      v[j] = f(s);
+      w[j] = f(weight[i]);
+      sum[i] = s;
+      squares += v[j] * v[j];
+    }
+  }
+  const float inv = rsqrtf(block_sum(squares, shared32) / static_cast<float>(hidden) + eps);
+#pragma unroll
+  for (int j = 0; j < kNormPerThread; ++j) {
+    const int i = threadIdx.x + j * kNormThreads;
+    if (i < hidden) normed[i] = b(w[j] * f(b(v[j] * inv)));
+  }
+}
+
 // Block h < heads + kv_heads rotates q or k head h; the others copy the v heads. Thread = dim.
 __global__ void rope_write_kv_kernel(const bf16* qkv, const bf16* cos_table, const bf16* sin_table,
                                      const long long* position, bf16* q_out, bf16* k_cache, bf16* v_cache,
@@ -213,6 +249,41 @@ __global__ void gemv_kernel(const bf16* weight, const bf16* x, bf16* y, int n, i
   if (lane == 0) y[row] = b(acc);
 }
 
+// The candidate successor of gemv_kernel (HIGGS_KERNELS_NEXT=1 until measured): kGemvSplit warps
+// share a row, each lane then holds at most a few 16-byte loads and issues them all at once (the
+// one-warp rows reached 44-73% of DRAM bandwidth under Nsight Compute); the warps' partial sums
+// meet in shared memory.
+constexpr int kGemvSplit = 4;
+
+__global__ void gemv_split_kernel(const bf16* weight, const bf16* x, bf16* y, int n, int k) {
+  __shared__ float partial[kGemvWarps];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int row = blockIdx.x * (kGemvWarps / kGemvSplit) + warp / kGemvSplit, part = warp % kGemvSplit;
+  float acc = 0.f;
+  if (row < n) {
+    const uint4* w = reinterpret_cast<const uint4*>(weight + static_cast<long long>(row) * k);
+    const uint4* v = reinterpret_cast<const uint4*>(x);
+    const int pieces = k / 8;
+    int i = part * 32 + lane;
+    const int stride = 32 * kGemvSplit;
+    for (; i + 3 * stride < pieces; i += 4 * stride) {
+      const uint4 w0 = __ldg(w + i), w1 = __ldg(w + i + stride), w2 = __ldg(w + i + 2 * stride), w3 = __ldg(w + i + 3 * stride);
+      acc += dot8(w0, __ldg(v + i)) + dot8(w1, __ldg(v + i + stride)) + dot8(w2, __ldg(v + i + 2 * stride)) +
+             dot8(w3, __ldg(v + i + 3 * stride));
+    }
+    for (; i < pieces; i += stride) acc += dot8(__ldg(w + i), __ldg(v + i));
+  }
+  acc = warp_sum(acc);
+  if (lane == 0) partial[warp] = acc;
+  __syncthreads();
+  if (part == 0 && lane == 0 && row < n) {
+    float total = 0.f;
+#pragma unroll
+    for (int p = 0; p < kGemvSplit; ++p) total += partial[warp + p];
+    y[row] = b(total);
+  }
+}
+
 // Gumbel-max over one row of logits [rows, vocab] fp32 with the counter noise of sampling.h:
 // u = (hash(hash(row ^ base) ^ token) + 0.5) / 2^32, argmax(logit + -log(-log(u))) in fp64, the
 // first index on ties (as at::argmax). One block per row.
@@ -302,6 +373,19 @@ void decode_attention(const void* q, const void* k_cache, const void* v_cache, c
       static_cast<const bf16*>(q), static_cast<const bf16*>(k_cache), static_cast<const bf16*>(v_cache),
       reinterpret_cast<const long long*>(position), scratch, heads, kv_heads, chunks, scale);
   attention_combine_kernel<<<heads, kHeadDim, 0, stream>>>(scratch, static_cast<bf16*>(out), chunks);
+}
+
+void add_rms_norm_next(const void* x, const void* delta, const void* weight, void* sum, void* normed, int rows,
+                       int hidden, float eps, cudaStream_t stream) {
+  add_rms_norm_next_kernel<<<rows, kNormThreads, 0, stream>>>(
+      static_cast<const bf16*>(x), static_cast<const bf16*>(delta), static_cast<const bf16*>(weight),
+      static_cast<bf16*>(sum), static_cast<bf16*>(normed), hidden, eps);
+}
+
+void gemv_split(const void* weight, const void* x, void* y, int n, int k, cudaStream_t stream) {
+  constexpr int rows_per_block = kGemvWarps / kGemvSplit;
+  gemv_split_kernel<<<(n + rows_per_block - 1) / rows_per_block, 32 * kGemvWarps, 0, stream>>>(
+      static_cast<const bf16*>(weight), static_cast<const bf16*>(x), static_cast<bf16*>(y), n, k);
 }
 
 void gemv(const void* weight, const void* x, void* y, int n, int k, cudaStream_t stream) {
