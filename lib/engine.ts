@@ -170,9 +170,13 @@ export class HiggsAudio implements AsyncDisposable {
     this.cacheReleaser = new GpuCacheReleaser(engine, this.config.gpuReleaseThresholdMb * 1024 * 1024, this.log);
   }
 
-  /** After a request gave its slot back: the cache may be released once the engine is idle. */
-  private afterRequest(): void {
-    void this.cacheReleaser?.afterRequest(this.queue.active > 0);
+  /** A queue slot whose release also lets the GPU cache go once the engine is idle. */
+  private async acquireSlot(signal?: AbortSignal): Promise<() => void> {
+    const release = await this.queue.acquire(signal);
+    return () => {
+      release();
+      void this.cacheReleaser?.afterRequest(this.queue.active > 0);
+    };
   }
 
   /** Validates the request, waits for a slot, and returns the encoded audio file. */
@@ -220,7 +224,7 @@ export class HiggsAudio implements AsyncDisposable {
     let release: (() => void) | null = null;
     try {
       await this.load({ signal: options.signal });
-      release = await this.queue.acquire(options.signal);
+      release = await this.acquireSlot(options.signal);
       this.log.info({ requestId, event: 'stream.start', voice: describeVoice(request), chars: request.transcript.length }, 'stream started');
       const engine = this.engine!;
       const voices = await resolveVoices(request, this.voices, (bytes) => encodeReferenceAudio(engine, bytes));
@@ -235,10 +239,7 @@ export class HiggsAudio implements AsyncDisposable {
       this.countFailure(error, requestId);
       throw error;
     } finally {
-      if (release) {
-        release();
-        this.afterRequest();
-      }
+      release?.();
     }
   }
 
@@ -253,7 +254,7 @@ export class HiggsAudio implements AsyncDisposable {
     let release: (() => void) | null = null;
     try {
       await this.load({ signal: options.signal });
-      release = await this.queue.acquire(options.signal);
+      release = await this.acquireSlot(options.signal);
       const queuedFor = (performance.now() - enqueued) / 1e3;
       this.log.info(
         { requestId, event: 'request.start', voice: describeVoice(request), chars: request.transcript.length, queueSeconds: queuedFor },
@@ -264,10 +265,7 @@ export class HiggsAudio implements AsyncDisposable {
       this.countFailure(error, requestId);
       throw error;
     } finally {
-      if (release) {
-        release();
-        this.afterRequest();
-      }
+      release?.();
     }
   }
 

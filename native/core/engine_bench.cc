@@ -5,6 +5,7 @@
 #include "engine.h"
 #include "engine_state.h"
 #include "gpu/gpu.h"
+#include "lm/generator.h"
 
 namespace higgs {
 
@@ -17,12 +18,8 @@ double ms_since(Clock::time_point start) { return 1e3 * seconds_since(start); }
 // One eager audio step at `position`: what the eager generator runs, logits copied to the host.
 void eager_step(lm::HiggsLM& model, std::int64_t position) {
   const auto& c = model.config();
-  lm::LmInput in;
-  in.input_ids = at::full({1}, c.audio_out_token_id, at::kLong);
-  in.audio_mask = at::ones({1}, at::kBool);
-  in.audio_codes = at::full({1, c.num_codebooks}, position % (c.codebook_vocab - 2), at::kLong);
-  in.start_pos = position;
-  model.forward(in, lm::LogitsAt::Last, false);
+  const lm::Column column(c.num_codebooks, position % (c.codebook_vocab - 2));
+  model.forward(lm::column_input(column, position, c.audio_out_token_id), lm::LogitsAt::Last, false);
 }
 
 }  // namespace

@@ -21,8 +21,8 @@ DecodeRunner::DecodeRunner(HiggsLM& model, bool use_graphs)
       // Column 0 plus one column per KV position after the prompt: max_context + 1 bounds it.
       state_(model.config(), model.cache().max_context() + 1, model.options().device()),
       step_(model, state_, want_fused_kernels(model)),
-      buckets_(step_.fused() && fused_attention_usable(model) ? std::vector<std::int64_t>{model.cache().max_context()}
-                                                                 : kv_buckets(model.cache().max_context())),
+      buckets_(step_.fused_attention() ? std::vector<std::int64_t>{model.cache().max_context()}
+                                       : kv_buckets(model.cache().max_context())),
       use_graphs_(use_graphs) {
   if (use_graphs_ && !(model.options().device().is_cuda() && gpu::compiled_with_cuda())) {
     throw HiggsError(ErrorCode::Input, "CUDA graphs need a CUDA device and a CUDA build of the core");

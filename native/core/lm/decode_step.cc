@@ -34,7 +34,7 @@ bool fused_attention_usable(const HiggsLM& model) {
 }
 
 AudioDecodeStep::AudioDecodeStep(HiggsLM& model, DecodeState& state, bool fused)
-    : model_(model), state_(state), fused_(fused) {
+    : model_(model), state_(state), fused_(fused), fused_attention_(fused && fused_attention_usable(model)) {
   if (fused && !fused_kernels_usable(model)) {
     throw HiggsError(ErrorCode::Input, "the fused decode kernels need a bf16 CUDA model and a build with the kernels");
   }
@@ -100,7 +100,6 @@ at::Tensor AudioDecodeStep::fused_logits(std::int64_t bucket) {
   const auto& w = model_.weights();
   auto& cache = model_.cache();
   const auto eps = c.rms_norm_eps;
-  const bool fused_attention = fused_attention_usable(model_);
   const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
   auto x = embed_previous();
   at::Tensor delta;  // the previous layer's MLP output, not yet added to x
@@ -109,7 +108,7 @@ at::Tensor AudioDecodeStep::fused_logits(std::int64_t bucket) {
     auto [residual, h] = gpu::add_rms_norm(x, delta, l.audio_input_norm, eps);
     auto q = gpu::rope_write_kv(gpu::linear_row(h, l.qkv_proj), model_.rope().cos, model_.rope().sin, state_.position,
                                 cache.keys(i), cache.values(i), c.num_heads, c.num_kv_heads);
-    auto attended = fused_attention ? gpu::decode_attention(q, cache.keys(i), cache.values(i), state_.position, scale)
+    auto attended = fused_attention_ ? gpu::decode_attention(q, cache.keys(i), cache.values(i), state_.position, scale)
                                     : bucket_attention(i, q, bucket);
     auto [after_attention, h2] =
         gpu::add_rms_norm(residual, gpu::linear_row(attended, l.o_proj), l.audio_post_attention_norm, eps);

@@ -36,6 +36,7 @@ class AudioDecodeStep {
   // The step's audio logits [K, V] fp32 (writes the fed column's K/V at the position).
   at::Tensor logits(std::int64_t bucket);
   bool fused() const { return fused_; }
+  bool fused_attention() const { return fused_attention_; }  // reads the true length: one bucket serves all
 
  private:
   at::Tensor aten_logits(std::int64_t bucket);
@@ -46,6 +47,7 @@ class AudioDecodeStep {
   HiggsLM& model_;
   DecodeState& state_;
   bool fused_;
+  bool fused_attention_;  // fused_ and fused_attention_usable (head_dim 128), decided once
   at::Tensor codebook_offsets_;  // [K]: row k * codebook_vocab of the audio embedding table
   at::Tensor key_index_;         // [max_context] 0..max_context-1, for the causal mask
 };

@@ -36,6 +36,8 @@ Column to_column(const at::Tensor& codes) {
   return Column(host.data_ptr<std::int64_t>(), host.data_ptr<std::int64_t>() + host.numel());
 }
 
+}  // namespace
+
 LmInput column_input(const Column& column, std::int64_t position, std::int64_t audio_out_token_id) {
   LmInput in;
   in.input_ids = at::full({1}, audio_out_token_id, at::kLong);
@@ -44,8 +46,6 @@ LmInput column_input(const Column& column, std::int64_t position, std::int64_t a
   in.start_pos = position;
   return in;
 }
-
-}  // namespace
 
 const char* stop_reason_name(StopReason reason) {
   switch (reason) {

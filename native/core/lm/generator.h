@@ -41,6 +41,9 @@ struct GenerationOutput {
   double prefill_seconds = 0, decode_seconds = 0;
 };
 
+// The input of one eager audio step: `column` fed at KV position `position`.
+LmInput column_input(const Column& column, std::int64_t position, std::int64_t audio_out_token_id);
+
 class DecodeRunner;
 
 // Throws HiggsError(E_CANCELLED) when `cancelled` turns true; frames streamed so far stay valid.
