@@ -33,6 +33,8 @@ export interface SpeakResult {
   sampleRate: number;
   durationSeconds: number;
   seed: number;
+  /** Why each generated chunk stopped ('audio_end' is the model's own end). */
+  stopReasons: string[];
   timings: { loadSeconds: number; generateSeconds: number; decodeSeconds: number; encodeSeconds: number };
 }
 
@@ -95,6 +97,7 @@ class LibraryBackend implements CliBackend {
       sampleRate: result.sampleRate,
       durationSeconds: result.durationSeconds,
       seed: result.seed,
+      stopReasons: result.chunks.map((chunk) => chunk.stopReason),
       timings: {
         loadSeconds,
         generateSeconds: result.timings.generateSeconds,

@@ -57,8 +57,16 @@ export async function speak(args: SpeakArgs, config: HiggsConfig, backend: CliBa
   io.stdout.write(
     `${out}\n` +
       `duration: ${result.durationSeconds.toFixed(2)} s (${result.sampleRate} Hz ${result.format}, ${result.audio.length} bytes, seed ${result.seed})\n` +
-      `timings: load ${secs(t.loadSeconds)}, generate ${secs(t.generateSeconds)}, decode ${secs(t.decodeSeconds)}, encode ${secs(t.encodeSeconds)}\n`,
+      `timings: load ${secs(t.loadSeconds)}, generate ${secs(t.generateSeconds)}, decode ${secs(t.decodeSeconds)}, encode ${secs(t.encodeSeconds)}\n` +
+      `${chunkLine(result.stopReasons)}\n`,
   );
+}
+
+/** "chunks: 3", and which stopped at a cap instead of the model's end of audio. */
+function chunkLine(stopReasons: readonly string[]): string {
+  const capped = stopReasons.filter((reason) => reason !== 'audio_end');
+  if (capped.length === 0) return `chunks: ${stopReasons.length}`;
+  return `chunks: ${stopReasons.length}, truncated: ${capped.length} stopped at a cap (${[...new Set(capped)].join(', ')}), the speech may end early`;
 }
 
 /** A voice that does not exist fails here, in a second, instead of after loading the model. */

@@ -54,6 +54,8 @@ export interface HiggsConfig {
   maxContext: number;
   /** Cached GPU memory grown by more than this (MiB) is given back once the engine is idle. */
   gpuReleaseThresholdMb: number;
+  /** Milliseconds of audio per streamed part after the first (which leaves with the first decoded window). */
+  streamPartMs: number;
   sources: Record<ConfigKey, ConfigSource>;
 }
 
@@ -71,7 +73,11 @@ export const CONFIG_VARIABLES: Readonly<Record<ConfigKey, string>> = {
   logLevel: 'HIGGS_LOG_LEVEL',
   maxContext: 'HIGGS_MAX_CONTEXT',
   gpuReleaseThresholdMb: 'HIGGS_GPU_RELEASE_THRESHOLD_MB',
+  streamPartMs: 'HIGGS_STREAM_PART_MS',
 };
+
+/** HIGGS_STREAM_PART_MS: at most 10 s, whose 24 kHz PCM16 is 640 KB as base64 (RunPod parts: 1 MB). */
+export const STREAM_PART_MS = { minimum: 20, maximum: 10_000, default: 500 } as const;
 
 export interface LoadConfigOptions {
   /** Where the RunPod volume is looked for (tests point it elsewhere). */
@@ -110,6 +116,7 @@ const EnvSchema = z.object({
   HIGGS_LOG_LEVEL: optional(oneOf(LOG_LEVELS)),
   HIGGS_MAX_CONTEXT: optional(integer(256, 131_072)),
   HIGGS_GPU_RELEASE_THRESHOLD_MB: optional(integer(0, 1_048_576)),
+  HIGGS_STREAM_PART_MS: optional(integer(STREAM_PART_MS.minimum, STREAM_PART_MS.maximum)),
 });
 
 /**
@@ -149,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     maxContext: e.HIGGS_MAX_CONTEXT ?? 8192,
     // 1 GiB, about a long chunk's codec decode: smaller growth stays cached for the next request.
     gpuReleaseThresholdMb: e.HIGGS_GPU_RELEASE_THRESHOLD_MB ?? 1024,
+    streamPartMs: e.HIGGS_STREAM_PART_MS ?? STREAM_PART_MS.default,
     sources: {
       modelDir: model.source,
       codecDir: codec.source,
@@ -160,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       logLevel: from(e.HIGGS_LOG_LEVEL),
       maxContext: from(e.HIGGS_MAX_CONTEXT),
       gpuReleaseThresholdMb: from(e.HIGGS_GPU_RELEASE_THRESHOLD_MB),
+      streamPartMs: from(e.HIGGS_STREAM_PART_MS),
     },
   };
 }

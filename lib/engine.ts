@@ -13,6 +13,7 @@ import { RequestQueue } from './queue.js';
 import { parseRequest, toSynthesisOptions, type ValidatedRequest } from './request.js';
 import { resolveVoices } from './request-voices.js';
 import { synthesizeSpeech } from './speech.js';
+import type { ChunkReport } from './synthesis.js';
 import { streamSpeech } from './stream.js';
 import { loadTokenizer, type HiggsTokenizer } from './text/tokenizer.js';
 import { VoiceLibrary } from './voices.js';
@@ -35,6 +36,16 @@ export interface RequestOptions {
   onProgress?: (progress: { chunk: number; chunks: number; columns: number; maxColumns: number }) => void;
   /** A caller-chosen id for logs (RunPod job id); generated when absent. */
   requestId?: string;
+  /** stream() only: called once the last audio chunk has been yielded, with what the whole stream was. */
+  onDone?: (summary: StreamDone) => void;
+}
+
+/** What a finished stream was: its seed, length, chunks and whether a cap cut it short. */
+export interface StreamDone {
+  seed: number;
+  durationSeconds: number;
+  chunks: ChunkReport[];
+  truncated: boolean;
 }
 
 export interface GenerateOutput {
@@ -42,7 +53,10 @@ export interface GenerateOutput {
   format: AudioFormat;
   sampleRate: number;
   durationSeconds: number;
-  chunks: number;
+  /** One report per generated chunk: its text, frames and why it stopped. */
+  chunks: ChunkReport[];
+  /** A chunk stopped at a cap (frames or context) instead of the model's end of audio. */
+  truncated: boolean;
   seed: number;
   timings: { queueSeconds: number; generateSeconds: number; decodeSeconds: number; encodeSeconds: number; totalSeconds: number };
 }
@@ -192,7 +206,14 @@ export class HiggsAudio implements AsyncDisposable {
       );
       this.record(result.timings.generateSeconds, result.durationSeconds);
       this.log.info(
-        { requestId, event: 'generate.done', duration: result.timings.generateSeconds, chunks: result.chunks.length, audioSeconds: result.durationSeconds },
+        {
+          requestId,
+          event: 'generate.done',
+          duration: result.timings.generateSeconds,
+          chunks: result.chunks.length,
+          truncated: result.truncated,
+          audioSeconds: result.durationSeconds,
+        },
         'generated',
       );
       return {
@@ -200,7 +221,8 @@ export class HiggsAudio implements AsyncDisposable {
         format: result.format,
         sampleRate: result.sampleRate,
         durationSeconds: result.durationSeconds,
-        chunks: result.chunks.length,
+        chunks: result.chunks,
+        truncated: result.truncated,
         seed: result.seed,
         timings: { queueSeconds: queuedFor, ...result.timings, totalSeconds: queuedFor + result.timings.generateSeconds + result.timings.decodeSeconds + result.timings.encodeSeconds },
       };
@@ -233,7 +255,8 @@ export class HiggsAudio implements AsyncDisposable {
       yield* streamSpeech(this.engine!, this.tokenizer!, { ...toSynthesisOptions(request), ...voices }, hooks, ({ audioSeconds, result }) => {
         const seconds = (performance.now() - started) / 1e3;
         this.record(seconds, audioSeconds);
-        this.log.info({ requestId, event: 'stream.done', duration: seconds, chunks: result.chunks.length, audioSeconds }, 'streamed');
+        this.log.info({ requestId, event: 'stream.done', duration: seconds, chunks: result.chunks.length, truncated: result.truncated, audioSeconds }, 'streamed');
+        options.onDone?.({ seed: result.seed, durationSeconds: audioSeconds, chunks: result.chunks, truncated: result.truncated });
       });
     } catch (error) {
       this.countFailure(error, requestId);

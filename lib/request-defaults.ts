@@ -4,7 +4,8 @@
  * reference/higgs-model.md 4.5-4.6 (sampling, RAS) and 5 (chunking), and the RunPod guide
  * (transcript length).
  */
-import { CHUNK_METHODS } from './text/chunking.js';
+import { CHUNK_METHODS, DEFAULT_CHUNK_METHOD } from './text/chunking.js';
+import { DEFAULT_NUM_CODEBOOKS } from './text/delay.js';
 
 /** Output formats a request may ask for (the addon also writes vorbis; not offered to requests). */
 export const OUTPUT_FORMATS = ['wav', 'flac', 'mp3', 'opus'] as const;
@@ -67,10 +68,12 @@ export const REQUEST_DEFAULTS = {
   },
   top_p: {
     type: 'number',
-    exclusiveMinimum: 0,
+    // The engine's own floor (native/binding/generate_call.cc); any top_p up to 1/1026 keeps
+    // only the most likely code, so nothing is lost below it.
+    minimum: 1e-9,
     maximum: 1,
     default: 0.95,
-    description: '1 = off.',
+    description: '1 = off; any value up to 1/1026 keeps only the most likely code.',
     source: 'every entry point (reference 4.6)',
   },
   top_k: {
@@ -83,7 +86,9 @@ export const REQUEST_DEFAULTS = {
   },
   max_new_tokens: {
     type: 'integer',
-    minimum: 1,
+    // The first frame is all stream-bos and the delay pattern takes one more per further codebook:
+    // with fewer frames no audio frame is ever complete.
+    minimum: DEFAULT_NUM_CODEBOOKS + 2,
     maximum: DEFAULT_MAX_NEW_TOKENS_CAP,
     default: 1024,
     description:
@@ -115,9 +120,12 @@ export const REQUEST_DEFAULTS = {
   chunk_method: {
     type: 'string',
     enum: CHUNK_METHODS,
-    default: 'none',
-    description: "'none': one chunk; 'word': groups of chunk_max_word_num words; 'speaker': speaker turns.",
-    source: 'generation.py (reference 5)',
+    default: DEFAULT_CHUNK_METHOD,
+    description:
+      "'auto': one chunk unless its speaking time would not fit max_new_tokens, then chunks that fit, cut at " +
+      "sentences (words, characters for what is longer); 'none': one chunk; 'word': groups of chunk_max_word_num " +
+      "words; 'speaker': speaker turns. Every result reports each chunk's stop reason and whether a cap was hit.",
+    source: "'none', 'word', 'speaker': generation.py (reference 5); 'auto' is ours",
   },
   chunk_max_word_num: {
     type: 'integer',

@@ -81,7 +81,7 @@ export function requestShape(options: RequestOptions = {}) {
     speakers: speakersSchema.optional(),
     scene_prompt: boundedText({ min: 0, max: D.scene_prompt.maxLength, clean: true }).optional(),
     temperature: z.number().min(D.temperature.minimum).max(D.temperature.maximum).default(D.temperature.default),
-    top_p: z.number().gt(D.top_p.exclusiveMinimum).max(D.top_p.maximum).default(D.top_p.default),
+    top_p: z.number().min(D.top_p.minimum).max(D.top_p.maximum).default(D.top_p.default),
     top_k: int(D.top_k.minimum, D.top_k.maximum).default(D.top_k.default),
     max_new_tokens: int(D.max_new_tokens.minimum, maxTokens).default(Math.min(D.max_new_tokens.default, maxTokens)),
     seed: int(D.seed.minimum, D.seed.maximum).optional(),

@@ -6,9 +6,9 @@
  */
 import { HiggsError } from './errors.js';
 import type { GenerateResult, NativeEngine } from './native.js';
-import { chunkText, type ChunkMethod } from './text/chunking.js';
+import { DEFAULT_CHUNK_METHOD, chunkText, type ChunkMethod } from './text/chunking.js';
 import { normalizeTranscript } from './text/normalize.js';
-import { renderPrompt, type HistoryTurn, type PromptSpec, type RenderedPrompt } from './text/prompt.js';
+import { renderPrompt, stripSpecialTokens, type HistoryTurn, type PromptSpec, type RenderedPrompt } from './text/prompt.js';
 import type { HiggsTokenizer } from './text/tokenizer.js';
 
 export interface SamplingOptions {
@@ -30,7 +30,7 @@ export interface SamplingOptions {
 
 export interface SynthesisRequest extends SamplingOptions, Omit<PromptSpec, 'transcript' | 'history'> {
   transcript: string;
-  /** Default 'none' (one chunk); 'word' and 'speaker' as in the reference. */
+  /** Default 'auto': one chunk unless the text would not fit maxNewTokens; 'none', 'word' and 'speaker' as in the reference. */
   chunkMethod?: ChunkMethod;
   chunkMaxWordNum?: number;
   chunkMaxNumTurns?: number;
@@ -61,9 +61,15 @@ export interface SynthesisResult {
   frames: number;
   seed: number;
   chunks: ChunkReport[];
+  /** A chunk ended at a cap (its frame cap or the context), not at the model's end of audio. */
+  truncated: boolean;
 }
 
 export const DEFAULT_MAX_NEW_TOKENS = 1024;
+/** 'auto' plans chunks to fill at most this share of the frame cap (speech rates vary) ... */
+const AUTO_CHUNK_FILL = 0.6;
+/** ... but never shorter than this: a tiny cap is reported as truncation, not cut into words. */
+const MIN_AUTO_CHUNK_SECONDS = 5;
 /** Generous speaking-time budget per character: slow speech is ~8 characters/s (0.125 s/char). */
 const SECONDS_PER_CHARACTER = 0.35;
 const SECONDS_PER_CHUNK = 3;
@@ -91,13 +97,15 @@ export async function synthesizeCodes(
   const info = engine.info();
   if (!info) throw new HiggsError('E_NOT_LOADED', 'no model is loaded');
   // As the reference CLI: empty lines are dropped before chunking, so 'word' never splits on
-  // paragraphs (reference/higgs-model.md 5, "Quirk").
-  const transcript = normalizeTranscript(request.transcript);
+  // paragraphs (reference/higgs-model.md 5, "Quirk"). Special tokens the caller typed go first,
+  // so that only the sound-event markup normalization itself writes reaches the prompt.
+  const transcript = normalizeTranscript(stripSpecialTokens(tokenizer, request.transcript));
   if (!transcript) throw new HiggsError('E_INPUT', 'transcript: nothing to say after normalization');
   const chunks = chunkText(transcript, {
-    method: request.chunkMethod ?? 'none',
+    method: request.chunkMethod ?? DEFAULT_CHUNK_METHOD,
     maxWords: request.chunkMaxWordNum,
     maxTurns: request.chunkMaxNumTurns,
+    maxSeconds: autoChunkSeconds(request.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS),
   });
   const seed = request.seed ?? Math.floor(Math.random() * 2 ** 32);
   const K = info.numCodebooks;
@@ -136,7 +144,13 @@ export async function synthesizeCodes(
       decodeSeconds: result.decodeSeconds,
     });
   }
-  return { codes, frames: codes[0]!.length, seed, chunks: reports };
+  const truncated = reports.some((report) => report.stopReason !== 'audio_end');
+  return { codes, frames: codes[0]!.length, seed, chunks: reports, truncated };
+}
+
+/** The speaking time an 'auto' chunk may have for a frame cap of `maxNewTokens`. */
+export function autoChunkSeconds(maxNewTokens: number): number {
+  return Math.max(MIN_AUTO_CHUNK_SECONDS, (AUTO_CHUNK_FILL * maxNewTokens) / FRAMES_PER_SECOND);
 }
 
 function render(tokenizer: HiggsTokenizer, request: SynthesisRequest, text: string, history: HistoryTurn[]): RenderedPrompt {

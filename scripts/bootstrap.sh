@@ -8,9 +8,16 @@ cd "$(dirname "$0")/.."
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 
 # ---- system packages ----------------------------------------------------------------------------
+# Everything the build, the demo and the tests run, named here: a fresh Debian 12 with only Node 20
+# has none of it (no make, no ninja, no file). Checked in a minimal debootstrap root.
 # libopenblas0-pthread is required: without it libtorch falls back to reference BLAS (~40x slower).
-# sox, libsox-fmt-mp3 and opus-tools are test tools: independent readers of the files we write.
-APT_PACKAGES=(libtorch-dev libopenblas0-pthread libsndfile1-dev libsoxr-dev nlohmann-json3-dev cmake g++ pkg-config sox libsox-fmt-mp3 opus-tools)
+# ninja-build is the build program (cmake-js picks it; make for anything run by hand).
+# sox, libsox-fmt-mp3, opus-tools and file are test tools: independent readers of the files we write.
+APT_PACKAGES=(
+  libtorch-dev libopenblas0-pthread libsndfile1-dev libsoxr-dev nlohmann-json3-dev
+  cmake g++ make ninja-build pkg-config
+  sox libsox-fmt-mp3 opus-tools file
+)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -132,6 +132,7 @@ describe('speak', () => {
     expect(lines[0]).toBe(file);
     expect(lines[1]).toMatch(/^duration: \d+\.\d\d s \(24000 Hz wav, \d+ bytes, seed 7\)$/);
     expect(lines[2]).toMatch(/^timings: load \d+\.\d\d s, generate \d+\.\d\d s, decode \d+\.\d\d s, encode \d+\.\d\d s$/);
+    expect(lines[3]).toMatch(/^chunks: 1(, truncated: 1 stopped at a cap \(max_frames\), the speech may end early)?$/);
     const info = soxi(file);
     expect(info.rate).toBe(24000);
     expect(info.channels).toBe(1);

@@ -58,6 +58,7 @@ describe('loadConfig defaults', () => {
       logLevel: 'info',
       maxContext: 8192,
       gpuReleaseThresholdMb: 1024,
+      streamPartMs: 500,
       sources: {
         modelDir: 'bundled',
         codecDir: 'bundled',
@@ -69,6 +70,7 @@ describe('loadConfig defaults', () => {
         logLevel: 'default',
         maxContext: 'default',
         gpuReleaseThresholdMb: 'default',
+        streamPartMs: 'default',
       },
     });
   });
@@ -210,6 +212,7 @@ describe.each([
     good: ['0', '1', '512', ' 2048 ', '1048576'],
     bad: ['-1', '1.5', '1GB', '1048577', '1e3', 'off'],
   },
+  { variable: 'HIGGS_STREAM_PART_MS', key: 'streamPartMs', good: ['20', '500', '10000'], bad: ['0', '19', '10001', '0.5', '500ms'] },
 ] as const)('$variable', ({ variable, key, good, bad }) => {
   it.each(good)('takes %j', (value) => {
     const config = load({ [variable]: value });

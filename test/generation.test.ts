@@ -139,5 +139,7 @@ describe('Engine.generate', () => {
       expect(() => engine.generate({ ...prompt(), ...bad })).toThrow(expect.objectContaining({ code: 'E_INPUT' }));
     }
     await expect(engine.generate({ ...prompt(), audioMask: new Uint8Array(3) })).rejects.toMatchObject({ code: 'E_INPUT' });
+    // Bounds read as they are: a small one is not printed as 0.000000.
+    expect(() => engine.generate({ ...prompt(), topP: 1e-46 })).toThrow('generate: topP must be in [1e-09, 1] (got 1e-46)');
   });
 });

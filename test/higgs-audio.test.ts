@@ -9,6 +9,7 @@ import { loadConfig } from '../lib/config.js';
 import { HiggsAudio } from '../lib/engine.js';
 import { createLogger } from '../lib/log.js';
 import { loadNative } from '../lib/native.js';
+import { REQUEST_DEFAULTS } from '../lib/request-defaults.js';
 import { tinyHfDir } from './setup/fixture-paths.js';
 import { goldensDir } from './support/goldens.js';
 
@@ -59,6 +60,17 @@ describe('HiggsAudio', () => {
     const tts = open();
     await expect(tts.generate({ transcript: 'Hi', temperature: 5 })).rejects.toMatchObject({ code: 'E_INPUT', message: expect.stringContaining('temperature') });
     expect(tts.health().status).toBe('idle'); // nothing was loaded for it
+  });
+
+  it('the smallest top_p and max_new_tokens the schema takes give audio (the engine takes them too)', async () => {
+    const tts = open();
+    const out = await tts.generate(request({ top_p: REQUEST_DEFAULTS.top_p.minimum, max_new_tokens: REQUEST_DEFAULTS.max_new_tokens.minimum }));
+    expect(out.durationSeconds).toBeGreaterThan(0);
+    // The result says how each chunk ended; a frame cap hit is reported, never silent.
+    expect(out.chunks).toEqual([expect.objectContaining({ stopReason: expect.stringMatching(/^(audio_end|max_frames|context_full)$/) })]);
+    expect(out.truncated).toBe(out.chunks[0]!.stopReason !== 'audio_end');
+    await expect(tts.generate(request({ top_p: 1e-46 }))).rejects.toMatchObject({ code: 'E_INPUT', message: expect.stringContaining('top_p: must be >= 1e-9') });
+    await expect(tts.generate(request({ max_new_tokens: 9 }))).rejects.toMatchObject({ code: 'E_INPUT', message: expect.stringContaining('max_new_tokens: must be >= 10') });
   });
 
   it('streams chunks that concatenate to the audio generate() gives for the same seed', async () => {

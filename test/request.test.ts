@@ -31,12 +31,14 @@ function failure(input: unknown, options?: Parameters<typeof parseRequest>[1]): 
 const ok = (fields: Record<string, unknown>, options?: Parameters<typeof parseRequest>[1]) => parseRequest({ ...T, ...fields }, options);
 const bad = (fields: Record<string, unknown>, options?: Parameters<typeof parseRequest>[1]) => failure({ ...T, ...fields }, options);
 
-// [field, lowest allowed, highest allowed, integer?, lower bound exclusive?]
-const NUMERIC: [string, number, number, boolean, boolean?][] = [
+// [field, lowest allowed, highest allowed, integer?]
+const NUMERIC: [string, number, number, boolean][] = [
   ['temperature', 0, 2, false],
-  ['top_p', 0, 1, false, true],
+  // The engine's floor: 1e-46 used to pass here and fail there with "must be in [0.000000, 1]".
+  ['top_p', 1e-9, 1, false],
   ['top_k', 0, 1_000_000, true],
-  ['max_new_tokens', 1, 4096, true],
+  // 1..9 frames used to pass here and always fail with "no audio samples to write".
+  ['max_new_tokens', 10, 4096, true],
   ['seed', 0, 2 ** 32 - 1, true],
   ['ras_win_len', 0, 64, true],
   ['ras_win_max_num_repeat', 1, 64, true],
@@ -46,10 +48,10 @@ const NUMERIC: [string, number, number, boolean, boolean?][] = [
 ];
 
 describe('numeric bounds', () => {
-  for (const [field, min, max, integer, exclusive] of NUMERIC) {
+  for (const [field, min, max, integer] of NUMERIC) {
     const step = integer ? 1 : 1e-9;
-    const inside = exclusive ? [Number.MIN_VALUE, max] : [min, max];
-    const outside = exclusive ? [min, -step, max + step] : [min - step, max + step];
+    const inside = [min, max];
+    const outside = [min - step, max + step, ...(min > 0 && !integer ? [min / 2, Number.MIN_VALUE] : [])];
     it.each(inside)(`${field} accepts %s`, (value) => {
       expect(ok({ [field]: value })[field as keyof ValidatedRequest]).toBe(value);
     });
@@ -284,7 +286,7 @@ describe('types, strictness and messages', () => {
     ['ras_win_len', false, 'ras_win_len: expected a number, got false'],
     ['generation_chunk_buffer_size', 'all', 'generation_chunk_buffer_size: expected null or a number, got a string'],
     ['generation_chunk_buffer_size', 2.5, 'generation_chunk_buffer_size: expected null or an integer, got 2.5'],
-    ['chunk_method', 'sentence', 'chunk_method: must be one of "none", "speaker", "word" (got "sentence")'],
+    ['chunk_method', 'sentence', 'chunk_method: must be one of "auto", "none", "speaker", "word" (got "sentence")'],
     ['chunk_method', null, 'chunk_method: must be one of'],
     ['output_format', 'vorbis', 'output_format: must be one of "wav", "flac", "mp3", "opus" (got "vorbis")'],
     ['output', 'url', 'output: must be one of "base64", "s3" (got "url")'],
@@ -385,7 +387,7 @@ describe('defaults and mapping', () => {
     const D = REQUEST_DEFAULTS;
     expect([D.temperature.default, D.top_p.default, D.top_k.default, D.max_new_tokens.default]).toEqual([0.7, 0.95, 0, 1024]);
     expect([D.ras_win_len.default, D.ras_win_max_num_repeat.default]).toEqual([7, 2]);
-    expect([D.chunk_method.default, D.chunk_max_word_num.default, D.chunk_max_num_turns.default]).toEqual(['none', 200, 1]);
+    expect([D.chunk_method.default, D.chunk_max_word_num.default, D.chunk_max_num_turns.default]).toEqual(['auto', 200, 1]);
     expect(JSON.parse(JSON.stringify(D))).toEqual(D);
   });
 

@@ -166,6 +166,19 @@ describe('local API server', () => {
     const wrongMethod = await fetch(`${server.url}/run`);
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
+    // Names of Object.prototype are no routes (and no methods).
+    for (const path of ['/__proto__', '/constructor', '/toString', '/v2/local/__proto__', '/status/__proto__/x']) {
+      const res = await fetch(`${server.url}${path}`);
+      expect(res.status, path).toBe(404);
+    }
+    // Container health checks often use HEAD: GET's headers, no body.
+    const head = await fetch(`${server.url}/health`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await head.text()).toBe('');
+    const status405 = await fetch(`${server.url}/status/some-id`, { method: 'DELETE' });
+    expect(status405.status).toBe(405);
+    expect(status405.headers.get('allow')).toBe('GET, HEAD, POST');
     // Still serving after all that.
     expect((await endpoint.runSync({ input: request({ seed: 8 }) })).status).toBe('COMPLETED');
   });

@@ -259,10 +259,24 @@ describe('runWorker on a fake RunPod platform', () => {
 
   it('streams parts through job-stream, then posts the final job-done with isStream=true', async () => {
     await start();
-    fake.enqueue({ id: 'st', input: request({ stream: true, max_new_tokens: 60 }) });
+    fake.enqueue({ id: 'st', input: request({ stream: true, max_new_tokens: 100 }) });
     await fake.waitFor(() => fake.result('st') !== undefined);
     const parts = fake.of('stream');
     expect(parts.length).toBeGreaterThan(0);
+    // Part 0 leaves with the first decoded window; then HIGGS_STREAM_PART_MS (500 ms) of PCM16
+    // at 24 kHz each; the last part carries no audio, only what the stream was.
+    const outputs = parts.map((p) => (p.json as { output: Record<string, unknown> }).output);
+    const sizes = outputs.map((o) => Buffer.from(String(o.audio_base64), 'base64').length);
+    const partBytes = 24000 * 2 * 0.5;
+    expect(sizes.length).toBeGreaterThanOrEqual(4); // 4 s of frames at most: header part, several parts, summary
+    expect(sizes[0]).toBeGreaterThan(44);
+    expect(sizes[0]).toBeLessThanOrEqual(44 + partBytes);
+    for (const size of sizes.slice(1, -2)) expect(size).toBe(partBytes);
+    expect(sizes.at(-2)).toBeLessThanOrEqual(partBytes);
+    expect(outputs.at(-1)).toMatchObject({ audio_base64: '', done: true, seed: 1, truncated: expect.any(Boolean) });
+    const chunks = outputs.at(-1)!.chunks as Array<{ stop_reason: string; frames: number }>;
+    expect(outputs.at(-1)!.truncated).toBe(chunks.some((c) => c.stop_reason !== 'audio_end'));
+    expect(sizes.slice(1, -1).reduce((a, b) => a + b, sizes[0]! - 44)).toBe(Math.round((outputs.at(-1)!.duration_seconds as number) * 24000) * 2);
     for (const [i, part] of parts.entries()) {
       expect(part.method).toBe('POST');
       expect(part.path).toBe(`/v2/${ENDPOINT}/job-stream/${POD_ID}/st`);

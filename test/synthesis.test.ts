@@ -1,8 +1,11 @@
-// Long-form generation through the tiny model: chunking, history conditioning, streaming across
-// chunks, cancellation, and bounded prompts and memory for a transcript of thousands of characters.
+// Long-form generation through the tiny model: chunking (the automatic default included),
+// truncation reports, history conditioning, streaming across chunks, cancellation, and bounded
+// prompts and memory for a transcript of thousands of characters.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NativeEngine } from '../lib/native.js';
-import { frameCapForText, synthesizeCodes } from '../lib/synthesis.js';
+import { autoChunkSeconds, frameCapForText, synthesizeCodes } from '../lib/synthesis.js';
+import { normalizeTranscript } from '../lib/text/normalize.js';
+import { speakingSeconds } from '../lib/text/speaking-time.js';
 import { loadTokenizer, type HiggsTokenizer } from '../lib/text/tokenizer.js';
 import { tinyHfDir } from './setup/fixture-paths.js';
 import { newEngine } from './support/engine.js';
@@ -91,6 +94,28 @@ describe('synthesizeCodes', () => {
     // With two chunks of context the prompt stops growing (text lengths differ a little).
     expect(Math.max(...prompts) - Math.min(...prompts)).toBeLessThan(80);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 1024 * 1024);
+  });
+
+  it('by default cuts a transcript that would not fit maxNewTokens into chunks that do, keeping earlier ones as context', async () => {
+    const transcript = Array.from({ length: 6 }, (_, i) => `Sentence ${i + 1} tells a short story.`).join(' ');
+    const maxNewTokens = 100; // 4 s: each chunk may take autoChunkSeconds(100) = 5 s
+    expect(speakingSeconds(normalizeTranscript(transcript))).toBeGreaterThan(maxNewTokens / 25);
+    const result = await synthesizeCodes(engine, tokenizer, { transcript, maxNewTokens, seed: 3 });
+    expect(result.chunks.length).toBeGreaterThan(1);
+    for (const chunk of result.chunks) expect(speakingSeconds(chunk.text)).toBeLessThanOrEqual(autoChunkSeconds(maxNewTokens));
+    expect(result.chunks.map((c) => c.text).join(' ')).toBe(normalizeTranscript(transcript));
+    expect(result.chunks.map((c) => c.historyChunks)).toEqual(result.chunks.map((_, i) => i));
+    expect(result.truncated).toBe(result.chunks.some((c) => c.stopReason !== 'audio_end'));
+  });
+
+  it('reports a chunk cut by its frame cap as truncated, also with chunking off', async () => {
+    const capped = await synthesizeCodes(engine, tokenizer, { transcript: 'Hello there.', chunkMethod: 'none', maxNewTokens: 10, seed: 1 });
+    expect(capped.chunks.map((c) => c.stopReason)).toEqual(['max_frames']);
+    expect(capped.truncated).toBe(true);
+    // 'none' never splits, however long the text.
+    const long = await synthesizeCodes(engine, tokenizer, { transcript: SENTENCE.repeat(8), chunkMethod: 'none', maxNewTokens: 10, seed: 1 });
+    expect(long.chunks).toHaveLength(1);
+    expect(long.truncated).toBe(long.chunks[0]!.stopReason !== 'audio_end');
   });
 
   it('rejects an empty transcript', async () => {

@@ -1,8 +1,10 @@
-// Long-text chunking: prepare_chunk_text semantics (none / speaker / word), limits and errors.
+// Long-text chunking: prepare_chunk_text semantics (none / speaker / word), the automatic
+// chunking that cuts only what would not fit (auto), limits and errors.
 import { describe, expect, it } from 'vitest';
 import { HiggsError } from '../lib/errors.js';
 import { DEFAULT_MAX_WORDS, chunkText, type ChunkOptions } from '../lib/text/chunking.js';
 import { normalizeTranscript } from '../lib/text/normalize.js';
+import { speakingSeconds } from '../lib/text/speaking-time.js';
 
 const segmenter = new Intl.Segmenter('zh', { granularity: 'word' });
 
@@ -280,5 +282,78 @@ describe('chunkText on a long transcript', () => {
     const chunks = chunkText(normalized, { method: 'word', maxWords: 50 });
     expectTextPreserved(chunks, normalized);
     expect(chunks.filter((c) => c.endsWith('\n\n'))).toHaveLength(1);
+  });
+});
+
+describe("chunkText method 'auto'", () => {
+  const sentence = (i: number) => `Sentence number ${i} tells a short story about the sea.`;
+  const story = (n: number) => Array.from({ length: n }, (_, i) => sentence(i)).join(' ');
+
+  it('keeps a text that fits as one chunk, exactly like none', () => {
+    const text = normalizeTranscript('Hello there. How are you today?');
+    expect(chunkText(text, { method: 'auto', maxSeconds: 10 })).toEqual([text]);
+    expect(chunkText('   ', { method: 'auto', maxSeconds: 10 })).toEqual([]);
+  });
+
+  it('cuts a longer text at sentence ends into chunks that each fit', () => {
+    const text = normalizeTranscript(story(40));
+    const chunks = chunkText(text, { method: 'auto', maxSeconds: 12 });
+    expect(chunks.length).toBeGreaterThan(5);
+    for (const chunk of chunks) {
+      expect(speakingSeconds(chunk)).toBeLessThanOrEqual(12);
+      expect(chunk).toMatch(/^Sentence number \d+ .*\.$/);
+    }
+    expect(chunks.join(' ')).toBe(text);
+  });
+
+  it('cuts a sentence too long for one chunk at words, and a word too long at characters', () => {
+    const long = `${englishWords(400)}.`;
+    const chunks = chunkText(long, { method: 'auto', maxSeconds: 5 });
+    expect(chunks.length).toBeGreaterThan(3);
+    for (const chunk of chunks) expect(speakingSeconds(chunk)).toBeLessThanOrEqual(5);
+    expect(chunks.join(' ')).toBe(long);
+    const run = '🙂'.repeat(200);
+    const pieces = chunkText(run, { method: 'auto', maxSeconds: 5 });
+    expect(pieces.join('')).toBe(run);
+    for (const piece of pieces) expect(speakingSeconds(piece)).toBeLessThanOrEqual(5);
+  });
+
+  it('cuts Chinese at sentences and words, never inside a word', () => {
+    const text = normalizeTranscript('今天天气很好，我们去公园散步。'.repeat(60));
+    const chunks = chunkText(text, { method: 'auto', maxSeconds: 10 });
+    expect(chunks.length).toBeGreaterThan(5);
+    for (const chunk of chunks) expect(speakingSeconds(chunk)).toBeLessThanOrEqual(10);
+    expect(chunks.join('')).toBe(text);
+    // Sentence ends after normalization are ASCII full stops.
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.endsWith('.')).toBe(true);
+  });
+
+  it('repeats the speaker tag on every chunk a turn continues in, and never cuts markup', () => {
+    const text = normalizeTranscript(`[SPEAKER0] ${story(12)} [laugh] ${story(3)}\n[SPEAKER1] Short reply.`);
+    const chunks = chunkText(text, { method: 'auto', maxSeconds: 10 });
+    expect(chunks.length).toBeGreaterThan(2);
+    const last = chunks.at(-1)!;
+    for (const chunk of chunks) expect(chunk).toMatch(/^\[SPEAKER[01]\] /);
+    expect(last.endsWith('[SPEAKER1] Short reply.')).toBe(true);
+    expect(chunks.filter((c) => c.includes('<SE>[Laughter]</SE>'))).toHaveLength(1);
+    expect(chunks.join(' ')).not.toMatch(/<SE>[^<]*$|^[^<]*<\/SE>/m);
+  });
+
+  it('needs a positive maxSeconds', () => {
+    expectInputError({ method: 'auto' }, /needs maxSeconds > 0/);
+    expectInputError({ method: 'auto', maxSeconds: 0 }, /needs maxSeconds > 0/);
+  });
+});
+
+describe('speakingSeconds', () => {
+  it('estimates on the slow side per script, and reads no markup as words', () => {
+    expect(speakingSeconds('Hello there.')).toBeCloseTo(10 * 0.1 + 0.35, 5);
+    expect(speakingSeconds('你好。')).toBeCloseTo(2 * 0.28 + 0.35, 5);
+    expect(speakingSeconds('[SPEAKER0] <|eot_id|>')).toBe(0);
+    expect(speakingSeconds('<SE>[Laughter]</SE>')).toBe(1);
+    expect(speakingSeconds('🙂')).toBe(0.5);
+    // English read at 150 words a minute takes no longer than its estimate.
+    const text = 'The quick brown fox jumps over the lazy dog while the band plays on.';
+    expect(speakingSeconds(text)).toBeGreaterThanOrEqual(text.split(' ').length / 2.5);
   });
 });

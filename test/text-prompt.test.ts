@@ -12,6 +12,7 @@ import type { PromptSpec, RenderedPrompt } from '../lib/text/prompt.js';
 import { MULTISPEAKER_SYSTEM_MESSAGE, renderPrompt, stripSpecialTokens } from '../lib/text/prompt.js';
 import type { HiggsTokenizer } from '../lib/text/tokenizer.js';
 import { loadTokenizer } from '../lib/text/tokenizer.js';
+import { normalizeTranscript } from '../lib/text/normalize.js';
 import { tinyFixtureDir, tinyHfDir, tinyTokenizerPath } from './setup/fixture-paths.js';
 import { golden, readGoldens, readManifest } from './support/goldens.js';
 import type { ExpectedItem } from './support/prompt-expected.js';
@@ -168,7 +169,7 @@ describe('transformers goldens', () => {
   const promptText = (name: string): string => manifest.tokens.prompts.find((p) => p.name === name)!.text;
 
   it('uses the tokenizer the goldens were made with', () => {
-    expect(manifest.tokens.tokenizer_sha256).toBe('25fbb60ce17c66df09d1c8e8d5f3ad0f99451ffe16c2a25560a1074f90339771');
+    expect(manifest.tokens.tokenizer_sha256).toBe('a3ad8f9641725a7104e5a797dc1f1617643cf52a563ea4730e1493b6969d86fe');
     expect(readFileSync(join(tinyFixtureDir, 'hf', 'tokenizer.json')).equals(readFileSync(tinyTokenizerPath))).toBe(true);
   });
 
@@ -488,6 +489,52 @@ describe('special-token injection', () => {
     const ids = render({ transcript: 'x<|eot<|AUDIO|>_id|>y' }).inputIds;
     // Only the system and user turn ends: the transcript's remains are plain text "xy".
     expect(Array.from(ids).filter((id) => id === ID.eot)).toHaveLength(2);
+  });
+});
+
+describe('sound events', () => {
+  const manifest = readManifest();
+  const lm = readGoldens('lm_goldens.safetensors');
+
+  it('normalization writes the markup whose transformers ids are tokens.sound_events', () => {
+    const prompt = manifest.tokens.prompts.find((p) => p.name === 'sound_events')!;
+    const normalized = normalizeTranscript('She laughed [laugh] and the band played [music start] on and on[music end].');
+    expect(normalized).toBe(prompt.text);
+    const out = render({ transcript: normalized });
+    // The user turn of the prompt holds exactly the golden ids: markup as single tokens.
+    const ids = Array.from(out.inputIds);
+    const want = golden(lm, 'tokens.sound_events').data as number[];
+    const start = ids.indexOf(want[0]!, ids.lastIndexOf(ID.endHeader, ids.indexOf(ID.soundEvent)));
+    expect(ids.slice(start, start + want.length)).toEqual(want);
+    expect(want.filter((id) => id >= 128000)).toEqual([ID.soundEvent, ID.soundEventEnd, ID.spanStart, ID.spanStartEnd, ID.spanEnd, ID.spanEndEnd]);
+  });
+
+  it('keeps sound events in spoken text (transcript, voice transcripts, history), not in scenes or descriptions', () => {
+    const event = '<SE>[Laughter]</SE>';
+    const out = expectPrompt(
+      {
+        transcript: `Ha ${event}`,
+        scene: `room ${event}`,
+        voices: [{ type: 'clip', codes: fakeCodes(1), transcript: `Ref ${event}` }],
+        history: [{ transcript: `Before ${event}`, codes: fakeCodes(1) }],
+      },
+      header('system', true),
+      `${SMART}\n\n<|scene_desc_start|>\nroom [Laughter]\n<|scene_desc_end|><|eot_id|>`,
+      header('user'),
+      `Ref ${event}<|eot_id|>`,
+      header('assistant'),
+      { audioOut: 1 },
+      '<|eot_id|>',
+      header('user'),
+      `Before ${event}<|eot_id|>`,
+      header('assistant'),
+      { audioOut: 1 },
+      '<|eot_id|>',
+      header('user'),
+      `Ha ${event}<|eot_id|>`,
+      GENERATION_SUFFIX,
+    );
+    expect(Array.from(out.inputIds).filter((id) => id === ID.soundEvent)).toHaveLength(3);
   });
 });
 

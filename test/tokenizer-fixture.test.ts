@@ -26,13 +26,18 @@ const EXPECTED_SPECIALS: Record<string, number> = {
   '<|reserved_special_token_6|>': 128014,
   '<|AUDIO|>': 128015,
   '<|AUDIO_OUT|>': 128016,
-  '<|scene_desc_start|>': 128017,
-  '<|scene_desc_end|>': 128018,
-  '<|speaker_id_start|>': 128019,
-  '<|speaker_id_end|>': 128020,
-  '<|generation_instruction_start|>': 128021,
-  '<|generation_instruction_end|>': 128022,
-  '<|recipient|>': 128023,
+  '<|recipient|>': 128017,
+  '<|scene_desc_start|>': 128018,
+  '<|scene_desc_end|>': 128019,
+  '<|generation_instruction_start|>': 128020,
+  '<|generation_instruction_end|>': 128021,
+  '<SE>': 128022,
+  '</SE>': 128023,
+  '<SE_s>': 128024,
+  '</SE_s>': 128025,
+  '<SE_e>': 128026,
+  '</SE_e>': 128027,
+  '<|reserved_special_token_20|>': 128028,
   '<|reserved_special_token_247|>': 128255,
 };
 
@@ -84,7 +89,7 @@ describe('tiny tokenizer.json', () => {
     expect(ids.indexOf(128013)).toBeGreaterThan(0);
     const prompt = '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n<|scene_desc_start|>\nquiet room\n<|scene_desc_end|><|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n<|audio_out_bos|>';
     const promptIds = encode(prompt);
-    expect(promptIds.filter((id) => id >= 128000)).toEqual([128000, 128006, 128007, 128017, 128018, 128009, 128006, 128007, 128013]);
+    expect(promptIds.filter((id) => id >= 128000)).toEqual([128000, 128006, 128007, 128018, 128019, 128009, 128006, 128007, 128013]);
     expect(tokenizer.decode(promptIds)).toBe(prompt);
   });
 

@@ -2,9 +2,13 @@
  * The TTS job handler shared by every RunPod mode (platform worker, one-shot test input, local
  * API server): job input -> validated request -> HiggsAudio -> output delivery. Worker-level keys
  * (`action`, `stream`, `s3Config`) are taken off before the request schema sees the input.
+ * RunPod forwards a request's `s3Config` at the top level of the job, beside `input` (reference
+ * runpod.md 2.1): the mode passes it in the context; inside `input` it is accepted too.
  */
-import { HiggsAudio } from '../engine.js';
+import type { HiggsAudio, StreamDone } from '../engine.js';
+import type { ChunkReport } from '../synthesis.js';
 import { HiggsError } from '../errors.js';
+import { streamParts } from './stream-parts.js';
 
 /** What a handler needs from the mode that runs it. */
 export interface JobContext {
@@ -16,6 +20,8 @@ export interface JobContext {
   progress?: (update: Record<string, unknown>) => void;
   /** Which RunPod route the job came through: base64 outputs must fit its payload limit. */
   route?: 'run' | 'runsync';
+  /** The job's top-level `s3Config` (`{accessId, accessSecret, bucketName, endpointUrl}`), if any. */
+  s3Config?: unknown;
 }
 
 /** Uploads an encoded audio file and returns where to fetch it. */
@@ -30,7 +36,7 @@ export interface TtsHandler {
   run(input: unknown, ctx: JobContext): Promise<Record<string, unknown>>;
   /** True for inputs that ask to stream (`"stream": true`). */
   wantsStream(input: unknown): boolean;
-  /** A streamed job: each part is one job-stream output (audio chunks of at most ~700 KB base64). */
+  /** A streamed job: each part is one job-stream output (the first with the first audio, then every HIGGS_STREAM_PART_MS). */
   stream(input: unknown, ctx: JobContext): AsyncIterable<Record<string, unknown>>;
   health(): Record<string, unknown>;
   dispose(): Promise<void>;
@@ -38,8 +44,6 @@ export interface TtsHandler {
 
 /** RunPod's payload limits (reference/runpod.md 8), with room for the JSON around the audio. */
 export const BASE64_LIMITS = { run: 9 * 1024 * 1024, runsync: 18 * 1024 * 1024 };
-/** Raw PCM bytes per streamed part: base64 of it stays well under the 1 MB job-stream limit. */
-const STREAM_PART_BYTES = 512 * 1024;
 
 interface SplitInput {
   request: Record<string, unknown>;
@@ -58,6 +62,21 @@ function split(input: unknown): SplitInput {
   return { request, action: action as string | undefined, stream: stream === true, s3Config };
 }
 
+/** Each chunk of a result as the output reports it (its text is not echoed back). */
+function chunkOutputs(chunks: readonly ChunkReport[]): Array<{ characters: number; frames: number; stop_reason: ChunkReport['stopReason'] }> {
+  return chunks.map((chunk) => ({ characters: [...chunk.text].length, frames: chunk.frames, stop_reason: chunk.stopReason }));
+}
+
+const present = (value: unknown): boolean => value !== undefined && value !== null;
+
+/** The job's bucket: from the top level (RunPod) or from inside input (local API), never both. */
+function chooseS3Config(topLevel: unknown, inInput: unknown): unknown {
+  if (present(topLevel) && present(inInput)) {
+    throw new HiggsError('E_INPUT', 's3Config: given both beside input and inside it; send it once (RunPod puts it beside input)');
+  }
+  return present(topLevel) ? topLevel : inInput;
+}
+
 export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null): TtsHandler {
   return {
     ready: () => tts.load(),
@@ -74,6 +93,7 @@ export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null
     async run(input, ctx) {
       const job = split(input);
       if (job.action === 'health') return { health: tts.health() };
+      const s3Config = chooseS3Config(ctx.s3Config, job.s3Config); // before the work, not after it
       const out = await tts.generate(job.request, {
         signal: ctx.signal,
         requestId: ctx.id,
@@ -87,7 +107,8 @@ export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null
         sample_rate: out.sampleRate,
         duration_seconds: out.durationSeconds,
         seed: out.seed,
-        chunks: out.chunks,
+        truncated: out.truncated,
+        chunks: chunkOutputs(out.chunks),
         timings: out.timings,
       };
       if (!wantsS3 && base64Bytes <= limit) return { audio_base64: out.audio.toString('base64'), ...meta };
@@ -99,25 +120,23 @@ export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null
             : `output: the audio (${(base64Bytes / 1e6).toFixed(1)} MB as base64) is over the ${(limit / 1e6).toFixed(0)} MB result limit; configure a bucket or use a compressed output_format`,
         );
       }
-      const uploaded = await delivery.upload(out.audio, { jobId: ctx.id, format: out.format, s3Config: job.s3Config });
+      const uploaded = await delivery.upload(out.audio, { jobId: ctx.id, format: out.format, s3Config });
       return { audio_url: uploaded.url, s3_key: uploaded.key, s3_bucket: uploaded.bucket, url_expires_in: uploaded.expiresInSeconds, ...meta };
     },
 
     async *stream(input, ctx) {
       const job = split(input);
-      let pending: Buffer[] = [];
-      let size = 0;
       let part = 0;
-      for await (const chunk of tts.stream(job.request, { signal: ctx.signal, requestId: ctx.id })) {
-        pending.push(chunk);
-        size += chunk.length;
-        if (size >= STREAM_PART_BYTES) {
-          yield { part: part++, format: 'wav', audio_base64: Buffer.concat(pending).toString('base64') };
-          pending = [];
-          size = 0;
-        }
+      let done: StreamDone | undefined;
+      const audio = tts.stream(job.request, { signal: ctx.signal, requestId: ctx.id, onDone: (summary) => (done = summary) });
+      for await (const bytes of streamParts(audio, tts.config.streamPartMs)) {
+        yield { part: part++, format: 'wav', audio_base64: bytes.toString('base64') };
       }
-      if (size > 0) yield { part: part++, format: 'wav', audio_base64: Buffer.concat(pending).toString('base64') };
+      // A last part without audio says what the stream was (audio parts never wait for it).
+      if (done) {
+        const { seed, durationSeconds, truncated, chunks } = done;
+        yield { part: part++, format: 'wav', audio_base64: '', done: true, seed, duration_seconds: durationSeconds, truncated, chunks: chunkOutputs(chunks) };
+      }
     },
   };
 }

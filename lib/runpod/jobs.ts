@@ -18,6 +18,8 @@ export function isTerminal(status: JobStatus): boolean {
 export interface Job {
   readonly id: string;
   readonly input: unknown;
+  /** The request's s3Config from beside input, handed to the handler as RunPod does. */
+  readonly s3Config?: unknown;
   readonly route: JobRoute;
   readonly stream: boolean;
   status: JobStatus;
@@ -81,12 +83,13 @@ export class JobTable {
     this.sweeper.unref(); // never what keeps the process alive
   }
 
-  create(input: unknown, route: JobRoute, stream: boolean): Job {
+  create(input: unknown, route: JobRoute, stream: boolean, s3Config?: unknown): Job {
     // Id shapes as on the platform: sync jobs are prefixed.
     const id = `${route === 'runsync' ? 'sync-' : ''}${randomUUID()}-local`;
     const job: Job = {
       id,
       input,
+      s3Config,
       route,
       stream,
       status: 'IN_QUEUE',

@@ -22,14 +22,14 @@ export interface OneShotOptions {
 export async function runOneShot(handler: TtsHandler, source = DEFAULT_TEST_INPUT, options: OneShotOptions = {}): Promise<number> {
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
-  let job: { id: string; input: unknown };
+  let job: TestJob;
   try {
     job = await readTestInput(source, options.cwd ?? process.cwd());
   } catch (error) {
     stderr.write(`higgs-audio: [E_INPUT] ${(error as Error).message}\n`);
     return 1;
   }
-  const ctx = { id: job.id, signal: options.signal ?? new AbortController().signal, route: 'runsync' as const };
+  const ctx = { id: job.id, signal: options.signal ?? new AbortController().signal, route: 'runsync' as const, s3Config: job.s3Config };
   try {
     let output: unknown;
     if (handler.wantsStream(job.input)) {
@@ -48,7 +48,14 @@ export async function runOneShot(handler: TtsHandler, source = DEFAULT_TEST_INPU
   }
 }
 
-async function readTestInput(source: string, cwd: string): Promise<{ id: string; input: unknown }> {
+/** A test job as RunPod would deliver it: id, input and the s3Config beside it. */
+interface TestJob {
+  id: string;
+  input: unknown;
+  s3Config?: unknown;
+}
+
+async function readTestInput(source: string, cwd: string): Promise<TestJob> {
   const inline = source.trimStart().startsWith('{');
   const where = inline ? 'test input' : `test input ${source}`;
   let text: string;
@@ -64,7 +71,7 @@ async function readTestInput(source: string, cwd: string): Promise<{ id: string;
   } catch (error) {
     throw new HiggsError('E_INPUT', `${where}: not valid JSON (${(error as Error).message})`);
   }
-  const { id, input } = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  const { id, input, s3Config } = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
   if (input === undefined || input === null) throw new HiggsError('E_INPUT', `${where}: needs an "input" key, like {"input": {"transcript": "Hello."}}`);
-  return { id: typeof id === 'string' && id !== '' ? id : 'local_test', input };
+  return { id: typeof id === 'string' && id !== '' ? id : 'local_test', input, s3Config };
 }

@@ -70,6 +70,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 export interface JobRequest {
   input: unknown;
+  /** The request's own bucket, beside input as in RunPod's API (also accepted inside input). */
+  s3Config?: unknown;
   /** Ignored locally, but validated so that typos show. */
   webhook?: string;
 }
@@ -88,10 +90,10 @@ export async function readJobRequest(req: IncomingMessage, limit: number): Promi
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new HttpError(400, 'body: must be a JSON object like {"input": {...}}');
   }
-  const { input, webhook } = body as Record<string, unknown>;
+  const { input, webhook, s3Config } = body as Record<string, unknown>;
   if (input === undefined || input === null) throw new HttpError(400, 'input: required; send {"input": {...}}');
   if (webhook !== undefined && typeof webhook !== 'string') throw new HttpError(400, 'webhook: must be a URL string');
-  return { input, webhook };
+  return { input, webhook, s3Config };
 }
 
 /** `?wait=` in milliseconds, clamped as RunPod does (1 s to 5 min); `fallback` when absent. */

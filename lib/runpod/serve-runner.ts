@@ -48,7 +48,7 @@ export class JobRunner {
   }
 
   private async execute(job: Job): Promise<void> {
-    const ctx = { id: job.id, signal: job.controller.signal, route: job.route };
+    const ctx = { id: job.id, signal: job.controller.signal, route: job.route, s3Config: job.s3Config };
     try {
       if (job.stream) {
         // Parts go to /stream pollers as they come; the output aggregates them, as the Python

@@ -57,8 +57,8 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
   const limiter = rateLimitPerMinute ? new RateLimiter(rateLimitPerMinute) : null;
 
   const submit = async (req: IncomingMessage, route: JobRoute): Promise<Job> => {
-    const { input } = await readJobRequest(req, bodyLimitBytes);
-    const job = table.create(input, route, handler.wantsStream(input));
+    const { input, s3Config } = await readJobRequest(req, bodyLimitBytes);
+    const job = table.create(input, route, handler.wantsStream(input), s3Config);
     runner.submit(job);
     return job;
   };
@@ -163,10 +163,16 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
       const path = url.pathname.replace(/^\/v2\/[^/]+(?=\/)/, '').replace(/^\/+|\/+$/g, '');
       const [first = '', second, ...more] = path.split('/');
       const key = second === undefined ? first : more.length === 0 ? `${first}/:id` : path;
-      const methods = routes[key];
+      // Own keys only: "/__proto__" or "/constructor" is no route.
+      const methods = Object.hasOwn(routes, key) ? routes[key]! : undefined;
       if (!methods) throw new HttpError(404, `no route ${method} ${url.pathname}`);
-      const route = methods[method];
-      if (!route) throw new HttpError(405, `${method} is not allowed on ${url.pathname} (use ${Object.keys(methods).join(' or ')})`, { allow: Object.keys(methods).join(', ') });
+      // HEAD is GET without the body (node:http leaves the body out of HEAD answers).
+      const asked = method === 'HEAD' && Object.hasOwn(methods, 'GET') ? 'GET' : method;
+      const route = Object.hasOwn(methods, asked) ? methods[asked] : undefined;
+      if (!route) {
+        const allowed = Object.keys(methods).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
+        throw new HttpError(405, `${method} is not allowed on ${url.pathname} (use ${allowed.join(' or ')})`, { allow: allowed.join(', ') });
+      }
       // The bare /health stays open for container health checks.
       if (!(key === 'health' && url.pathname === '/health')) {
         const who = authenticate(req, apiKey);

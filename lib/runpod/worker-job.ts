@@ -38,6 +38,8 @@ export async function runJob(job: PlatformJob, signal: AbortSignal, deps: JobDep
     progress: (update: Record<string, unknown>) => progress.push(update),
     // Ids of /runsync requests start with "sync-": their outputs may be larger (reference 8).
     route: job.id.startsWith('sync-') ? ('runsync' as const) : ('run' as const),
+    // RunPod forwards the request's s3Config beside input (reference/runpod.md 2.1).
+    s3Config: job.s3Config,
   };
   log.info(job.id, 'Started.');
   const streaming = deps.handler.wantsStream(job.input);

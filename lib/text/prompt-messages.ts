@@ -5,7 +5,7 @@ import type { AudioCodes } from './delay.js';
 import { clipFrameCount } from './delay.js';
 import type { ChatMessage } from './prompt-chatml.js';
 import { PartsBuilder } from './prompt-chatml.js';
-import { stripSpecialTokens } from './prompt-sanitize.js';
+import { stripPromptStructure, stripSpecialTokens } from './prompt-sanitize.js';
 import type { PromptSpec, VoiceReference } from './prompt-types.js';
 import type { HiggsTokenizer } from './tokenizer.js';
 
@@ -19,14 +19,19 @@ export const MULTISPEAKER_SYSTEM_MESSAGE = [
 const SCENE_START = '<|scene_desc_start|>';
 const SCENE_END = '<|scene_desc_end|>';
 
-/** Builds the message list for `spec` (caller text stripped of special tokens, then validated). */
+/**
+ * Builds the message list for `spec` (caller text stripped of special tokens, then validated).
+ * Spoken text (transcript, voice transcripts, history) keeps its sound-event markup as tokens;
+ * scenes and speaker descriptions keep none.
+ */
 export function buildMessages(tokenizer: HiggsTokenizer, spec: PromptSpec, numCodebooks: number): ChatMessage[] {
   if (spec === null || typeof spec !== 'object') throw new HiggsError('E_INPUT', 'prompt spec must be an object');
   for (const field of ['voices', 'history'] as const) {
     if (spec[field] !== undefined && !Array.isArray(spec[field])) throw new HiggsError('E_INPUT', `${field} must be an array`);
   }
   const clean = (text: string): string => stripSpecialTokens(tokenizer, text);
-  const transcript = clean(requireString(spec.transcript, 'transcript'));
+  const speech = (text: string): string => stripPromptStructure(tokenizer, text);
+  const transcript = speech(requireString(spec.transcript, 'transcript'));
   if (transcript.trim() === '') throw new HiggsError('E_INPUT', 'transcript is empty');
   // Original tests `if scene_prompt:` (empty = none); a whitespace-only scene is also none here.
   const sceneText = spec.scene === undefined ? '' : clean(requireString(spec.scene, 'scene'));
@@ -39,7 +44,7 @@ export function buildMessages(tokenizer: HiggsTokenizer, spec: PromptSpec, numCo
   } else {
     voices.forEach((v, i) => checkVoice(v, i, numCodebooks));
     const inSystem = spec.referencePlacement === 'system' || voices.some((v) => v.type === 'profile');
-    context = inSystem ? [referenceSystem(voices, scene, clean)] : referenceTurns(voices, scene, clean);
+    context = inSystem ? [referenceSystem(voices, scene, clean)] : referenceTurns(voices, scene, speech);
   }
 
   const history: ChatMessage[] = [];
@@ -47,7 +52,7 @@ export function buildMessages(tokenizer: HiggsTokenizer, spec: PromptSpec, numCo
     // Earlier chunks: user text then assistant audio (5, generation_messages). A turn without text
     // puts two assistant turns in a row, which the renderer closes with <|eom_id|> (3.2 rule 4).
     if (turn === null || typeof turn !== 'object') throw new HiggsError('E_INPUT', `history[${j}] must be { transcript?, codes }`);
-    const text = turn.transcript === undefined ? '' : clean(requireString(turn.transcript, `history[${j}].transcript`));
+    const text = turn.transcript === undefined ? '' : speech(requireString(turn.transcript, `history[${j}].transcript`));
     clipOrThrow(turn.codes, numCodebooks, `history[${j}].codes`);
     if (text.trim() !== '') history.push({ role: 'user', parts: new PartsBuilder().text(text).parts });
     history.push({ role: 'assistant', parts: new PartsBuilder().audio(turn.codes).parts });
@@ -94,7 +99,7 @@ export function speakerTags(transcript: string): Array<{ tag: string; n: number 
 }
 
 /** Recipe (c): each clip as a user (transcript) / assistant (audio) pair; system only with a scene. */
-function referenceTurns(voices: readonly VoiceReference[], scene: string | undefined, clean: (s: string) => string): ChatMessage[] {
+function referenceTurns(voices: readonly VoiceReference[], scene: string | undefined, speech: (s: string) => string): ChatMessage[] {
   const messages: ChatMessage[] = [];
   if (scene !== undefined) {
     const b = new PartsBuilder().text(`${SMART_VOICE_SYSTEM_MESSAGE}\n\n`).special(SCENE_START).text(`\n${scene}\n`).special(SCENE_END);
@@ -102,7 +107,7 @@ function referenceTurns(voices: readonly VoiceReference[], scene: string | undef
   }
   voices.forEach((voice, i) => {
     if (voice.type !== 'clip') return; // unreachable: profiles force the system form
-    const text = clean(requireString(voice.transcript ?? '', `voices[${i}].transcript`));
+    const text = speech(requireString(voice.transcript ?? '', `voices[${i}].transcript`));
     if (text.trim() === '') throw new HiggsError('E_INPUT', `voices[${i}].transcript is empty (needed when the reference goes into conversation turns)`);
     const prefixed = voices.length > 1 ? `[SPEAKER${i}] ${text}` : text;
     messages.push({ role: 'user', parts: new PartsBuilder().text(prefixed).parts });

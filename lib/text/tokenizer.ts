@@ -99,6 +99,8 @@ function wrap(inner: Tokenizer, source: string): HiggsTokenizer {
       }
       return id;
     },
-    decode: (list, options) => inner.decode(Array.from(list), { skip_special_tokens: options?.skipSpecialTokens ?? false }),
+    // Exact text, as the Rust tokenizer's decode: no transformers-style space clean-up (" ?" -> "?").
+    decode: (list, options) =>
+      inner.decode(Array.from(list), { skip_special_tokens: options?.skipSpecialTokens ?? false, clean_up_tokenization_spaces: false }),
   };
 }

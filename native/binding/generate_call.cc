@@ -2,6 +2,8 @@
 
 #include "js_bridge.h"
 
+#include <sstream>
+
 namespace higgs::binding {
 namespace {
 
@@ -34,8 +36,10 @@ T number_field(const Napi::Object& o, const char* key, T fallback, double min, d
   if (!v.IsNumber()) throw input_error(o.Env(), std::string("generate: ") + key + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= min && d <= max)) {
-    throw input_error(o.Env(), std::string("generate: ") + key + " must be in [" + std::to_string(min) + ", " +
-                                   std::to_string(max) + "]");
+    // Shortest form (1e-09, not std::to_string's 0.000000, which made a small bound read as 0).
+    std::ostringstream bounds;
+    bounds << '[' << min << ", " << max << "] (got " << d << ')';
+    throw input_error(o.Env(), std::string("generate: ") + key + " must be in " + bounds.str());
   }
   return static_cast<T>(d);
 }

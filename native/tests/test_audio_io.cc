@@ -47,6 +47,17 @@ void save(const std::string& path, const Bytes& bytes) {
   std::fclose(f);
 }
 
+Bytes load(const std::string& path) {
+  Bytes bytes;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  HIGGS_CHECK_MSG(f, "cannot read " << path);
+  if (!f) return bytes;
+  std::uint8_t buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), f)) > 0;) bytes.insert(bytes.end(), buf, buf + n);
+  std::fclose(f);
+  return bytes;
+}
+
 struct Command {
   int status;
   std::string output;
@@ -391,6 +402,28 @@ HIGGS_TEST(empty_corrupt_and_truncated_input_is_rejected) {
     HIGGS_CHECK_THROWS(read_audio(bytes.data(), 20), ErrorCode::Input, "not a readable audio file");
     check_good_read_still_works();
   }
+}
+
+// An mp3 cut inside a frame, also one without a Xing/Info frame and shorter than a few frames
+// (the decoder fills up the cut frame, so no length shows it): E_INPUT, never a short clip.
+HIGGS_TEST(mp3_cut_inside_a_frame_is_rejected) {
+  std::vector<AudioFormat> formats = supported_write_formats();
+  if (std::find(formats.begin(), formats.end(), AudioFormat::Mp3) == formats.end()) {
+    std::printf("  SKIP: this libsndfile cannot write mp3\n");
+    return;
+  }
+  // sox (lame) writes an mp3 with neither an ID3v2 tag nor a Xing/Info frame.
+  std::string path = higgs::test::temp_dir("audio-mp3-cut") + "/sox.mp3";
+  Command made = run("sox -n -r 24000 -c 1 '" + path + "' synth 2 sine 440");
+  HIGGS_CHECK_MSG(made.status == 0, made.output);
+  Bytes whole = load(path);
+  HIGGS_CHECK(whole.size() > 1000);
+  DecodedAudio full = read_audio(whole.data(), whole.size());
+  HIGGS_CHECK(full.samples.size() >= 48000);
+  for (std::size_t cut : {std::size_t(100), std::size_t(200), whole.size() / 2 + 1, whole.size() - 1}) {
+    HIGGS_CHECK_THROWS(read_audio(whole.data(), cut), ErrorCode::Input, "ends inside an MPEG audio frame");
+  }
+  check_good_read_still_works();
 }
 
 // libsndfile stops an mp3 without a Xing/Info frame at a length estimated from the first frame's

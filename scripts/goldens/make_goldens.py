@@ -88,15 +88,19 @@ SPECIAL_TOKENS = {
     "<|AUDIO|>": 128015,
     "<|AUDIO_OUT|>": 128016,
 }
-# Specials whose real ids are unknown; only looked up in the tokenizer and reported.
+# The checkpoint's other added tokens (128017..128027); only looked up in the tokenizer and reported.
 OPTIONAL_SPECIALS = [
+    "<|recipient|>",
     "<|scene_desc_start|>",
     "<|scene_desc_end|>",
-    "<|speaker_id_start|>",
-    "<|speaker_id_end|>",
     "<|generation_instruction_start|>",
     "<|generation_instruction_end|>",
-    "<|recipient|>",
+    "<SE>",
+    "</SE>",
+    "<SE_s>",
+    "</SE_s>",
+    "<SE_e>",
+    "</SE_e>",
 ]
 
 NUM_CODEBOOKS = 8
@@ -236,6 +240,7 @@ TOKEN_PROMPTS = [
     ("whitespace", "  leading spaces\ttabs\n\nnew paragraph   trailing  \n", "whitespace runs, tabs and newlines"),
     ("unicode", "Caf\u00e9 na\u00efve \u2014 \u201cquotes\u201d \u4f60\u597d\uff0c\u4e16\u754c\uff01\U0001f642 \u00f1", "non-ASCII text (byte fallback of byte-level BPE)"),
     ("multi_speaker", "[SPEAKER0] I can't believe it!\n[SPEAKER1] Oh, come on.", "multi-speaker transcript tags"),
+    ("sound_events", "She laughed <SE>[Laughter]</SE> and the band played <SE_s>[Music]</SE_s> on and on<SE_e>[Music]</SE_e>.", "sound-event markup as transcript normalization writes it (<SE>, <SE_s>, <SE_e> and their closers are added tokens)"),
 ]
 
 SPECIAL_RE = re.compile(r"(<\|[^<>|]+\|>)")
@@ -420,6 +425,7 @@ class Ctx:
         self.warnings = []
         self.versions = {}
         self.info = {}  # goes into the manifest
+        self.previous = None  # OUT's earlier manifest and golden tensors (--keep-previous)
         self.lm = None
         self.codec = None
         self.prefill = None
@@ -675,19 +681,19 @@ def section_preflight(ctx):
         ],
     }
     for name in classes:
+        # A class that cannot load here (the codec without torchaudio) only fails its own sections.
         try:
             obj = getattr(transformers, name)
+            log(f"[sig] {name}{sig(obj)}  <{srcfile(obj)}>")
+            for m in methods.get(name, []):
+                fn = getattr(obj, m, None)
+                if fn is None:
+                    log(f"[sig]   {name}.{m}: (not defined)")
+                    continue
+                owner = next((c.__name__ for c in inspect.getmro(obj) if m in c.__dict__), "?")
+                log(f"[sig]   {name}.{m}{sig(fn)}  (defined in {owner})")
         except Exception as e:  # noqa: BLE001
-            log(f"[sig] {name}: UNAVAILABLE: {type(e).__name__}: {e}")
-            continue
-        log(f"[sig] {name}{sig(obj)}  <{srcfile(obj)}>")
-        for m in methods.get(name, []):
-            fn = getattr(obj, m, None)
-            if fn is None:
-                log(f"[sig]   {name}.{m}: (not defined)")
-                continue
-            owner = next((c.__name__ for c in inspect.getmro(obj) if m in c.__dict__), "?")
-            log(f"[sig]   {name}.{m}{sig(fn)}  (defined in {owner})")
+            log(f"[sig] {name}: UNAVAILABLE: {type(e).__name__}: {str(e).strip()}")
     try:
         from transformers.models.higgs_audio_v2 import generation_higgs_audio_v2 as gen_mod
 
@@ -1647,7 +1653,59 @@ def json_safe(obj):
     return str(obj)
 
 
+def load_previous(out):
+    """OUT's manifest and golden tensors, for a --only run that keeps what it does not remake."""
+    from safetensors.torch import load_file
+
+    path = os.path.join(out, "manifest.json")
+    if not os.path.exists(path):
+        raise SystemExit(f"--keep-previous: {path} does not exist (run every section once first)")
+    with open(path, encoding="utf-8") as f:
+        manifest = json.load(f)
+    tensors = {}
+    for fname in (LM_FILE, CODEC_FILE):
+        file = os.path.join(out, fname)
+        tensors[fname] = load_file(file) if os.path.exists(file) else {}
+    return {"manifest": manifest, "tensors": tensors}
+
+
+def merge_previous(ctx, manifest):
+    """--keep-previous: the earlier run's sections, tensors and facts stay where this run has none."""
+    old = ctx.previous["manifest"]
+    kept = [name for name in old.get("sections", {}) if name not in ctx.status]
+    for key in ("tokens", "greedy", "codec_encode"):
+        if manifest.get(key) is None:
+            manifest[key] = old.get(key)
+    for key in ("lm", "codec"):
+        manifest[key] = {**old.get(key, {}), **manifest[key]}
+    for fname in (LM_FILE, CODEC_FILE):
+        manifest["files"][fname]["tensors"] = {**old["files"][fname]["tensors"], **manifest["files"][fname]["tensors"]}
+    merged = {**old["sections"], **manifest["sections"]}
+    manifest["sections"] = {name: merged[name] for name, _, _ in SECTIONS if name in merged}
+    # Facts only the skipped sections record (e.g. the attention implementation) stay as they were.
+    for current, earlier in ((manifest["numerics"]["attn_implementation"], old.get("numerics", {}).get("attn_implementation", {})), (manifest["prompts"], old.get("prompts", {}))):
+        for key, value in earlier.items():
+            if current.get(key) is None:
+                current[key] = value
+    manifest["checks"] = {**old.get("checks", {}), **manifest["checks"]}
+    manifest["failed_checks"] = [c for c in old.get("failed_checks", []) if c not in manifest["failed_checks"]] + manifest["failed_checks"]
+    # Where the kept sections come from (an earlier keep is carried along, not lost).
+    earlier = old.get("kept_from_earlier_runs", [])
+    manifest["kept_from_earlier_runs"] = [
+        *[{**run, "sections": [s for s in run["sections"] if s in kept]} for run in earlier],
+        {"command": old.get("command"), "versions": old.get("versions"), "device": old.get("device"),
+         "sections": [s for s in kept if not any(s in run["sections"] for run in earlier)]},
+    ]
+    manifest["kept_from_earlier_runs"] = [run for run in manifest["kept_from_earlier_runs"] if run["sections"]]
+    return manifest
+
+
 def build_manifest(ctx):
+    manifest = build_run_manifest(ctx)
+    return json_safe(merge_previous(ctx, manifest)) if ctx.previous else manifest
+
+
+def build_run_manifest(ctx):
     return json_safe({
         "format": "higgs-audio goldens v1",
         "generator": "scripts/goldens/make_goldens.py",
@@ -1721,6 +1779,10 @@ def render_readme(ctx, manifest):
     ]
     for k, v in manifest["versions"].items():
         lines.append(f"- {k}: {v}")
+    for run in manifest.get("kept_from_earlier_runs", []):
+        versions = ", ".join(f"{k} {v}" for k, v in (run.get("versions") or {}).items() if k in ("torch", "transformers", "tokenizers"))
+        lines += ["", f"Kept from an earlier run ({versions}; device {run.get('device')}): sections {', '.join(run['sections'])}.",
+                  f"Its command: `{run.get('command')}`"]
     lines += [
         "",
         f"Device: {manifest['device']}, compute dtype float32, TF32 off, eager attention "
@@ -1760,6 +1822,8 @@ def write_outputs(ctx, verbose=True):
     for fname in (LM_FILE, CODEC_FILE):
         path = os.path.join(ctx.out, fname)
         tensors = ctx.golden.tensors[fname]
+        if tensors and ctx.previous:  # --keep-previous: this run's tensors replace theirs, the rest stay
+            tensors = {**ctx.previous["tensors"].get(fname, {}), **tensors}
         if tensors:  # a file without tensors in this run (e.g. --only) is left as it is
             save_file(tensors, path, metadata=meta)
             if verbose:
@@ -1883,6 +1947,7 @@ def parse_args(argv):
     ap.add_argument("--bundle", default=None, help="also write OUT as goldens.tar split into <=15 MiB parts (+ sha256, SUMMARY.txt, log) into this folder, e.g. $OUT on the device machine")
     ap.add_argument("--log", default=None, help="log file (default: BUNDLE/make_goldens.log with --bundle, else OUT/make_goldens.log)")
     ap.add_argument("--only", default=None, help="comma-separated sections to run (their prerequisites are added)")
+    ap.add_argument("--keep-previous", action="store_true", help="with --only: keep OUT's goldens of the sections not run (merged into the files and the manifest)")
     args = ap.parse_args(argv)
     args.out = os.path.abspath(args.out)
     args.tokenizer = os.path.abspath(args.tokenizer)
@@ -1891,6 +1956,8 @@ def parse_args(argv):
     if args.log is None:
         args.log = os.path.join(args.bundle or args.out, "make_goldens.log")
     args.log = os.path.abspath(args.log)
+    if args.keep_previous and not args.only:
+        ap.error("--keep-previous needs --only")
     return args
 
 
@@ -1960,6 +2027,8 @@ def main(argv=None):
 
     ctx = Ctx(args)
     ctx.device = torch.device(args.device)
+    if args.keep_previous:
+        ctx.previous = load_previous(args.out)
     names = selected_sections(args.only)
     for name, fn, req in SECTIONS:
         if name in names:
@@ -1987,7 +2056,8 @@ def main(argv=None):
     failed = [n for n in names if not ctx.status.get(n, {}).get("ok")]
     rc = 1 if (failed or ctx.failed_checks or not write_ok or not size_ok) else 0
     core_failed = [n for n in failed if n in CORE_SECTIONS]
-    complete = not core_failed and all(n in names for n in CORE_SECTIONS) and write_ok and size_ok
+    kept_ok = {n for n, st in (ctx.previous["manifest"]["sections"].items() if ctx.previous else []) if st.get("ok")}
+    complete = not core_failed and all(n in names or n in kept_ok for n in CORE_SECTIONS) and write_ok and size_ok
     summary += (
         f"RESULT: {'OK' if rc == 0 else 'FAILED'} (failed sections: {failed}, failed checks: {len(ctx.failed_checks)}, "
         f"write ok: {write_ok}, size ok: {size_ok}); goldens complete: {'yes' if complete else 'NO'}"

@@ -18,8 +18,14 @@ export const ID = {
   audioDelay: 128014,
   audio: 128015,
   audioOut: 128016,
-  sceneStart: 128017,
-  sceneEnd: 128018,
+  sceneStart: 128018,
+  sceneEnd: 128019,
+  soundEvent: 128022,
+  soundEventEnd: 128023,
+  spanStart: 128024,
+  spanStartEnd: 128025,
+  spanEnd: 128026,
+  spanEndEnd: 128027,
 } as const;
 
 export type ExpectedItem = string | { audioOut: number } | { audioIn: number };

@@ -118,6 +118,7 @@ DecodedAudio read_audio(const std::uint8_t* data, std::size_t size, const ReadLi
   // libsndfile finds an Ogg stream's length on its last page; without one the file was cut.
   bool ogg = audio.format == "vorbis" || audio.format == "opus";
   if (ogg && !header_length_known) throw input_error("truncated or damaged: the Ogg stream has no final page");
+  if (mpeg_frame_cut(audio.format, data, size)) throw input_error("truncated: the file ends inside an MPEG audio frame");
   if (header_length_known) audio.samples.reserve(static_cast<std::size_t>(info.frames));
 
   decode_mono(file.get(), info, max_frames, limits.max_seconds, header_length_known, audio.samples);

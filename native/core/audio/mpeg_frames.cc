@@ -64,20 +64,33 @@ bool has_length_tag(const std::uint8_t* frame, std::size_t available) {
 MpegScan scan_mpeg(const std::uint8_t* data, std::size_t size) {
   MpegScan scan;
   // The first frame: the first header after any ID3v2 tag that a second header follows.
-  std::size_t pos = skip_id3v2(data, size);
+  const std::size_t start = skip_id3v2(data, size);
+  std::size_t pos = start;
   for (; pos + 4 <= size; ++pos) {
     FrameHeader h = parse_header(data + pos);
     if (h.length > 4 && pos + h.length + 4 <= size && parse_header(data + pos + h.length).length > 0) break;
   }
-  if (pos + 4 > size) return scan;
+  if (pos + 4 > size) {
+    // No two frames in a row: a file that starts a frame it does not hold was cut inside it.
+    FrameHeader first = start + 4 <= size ? parse_header(data + start) : FrameHeader{};
+    scan.ends_inside_frame = first.length > 4 && start + first.length > size;
+    return scan;
+  }
   scan.length_tag = has_length_tag(data + pos, size - pos);
   scan.samples_per_frame = parse_header(data + pos).samples;
   while (pos + 4 <= size) {
     FrameHeader h = parse_header(data + pos);
-    if (h.length <= 4 || pos + h.length > size) break;  // garbage, a trailing tag, or a cut frame
+    if (h.length <= 4) break;  // garbage or a trailing tag (ID3v1, APE)
+    if (pos + h.length > size) {
+      scan.ends_inside_frame = true;
+      break;
+    }
     ++scan.frames;
     pos += h.length;
   }
+  // Fewer than 4 bytes left that begin a frame sync: a header cut short.
+  std::size_t left = size - std::min(pos, size);
+  if (left > 0 && left < 4 && data[pos] == 0xff && (left == 1 || (data[pos + 1] & 0xe0) == 0xe0)) scan.ends_inside_frame = true;
   return scan;
 }
 

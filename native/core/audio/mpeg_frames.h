@@ -13,6 +13,9 @@ struct MpegScan {
   bool length_tag = false;        // the first frame is a Xing/Info/VBRI frame (exact length)
   long long frames = 0;           // consecutive well-formed frames from the first one
   int samples_per_frame = 0;      // of the first frame (384, 576 or 1152)
+  // The bytes end inside a frame whose header the walk reached: the file was cut mid-frame (the
+  // decoder would still yield that frame, filled up, so the frame count cannot show it).
+  bool ends_inside_frame = false;
 };
 
 MpegScan scan_mpeg(const std::uint8_t* data, std::size_t size);

@@ -29,6 +29,10 @@ bool wav_data_truncated(const std::uint8_t* data, std::size_t size) {
   return false;  // no data chunk in reach: libsndfile decides what that is
 }
 
+bool mpeg_frame_cut(const std::string& format, const std::uint8_t* data, std::size_t size) {
+  return (format == "mp3" || format == "mp2" || format == "mp1") && scan_mpeg(data, size).ends_inside_frame;
+}
+
 std::optional<ExpectedLength> expected_length(const std::string& format, long long header_frames, int sample_rate,
                                               const std::uint8_t* data, std::size_t size) {
   bool known = header_frames > 0;

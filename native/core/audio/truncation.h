@@ -23,6 +23,10 @@ struct ExpectedLength {
   const char* hint = "";  // appended to the error when the decode falls short
 };
 
+// An MPEG audio file (mp1/mp2/mp3) whose bytes end inside a frame: cut short, even when the
+// decoder yields as many frames as a header announces (it fills up the cut frame).
+bool mpeg_frame_cut(const std::string& format, const std::uint8_t* data, std::size_t size);
+
 // For `format` as read_audio names it, given libsndfile's frame count (<= 0 if unknown).
 // Nothing for PCM containers, whose count libsndfile derives from the bytes present. For mp3 the
 // count comes from a Xing/Info/VBRI frame when there is one, else from walking the frame headers
