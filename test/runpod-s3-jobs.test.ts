@@ -25,6 +25,7 @@ let dir: string;
 let s3: S3rver;
 let s3Config: { accessId: string; accessSecret: string; bucketName: string; endpointUrl: string };
 let handler: TtsHandler;
+let tts: HiggsAudio;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'higgs-s3-jobs-'));
@@ -32,12 +33,13 @@ beforeAll(async () => {
   const address = await s3.run();
   // s3rver's built-in account.
   s3Config = { accessId: 'S3RVER', accessSecret: 'S3RVER', bucketName: BUCKET, endpointUrl: `http://127.0.0.1:${address.port}` };
-  const tts = new HiggsAudio({
+  tts = new HiggsAudio({
     config: { modelDir: tinyHfDir, codecDir: join(goldensDir, 'codec'), voicesDir: null, device: 'cpu', dtype: 'float32', maxContext: 2048, maxConcurrency: 1 },
     logger: createLogger({ level: 'silent' }),
   });
-  // No BUCKET_* variables: only the job's s3Config can say where the audio goes.
-  handler = createTtsHandler(tts, createS3Delivery({}));
+  // No BUCKET_* variables: only the job's s3Config can say where the audio goes. Its endpoint is
+  // on loopback, which a job may reach only because the operator allows it.
+  handler = createTtsHandler(tts, createS3Delivery({ HIGGS_S3_ALLOWED_ENDPOINTS: `127.0.0.1:${address.port}` }));
   await handler.ready();
 });
 
@@ -104,6 +106,22 @@ describe('local API server', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('a job endpoint the operator did not allow', () => {
+  it('fails the job with E_INPUT before any audio is generated, and nothing reaches the endpoint', async () => {
+    const strict = createTtsHandler(tts, createS3Delivery({}));
+    const served = tts.health().requests.served;
+    for (const endpointUrl of [s3Config.endpointUrl, s3Config.endpointUrl.replace('127.0.0.1', 'localhost'), 'http://10.1.2.3:9000', 'http://169.254.169.254']) {
+      const error = await strict.run({ ...input, s3Config: { ...s3Config, endpointUrl } }, { id: 'j', signal: new AbortController().signal }).then(
+        () => undefined,
+        (e: unknown) => e as { code: string; message: string },
+      );
+      expect(error?.code, endpointUrl).toBe('E_INPUT');
+      expect(error?.message).toMatch(/loopback, private, link-local or metadata address; the operator can allow the host in HIGGS_S3_ALLOWED_ENDPOINTS/);
+    }
+    expect(tts.health().requests.served).toBe(served);
   });
 });
 

@@ -6,40 +6,14 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tinyFixtureDir, tinyTokenizerPath } from './setup/fixture-paths.js';
+import { CHECKPOINT_SPECIAL_IDS } from './support/checkpoint-tokens.js';
 
 interface TokenizerJson {
   added_tokens: Array<{ id: number; content: string; special: boolean }>;
   model: { type: string; vocab: Record<string, number>; merges: string[] };
 }
 
-const EXPECTED_SPECIALS: Record<string, number> = {
-  '<|begin_of_text|>': 128000,
-  '<|end_of_text|>': 128001,
-  '<|reserved_special_token_0|>': 128002,
-  '<|start_header_id|>': 128006,
-  '<|end_header_id|>': 128007,
-  '<|eom_id|>': 128008,
-  '<|eot_id|>': 128009,
-  '<|audio_bos|>': 128011,
-  '<|audio_eos|>': 128012,
-  '<|audio_out_bos|>': 128013,
-  '<|reserved_special_token_6|>': 128014,
-  '<|AUDIO|>': 128015,
-  '<|AUDIO_OUT|>': 128016,
-  '<|recipient|>': 128017,
-  '<|scene_desc_start|>': 128018,
-  '<|scene_desc_end|>': 128019,
-  '<|generation_instruction_start|>': 128020,
-  '<|generation_instruction_end|>': 128021,
-  '<SE>': 128022,
-  '</SE>': 128023,
-  '<SE_s>': 128024,
-  '</SE_s>': 128025,
-  '<SE_e>': 128026,
-  '</SE_e>': 128027,
-  '<|reserved_special_token_20|>': 128028,
-  '<|reserved_special_token_247|>': 128255,
-};
+const EXPECTED_SPECIALS = CHECKPOINT_SPECIAL_IDS;
 
 const ORDINARY_TEXT = [
   'Hello, and welcome to the show.',

@@ -13,6 +13,7 @@ import { chunkText } from '../lib/text/chunking.js';
 import { normalizeTranscript } from '../lib/text/normalize.js';
 import { renderPrompt } from '../lib/text/prompt.js';
 import { tokenizerFromJson, type HiggsTokenizer } from '../lib/text/tokenizer.js';
+import { CHECKPOINT_SPECIAL_IDS } from './support/checkpoint-tokens.js';
 import { addedTokenEntries } from '../scripts/fixtures/tiny-tokenizer.mjs';
 
 const require = createRequire(import.meta.url);
@@ -43,6 +44,8 @@ beforeAll(() => {
   };
   expect(Object.keys(json.model.vocab).length).toBe(128_000);
   expect(json.model.merges.length).toBe(280_147);
+  // The package's added tokens carry Llama-3.0 names (no <|eom_id|>): all 256 are replaced by the
+  // checkpoint's (Llama-3.1 names on 128000..128010, the Higgs tokens on 128011..128027).
   tokenizer = tokenizerFromJson({ ...json, added_tokens: addedTokenEntries() }, 'llama3.1 tokenizer.json with the Higgs added tokens');
 });
 
@@ -53,21 +56,8 @@ describe('real Llama-3 vocabulary', () => {
     expect(tokenizer.decode(ids)).toBe(text);
   });
 
-  it('has the checkpoint ids for the Higgs added tokens, each atomic', () => {
-    const expected: Record<string, number> = {
-      '<|audio_bos|>': 128011,
-      '<|AUDIO_OUT|>': 128016,
-      '<|recipient|>': 128017,
-      '<|scene_desc_start|>': 128018,
-      '<|scene_desc_end|>': 128019,
-      '<SE>': 128022,
-      '</SE>': 128023,
-      '<SE_s>': 128024,
-      '</SE_s>': 128025,
-      '<SE_e>': 128026,
-      '</SE_e>': 128027,
-    };
-    for (const [token, id] of Object.entries(expected)) {
+  it('has the checkpoint ids for the special tokens, each atomic', () => {
+    for (const [token, id] of Object.entries(CHECKPOINT_SPECIAL_IDS)) {
       expect(tokenizer.tokenId(token), token).toBe(id);
       expect(tokenizer.encode(`x${token}y`).filter((t) => t >= 128000)).toEqual([id]);
     }

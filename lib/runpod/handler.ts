@@ -26,6 +26,8 @@ export interface JobContext {
 
 /** Uploads an encoded audio file and returns where to fetch it. */
 export interface AudioDelivery {
+  /** Rejects (E_INPUT) a job's s3Config that could never be used, before any work is spent on the job. */
+  check(s3Config: unknown): Promise<void>;
   upload(audio: Buffer, meta: { jobId: string; format: string; s3Config?: unknown }): Promise<{ url: string; key: string; bucket: string; expiresInSeconds: number }>;
 }
 
@@ -94,6 +96,10 @@ export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null
       const job = split(input);
       if (job.action === 'health') return { health: tts.health() };
       const s3Config = chooseS3Config(ctx.s3Config, job.s3Config); // before the work, not after it
+      if (present(s3Config)) {
+        if (!delivery) throw new HiggsError('E_INPUT', 's3Config: this worker does not accept per-job buckets');
+        await delivery.check(s3Config);
+      }
       const out = await tts.generate(job.request, {
         signal: ctx.signal,
         requestId: ctx.id,

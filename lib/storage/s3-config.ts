@@ -6,9 +6,11 @@
  * never sent to an endpoint or bucket that a job chose. Without one, the worker's settings apply:
  * BUCKET_ENDPOINT_URL / BUCKET_ACCESS_KEY_ID / BUCKET_SECRET_ACCESS_KEY (RunPod's names) and
  * HIGGS_S3_*; without BUCKET_* keys the AWS SDK's default chain finds credentials (AWS_* env,
- * shared files, IAM role, web identity).
+ * shared files, IAM role, web identity). A job's endpoint may not reach private addresses unless
+ * HIGGS_S3_ALLOWED_ENDPOINTS names its host (s3-address-policy.ts, s3-guard.ts).
  */
 import { HiggsError } from '../errors.js';
+import { isAllowedEndpoint, parseAllowedEndpoints, type AllowedEndpoint } from './s3-address-policy.js';
 import { BUCKET_NAME, parseEndpoint, type ParsedEndpoint } from './s3-endpoint.js';
 
 export interface S3Credentials {
@@ -26,6 +28,8 @@ export interface S3Target {
   prefix: string;
   /** True when the job's s3Config chose this target (its failures are the request's fault). */
   fromJob: boolean;
+  /** A job endpoint the operator did not allow: it must resolve and connect to public addresses only. */
+  guarded: boolean;
 }
 
 /** The worker's settings, read once; `problem` is reported on each upload instead of thrown early. */
@@ -36,6 +40,8 @@ export interface S3Settings {
   credentials?: S3Credentials;
   prefix: string;
   expiresInSeconds: number;
+  /** HIGGS_S3_ALLOWED_ENDPOINTS: job endpoints that may be private (a MinIO beside the worker). */
+  allowedEndpoints: AllowedEndpoint[];
   problem?: string;
 }
 
@@ -67,6 +73,13 @@ export function readS3Settings(
   const secret = nonEmpty(env.BUCKET_SECRET_ACCESS_KEY);
   if (Boolean(id) !== Boolean(secret)) problems.push('BUCKET_ACCESS_KEY_ID and BUCKET_SECRET_ACCESS_KEY must be set together');
 
+  let allowedEndpoints: AllowedEndpoint[] = [];
+  try {
+    allowedEndpoints = parseAllowedEndpoints(env.HIGGS_S3_ALLOWED_ENDPOINTS);
+  } catch (e) {
+    problems.push(`HIGGS_S3_ALLOWED_ENDPOINTS: ${(e as Error).message}`);
+  }
+
   let expiresInSeconds = overrides.expiresInSeconds ?? DEFAULT_EXPIRES_S;
   const expiresRaw = nonEmpty(env.HIGGS_S3_URL_EXPIRES);
   if (overrides.expiresInSeconds === undefined && expiresRaw) expiresInSeconds = Number(expiresRaw);
@@ -82,6 +95,7 @@ export function readS3Settings(
     credentials: id && secret ? { accessKeyId: id, secretAccessKey: secret } : undefined,
     prefix: overrides.prefix ?? env.HIGGS_S3_PREFIX ?? DEFAULT_PREFIX,
     expiresInSeconds,
+    allowedEndpoints,
     problem: problems.length ? `S3 delivery is misconfigured: ${problems.join('; ')}` : undefined,
   };
 }
@@ -105,6 +119,7 @@ export function resolveTarget(settings: S3Settings, s3Config: unknown, allowJobC
     credentials: settings.credentials,
     prefix: settings.prefix,
     fromJob: false,
+    guarded: false, // the worker's own endpoint is trusted
   };
 }
 
@@ -129,6 +144,7 @@ function jobTarget(settings: S3Settings, s3Config: unknown): S3Target {
       throw bad(`endpointUrl ${(e as Error).message}`);
     }
   }
+  const allowed = endpointUrl !== undefined && isAllowedEndpoint(settings.allowedEndpoints, new URL(endpointUrl));
   const bucket = str('bucketName') ?? parsed.bucket;
   if (!bucket) throw bad('bucketName is required');
   if (!BUCKET_NAME.test(bucket)) throw bad('bucketName is not a valid bucket name');
@@ -140,5 +156,6 @@ function jobTarget(settings: S3Settings, s3Config: unknown): S3Target {
     credentials: { accessKeyId: accessId, secretAccessKey: accessSecret },
     prefix: objectPath ?? settings.prefix,
     fromJob: true,
+    guarded: !allowed,
   };
 }

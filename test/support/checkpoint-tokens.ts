@@ -1,0 +1,31 @@
+// The special-token ids of the Higgs Audio V2 checkpoint's tokenizer.json, written out here as
+// the expectation (not read from the fixture generator): Llama-3.1's names on 128000..128010 and
+// the Higgs additions on 128011..128027; the remaining reserved slots keep Llama-3's names.
+export const CHECKPOINT_SPECIAL_IDS: Readonly<Record<string, number>> = {
+  '<|begin_of_text|>': 128000,
+  '<|end_of_text|>': 128001,
+  '<|reserved_special_token_0|>': 128002,
+  '<|start_header_id|>': 128006,
+  '<|end_header_id|>': 128007,
+  '<|eom_id|>': 128008,
+  '<|eot_id|>': 128009,
+  '<|audio_bos|>': 128011,
+  '<|audio_eos|>': 128012,
+  '<|audio_out_bos|>': 128013,
+  '<|reserved_special_token_6|>': 128014,
+  '<|AUDIO|>': 128015,
+  '<|AUDIO_OUT|>': 128016,
+  '<|recipient|>': 128017,
+  '<|scene_desc_start|>': 128018,
+  '<|scene_desc_end|>': 128019,
+  '<|generation_instruction_start|>': 128020,
+  '<|generation_instruction_end|>': 128021,
+  '<SE>': 128022,
+  '</SE>': 128023,
+  '<SE_s>': 128024,
+  '</SE_s>': 128025,
+  '<SE_e>': 128026,
+  '</SE_e>': 128027,
+  '<|reserved_special_token_20|>': 128028,
+  '<|reserved_special_token_247|>': 128255,
+};
