@@ -53,6 +53,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
       apiKey: io.env.HIGGS_API_KEY || undefined,
       rateLimitPerMinute: rateLimit,
       concurrency: tts.maxConcurrency, // after ready(): derived from free GPU memory unless set
+      maxQueue: config.maxQueue,
       logger,
     });
     io.stderr.write(`higgs-audio: serving on ${server.url} (POST / with {"input": {...}}; runpod-sdk baseUrl ${server.url}/v2)\n`);

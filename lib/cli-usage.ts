@@ -81,11 +81,18 @@ const ENVIRONMENT = `Environment:
   HIGGS_DTYPE            float32, bfloat16 or float16 (default float32 on cpu, bfloat16 on cuda)
   HIGGS_MAX_CONCURRENCY  Requests generating at once (default 1 on cpu; on cuda derived
                          after load from free GPU memory: (free - 2 GiB) / 1.5 GiB, 1 to 16)
-  HIGGS_MAX_QUEUE        Requests waiting beyond those (default 16)
+  HIGGS_MAX_QUEUE        Requests (serve: jobs) waiting beyond those (default 16); more are
+                         refused with E_BUSY (serve: HTTP 429)
   HIGGS_MAX_CONTEXT      KV-cache positions (default 8192)
   HIGGS_GPU_RELEASE_THRESHOLD_MB
                          Give cached GPU memory back when idle once it grew by more than
                          this (default 1024; 0 to 1048576)
+  HIGGS_STREAM_PART_MS   Audio per streamed part after the first (default 500; 20 to 10000)
+  HIGGS_S3_ALLOWED_ENDPOINTS
+                         Hosts (host or host:port, comma-separated) a job's own s3Config
+                         may upload to although they are loopback or private addresses
+  HIGGS_DRAIN_TIMEOUT_MS worker: after SIGTERM, how long running jobs may finish before
+                         they are failed and posted (default 8000)
   HIGGS_LOG_LEVEL        trace, debug, info, warn, error, fatal or silent (default info)
   HIGGS_DEBUG=1          Print stack traces with errors
 `;

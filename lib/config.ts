@@ -76,6 +76,9 @@ export const CONFIG_VARIABLES: Readonly<Record<ConfigKey, string>> = {
   streamPartMs: 'HIGGS_STREAM_PART_MS',
 };
 
+/** HIGGS_MAX_QUEUE: requests (or serve's jobs) that may wait for a slot. */
+export const DEFAULT_MAX_QUEUE = 16;
+
 /** HIGGS_STREAM_PART_MS: at most 10 s, whose 24 kHz PCM16 is 640 KB as base64 (RunPod parts: 1 MB). */
 export const STREAM_PART_MS = { minimum: 20, maximum: 10_000, default: 500 } as const;
 
@@ -151,7 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     // One native thread does all the CPU work: a second request would only wait inside it. On
     // CUDA, 4 stands until the load derives the limit from free memory (lib/gpu-memory.ts).
     maxConcurrency: e.HIGGS_MAX_CONCURRENCY ?? (onGpu ? 4 : 1),
-    maxQueue: e.HIGGS_MAX_QUEUE ?? 16,
+    maxQueue: e.HIGGS_MAX_QUEUE ?? DEFAULT_MAX_QUEUE,
     logLevel: e.HIGGS_LOG_LEVEL ?? 'info',
     maxContext: e.HIGGS_MAX_CONTEXT ?? 8192,
     // 1 GiB, about a long chunk's codec decode: smaller growth stays cached for the next request.

@@ -70,6 +70,14 @@ export const DEFAULT_MAX_NEW_TOKENS = 1024;
 const AUTO_CHUNK_FILL = 0.6;
 /** ... but never shorter than this: a tiny cap is reported as truncation, not cut into words. */
 const MIN_AUTO_CHUNK_SECONDS = 5;
+
+/**
+ * What one request may cost: its chunks, and the prompt positions prefilled over all of them
+ * (each chunk re-reads its context). 256 chunks cover any 10,000-character transcript at the
+ * default frame cap; the prefill bound (256 full 8192-position contexts) matters only with a
+ * larger HIGGS_MAX_CONTEXT (keep fewer earlier chunks with generation_chunk_buffer_size then).
+ */
+export const REQUEST_WORK_LIMITS = { maxChunks: 256, maxPrefillPositions: 256 * 8192 } as const;
 /** Generous speaking-time budget per character: slow speech is ~8 characters/s (0.125 s/char). */
 const SECONDS_PER_CHARACTER = 0.35;
 const SECONDS_PER_CHUNK = 3;
@@ -107,11 +115,19 @@ export async function synthesizeCodes(
     maxTurns: request.chunkMaxNumTurns,
     maxSeconds: autoChunkSeconds(request.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS),
   });
+  if (chunks.length > REQUEST_WORK_LIMITS.maxChunks) {
+    throw new HiggsError(
+      'E_INPUT',
+      `transcript: chunk_method "${request.chunkMethod ?? DEFAULT_CHUNK_METHOD}" cuts it into ${chunks.length} chunks, more than the ` +
+        `${REQUEST_WORK_LIMITS.maxChunks} one request may generate: use larger chunks (chunk_max_word_num, max_new_tokens) or send the text in parts`,
+    );
+  }
   const seed = request.seed ?? Math.floor(Math.random() * 2 ** 32);
   const K = info.numCodebooks;
   const codes: number[][] = Array.from({ length: K }, () => []);
   const history: HistoryTurn[] = [];
   const reports: ChunkReport[] = [];
+  let prefilled = 0;
 
   for (const [index, text] of chunks.entries()) {
     if (hooks.signal?.aborted) throw new HiggsError('E_CANCELLED', 'generation was cancelled');
@@ -127,6 +143,14 @@ export async function synthesizeCodes(
     }
     if (prompt.inputIds.length >= info.maxContext) {
       throw new HiggsError('E_INPUT', `the prompt (${prompt.inputIds.length} positions) does not fit maxContext ${info.maxContext}`);
+    }
+    prefilled += prompt.inputIds.length;
+    if (prefilled > REQUEST_WORK_LIMITS.maxPrefillPositions) {
+      throw new HiggsError(
+        'E_INPUT',
+        `the request would prefill more than ${REQUEST_WORK_LIMITS.maxPrefillPositions} prompt positions (at chunk ${index + 1} of ${chunks.length}): ` +
+          'keep fewer earlier chunks as context (generation_chunk_buffer_size) or send the text in parts',
+      );
     }
     const result = await generateChunk(engine, prompt, request, seed, maxFrames, codes[0]!.length, hooks, index, chunks.length);
     for (let k = 0; k < K; k += 1) {

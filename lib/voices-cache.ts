@@ -1,5 +1,7 @@
-// Codec codes of reference audio, cached in memory (LRU) and on disk, so that a preset voice is
-// encoded once per codec. One encode runs per distinct audio at a time; concurrent callers share it.
+// Codec codes of reference audio, cached in memory (LRU) and on disk (LRU by file time, within a
+// size bound), so that a preset voice is encoded once per codec. One encode runs per distinct
+// audio at a time; concurrent callers share it. A cache that cannot be read or written (a full
+// or read-only disk) only costs a re-encode, never a request.
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +19,8 @@ export interface CodeCacheOptions extends CodeShape {
   cacheDir: string;
   /** Most clips kept in memory. */
   maxMemoryEntries: number;
+  /** Bytes of cache files kept on disk; the least recently used go first. */
+  maxDiskBytes: number;
   /** Told about cache files that could not be read or written (the cache then just encodes). */
   onCacheError?: (error: unknown) => void;
 }
@@ -28,6 +32,8 @@ export const CACHE_VERSION = 1;
 const MAX_CACHE_FILE_BYTES = 64 * 1024 * 1024;
 
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+/** The names cacheFileName gives: only these files are counted and evicted. */
+const CACHE_FILE = /^[0-9a-f]{64}-[0-9a-f]{16}\.json$/;
 
 /**
  * The cache file name of `audio` under `codecId`: "<sha256(audio)>-<first 16 hex of
@@ -49,6 +55,8 @@ interface CacheRecord {
 export class CodeCache {
   private readonly memory = new Map<string, number[][]>();
   private readonly pending = new Map<string, Promise<number[][]>>();
+  /** Evictions run one at a time. */
+  private evicting: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly encode: VoiceEncoder,
@@ -81,8 +89,10 @@ export class CodeCache {
       try {
         await this.writeFile(file, { format: CACHE_FORMAT, version: CACHE_VERSION, codecId: this.options.codecId, audioSha256: audioSha, codes });
       } catch (error) {
-        this.options.onCacheError?.(error); // a read-only volume still works, it just re-encodes
+        this.options.onCacheError?.(error); // a read-only or full volume still works, it just re-encodes
       }
+      // Also after a failed write: a full disk may be full of our own files.
+      await (this.evicting = this.evicting.then(() => this.evict()));
     }
     this.remember(audioSha, codes);
     return codes;
@@ -98,6 +108,8 @@ export class CodeCache {
       if (record.codecId !== this.options.codecId || record.audioSha256 !== audioSha) throw new Error('cache record is for other audio or codec');
       const codes = checkCodes(record.codes, this.options);
       if (typeof codes === 'string') throw new Error(`cache record holds invalid codes: ${codes}`);
+      const now = new Date();
+      await fs.utimes(file, now, now).catch(() => undefined); // recently used: evicted last
       return codes;
     } catch (error) {
       if (!isMissing(error)) this.options.onCacheError?.(error);
@@ -115,6 +127,30 @@ export class CodeCache {
     } catch (error) {
       await fs.rm(temp, { force: true }).catch(() => undefined);
       throw error;
+    }
+  }
+
+  /** Deletes the least recently used cache files until the rest fit maxDiskBytes. */
+  private async evict(): Promise<void> {
+    try {
+      const names = (await fs.readdir(this.options.cacheDir)).filter((name) => CACHE_FILE.test(name));
+      const files = (
+        await Promise.all(
+          names.map(async (name) => {
+            const path = join(this.options.cacheDir, name);
+            const info = await fs.stat(path).catch(() => null);
+            return info?.isFile() ? { path, size: info.size, used: info.mtimeMs } : null;
+          }),
+        )
+      ).filter((f) => f !== null);
+      let total = files.reduce((sum, f) => sum + f.size, 0);
+      for (const file of files.sort((a, b) => a.used - b.used)) {
+        if (total <= this.options.maxDiskBytes) break;
+        await fs.rm(file.path, { force: true });
+        total -= file.size;
+      }
+    } catch (error) {
+      if (!isMissing(error)) this.options.onCacheError?.(error);
     }
   }
 

@@ -28,6 +28,8 @@ export type { VoiceEncoder } from './voices-cache.js';
 export const DEFAULT_MAX_AUDIO_BYTES = 20 * 1024 * 1024;
 /** Default bound on a transcript or profile description, in characters. */
 export const DEFAULT_MAX_TRANSCRIPT_CHARS = 2000;
+/** Code files kept on disk: a 60 s clip is about 50 KB of JSON, so thousands of clips. */
+export const DEFAULT_MAX_CACHE_BYTES = 256 * 1024 * 1024;
 /** The profile file of a voice directory. */
 export const PROFILE_FILE = 'profile.yaml';
 const MAX_PROFILE_FILE_BYTES = 1024 * 1024;
@@ -53,6 +55,8 @@ export interface VoiceLibraryOptions {
   codebookSize?: number;
   /** Clips whose codes are kept in memory (least recently used dropped first); default 256. */
   maxMemoryEntries?: number;
+  /** Bytes of code files kept in cacheDir (least recently used deleted first); default 256 MiB, thousands of clips. */
+  maxCacheBytes?: number;
   /** Told about cache files that could not be read or written; the library carries on without them. */
   onCacheError?: (error: unknown) => void;
 }
@@ -101,6 +105,7 @@ export class VoiceLibrary {
       numCodebooks: positive(options.numCodebooks, 8, 'numCodebooks'),
       codebookSize: positive(options.codebookSize, 1024, 'codebookSize'),
       maxMemoryEntries: positive(options.maxMemoryEntries, 256, 'maxMemoryEntries'),
+      maxDiskBytes: positive(options.maxCacheBytes, DEFAULT_MAX_CACHE_BYTES, 'maxCacheBytes'),
       onCacheError: options.onCacheError,
     });
   }

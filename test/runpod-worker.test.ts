@@ -320,7 +320,9 @@ describe('runWorker on a fake RunPod platform', () => {
       const error = errorOf(fake.result(id));
       expect(error, id).toMatchObject({ error_type: 'E_INPUT', hostname: 'host-1', worker_id: POD_ID, runpod_version: '1.12.0' });
       expect(error.error_message, id).toContain(field);
-      expect(error.error_traceback, id).toContain('HiggsError');
+      // One policy in every mode: no traceback, so no file paths of the worker.
+      expect(error, id).not.toHaveProperty('error_traceback');
+      expect(String(fake.result(id)!.error), id).not.toMatch(/\/(lib|dist|node_modules)\//);
       expect(String(fake.result(id)!.error).length, id).toBeLessThan(10_000); // no payload echoed
       expect(Object.keys(fake.result(id)!)).toEqual(['error']);
     }
@@ -374,6 +376,19 @@ describe('runWorker on a fake RunPod platform', () => {
     const requestsAtStop = fake.requests.length;
     await sleep(500);
     expect(fake.requests.length).toBe(requestsAtStop); // no take, ping or stop poll after draining
+  });
+
+  it('fails and posts the jobs still running when the drain deadline passes, never dropping them', async () => {
+    const worker = await start({ extraEnv: { HIGGS_DRAIN_TIMEOUT_MS: '300' } });
+    fake.enqueue({ id: 'late', input: longRequest() });
+    await fake.waitFor(() => worker.jobs().includes('late'));
+    const stopping = Date.now();
+    await worker.stop();
+    expect(Date.now() - stopping).toBeLessThan(10_000); // the job alone runs far longer
+    const error = errorOf(fake.result('late'));
+    expect(error).toMatchObject({ error_type: 'E_CANCELLED', worker_id: POD_ID });
+    expect(error.error_message).toBe('the worker was stopped (SIGTERM) and this job did not finish within the 0.3 s drain deadline (HIGGS_DRAIN_TIMEOUT_MS)');
+    expect(() => readPlatformEnv({ RUNPOD_WEBHOOK_GET_JOB: 'http://h/job-take/$ID', HIGGS_DRAIN_TIMEOUT_MS: 'soon' })).toThrow(/HIGGS_DRAIN_TIMEOUT_MS must be a whole number/);
   });
 
   it('logs JSON lines with requestId when RUNPOD_ENDPOINT_ID is set, SDK text lines otherwise', async () => {

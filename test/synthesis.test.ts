@@ -3,7 +3,7 @@
 // prompts and memory for a transcript of thousands of characters.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NativeEngine } from '../lib/native.js';
-import { autoChunkSeconds, frameCapForText, synthesizeCodes } from '../lib/synthesis.js';
+import { REQUEST_WORK_LIMITS, autoChunkSeconds, frameCapForText, synthesizeCodes } from '../lib/synthesis.js';
 import { normalizeTranscript } from '../lib/text/normalize.js';
 import { speakingSeconds } from '../lib/text/speaking-time.js';
 import { loadTokenizer, type HiggsTokenizer } from '../lib/text/tokenizer.js';
@@ -116,6 +116,17 @@ describe('synthesizeCodes', () => {
     const long = await synthesizeCodes(engine, tokenizer, { transcript: SENTENCE.repeat(8), chunkMethod: 'none', maxNewTokens: 10, seed: 1 });
     expect(long.chunks).toHaveLength(1);
     expect(long.truncated).toBe(long.chunks[0]!.stopReason !== 'audio_end');
+  });
+
+  it('refuses a request of more chunks than one request may generate, before generating any', async () => {
+    const transcript = Array.from({ length: 1500 }, (_, i) => `w${i}`).join(' ');
+    let progressed = false;
+    const run = synthesizeCodes(engine, tokenizer, { transcript, chunkMethod: 'word', chunkMaxWordNum: 1, maxNewTokens: 20 }, { onProgress: () => (progressed = true) });
+    await expect(run).rejects.toMatchObject({
+      code: 'E_INPUT',
+      message: `transcript: chunk_method "word" cuts it into 1500 chunks, more than the ${REQUEST_WORK_LIMITS.maxChunks} one request may generate: use larger chunks (chunk_max_word_num, max_new_tokens) or send the text in parts`,
+    });
+    expect(progressed).toBe(false);
   });
 
   it('rejects an empty transcript', async () => {

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import llama3Tokenizer from 'llama3-tokenizer-js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REQUEST_DEFAULTS } from '../lib/request-defaults.js';
-import { autoChunkSeconds, frameCapForText } from '../lib/synthesis.js';
+import { REQUEST_WORK_LIMITS, autoChunkSeconds, frameCapForText } from '../lib/synthesis.js';
 import { chunkText } from '../lib/text/chunking.js';
 import { normalizeTranscript } from '../lib/text/normalize.js';
 import { renderPrompt } from '../lib/text/prompt.js';
@@ -90,6 +90,7 @@ describe('real Llama-3 vocabulary', () => {
     const maxNewTokens = REQUEST_DEFAULTS.max_new_tokens.default;
     const chunks = chunkText(transcript, { method: 'auto', maxSeconds: autoChunkSeconds(maxNewTokens) });
     expect(chunks.join('')).toBe(transcript);
+    expect(chunks.length).toBeLessThanOrEqual(REQUEST_WORK_LIMITS.maxChunks);
     for (const chunk of chunks) {
       expect(renderPrompt(tokenizer, { transcript: chunk }).inputIds.length + frameCapForText(chunk, maxNewTokens)).toBeLessThan(8192);
     }

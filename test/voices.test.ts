@@ -3,7 +3,7 @@
 // The encoder here is a deterministic STAND-IN built from the audio bytes, used until the native
 // codec encoder lands; the real encoder gets its own test (with a real codec checkpoint) then.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -356,6 +356,30 @@ describe('code cache', () => {
     expect(error).toBeInstanceOf(HiggsError);
     expect((error as HiggsError).code).toBe('E_INTERNAL');
     expect(readdirSync(dir)).not.toContain('.cache');
+  });
+
+  it('keeps the disk cache within maxCacheBytes, deleting the least recently used clips first', async () => {
+    const clips = Array.from({ length: 4 }, (_, i) => pcm16Wav(0.5, 200 + 50 * i));
+    const encoder = countingEncoder();
+    const one = async (audio: Buffer, lib: VoiceLibrary) => lib.inline({ base64: audio.toString('base64') });
+    // Learn one record's size, then allow three.
+    await one(clips[0]!, library(encoder.encode));
+    const recordBytes = statSync(cacheFile(clips[0]!)).size;
+    const voices = library(encoder.encode, { maxCacheBytes: 3 * recordBytes + 10, maxMemoryEntries: 1 });
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 20)); // distinct file times
+    for (const clip of clips.slice(1, 3)) {
+      await tick();
+      await one(clip, voices);
+    }
+    await tick();
+    // Read back from disk by another library: the oldest file becomes the most recently used.
+    await one(clips[0]!, library(encoder.encode, { maxCacheBytes: 3 * recordBytes + 10 }));
+    await tick();
+    await one(clips[3]!, voices); // a fourth clip: one must go, and it is clip 1, not clip 0
+    const kept = readdirSync(cacheDir()).sort();
+    expect(kept).toEqual([clips[0]!, clips[2]!, clips[3]!].map((c) => cacheFileName(sha256(c), 'codec-A')).sort());
+    expect(encoder.calls).toBe(4);
+    expect(readdirSync(cacheDir()).reduce((n, f) => n + statSync(join(cacheDir(), f)).size, 0)).toBeLessThanOrEqual(3 * recordBytes + 10);
   });
 
   it('still works when the cache directory cannot be written', async () => {

@@ -24,7 +24,16 @@ export interface PlatformEnv {
   endpointId: string | null;
   logLevel: string | null;
   uaIntegration: string | null;
+  /** HIGGS_DRAIN_TIMEOUT_MS: after SIGTERM, how long running jobs may finish before they are failed and posted. */
+  drainTimeoutMs: number;
 }
+
+/**
+ * The platform's grace between SIGTERM and SIGKILL is not documented (reference 2.6); Docker's
+ * default is 10 s. Jobs still running after this are failed and posted while there is time.
+ */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 8000;
+const MAX_DRAIN_TIMEOUT_MS = 3_600_000;
 
 const nonEmpty = (value: string | undefined): string | null => (value !== undefined && value.trim() !== '' ? value : null);
 
@@ -44,6 +53,11 @@ export function readPlatformEnv(env: NodeJS.ProcessEnv = process.env): PlatformE
   const interval = Number(env.RUNPOD_PING_INTERVAL ?? '10000');
   // The SDK's own .env_example spells the stream variable RUNPOD_WEBHOOK_JOB_STREAM.
   const stream = env.RUNPOD_WEBHOOK_POST_STREAM ?? env.RUNPOD_WEBHOOK_JOB_STREAM ?? 'RUNPOD_WEBHOOK_POST_STREAM';
+  const drainText = nonEmpty(env.HIGGS_DRAIN_TIMEOUT_MS);
+  const drainTimeoutMs = drainText === null ? DEFAULT_DRAIN_TIMEOUT_MS : Number(drainText.trim());
+  if (!Number.isInteger(drainTimeoutMs) || drainTimeoutMs < 0 || drainTimeoutMs > MAX_DRAIN_TIMEOUT_MS) {
+    throw new Error(`HIGGS_DRAIN_TIMEOUT_MS must be a whole number of milliseconds from 0 to ${MAX_DRAIN_TIMEOUT_MS} (got ${JSON.stringify(drainText)})`);
+  }
   return {
     takeUrl: fillWorker(take, workerId),
     doneTemplate: fillPod(env.RUNPOD_WEBHOOK_POST_OUTPUT ?? 'RUNPOD_WEBHOOK_POST_OUTPUT', workerId),
@@ -57,6 +71,7 @@ export function readPlatformEnv(env: NodeJS.ProcessEnv = process.env): PlatformE
     endpointId: nonEmpty(env.RUNPOD_ENDPOINT_ID),
     logLevel: nonEmpty(env.RUNPOD_LOG_LEVEL) ?? nonEmpty(env.RUNPOD_DEBUG_LEVEL),
     uaIntegration: nonEmpty(env.RUNPOD_UA_INTEGRATION),
+    drainTimeoutMs,
   };
 }
 

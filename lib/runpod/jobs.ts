@@ -1,10 +1,12 @@
 /**
  * The local API server's job table (reference/runpod.md 7.2): jobs in RunPod's states, their
  * output or error, streamed parts buffered until a /stream poll takes them, waiters for long
- * polls, and TTL cleanup so a server left running does not keep every result forever.
+ * polls. Bounded: an input is kept only until its job starts; outputs are kept serialized once
+ * (every answer shares the bytes), for a TTL and within a total size (the oldest finished jobs
+ * go first); a streamed job nobody polls is cancelled.
  */
 import { randomUUID } from 'node:crypto';
-import { errorCode } from '../errors.js';
+import { failureText } from './worker-result.js';
 
 export type JobStatus = 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 export type JobRoute = 'run' | 'runsync';
@@ -17,13 +19,15 @@ export function isTerminal(status: JobStatus): boolean {
 
 export interface Job {
   readonly id: string;
-  readonly input: unknown;
+  /** Until the job starts; then dropped (a queued 20 MB voice must not live for 30 minutes). */
+  input: unknown;
   /** The request's s3Config from beside input, handed to the handler as RunPod does. */
   readonly s3Config?: unknown;
   readonly route: JobRoute;
   readonly stream: boolean;
   status: JobStatus;
-  output?: unknown;
+  /** The output as JSON bytes, made once when the job completes. */
+  output?: Buffer;
   /** RunPod's error text: a JSON string, as the Python worker reports a raised exception. */
   error?: string;
   readonly createdAt: number;
@@ -36,50 +40,53 @@ export interface Job {
   readonly controller: AbortController;
   /** Wakes long polls (runsync, status-sync, stream) on any change. */
   readonly waiters: Set<() => void>;
+  /** When a /stream poll last came (streamed jobs nobody polls are cancelled). */
+  lastPollAt: number;
 }
 
-/** The public status object of a job, in the shape of RunPod's /status and /runsync. */
+/** The public status object of a job, in the shape of RunPod's /status and /runsync, output aside. */
 export interface JobView {
   id: string;
   status: JobStatus;
   delayTime?: number;
   executionTime?: number;
   workerId: string;
-  output?: unknown;
   error?: string;
 }
+
+/** A JSON answer in pieces: text, and the shared bytes of an output (never copied per answer). */
+export type JsonParts = (string | Buffer)[];
 
 export interface JobTableOptions {
   /** How long a finished /run job stays readable (production: 30 min). */
   runTtlMs?: number;
   /** How long a finished /runsync job stays readable (production: 1 min). */
   runsyncTtlMs?: number;
+  /** Total bytes of finished outputs kept; beyond it the oldest finished jobs are forgotten. */
+  maxOutputBytes?: number;
+  /** A streamed job with no /stream poll for this long is cancelled. */
+  streamIdleMs?: number;
 }
 
-/**
- * RunPod's report of a failed job: `error` is a string holding JSON (reference/runpod.md 2.2),
- * with the HiggsError code as the error type. No traceback: it would only leak paths.
- */
-export function failureText(error: unknown): string {
-  return JSON.stringify({
-    error_type: errorCode(error),
-    error_message: error instanceof Error ? error.message : String(error),
-    hostname: process.env.RUNPOD_POD_HOSTNAME ?? 'local',
-    worker_id: process.env.RUNPOD_POD_ID ?? 'local',
-  });
-}
+export const JOB_TABLE_LIMITS = {
+  runTtlMs: 30 * 60_000,
+  runsyncTtlMs: 60_000,
+  maxOutputBytes: 256 * 1024 * 1024,
+  streamIdleMs: 60_000,
+} as const;
 
 export class JobTable {
   private readonly jobs = new Map<string, Job>();
-  private readonly runTtlMs: number;
-  private readonly runsyncTtlMs: number;
-  private readonly counters = { completed: 0, failed: 0, retried: 0 };
+  private readonly limits: Required<JobTableOptions>;
+  private readonly counters = { completed: 0, failed: 0, retried: 0, forgotten: 0 };
   private readonly sweeper: NodeJS.Timeout;
+  /** Bytes of the outputs of finished jobs still in the table. */
+  private outputBytes = 0;
 
   constructor(options: JobTableOptions = {}) {
-    this.runTtlMs = options.runTtlMs ?? 30 * 60_000;
-    this.runsyncTtlMs = options.runsyncTtlMs ?? 60_000;
-    this.sweeper = setInterval(() => this.sweep(), 10_000);
+    this.limits = { ...JOB_TABLE_LIMITS, ...options };
+    // Often enough to notice an idle stream within a fraction of its limit.
+    this.sweeper = setInterval(() => this.sweep(), Math.min(10_000, Math.max(50, this.limits.streamIdleMs / 4)));
     this.sweeper.unref(); // never what keeps the process alive
   }
 
@@ -97,6 +104,7 @@ export class JobTable {
       unread: [],
       controller: new AbortController(),
       waiters: new Set(),
+      lastPollAt: Date.now(),
     };
     this.jobs.set(id, job);
     return job;
@@ -106,13 +114,23 @@ export class JobTable {
     return this.jobs.get(id);
   }
 
-  /** IN_QUEUE -> IN_PROGRESS; false when the job was cancelled while it waited. */
-  start(job: Job): boolean {
-    if (job.status !== 'IN_QUEUE') return false;
+  /** IN_QUEUE -> IN_PROGRESS, handing over the input (the table keeps none); null when it was cancelled meanwhile. */
+  start(job: Job): { input: unknown } | null {
+    const input = job.input;
+    job.input = undefined;
+    if (job.status !== 'IN_QUEUE') return null;
     job.status = 'IN_PROGRESS';
     job.startedAt = Date.now();
+    job.lastPollAt = job.startedAt;
     this.changed(job);
-    return true;
+    return { input };
+  }
+
+  /** Jobs waiting to start. */
+  get queued(): number {
+    let n = 0;
+    for (const job of this.jobs.values()) if (job.status === 'IN_QUEUE') n += 1;
+    return n;
   }
 
   pushPart(job: Job, part: Record<string, unknown>): void {
@@ -123,9 +141,11 @@ export class JobTable {
 
   complete(job: Job, output: unknown): void {
     if (isTerminal(job.status)) return; // cancelled meanwhile: the late result is dropped
-    job.output = output;
+    job.output = Buffer.from(JSON.stringify(output ?? null));
+    this.outputBytes += job.output.length;
     this.counters.completed += 1;
     this.finish(job, 'COMPLETED');
+    this.keepWithinOutputBytes(job);
   }
 
   fail(job: Job, error: unknown): void {
@@ -136,8 +156,10 @@ export class JobTable {
   }
 
   /** Cancels a queued or running job (its handler sees the abort); false when already finished. */
-  cancel(job: Job): boolean {
+  cancel(job: Job, reason?: string): boolean {
     if (isTerminal(job.status)) return false;
+    job.input = undefined;
+    if (reason !== undefined) job.error = reason;
     this.finish(job, 'CANCELLED');
     job.controller.abort();
     return true;
@@ -148,20 +170,23 @@ export class JobTable {
     let removed = 0;
     for (const job of this.jobs.values()) {
       if (job.status === 'IN_QUEUE' && this.cancel(job)) {
-        this.jobs.delete(job.id);
+        this.forget(job);
         removed += 1;
       }
     }
     return removed;
   }
 
-  /** Takes the parts streamed since the last call. */
-  takeParts(job: Job): Record<string, unknown>[] {
-    if (!job.stream && job.status === 'COMPLETED' && !job.outputStreamed) {
+  /** The /stream answer: the parts streamed since the last call (a finished non-streamed job's output, once). */
+  takeParts(job: Job): JsonParts {
+    job.lastPollAt = Date.now();
+    // Read the status first: a part pushed after it is still delivered by the next poll.
+    const head = JSON.stringify({ id: job.id, status: job.status });
+    if (!job.stream && job.status === 'COMPLETED' && !job.outputStreamed && job.output) {
       job.outputStreamed = true;
-      return [{ output: job.output }];
+      return [`${head.slice(0, -1)},"stream":[{"output":`, job.output, ']}'];
     }
-    return job.unread.splice(0);
+    return [`${head.slice(0, -1)},"stream":${JSON.stringify(job.unread.splice(0))}}`];
   }
 
   /** Resolves on the job's next change, or after `ms`, or when `signal` aborts. */
@@ -192,13 +217,18 @@ export class JobTable {
     const view: JobView = { id: job.id, status: job.status, workerId: 'local' };
     if (job.startedAt !== undefined) view.delayTime = job.startedAt - job.createdAt;
     if (job.startedAt !== undefined && job.completedAt !== undefined) view.executionTime = job.completedAt - job.startedAt;
-    if (job.output !== undefined) view.output = job.output;
     if (job.error !== undefined) view.error = job.error;
     return view;
   }
 
-  /** The `jobs` part of RunPod's /health. */
-  counts(): { completed: number; failed: number; inProgress: number; inQueue: number; retried: number } {
+  /** The /status and /runsync answer: the view, then the output's shared bytes. */
+  answer(job: Job): JsonParts {
+    const head = JSON.stringify(this.view(job));
+    return job.output ? [`${head.slice(0, -1)},"output":`, job.output, '}'] : [head];
+  }
+
+  /** The `jobs` part of RunPod's /health (`forgotten`: finished outputs dropped to stay within the size bound). */
+  counts(): { completed: number; failed: number; inProgress: number; inQueue: number; retried: number; forgotten: number } {
     let inProgress = 0;
     let inQueue = 0;
     for (const job of this.jobs.values()) {
@@ -208,11 +238,31 @@ export class JobTable {
     return { ...this.counters, inProgress, inQueue };
   }
 
-  /** Drops finished jobs past their TTL. */
+  /** Drops finished jobs past their TTL; cancels streamed jobs nobody polls. */
   sweep(now = Date.now()): void {
-    for (const [id, job] of this.jobs) {
-      const ttl = job.route === 'runsync' ? this.runsyncTtlMs : this.runTtlMs;
-      if (job.completedAt !== undefined && now - job.completedAt > ttl) this.jobs.delete(id);
+    for (const job of this.jobs.values()) {
+      const ttl = job.route === 'runsync' ? this.limits.runsyncTtlMs : this.limits.runTtlMs;
+      if (job.completedAt !== undefined && now - job.completedAt > ttl) this.forget(job);
+      else if (job.stream && job.status === 'IN_PROGRESS' && now - job.lastPollAt > this.limits.streamIdleMs) {
+        this.cancel(job, `cancelled: nobody polled /stream/${job.id} for ${this.limits.streamIdleMs / 1000} s`);
+      }
+    }
+  }
+
+  /** The oldest finished jobs go until the outputs fit (the newest stays, whatever its size). */
+  private keepWithinOutputBytes(newest: Job): void {
+    if (this.outputBytes <= this.limits.maxOutputBytes) return;
+    for (const job of this.jobs.values()) {
+      if (this.outputBytes <= this.limits.maxOutputBytes) break;
+      if (job !== newest && job.output) this.forget(job);
+    }
+  }
+
+  private forget(job: Job): void {
+    if (!this.jobs.delete(job.id)) return;
+    if (job.output) {
+      this.outputBytes -= job.output.length;
+      this.counters.forgotten += 1;
     }
   }
 

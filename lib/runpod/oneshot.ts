@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { HiggsError } from '../errors.js';
 import type { TtsHandler } from './handler.js';
-import { failureText } from './jobs.js';
+import { failureText } from './worker-result.js';
 
 export const DEFAULT_TEST_INPUT = 'test_input.json';
 

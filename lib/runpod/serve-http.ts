@@ -10,6 +10,8 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** A stable error code for the body, e.g. E_BUSY. */
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'HttpError';
@@ -17,10 +19,16 @@ export class HttpError extends Error {
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  sendJsonParts(res, status, [JSON.stringify(body)], headers);
+}
+
+/** A JSON answer written piece by piece: a large output's bytes are shared, never copied per answer. */
+export function sendJsonParts(res: ServerResponse, status: number, parts: readonly (string | Buffer)[], headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
+  const length = parts.reduce((n, part) => n + (typeof part === 'string' ? Buffer.byteLength(part) : part.length), 0);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': length, ...headers });
+  for (const part of parts.slice(0, -1)) res.write(part);
+  res.end(parts.at(-1));
 }
 
 // RunPod's own worker posts JSON as x-www-form-urlencoded and the deployment guide's curl

@@ -36,9 +36,10 @@ export class JobRunner {
   private pump(): void {
     while (this.running < this.concurrency && this.waiting.length > 0) {
       const job = this.waiting.shift()!;
-      if (!this.table.start(job)) continue; // cancelled or purged while it waited
+      const started = this.table.start(job);
+      if (!started) continue; // cancelled or purged while it waited
       this.running += 1;
-      const work = this.execute(job).finally(() => {
+      const work = this.execute(job, started.input).finally(() => {
         this.running -= 1;
         this.active.delete(work);
         this.pump();
@@ -47,21 +48,21 @@ export class JobRunner {
     }
   }
 
-  private async execute(job: Job): Promise<void> {
+  private async execute(job: Job, input: unknown): Promise<void> {
     const ctx = { id: job.id, signal: job.controller.signal, route: job.route, s3Config: job.s3Config };
     try {
       if (job.stream) {
         // Parts go to /stream pollers as they come; the output aggregates them, as the Python
         // local server's runsync does for generator handlers.
         const parts: Record<string, unknown>[] = [];
-        for await (const part of this.handler.stream(job.input, ctx)) {
+        for await (const part of this.handler.stream(input, ctx)) {
           if (isTerminal(job.status)) break; // cancelled: stop generating
           parts.push(part);
           this.table.pushPart(job, { output: part });
         }
         this.table.complete(job, parts);
       } else {
-        this.table.complete(job, await this.handler.run(job.input, ctx));
+        this.table.complete(job, await this.handler.run(input, ctx));
       }
     } catch (error) {
       if (job.status === 'CANCELLED') return; // the abort surfaced as an error: already reported

@@ -3,17 +3,21 @@
  * 7.2), the deployment guide's `POST /`, and the production-shaped `/v2/<endpoint>/...` paths
  * that runpod-sdk calls (section 9). Unlike the Python development server, /run really runs the
  * job in the background, and /status and /stream answer GET as in production (POST too).
+ * Bounded (serve-limits.ts, jobs.ts): connections and their timeouts, the queue (429 E_BUSY
+ * beyond it), the job table; a client that hangs up on / or /runsync cancels its job.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_MAX_QUEUE } from '../config.js';
 import type { Logger } from '../log.js';
 import type { TtsHandler } from './handler.js';
 import { JobTable, isTerminal, type Job, type JobRoute, type JobTableOptions } from './jobs.js';
-import { RateLimiter, authenticate } from './serve-auth.js';
-import { HttpError, readJobRequest, sendJson, waitParam } from './serve-http.js';
+import { AUTH_FAILURES_PER_MINUTE, RateLimiter, authenticate, hasKey } from './serve-auth.js';
+import { HttpError, readJobRequest, sendJson, sendJsonParts, waitParam } from './serve-http.js';
+import { applyConnectionLimits, boundSend, connectionLimits, type ConnectionLimits } from './serve-limits.js';
 import { JobRunner } from './serve-runner.js';
 
-export interface ServeOptions extends JobTableOptions {
+export interface ServeOptions extends JobTableOptions, ConnectionLimits {
   host?: string;
   port?: number;
   /** When set, every route but the bare `GET /health` needs it. */
@@ -24,6 +28,8 @@ export interface ServeOptions extends JobTableOptions {
   bodyLimitBytes?: number;
   /** Jobs run at once; the rest wait IN_QUEUE. */
   concurrency?: number;
+  /** Jobs waiting IN_QUEUE at most (HIGGS_MAX_QUEUE); beyond, /run and /runsync answer 429 E_BUSY. */
+  maxQueue?: number;
   logger?: Logger;
 }
 
@@ -31,6 +37,8 @@ export interface RunningServer {
   /** e.g. http://127.0.0.1:8080; runpod-sdk's baseUrl is `${url}/v2`. */
   url: string;
   port: number;
+  /** Connections open now. */
+  connections(): Promise<number>;
   /** Cancels unfinished jobs, waits for them to stop, and closes every connection. */
   close(): Promise<void>;
 }
@@ -52,15 +60,28 @@ interface RouteContext {
 
 export async function startServer(handler: TtsHandler, options: ServeOptions = {}): Promise<RunningServer> {
   const { host = '127.0.0.1', port = 8080, apiKey, rateLimitPerMinute, bodyLimitBytes = 25 * 1024 * 1024, concurrency = 1, logger } = options;
+  const maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
+  const { limits, serverOptions } = connectionLimits(options);
   const table = new JobTable(options);
   const runner = new JobRunner(handler, table, concurrency, logger);
   const limiter = rateLimitPerMinute ? new RateLimiter(rateLimitPerMinute) : null;
+  const authFailures = new RateLimiter(AUTH_FAILURES_PER_MINUTE);
 
   const submit = async (req: IncomingMessage, route: JobRoute): Promise<Job> => {
+    // Refused before the body is read: a full queue costs the client nothing but the answer.
+    if (runner.busy >= concurrency && table.queued >= maxQueue) {
+      throw new HttpError(429, `E_BUSY: ${maxQueue} jobs are already waiting (HIGGS_MAX_QUEUE); retry later`, { 'retry-after': '5' }, 'E_BUSY');
+    }
     const { input, s3Config } = await readJobRequest(req, bodyLimitBytes);
     const job = table.create(input, route, handler.wantsStream(input), s3Config);
     runner.submit(job);
     return job;
+  };
+  /** A client that hangs up before its answer cancels the job: nobody could read or cancel it. */
+  const cancelOnHangUp = (res: ServerResponse, job: Job): void => {
+    res.on('close', () => {
+      if (!res.writableFinished) table.cancel(job, 'cancelled: the client hung up before the answer');
+    });
   };
   const jobOf = (id: string | undefined): Job => {
     const job = id === undefined ? undefined : table.get(id);
@@ -80,11 +101,9 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
     '': {
       POST: async ({ req, res }) => {
         const job = await submit(req, 'runsync');
-        res.on('close', () => {
-          if (!res.writableFinished) table.cancel(job);
-        });
+        cancelOnHangUp(res, job);
         await table.waitForEnd(job, Infinity, gone(res));
-        sendJson(res, 200, table.view(job));
+        sendJsonParts(res, 200, table.answer(job));
       },
     },
     run: {
@@ -97,19 +116,20 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
       POST: async ({ req, res, url }) => {
         const wait = waitParam(url, SYNC_WAIT_MS);
         const job = await submit(req, 'runsync');
+        cancelOnHangUp(res, job);
         await table.waitForEnd(job, wait, gone(res));
-        sendJson(res, 200, table.view(job));
+        sendJsonParts(res, 200, table.answer(job));
       },
     },
     'status/:id': {
-      GET: ({ res, id }) => sendJson(res, 200, table.view(jobOf(id))),
-      POST: ({ req, res, id }) => (req.resume(), sendJson(res, 200, table.view(jobOf(id)))),
+      GET: ({ res, id }) => sendJsonParts(res, 200, table.answer(jobOf(id))),
+      POST: ({ req, res, id }) => (req.resume(), sendJsonParts(res, 200, table.answer(jobOf(id)))),
     },
     'status-sync/:id': {
       GET: async ({ res, url, id }) => {
         const job = jobOf(id);
         await table.waitForEnd(job, waitParam(url, SYNC_WAIT_MS), gone(res));
-        sendJson(res, 200, table.view(job));
+        sendJsonParts(res, 200, table.answer(job));
       },
     },
     'stream/:id': {
@@ -128,7 +148,12 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
       POST: ({ req, res }) => (req.resume(), sendJson(res, 200, { removed: table.purgeQueue(), status: 'completed' })),
     },
     health: {
-      GET: ({ res }) => {
+      GET: ({ req, res, url }) => {
+        // The open container check (bare /health with a key set, no key sent) learns only the state.
+        if (apiKey && url.pathname === '/health' && !hasKey(req, apiKey)) {
+          sendJson(res, 200, { status: (handler.health() as { status?: unknown }).status ?? 'unknown' });
+          return;
+        }
         const jobs = table.counts();
         const running = runner.busy;
         sendJson(res, 200, {
@@ -142,18 +167,15 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
 
   /** Holds an empty poll until a part arrives or the job ends; parts are handed out once. */
   async function streamPoll(res: ServerResponse, job: Job, wait: number): Promise<void> {
+    job.lastPollAt = Date.now();
     if (job.unread.length === 0 && !isTerminal(job.status)) await table.waitForChange(job, wait, gone(res));
-    // Read the status first: a part pushed after it is still delivered by the next poll.
-    const status = job.status;
-    sendJson(res, 200, { id: job.id, status, stream: table.takeParts(job) });
+    sendJsonParts(res, 200, table.takeParts(job));
   }
 
-  const server = createServer((req, res) => {
-    void dispatch(req, res);
+  const server = createServer(serverOptions, (req, res) => {
+    void dispatch(req, res).finally(() => boundSend(res, limits.sendTimeoutMs));
   });
-  // A slow /runsync or / may hold a request for minutes.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  applyConnectionLimits(server, limits);
 
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
@@ -173,15 +195,15 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
         const allowed = Object.keys(methods).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
         throw new HttpError(405, `${method} is not allowed on ${url.pathname} (use ${allowed.join(' or ')})`, { allow: allowed.join(', ') });
       }
-      // The bare /health stays open for container health checks.
+      // The bare /health stays open for container health checks (it then tells only the state).
       if (!(key === 'health' && url.pathname === '/health')) {
-        const who = authenticate(req, apiKey);
+        const who = authenticate(req, apiKey, authFailures);
         limiter?.take(who);
       }
       await route({ req, res, url, id: second === undefined ? undefined : decodeURIComponent(second) });
     } catch (error) {
       if (error instanceof HttpError) {
-        sendJson(res, error.status, { error: error.message }, error.headers);
+        sendJson(res, error.status, error.code ? { error: error.message, code: error.code } : { error: error.message }, error.headers);
       } else if (error instanceof URIError) {
         sendJson(res, 400, { error: `path: ${error.message}` });
       } else {
@@ -208,6 +230,7 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
   return {
     url,
     port: address.port,
+    connections: () => new Promise((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count)))),
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

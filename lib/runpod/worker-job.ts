@@ -1,13 +1,15 @@
 /**
  * One taken job from handler to job-done: a whole result, or streamed parts and then the final
  * post (reference/runpod.md 2.2-2.4), with progress updates serialized before it (5). A job
- * aborted by the stop channel posts nothing, as in the SDK.
+ * aborted by the stop channel posts nothing, as in the SDK; one aborted by the drain deadline
+ * (a HiggsError as the abort reason) posts that error.
  */
 import type { TtsHandler } from './handler.js';
 import { jobUrl, withQuery } from './env.js';
 import type { PlatformHttp } from './http.js';
 import type { WorkerLog } from './worker-log.js';
 import { errorResult, shapeResult, streamErrorResult, yieldedError, type JobResult, type WorkerIdentity } from './worker-result.js';
+import { HiggsError } from '../errors.js';
 import { ProgressPoster } from './worker-progress.js';
 import type { PlatformJob } from './worker-take.js';
 
@@ -45,12 +47,13 @@ export async function runJob(job: PlatformJob, signal: AbortSignal, deps: JobDep
   const streaming = deps.handler.wantsStream(job.input);
   const result = streaming ? await streamJob(job, ctx, deps) : await wholeJob(job, ctx, deps);
   await progress.close();
-  if (signal.aborted) {
+  const failure = signal.aborted && signal.reason instanceof HiggsError ? errorResult(signal.reason, deps.who, deps.refreshWorker) : null;
+  if (signal.aborted && !failure) {
     log.info(job.id, 'Cancelled: no result is sent.');
     return;
   }
   try {
-    await http.post(withQuery(done, { isStream: streaming ? 'true' : 'false' }), result, job.id);
+    await http.post(withQuery(done, { isStream: streaming ? 'true' : 'false' }), failure ?? result, job.id);
     log.info(job.id, result.error === undefined ? 'Finished.' : 'Finished with an error.');
   } catch (error) {
     log.error(job.id, `Failed to return job results. | ${(error as Error).message}`);

@@ -39,28 +39,35 @@ export function shapeResult(value: unknown, refreshWorker = false): JobResult {
   return result;
 }
 
+/** Who reports a failure outside the platform (local server, one-shot). */
+const LOCAL: WorkerIdentity = { workerId: process.env.RUNPOD_POD_ID ?? 'local', hostname: process.env.RUNPOD_POD_HOSTNAME ?? 'local' };
+
 /**
- * A thrown error -> `{error: "<JSON string>"}`: `error` is text holding a JSON object, not a
- * nested object. error_type is the stable HiggsError code (E_INPUT, E_OOM, ...).
+ * The report of a failed job in every mode: text holding a JSON object (reference/runpod.md 2.2),
+ * error_type the stable HiggsError code (E_INPUT, E_OOM, ...). No traceback: a stack only shows
+ * the worker's file paths, never anything a client can act on.
  */
-export function errorResult(error: unknown, who: WorkerIdentity, refreshWorker = false): JobResult {
-  const report = {
+export function failureText(error: unknown, who: WorkerIdentity = LOCAL): string {
+  return JSON.stringify({
     error_type: errorCode(error),
     error_message: error instanceof Error ? error.message : String(error),
-    error_traceback: error instanceof Error ? (error.stack ?? '') : '',
     hostname: who.hostname,
     worker_id: who.workerId,
     runpod_version: RUNPOD_SDK_VERSION,
-  };
-  const result: JobResult = { error: JSON.stringify(report) };
+  });
+}
+
+/** A thrown error -> `{error: "<JSON string>"}` (a string, not a nested object). */
+export function errorResult(error: unknown, who: WorkerIdentity, refreshWorker = false): JobResult {
+  const result: JobResult = { error: failureText(error, who) };
   if (refreshWorker) result.stopPod = true;
   return result;
 }
 
-/** A generator handler that threw: a plain string, as the SDK's "handler: <msg> \ntraceback: <trace>". */
+/** A generator handler that threw: a plain string in the SDK's "handler: <msg> \ntraceback: <trace>" shape, the error's name for its trace. */
 export function streamErrorResult(error: unknown, refreshWorker = false): JobResult {
   const message = error instanceof Error ? `${errorCode(error)}: ${error.message}` : String(error);
-  const trace = error instanceof Error ? (error.stack ?? '') : '';
+  const trace = error instanceof Error ? error.name : typeof error;
   const result: JobResult = { error: `handler: ${message} \ntraceback: ${trace}` };
   if (refreshWorker) result.stopPod = true;
   return result;

@@ -1,7 +1,8 @@
 /**
  * The RunPod platform worker (RUNPOD_WEBHOOK_GET_JOB set): load the model, then take jobs by
  * long poll while slots are free, run them through the TtsHandler, post results; heartbeat in a
- * worker thread, per-job cancel from the job-stop channel, and a draining stop on SIGTERM.
+ * worker thread, per-job cancel from the job-stop channel, and a draining stop on SIGTERM whose
+ * deadline fails and posts the jobs still running (never lost silently).
  * Wire-compatible with runpod-python 1.12 (shared/reference/runpod.md, sections 1-5).
  */
 import type { Logger } from '../log.js';
@@ -11,6 +12,7 @@ import { Heartbeat } from './heartbeat.js';
 import { PlatformHttp } from './http.js';
 import { runJob, type JobDeps } from './worker-job.js';
 import { createWorkerLog, runpodLevel } from './worker-log.js';
+import { HiggsError } from '../errors.js';
 import { errorResult } from './worker-result.js';
 import { runStopChannel } from './worker-stop.js';
 import { JobTaker, type PlatformJob } from './worker-take.js';
@@ -52,6 +54,8 @@ export interface WorkerOptions {
   aggregateStream?: boolean;
   /** Stop (drain) on SIGTERM and SIGINT; default true. */
   handleSignals?: boolean;
+  /** Overrides HIGGS_DRAIN_TIMEOUT_MS: how long stop() lets running jobs finish before failing them. */
+  drainTimeoutMs?: number;
   /** Shorter waits for tests. */
   timing?: Partial<WorkerTiming>;
   /** Where log lines go (default stdout), one line per call without the newline. */
@@ -160,12 +164,27 @@ export function runWorker(handler: TtsHandler, options: WorkerOptions = {}): Run
       for (const job of jobs) start(job);
       jobsTaken += jobs.length;
     }
-    // Draining: the running jobs finish and post; the heartbeat keeps naming them meanwhile.
-    while (running.size > 0) await Promise.all([...running]);
+    // Draining: the running jobs finish and post; the heartbeat keeps naming them meanwhile. Past
+    // the deadline each is cancelled with a reason that makes it post a failure, not nothing.
+    await drain(options.drainTimeoutMs ?? env.drainTimeoutMs);
     closing.abort();
     await stopChannel;
     await heartbeat?.stop();
     log.info(null, 'Worker stopped.');
+  };
+
+  const drain = async (deadlineMs: number): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), deadlineMs)));
+    while (running.size > 0) {
+      if ((await Promise.race([Promise.all([...running]), deadline])) === 'deadline') break;
+    }
+    clearTimeout(timer);
+    if (running.size === 0) return;
+    const reason = new HiggsError('E_CANCELLED', `the worker was stopped (SIGTERM) and this job did not finish within the ${deadlineMs / 1000} s drain deadline (HIGGS_DRAIN_TIMEOUT_MS)`);
+    log.warn(null, `Drain deadline passed: failing ${held.size} running job(s).`);
+    for (const cancel of held.values()) cancel.abort(reason);
+    while (running.size > 0) await Promise.all([...running]);
   };
 
   const onSignal = (signal: NodeJS.Signals) => {
