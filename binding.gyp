@@ -11,8 +11,8 @@
           "action_name": "cmake_build",
           "inputs": ["<(module_root_dir)/CMakeLists.txt"],
           "outputs": ["<(module_root_dir)/build/cmake/Release/higgs_audio.node"],
-          "action": ["npx", "cmake-js", "build", "--directory", "<(module_root_dir)",
-                     "--out", "<(module_root_dir)/build/cmake", "--parallel", "2"]
+          "action": ["bash", "<(module_root_dir)/scripts/build-native.sh", "cpu",
+                     "--out", "<(module_root_dir)/build/cmake"]
         }
       ]
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One idempotent set-up for `npm run demo`, `npm test` and CI: Debian packages, npm ci, the native
-# build (only when its sources changed), the TypeScript build and the tiny test fixtures.
+# One idempotent set-up for `npm run demo`, `npm test` and CI: Debian packages, npm ci, torch's
+# libtorch in a project-local Python environment, the native build (only when its sources or
+# that libtorch changed), the TypeScript build and the tiny test fixtures.
 # Each step is skipped when its output is up to date, so running it again costs seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,12 +11,13 @@ log() { printf '[bootstrap] %s\n' "$*" >&2; }
 # ---- system packages ----------------------------------------------------------------------------
 # Everything the build, the demo and the tests run, named here: a fresh Debian 12 with only Node 20
 # has none of it (no make, no ninja, no file). Checked in a minimal debootstrap root.
-# libopenblas0-pthread is required: without it libtorch falls back to reference BLAS (~40x slower).
+# libtorch is not among them: it comes from torch's wheel (python3 and python3-venv carry it), and
+# Debian's libtorch-dev must not be beside it (CMakeLists.txt refuses to link a second libtorch).
 # ninja-build is the build program (cmake-js picks it; make for anything run by hand).
 # sox, libsox-fmt-mp3, opus-tools and file are test tools: independent readers of the files we write.
 APT_PACKAGES=(
-  libtorch-dev libopenblas0-pthread libsndfile1-dev libsoxr-dev nlohmann-json3-dev
-  cmake g++ make ninja-build pkg-config
+  libsndfile1-dev libsoxr-dev nlohmann-json3-dev
+  cmake g++ make ninja-build pkg-config python3 python3-venv
   sox libsox-fmt-mp3 opus-tools file
 )
 missing=()
@@ -39,13 +41,16 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 
-# ---- native build (CMake through cmake-js), when any native source changed ------------------------
+# ---- libtorch: torch's own, in .venv (scripts/python-env.sh; from the local wheelhouse if any) -------
+TORCH_DIR=$(bash scripts/python-env.sh cpu)
+
+# ---- native build (CMake through cmake-js), when any native source or the libtorch changed -------
 tree_hash() { find "$@" -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1; }
 mkdir -p build
-native_hash=$(tree_hash CMakeLists.txt native package-lock.json)
+native_hash=$( (tree_hash CMakeLists.txt native package-lock.json scripts/build-native.sh scripts/python-env.sh; cat "$TORCH_DIR/TorchConfigVersion.cmake") | sha256sum | cut -d' ' -f1)
 if [[ ! -f build/Release/higgs_audio.node || "$(cat build/.native-hash 2>/dev/null)" != "$native_hash" ]]; then
   log "building the native core, addon, bench and tests (2 jobs; the first build takes a few minutes)"
-  npx cmake-js build --directory . --out build --parallel 2 >build/native-build.log 2>&1 || {
+  bash scripts/build-native.sh cpu >build/native-build.log 2>&1 || {
     tail -n 60 build/native-build.log >&2
     log "native build failed; full log: build/native-build.log"
     exit 1

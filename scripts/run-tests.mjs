@@ -1,15 +1,28 @@
 #!/usr/bin/env node
 // Runs every test (vitest, then the native tests through ctest) and ends with the one line CI
 // reads: `tests: N passed, M failed`. Exits non-zero if anything failed or nothing ran.
+// --with-cuda-build (CI) first builds the CUDA configuration into build-cuda/ (compile and link,
+// no GPU needed) and counts it as one test; vitest then checks that its addon serves on the CPU.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const vitestReport = 'build/vitest-report.json';
+const withCudaBuild = process.argv.includes('--with-cuda-build');
 
 function run(command, args) {
   const result = spawnSync(command, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
   process.stdout.write(result.stdout ?? '');
   return result;
+}
+
+let cudaBuildPassed = 0;
+if (withCudaBuild) {
+  console.log('cuda build: bash scripts/build-native.sh cuda (log: build/cuda-build.log)');
+  const cuda = spawnSync('bash', ['scripts/build-native.sh', 'cuda'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  writeFileSync('build/cuda-build.log', `${cuda.stdout ?? ''}${cuda.stderr ?? ''}`);
+  cudaBuildPassed = cuda.status === 0 ? 1 : 0;
+  if (!cudaBuildPassed) process.stdout.write(`${(cuda.stdout ?? '').slice(-6000)}${(cuda.stderr ?? '').slice(-6000)}\n`);
+  console.log(`cuda build: ${cudaBuildPassed ? 'ok' : 'FAILED'}`);
 }
 
 // Type check of the library and the tests (vitest itself does not type-check): one test.
@@ -45,8 +58,9 @@ const crashed = ctestSummary ? Number(ctestSummary[2]) - executables.length : 0;
 if (crashed > 0) nativeFailed += crashed;
 if (ctest.status !== 0 && nativeFailed === 0) nativeFailed = 1;
 
-const passed = vitestPassed + nativePassed + typecheckPassed;
-const failed = vitestFailed + nativeFailed + (1 - typecheckPassed);
+const cudaTests = withCudaBuild ? 1 : 0;
+const passed = vitestPassed + nativePassed + typecheckPassed + cudaBuildPassed;
+const failed = vitestFailed + nativeFailed + (1 - typecheckPassed) + (cudaTests - cudaBuildPassed);
 console.log(`vitest: ${vitestPassed} passed, ${vitestFailed} failed; native: ${nativePassed} passed, ${nativeFailed} failed`);
 console.log(`tests: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

@@ -3,7 +3,15 @@
 
 #include "check.h"
 #include "errors.h"
+#include "io/config.h"
+#include "lm/higgs_lm.h"
+#include "lm/higgs_weights.h"
 #include "lm_test_util.h"
+
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
 
 using namespace higgs;
 using namespace higgs::test;
@@ -187,4 +195,55 @@ HIGGS_TEST(invalid_inputs_are_rejected_with_e_input) {
   lm::HiggsLM short_cache(c, lm::random_weights(c, 1, options), 8, options);
   HIGGS_CHECK_THROWS(short_cache.forward(prompt.slice(0, 10), lm::LogitsAt::Last, false), ErrorCode::Input,
                      "max_context");
+}
+
+namespace {
+
+// The [start, end) address ranges of `path`'s mappings in this process (/proc/self/maps).
+std::vector<std::pair<std::uintptr_t, std::uintptr_t>> mappings_of(const std::string& path) {
+  std::vector<std::pair<std::uintptr_t, std::uintptr_t>> out;
+  std::FILE* maps = std::fopen("/proc/self/maps", "r");
+  if (!maps) return out;
+  char line[4096];
+  while (std::fgets(line, sizeof line, maps)) {
+    std::string text(line);
+    if (text.find(path) == std::string::npos) continue;
+    out.emplace_back(std::stoull(text.substr(0, text.find('-')), nullptr, 16),
+                     std::stoull(text.substr(text.find('-') + 1), nullptr, 16));
+  }
+  std::fclose(maps);
+  return out;
+}
+
+}  // namespace
+
+// Weights whose file dtype is the model's stay in the file's memory map on the CPU: loading
+// copies nothing (the fused GPU projections are not built there).
+HIGGS_TEST(cpu_weights_of_the_file_dtype_stay_in_the_memory_map) {
+  const std::string dir = std::string(HIGGS_SOURCE_DIR) + "/test/fixtures/goldens/lm";  // bf16 on disk
+  auto config = io::load_config(dir);
+  auto options = at::TensorOptions().dtype(at::kBFloat16).device(at::kCPU);
+  auto weights = lm::load_weights(dir, config, options);
+  auto model = lm::HiggsLM(config, std::move(weights), 64, options);
+  const auto ranges = mappings_of(dir + "/model.safetensors");
+  HIGGS_CHECK(!ranges.empty());
+  auto inside = [&](const at::Tensor& t) {
+    auto p = reinterpret_cast<std::uintptr_t>(t.data_ptr());
+    for (auto [a, b] : ranges)
+      if (p >= a && p < b) return true;
+    return false;
+  };
+  const auto& layer = model.weights().layers[0];
+  HIGGS_CHECK(!layer.qkv_proj.defined() && !layer.gate_up_proj.defined());
+  for (const auto* t : {&layer.q_proj, &layer.k_proj, &layer.gate_proj, &layer.audio_up_proj, &layer.o_proj}) {
+    HIGGS_CHECK(inside(*t));
+  }
+  HIGGS_CHECK(inside(model.weights().embed_tokens));
+  // And the model computes with them.
+  lm::LmInput in;
+  in.input_ids = at::tensor(std::vector<std::int64_t>{128000, 882, 271}, at::kLong);
+  in.audio_mask = at::zeros({3}, at::kBool);
+  in.audio_codes = at::zeros({0, config.num_codebooks}, at::kLong);
+  auto out = model.forward(in, lm::LogitsAt::Last, false);
+  HIGGS_CHECK(out.audio_logits.defined() && out.audio_logits.isfinite().all().item<bool>());
 }

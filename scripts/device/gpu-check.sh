@@ -53,11 +53,15 @@ NLOHMANN=/usr/include
 [[ -f $NLOHMANN/nlohmann/json.hpp ]] || NLOHMANN=$PWD/.carry/include
 stamp "configure (torch at $TORCH_PREFIX)"
 GEN=(); command -v ninja >/dev/null && GEN=(-G Ninja)
+# The toolkit and the CUDA wheels' libraries and headers, named (CMake looks for libtorch without
+# the system's search paths, so nothing of theirs is found by chance).
+mapfile -t CUDA_ARGS < <(bash scripts/cuda-cmake-args.sh "$TORCH_PREFIX/Torch" 2>>"$OUT/build.log" || true)
+((${#CUDA_ARGS[@]})) || CUDA_ARGS=(-DTORCH_CUDA_ARCH_LIST=9.0)
 BUILD=build-gpu
 configure_and_build() {  # dir, extra cmake args...
   local dir=$1; shift
   cmake -S . -B "$dir" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
-    -DHIGGS_BUILD_ADDON=OFF -DNLOHMANN_JSON_INCLUDE_DIR="$NLOHMANN" -DTORCH_CUDA_ARCH_LIST=9.0 "$@" \
+    -DHIGGS_BUILD_ADDON=OFF -DNLOHMANN_JSON_INCLUDE_DIR="$NLOHMANN" "${CUDA_ARGS[@]}" "$@" \
     >>"$OUT/build.log" 2>&1 && stamp "build $dir (-j$JOBS)" && cmake --build "$dir" -j "$JOBS" >>"$OUT/build.log" 2>&1
 }
 # Still measure what can be measured when a CUDA part fails to build: first without the fused

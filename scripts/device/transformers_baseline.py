@@ -72,6 +72,7 @@ ROPE = dict(
 INIT_STD = 0.02
 
 torch = None  # imported in main() so that --help works without torch
+DTYPE = None  # torch.bfloat16 or torch.float32, from --dtype
 
 
 def log(msg: str) -> None:
@@ -98,6 +99,10 @@ def parse_args(argv=None):
                    help="also time a torch.compile'd decode step (after the eager one; bare --compile = reduce-overhead)")
     p.add_argument("--seed", type=int, default=0, help="weight-noise seed (default 0)")
     p.add_argument("--no-check", action="store_true", help="skip the cached-vs-uncached logits check")
+    p.add_argument("--dtype", choices=["bfloat16", "float32"], default="bfloat16",
+                   help="parameter and cache dtype (default bfloat16; float32 for the CPU comparison)")
+    p.add_argument("--save", default="", help="also save the random model here (save_pretrained, safetensors) for higgs-bench --model")
+    p.add_argument("--load", default="", help="time a model saved with --save (from_pretrained) instead of building one")
     return p.parse_args(argv)
 
 
@@ -239,8 +244,8 @@ def fill_parameters(model, dev, seed):
     n_tensors = 0
     with torch.no_grad():
         for _, p in model.named_parameters():
-            if p.dtype != torch.bfloat16:
-                p.data = p.data.to(torch.bfloat16)
+            if p.dtype != DTYPE:
+                p.data = p.data.to(DTYPE)
             if p.dim() <= 1:
                 p.fill_(1.0)
             else:
@@ -282,6 +287,19 @@ def check_buffers(model, cfg, dev, report):
         report.note("model.model.rotary_emb.inv_freq not found; RoPE not checked.")
 
 
+def load_model(args, dev, report):
+    """A model saved by --save, loaded as transformers loads checkpoints (from_pretrained)."""
+    from transformers import HiggsAudioV2ForConditionalGeneration
+
+    model = HiggsAudioV2ForConditionalGeneration.from_pretrained(args.load, dtype=DTYPE).to(dev)
+    model.eval()
+    model.requires_grad_(False)
+    attn = set_attention(model, args.attn, report)
+    n_params = sum(p.numel() for p in model.parameters())
+    weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    return model, attn, n_params, weight_bytes
+
+
 def build_model(cfg, args, dev, report):
     from transformers import HiggsAudioV2ForConditionalGeneration
 
@@ -296,7 +314,7 @@ def build_model(cfg, args, dev, report):
     # Parameters are allocated in bf16 directly on the GPU (no CPU init, no fp32 copy); the module
     # initialisers then run there (cheap), and fill_parameters overwrites every parameter anyway.
     previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.bfloat16)
+    torch.set_default_dtype(DTYPE)
     try:
         with torch.device(dev):
             model = HiggsAudioV2ForConditionalGeneration(cfg)
@@ -357,7 +375,7 @@ def make_cache(model, max_len, dev):
         return StaticCache(config=model.config, max_cache_len=max_len)
     except TypeError as e:
         log(f"StaticCache(config=, max_cache_len=) failed ({e}); trying the 4.x signature")
-        return StaticCache(config=model.config, max_batch_size=1, max_cache_len=max_len, device=dev, dtype=torch.bfloat16)
+        return StaticCache(config=model.config, max_batch_size=1, max_cache_len=max_len, device=dev, dtype=DTYPE)
 
 
 def cache_length(cache):
@@ -570,7 +588,7 @@ def table_row(label, d, prefill_tokens):
 
 
 def main(argv=None):
-    global torch
+    global torch, DTYPE
     args = parse_args(argv)
     if args.prompt < 1 or args.steps < 1 or args.warmup < 0 or args.prefill_runs < 1:
         print("need --prompt >= 1, --steps >= 1, --warmup >= 0, --prefill-runs >= 1", file=sys.stderr)
@@ -583,6 +601,7 @@ def main(argv=None):
             import torch as _torch
 
             torch = _torch
+            DTYPE = getattr(torch, args.dtype)
             import transformers
 
             dev = torch.device(args.device)
@@ -596,7 +615,7 @@ def main(argv=None):
                 gpu = "cpu"
             R.update({"gpu": gpu, "torch": torch.__version__, "cuda": torch.version.cuda,
                       "transformers": transformers.__version__, "python": sys.version.split()[0],
-                      "device": str(dev), "dtype": "bfloat16"})
+                      "device": str(dev), "dtype": args.dtype, "threads": torch.get_num_threads()})
             log(f"gpu {gpu}; torch {torch.__version__} (cuda {torch.version.cuda}); transformers {transformers.__version__}")
             StaticCache = static_cache_class()
             log(f"StaticCache.__init__{signature_of(StaticCache.__init__)}")
@@ -610,16 +629,21 @@ def main(argv=None):
         with Phase("build model"):
             t_build = time.perf_counter()
             cfg = build_config(args, report)
-            model, attn, n_params, weight_bytes = build_model(cfg, args, dev, report)
+            model, attn, n_params, weight_bytes = load_model(args, dev, report) if args.load else build_model(cfg, args, dev, report)
             load_s = time.perf_counter() - t_build
             cfg = model.config
             K, C = cfg.num_codebooks, cfg.codebook_size
             step_bytes = audio_step_weight_bytes(cfg)
-            R.update({"model": "random:full" if args.layers <= 0 else f"random:full-{cfg.num_hidden_layers}layers",
+            R.update({"model": args.load or ("random:full" if args.layers <= 0 else f"random:full-{cfg.num_hidden_layers}layers"),
                       "layers": cfg.num_hidden_layers, "attn_implementation": attn, "parameters": n_params,
                       "weight_bytes": weight_bytes, "load_s": load_s, "weight_bytes_per_step": step_bytes})
-            report.note(f"Random weights (normal std {INIT_STD}, 1-D params = 1, seed {args.seed}) in bfloat16, built "
+            report.note(f"Random weights (normal std {INIT_STD}, 1-D params = 1, seed {args.seed}) in {args.dtype}, built "
                         f"directly on {dev.type} in {load_s:.1f} s; {cfg.num_hidden_layers} layers; attention {attn}.")
+            if args.save:
+                # The same weights for higgs-bench --model: one run compares both on one model.
+                model.save_pretrained(args.save, safe_serialization=True)
+                R["saved_to"] = args.save
+                report.note(f"Saved to {args.save} (save_pretrained, safetensors, {args.dtype}).")
             if dev.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(dev)
 

@@ -82,12 +82,11 @@ at::Tensor AudioDecodeStep::aten_logits(std::int64_t bucket) {
   auto sin = model_.rope().sin.index_select(0, pos);
   for (std::int64_t i = 0; i < c.num_layers; ++i) {
     const auto& l = w.layers[i];
-    auto qkv = split_qkv(at::linear(rms_norm(x, l.audio_input_norm, eps), l.qkv_proj), c.num_heads, c.num_kv_heads,
-                         c.head_dim);
+    auto qkv = project_qkv(rms_norm(x, l.audio_input_norm, eps), l, c.num_heads, c.num_kv_heads, c.head_dim);
     cache.keys(i).index_copy_(0, pos, apply_rope(qkv.k, cos, sin));
     cache.values(i).index_copy_(0, pos, qkv.v);
     x = x + at::linear(bucket_attention(i, apply_rope(qkv.q, cos, sin), bucket), l.o_proj);
-    x = x + gated_mlp(rms_norm(x, l.audio_post_attention_norm, eps), l.audio_gate_up_proj, l.audio_down_proj);
+    x = x + audio_mlp(rms_norm(x, l.audio_post_attention_norm, eps), l);
   }
   auto hidden = rms_norm(x, w.norm, eps);
   return at::linear(hidden, w.audio_head).view({c.num_codebooks, c.codebook_vocab}).to(at::kFloat);

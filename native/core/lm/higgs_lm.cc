@@ -31,10 +31,28 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
   return weight * (x32 * at::rsqrt(variance + eps)).to(x.scalar_type());
 }
 
-at::Tensor gated_mlp(const at::Tensor& x, const at::Tensor& gate_up, const at::Tensor& down) {
+at::Tensor gated_mlp(const at::Tensor& x, const at::Tensor& gate_up, const at::Tensor& gate, const at::Tensor& up,
+                     const at::Tensor& down) {
+  if (!gate_up.defined()) return at::linear(at::silu(at::linear(x, gate)) * at::linear(x, up), down);
   const auto I = gate_up.size(0) / 2;
   auto both = at::linear(x, gate_up);
   return at::linear(at::silu(both.narrow(-1, 0, I)) * both.narrow(-1, I, I), down);
+}
+
+at::Tensor text_mlp(const at::Tensor& x, const LayerWeights& w) {
+  return gated_mlp(x, w.gate_up_proj, w.gate_proj, w.up_proj, w.down_proj);
+}
+
+at::Tensor audio_mlp(const at::Tensor& x, const LayerWeights& w) {
+  return gated_mlp(x, w.audio_gate_up_proj, w.audio_gate_proj, w.audio_up_proj, w.audio_down_proj);
+}
+
+Qkv project_qkv(const at::Tensor& h, const LayerWeights& w, std::int64_t heads, std::int64_t kv_heads,
+                std::int64_t head_dim) {
+  if (w.qkv_proj.defined()) return split_qkv(at::linear(h, w.qkv_proj), heads, kv_heads, head_dim);
+  const auto L = h.size(0);
+  return {at::linear(h, w.q_proj).view({L, heads, head_dim}), at::linear(h, w.k_proj).view({L, kv_heads, head_dim}),
+          at::linear(h, w.v_proj).view({L, kv_heads, head_dim})};
 }
 
 Qkv split_qkv(const at::Tensor& qkv, std::int64_t heads, std::int64_t kv_heads, std::int64_t D) {
@@ -56,7 +74,9 @@ HiggsLM::HiggsLM(io::HiggsConfig config, HiggsWeights weights, std::int64_t max_
                  const at::TensorOptions& options)
     : config_(std::move(config)),
       weights_([&] {
-        fuse_projections(weights);
+        // On the GPU the weights are copies anyway, and one GEMM beats three launches; on the CPU
+        // they stay in place in the file's memory map (fusing would copy most of the model).
+        if (options.device().is_cuda()) fuse_projections(weights);
         return std::move(weights);
       }()),
       options_(options),
@@ -122,7 +142,7 @@ at::Tensor HiggsLM::attention(std::int64_t layer, const at::Tensor& h, std::int6
   const auto group = heads / kv_heads;
   auto cos = rope_.cos.narrow(0, start, L);
   auto sin = rope_.sin.narrow(0, start, L);
-  auto qkv = split_qkv(at::linear(h, w.qkv_proj), heads, kv_heads, D);
+  auto qkv = project_qkv(h, w, heads, kv_heads, D);
   auto q = apply_rope(qkv.q, cos, sin);
   auto k = apply_rope(qkv.k, cos, sin);
   auto [keys, values] = cache_.write(layer, start, k, qkv.v);  // [T, kv_heads, D], T = start + L
@@ -169,10 +189,8 @@ LmOutput HiggsLM::forward(const LmInput& in, LogitsAt logits_at, bool text_logit
     x = x + attention(i, h, in.start_pos);
     auto y = r.apply(
         x,
-        [&](const at::Tensor& t) { return gated_mlp(rms_norm(t, w.post_attention_norm, eps), w.gate_up_proj, w.down_proj); },
-        [&](const at::Tensor& a) {
-          return gated_mlp(rms_norm(a, w.audio_post_attention_norm, eps), w.audio_gate_up_proj, w.audio_down_proj);
-        });
+        [&](const at::Tensor& t) { return text_mlp(rms_norm(t, w.post_attention_norm, eps), w); },
+        [&](const at::Tensor& a) { return audio_mlp(rms_norm(a, w.audio_post_attention_norm, eps), w); });
     x = x + y;
   }
   cache_.set_length(in.start_pos + L);

@@ -62,12 +62,19 @@ class HiggsLM {
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
 // SwiGLU MLP over a fused [gate; up] projection: down(silu(gate x) * up x).
-at::Tensor gated_mlp(const at::Tensor& x, const at::Tensor& gate_up, const at::Tensor& down);
+// The SwiGLU MLP: one fused [gate; up] GEMM where the weights are fused (CUDA), else two.
+at::Tensor gated_mlp(const at::Tensor& x, const at::Tensor& gate_up, const at::Tensor& gate, const at::Tensor& up,
+                     const at::Tensor& down);
+at::Tensor text_mlp(const at::Tensor& x, const LayerWeights& w);
+at::Tensor audio_mlp(const at::Tensor& x, const LayerWeights& w);
 
 // q, k, v [L, heads, D] as views of one fused projection's output [L, (heads + 2 kv_heads) D].
 struct Qkv {
   at::Tensor q, k, v;
 };
 Qkv split_qkv(const at::Tensor& qkv, std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim);
+// q, k, v of `h`: one GEMM with the fused qkv_proj (CUDA), else three on the weights in place.
+Qkv project_qkv(const at::Tensor& h, const LayerWeights& w, std::int64_t heads, std::int64_t kv_heads,
+                std::int64_t head_dim);
 
 }  // namespace higgs::lm

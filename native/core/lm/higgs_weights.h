@@ -19,8 +19,9 @@ struct LayerWeights {
   at::Tensor audio_gate_proj, audio_up_proj, audio_down_proj;  // audio MLP (DualFFN)
   at::Tensor input_norm, post_attention_norm;         // text RMSNorm weights [hidden]
   at::Tensor audio_input_norm, audio_post_attention_norm;
-  // Set by fuse_projections: [q; k; v] and [gate; up] stacked along the output rows, so a step
-  // runs one GEMM where it ran three (or two). The separate tensors above are then views of them.
+  // Set by fuse_projections (CUDA only): [q; k; v] and [gate; up] stacked along the output rows, so
+  // a step runs one GEMM where it ran three (or two); the tensors above are then views of them.
+  // Undefined on the CPU, where the weights stay in the memory map they were loaded from.
   at::Tensor qkv_proj, gate_up_proj, audio_gate_up_proj;
 };
 

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The native build (core, addon, native tests, higgs-bench) through cmake-js, against torch's
+# libtorch from a project-local Python environment (scripts/python-env.sh):
+#   scripts/build-native.sh cpu    build/       torch CPU: what npm test and npm run demo use
+#   scripts/build-native.sh cuda   build-cuda/  torch CUDA with the CUDA module and the fused kernels;
+#                                               compiles and links here without a GPU, and the addon
+#                                               also serves on the CPU
+# --out DIR builds elsewhere (binding.gyp: build/cmake); further arguments go to cmake-js
+# (e.g. --CDCMAKE_BUILD_TYPE=Debug).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+what=${1:-cpu}
+shift || true
+case $what in
+  cpu) out=build; env=cpu ;;
+  cuda) out=build-cuda; env=cuda ;;
+  *) echo "usage: scripts/build-native.sh cpu|cuda [--out DIR] [cmake-js options]" >&2; exit 2 ;;
+esac
+if [[ ${1:-} == --out ]]; then
+  out=$2
+  shift 2
+fi
+
+TORCH_DIR=$(bash scripts/python-env.sh "$env")
+args=(--directory . --out "$out" --parallel 2 "--CDTorch_DIR=$TORCH_DIR")
+
+if [[ $what == cuda ]]; then
+  mapfile -t cuda_args < <(bash scripts/cuda-cmake-args.sh "$TORCH_DIR")
+  ((${#cuda_args[@]})) || exit 1
+  for a in "${cuda_args[@]}"; do args+=("--CD${a#-D}"); done
+  args+=("--CDHIGGS_WITH_CUDA=ON" "--CDHIGGS_WITH_CUDA_KERNELS=ON")
+fi
+
+# Another libtorch than last time: CMake's cached library paths would still name the old one.
+mkdir -p "$out"
+if [[ "$(cat "$out/.torch-dir" 2>/dev/null)" != "$TORCH_DIR" ]]; then rm -rf "$out/CMakeCache.txt" "$out/CMakeFiles"; fi
+echo "$TORCH_DIR" >"$out/.torch-dir"
+
+exec npx cmake-js build "${args[@]}" "$@"
