@@ -121,6 +121,12 @@ describe('a job endpoint the operator did not allow', () => {
       expect(error?.code, endpointUrl).toBe('E_INPUT');
       expect(error?.message).toMatch(/loopback, private, link-local or metadata address; the operator can allow the host in HIGGS_S3_ALLOWED_ENDPOINTS/);
     }
+    // No bucket anywhere for an "s3" output: said before the work too.
+    const none = await strict.run(input, { id: 'j', signal: new AbortController().signal }).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string },
+    );
+    expect(none).toMatchObject({ code: 'E_INPUT', message: expect.stringMatching(/no S3 bucket is configured/) });
     expect(tts.health().requests.served).toBe(served);
   });
 });

@@ -95,17 +95,17 @@ export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null
     async run(input, ctx) {
       const job = split(input);
       if (job.action === 'health') return { health: tts.health() };
-      const s3Config = chooseS3Config(ctx.s3Config, job.s3Config); // before the work, not after it
-      if (present(s3Config)) {
-        if (!delivery) throw new HiggsError('E_INPUT', 's3Config: this worker does not accept per-job buckets');
-        await delivery.check(s3Config);
-      }
+      // Where the audio would go is checked before the work, not after it.
+      const wantsS3 = job.request.output === 's3';
+      const s3Config = chooseS3Config(ctx.s3Config, job.s3Config);
+      if (present(s3Config) && !delivery) throw new HiggsError('E_INPUT', 's3Config: this worker does not accept per-job buckets');
+      if (wantsS3 && !delivery) throw new HiggsError('E_INPUT', 'output: "s3" asked for, but no bucket is configured (BUCKET_* variables or s3Config)');
+      if (present(s3Config) || wantsS3) await delivery!.check(s3Config);
       const out = await tts.generate(job.request, {
         signal: ctx.signal,
         requestId: ctx.id,
         onProgress: ctx.progress && ((p) => ctx.progress!({ chunk: p.chunk + 1, chunks: p.chunks, frames: p.columns })),
       });
-      const wantsS3 = job.request.output === 's3';
       const limit = BASE64_LIMITS[ctx.route ?? 'run'];
       const base64Bytes = Math.ceil(out.audio.length / 3) * 4;
       const meta = {
@@ -121,9 +121,7 @@ export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null
       if (!delivery) {
         throw new HiggsError(
           'E_INPUT',
-          wantsS3
-            ? 'output: "s3" asked for, but no bucket is configured (BUCKET_* variables or s3Config)'
-            : `output: the audio (${(base64Bytes / 1e6).toFixed(1)} MB as base64) is over the ${(limit / 1e6).toFixed(0)} MB result limit; configure a bucket or use a compressed output_format`,
+          `output: the audio (${(base64Bytes / 1e6).toFixed(1)} MB as base64) is over the ${(limit / 1e6).toFixed(0)} MB result limit; configure a bucket or use a compressed output_format`,
         );
       }
       const uploaded = await delivery.upload(out.audio, { jobId: ctx.id, format: out.format, s3Config });
