@@ -324,7 +324,7 @@ describe('RunPod Hub metadata and test inputs', () => {
     expect(c.allowedCudaVersions.length).toBeGreaterThan(0);
     for (const v of c.allowedCudaVersions) expect(atLeastImageCuda(v), v).toBe(true);
 
-    const known = new Set([...Object.values(CONFIG_VARIABLES), 'BUCKET_ENDPOINT_URL', 'BUCKET_ACCESS_KEY_ID', 'BUCKET_SECRET_ACCESS_KEY']);
+    const known = new Set([...Object.values(CONFIG_VARIABLES), 'HIGGS_DRAIN_TIMEOUT_MS', 'BUCKET_ENDPOINT_URL', 'BUCKET_ACCESS_KEY_ID', 'BUCKET_SECRET_ACCESS_KEY']);
     const keys = new Set<string>();
     for (const e of c.env) {
       expect(known, e.key).toContain(e.key);
