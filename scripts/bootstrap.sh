@@ -50,7 +50,7 @@ mkdir -p build
 native_hash=$( (tree_hash CMakeLists.txt native package-lock.json scripts/build-native.sh scripts/python-env.sh; cat "$TORCH_DIR/TorchConfigVersion.cmake") | sha256sum | cut -d' ' -f1)
 if [[ ! -f build/Release/higgs_audio.node || "$(cat build/.native-hash 2>/dev/null)" != "$native_hash" ]]; then
   log "building the native core, addon, bench and tests (2 jobs; the first build takes a few minutes)"
-  bash scripts/build-native.sh cpu >build/native-build.log 2>&1 || {
+  HIGGS_TORCH_DIR="$TORCH_DIR" bash scripts/build-native.sh cpu >build/native-build.log 2>&1 || {
     tail -n 60 build/native-build.log >&2
     log "native build failed; full log: build/native-build.log"
     exit 1

@@ -22,7 +22,8 @@ if [[ ${1:-} == --out ]]; then
   shift 2
 fi
 
-TORCH_DIR=$(bash scripts/python-env.sh "$env")
+# HIGGS_TORCH_DIR: the set-up made .venv a moment ago and passes its torch (CPU build only).
+if [[ $what == cpu && -n ${HIGGS_TORCH_DIR:-} ]]; then TORCH_DIR=$HIGGS_TORCH_DIR; else TORCH_DIR=$(bash scripts/python-env.sh "$env"); fi
 args=(--directory . --out "$out" --parallel 2 "--CDTorch_DIR=$TORCH_DIR")
 
 if [[ $what == cuda ]]; then

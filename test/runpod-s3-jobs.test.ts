@@ -17,6 +17,7 @@ import { createS3Delivery } from '../lib/storage/s3.js';
 import { tinyHfDir } from './setup/fixture-paths.js';
 import { FakeRunPod } from './support/fake-runpod.js';
 import { goldensDir } from './support/goldens.js';
+import { rejection } from './support/rejection.js';
 
 const BUCKET = 'job-bucket';
 const input = { transcript: 'Hello there.', seed: 1, max_new_tokens: 30, output: 's3' };
@@ -114,18 +115,12 @@ describe('a job endpoint the operator did not allow', () => {
     const strict = createTtsHandler(tts, createS3Delivery({}));
     const served = tts.health().requests.served;
     for (const endpointUrl of [s3Config.endpointUrl, s3Config.endpointUrl.replace('127.0.0.1', 'localhost'), 'http://10.1.2.3:9000', 'http://169.254.169.254']) {
-      const error = await strict.run({ ...input, s3Config: { ...s3Config, endpointUrl } }, { id: 'j', signal: new AbortController().signal }).then(
-        () => undefined,
-        (e: unknown) => e as { code: string; message: string },
-      );
-      expect(error?.code, endpointUrl).toBe('E_INPUT');
-      expect(error?.message).toMatch(/loopback, private, link-local or metadata address; the operator can allow the host in HIGGS_S3_ALLOWED_ENDPOINTS/);
+      const error = await rejection(strict.run({ ...input, s3Config: { ...s3Config, endpointUrl } }, { id: 'j', signal: new AbortController().signal }));
+      expect(error.code, endpointUrl).toBe('E_INPUT');
+      expect(error.message).toMatch(/loopback, private, link-local or metadata address; the operator can allow the host in HIGGS_S3_ALLOWED_ENDPOINTS/);
     }
     // No bucket anywhere for an "s3" output: said before the work too.
-    const none = await strict.run(input, { id: 'j', signal: new AbortController().signal }).then(
-      () => undefined,
-      (e: unknown) => e as { code: string; message: string },
-    );
+    const none = await rejection(strict.run(input, { id: 'j', signal: new AbortController().signal }));
     expect(none).toMatchObject({ code: 'E_INPUT', message: expect.stringMatching(/no S3 bucket is configured/) });
     expect(tts.health().requests.served).toBe(served);
   });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HiggsError } from '../lib/errors.js';
+import { rejection } from './support/rejection.js';
 import { isRefusedAddress, parseAllowedEndpoints } from '../lib/storage/s3-address-policy.js';
 import { guardedAgents } from '../lib/storage/s3-guard.js';
 import { createS3Delivery } from '../lib/storage/s3.js';
@@ -36,15 +36,6 @@ async function blackHole(): Promise<{ server: Server; port: number; connections:
   server.on('close', () => sockets.forEach((s) => s.destroy()));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, port: (server.address() as { port: number }).port, connections: () => connections, bytes: () => bytes };
-}
-
-async function failure(promise: Promise<unknown>): Promise<HiggsError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(HiggsError);
-  return err as HiggsError;
 }
 
 beforeAll(async () => {
@@ -72,7 +63,7 @@ describe('uploads end', () => {
       const env = { HIGGS_S3_BUCKET: 'audio', BUCKET_ENDPOINT_URL: `http://127.0.0.1:${hole.port}`, BUCKET_ACCESS_KEY_ID: KEY, BUCKET_SECRET_ACCESS_KEY: KEY };
       const delivery = createS3Delivery(env, { requestTimeoutMs: 300 })!;
       const started = Date.now();
-      const err = await failure(delivery.upload(Buffer.from('audio'), meta()));
+      const err = await rejection(delivery.upload(Buffer.from('audio'), meta()));
       expect(err.code).toBe('E_INTERNAL'); // the worker's own endpoint
       expect(err.message).toBe(`S3 upload to bucket "audio" failed: the S3 endpoint at http://127.0.0.1:${hole.port} did not answer in time (3 attempts)`);
       expect(hole.connections()).toBe(3);
@@ -87,7 +78,7 @@ describe('uploads end', () => {
     try {
       const env = { HIGGS_S3_ALLOWED_ENDPOINTS: `127.0.0.1:${hole.port}` };
       const delivery = createS3Delivery(env, { requestTimeoutMs: 60_000, totalTimeoutMs: 400 })!;
-      const err = await failure(delivery.upload(Buffer.from('audio'), meta(job(`http://127.0.0.1:${hole.port}`))));
+      const err = await rejection(delivery.upload(Buffer.from('audio'), meta(job(`http://127.0.0.1:${hole.port}`))));
       expect(err.code).toBe('E_INPUT');
       expect(err.message).toBe(`S3 upload to bucket "audio" failed: the upload to http://127.0.0.1:${hole.port} did not finish within 0.4 s`);
     } finally {
@@ -112,7 +103,7 @@ describe('a job endpoint reaches only public addresses', () => {
     seen.length = 0;
     for (const url of loopbackSpellings()) {
       for (const attempt of [delivery.check(job(url)), delivery.upload(Buffer.from('x'), meta(job(url)))]) {
-        const err = await failure(attempt);
+        const err = await rejection(attempt);
         expect(err.code, url).toBe('E_INPUT');
         expect(err.message, url).toMatch(/^s3Config: endpointUrl host \S+ (is|resolves to \S+, which is) a loopback, private, link-local or metadata address/);
       }
@@ -123,7 +114,7 @@ describe('a job endpoint reaches only public addresses', () => {
   it('refuses private, link-local, unique-local and metadata addresses', async () => {
     const delivery = createS3Delivery({})!;
     for (const url of ['http://10.0.0.5:9000', 'http://172.16.3.4', 'http://192.168.1.10', 'http://100.100.100.200', 'http://169.254.169.254', 'http://[fd00:ec2::254]', 'http://[fe80::1]', 'http://0.0.0.0:9000']) {
-      expect((await failure(delivery.check(job(url)))).code, url).toBe('E_INPUT');
+      expect((await rejection(delivery.check(job(url)))).code, url).toBe('E_INPUT');
     }
     expect(isRefusedAddress('64:ff9b::a00:1')).toBe(true); // NAT64 of 10.0.0.1
     expect(isRefusedAddress('2002:a9fe:a9fe::1')).toBe(true); // 6to4 of 169.254.169.254
@@ -140,12 +131,12 @@ describe('a job endpoint reaches only public addresses', () => {
     }
     // Another port of an allowed host:port is not allowed.
     const narrow = createS3Delivery({ HIGGS_S3_ALLOWED_ENDPOINTS: `127.0.0.1:${port + 1}` })!;
-    expect((await failure(narrow.check(job(`http://127.0.0.1:${port}`)))).code).toBe('E_INPUT');
+    expect((await rejection(narrow.check(job(`http://127.0.0.1:${port}`)))).code).toBe('E_INPUT');
     // BUCKET_ENDPOINT_URL is the operator's own: no allow list needed.
     const worker = createS3Delivery({ HIGGS_S3_BUCKET: 'audio', BUCKET_ENDPOINT_URL: `http://127.0.0.1:${port}`, BUCKET_ACCESS_KEY_ID: KEY, BUCKET_SECRET_ACCESS_KEY: KEY })!;
     expect((await worker.upload(Buffer.from('w'), meta())).bucket).toBe('audio');
     expect(() => parseAllowedEndpoints('a.example, http://b.example/path')).toThrow(/"http:\/\/b.example\/path" is not a host or host:port/);
-    const misconfigured = await failure(createS3Delivery({ HIGGS_S3_ALLOWED_ENDPOINTS: 'x/y' })!.upload(Buffer.from('x'), meta()));
+    const misconfigured = await rejection(createS3Delivery({ HIGGS_S3_ALLOWED_ENDPOINTS: 'x/y' })!.upload(Buffer.from('x'), meta()));
     expect(misconfigured.message).toMatch(/HIGGS_S3_ALLOWED_ENDPOINTS: "x\/y" is not a host or host:port/);
   });
 
@@ -178,7 +169,7 @@ describe('a job endpoint reaches only public addresses', () => {
     try {
       seen.length = 0;
       const delivery = createS3Delivery({ HIGGS_S3_ALLOWED_ENDPOINTS: `127.0.0.1:${redirectPort}` })!;
-      const err = await failure(delivery.upload(Buffer.from('x'), meta(job(`http://127.0.0.1:${redirectPort}`))));
+      const err = await rejection(delivery.upload(Buffer.from('x'), meta(job(`http://127.0.0.1:${redirectPort}`))));
       expect(err.code).toBe('E_INPUT');
       expect(err.message).toMatch(/answered with a redirect \(HTTP 307\), which is not followed/);
       expect(seen).toEqual([]);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import S3rver from 's3rver';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HiggsError } from '../lib/errors.js';
+import { rejection } from './support/rejection.js';
 import { createS3Delivery } from '../lib/storage/s3.js';
 import { parseEndpoint } from '../lib/storage/s3-endpoint.js';
 import { redact } from '../lib/storage/s3-errors.js';
@@ -67,16 +68,6 @@ async function download(url: string): Promise<{ bytes: Buffer; type: string | nu
   const res = await fetch(url);
   expect(res.status).toBe(200);
   return { bytes: Buffer.from(await res.arrayBuffer()), type: res.headers.get('content-type') };
-}
-
-/** The HiggsError an upload fails with. */
-async function failure(promise: Promise<unknown>): Promise<HiggsError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(HiggsError);
-  return err as HiggsError;
 }
 
 function expectNoSecrets(err: HiggsError, secrets: string[]) {
@@ -152,12 +143,12 @@ describe('S3 delivery round trips', () => {
 describe('S3 delivery failures', () => {
   it('reports a missing bucket', async () => {
     const delivery = createS3Delivery(workerEnv({ HIGGS_S3_BUCKET: 'no-such-bucket' }))!;
-    const err = await failure(delivery.upload(Buffer.from('x'), { jobId: 'a', format: 'wav' }));
+    const err = await rejection(delivery.upload(Buffer.from('x'), { jobId: 'a', format: 'wav' }));
     expect(err.code).toBe('E_INTERNAL'); // the worker's settings are wrong, not the request
     expect(err.message).toMatch(/^S3 upload to bucket "no-such-bucket" failed: NoSuchBucket/);
 
     const s3Config = { accessId: KEY, accessSecret: SECRET, bucketName: 'no-such-bucket', endpointUrl: endpoint };
-    const jobErr = await failure(delivery.upload(Buffer.from('x'), { jobId: 'a', format: 'wav', s3Config }));
+    const jobErr = await rejection(delivery.upload(Buffer.from('x'), { jobId: 'a', format: 'wav', s3Config }));
     expect(jobErr.code).toBe('E_INPUT'); // the job named it
   });
 
@@ -165,7 +156,7 @@ describe('S3 delivery failures', () => {
     const wrongKey = 'AKIAWRONGKEY00001234';
     const wrongSecret = 'wrong/secret+value0123456789';
     const delivery = createS3Delivery(workerEnv({ BUCKET_ACCESS_KEY_ID: wrongKey, BUCKET_SECRET_ACCESS_KEY: wrongSecret }))!;
-    const err = await failure(delivery.upload(Buffer.from('x'), { jobId: 'a', format: 'wav' }));
+    const err = await rejection(delivery.upload(Buffer.from('x'), { jobId: 'a', format: 'wav' }));
     expect(err.code).toBe('E_INTERNAL');
     expect(err.message).toMatch(/InvalidAccessKeyId \(HTTP 403\)/);
     expectNoSecrets(err, [wrongKey, wrongSecret]);
@@ -174,7 +165,7 @@ describe('S3 delivery failures', () => {
     const jobKey = 'AKIAJOBKEY0000005678';
     const jobSecret = 'job-secret-987654';
     const s3Config = { accessId: jobKey, accessSecret: jobSecret, bucketName: 'audio', endpointUrl: endpoint };
-    const jobErr = await failure(createS3Delivery({ HIGGS_S3_ALLOWED_ENDPOINTS: new URL(endpoint).host })!.upload(Buffer.from('x'), { jobId: 'a', format: 'wav', s3Config }));
+    const jobErr = await rejection(createS3Delivery({ HIGGS_S3_ALLOWED_ENDPOINTS: new URL(endpoint).host })!.upload(Buffer.from('x'), { jobId: 'a', format: 'wav', s3Config }));
     expect(jobErr.code).toBe('E_INPUT');
     expect(jobErr.message).toMatch(/InvalidAccessKeyId/);
     expectNoSecrets(jobErr, [jobKey, jobSecret]);
@@ -183,33 +174,33 @@ describe('S3 delivery failures', () => {
   it('reports an unreachable endpoint', async () => {
     const dead = `http://127.0.0.1:${await closedPort()}`;
     const delivery = createS3Delivery(workerEnv({ BUCKET_ENDPOINT_URL: dead, BUCKET_SECRET_ACCESS_KEY: 'secret-for-dead-endpoint' }))!;
-    const err = await failure(delivery.upload(Buffer.from('x'), { jobId: 'a', format: 'wav' }));
+    const err = await rejection(delivery.upload(Buffer.from('x'), { jobId: 'a', format: 'wav' }));
     expect(err.code).toBe('E_INTERNAL');
     expect(err.message).toBe(`S3 upload to bucket "audio" failed: cannot reach the S3 endpoint at ${dead} (ECONNREFUSED)`);
     expectNoSecrets(err, ['secret-for-dead-endpoint']);
   });
 
   it('rejects uploads with no bucket anywhere, and bad s3Config, as input errors', async () => {
-    const none = await failure(createS3Delivery({})!.upload(Buffer.from('x'), { jobId: 'a', format: 'wav' }));
+    const none = await rejection(createS3Delivery({})!.upload(Buffer.from('x'), { jobId: 'a', format: 'wav' }));
     expect(none.code).toBe('E_INPUT');
     expect(none.message).toMatch(/no S3 bucket is configured/);
     expect(createS3Delivery({}, { allowJobConfig: false })).toBeNull();
 
     const delivery = createS3Delivery(workerEnv())!;
     const leaky = { accessId: KEY, accessSecret: SECRET, bucketName: 'audio', endpointUrl: 'http://user:hunter2-pass@127.0.0.1:1' };
-    const bad = await failure(delivery.upload(Buffer.from('x'), { jobId: 'a', format: 'wav', s3Config: leaky }));
+    const bad = await rejection(delivery.upload(Buffer.from('x'), { jobId: 'a', format: 'wav', s3Config: leaky }));
     expect(bad.code).toBe('E_INPUT');
     expect(bad.message).toMatch(/^s3Config: endpointUrl must not carry credentials/);
     expectNoSecrets(bad, ['hunter2-pass']);
 
     const keyless = { bucketName: 'audio', endpointUrl: endpoint };
-    expect((await failure(delivery.upload(Buffer.from('x'), { jobId: 'a', format: 'wav', s3Config: keyless }))).message).toMatch(/accessId and accessSecret are required/);
-    expect((await failure(delivery.upload(Buffer.from('x'), { jobId: 'a', format: 'wav', s3Config: 'bucket' }))).code).toBe('E_INPUT');
+    expect((await rejection(delivery.upload(Buffer.from('x'), { jobId: 'a', format: 'wav', s3Config: keyless }))).message).toMatch(/accessId and accessSecret are required/);
+    expect((await rejection(delivery.upload(Buffer.from('x'), { jobId: 'a', format: 'wav', s3Config: 'bucket' }))).code).toBe('E_INPUT');
   });
 
   it('reports half-set worker credentials as a configuration error', async () => {
     const env = { HIGGS_S3_BUCKET: 'audio', BUCKET_ACCESS_KEY_ID: 'AKIAONLYKEY000000' };
-    const err = await failure(createS3Delivery(env)!.upload(Buffer.from('x'), { jobId: 'a', format: 'wav' }));
+    const err = await rejection(createS3Delivery(env)!.upload(Buffer.from('x'), { jobId: 'a', format: 'wav' }));
     expect(err.code).toBe('E_INTERNAL');
     expect(err.message).toMatch(/must be set together/);
     expectNoSecrets(err, ['AKIAONLYKEY000000']);

@@ -85,7 +85,9 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
   };
   const jobOf = (id: string | undefined): Job => {
     const job = id === undefined ? undefined : table.get(id);
-    if (!job) throw new HttpError(404, `job ${JSON.stringify(id)} not found (finished jobs are kept 30 min after /run, 1 min after /runsync)`);
+    if (!job) {
+      throw new HttpError(404, `job ${JSON.stringify(id)} not found (finished jobs are kept 30 min after /run, 1 min after /runsync, the oldest dropped sooner when outputs pass their size bound)`);
+    }
     return job;
   };
   /** The caller went away: stop waiting for it. */
@@ -167,7 +169,6 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
 
   /** Holds an empty poll until a part arrives or the job ends; parts are handed out once. */
   async function streamPoll(res: ServerResponse, job: Job, wait: number): Promise<void> {
-    job.lastPollAt = Date.now();
     if (job.unread.length === 0 && !isTerminal(job.status)) await table.waitForChange(job, wait, gone(res));
     sendJsonParts(res, 200, table.takeParts(job));
   }

@@ -50,16 +50,20 @@ function pieces(turn: string, maxSeconds: number): string[] {
   });
 }
 
-/** Consecutive slices joined greedily while their sum stays within `maxSeconds`. */
+/** Consecutive slices joined greedily while their sum stays within `maxSeconds` (slices never cut markup, so times add up). */
 function pack(slices: string[], maxSeconds: number): string[] {
   const packed: string[] = [];
   let current = '';
+  let seconds = 0;
   for (const slice of slices) {
-    if (current !== '' && speakingSeconds(current + slice) > maxSeconds) {
+    const sliceSeconds = speakingSeconds(slice);
+    if (current !== '' && seconds + sliceSeconds > maxSeconds) {
       packed.push(current);
       current = '';
+      seconds = 0;
     }
     current += slice;
+    seconds += sliceSeconds;
   }
   if (current !== '') packed.push(current);
   return packed;
