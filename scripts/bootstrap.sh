@@ -15,10 +15,11 @@ log() { printf '[bootstrap] %s\n' "$*" >&2; }
 # Debian's libtorch-dev must not be beside it (CMakeLists.txt refuses to link a second libtorch).
 # ninja-build is the build program (cmake-js picks it; make for anything run by hand).
 # sox, libsox-fmt-mp3, opus-tools and file are test tools: independent readers of the files we write.
+# tini is the image's PID 1, which the image report and its rehearsal lay out (scripts/docker).
 APT_PACKAGES=(
   libsndfile1-dev libsoxr-dev nlohmann-json3-dev
   cmake g++ make ninja-build pkg-config python3 python3-venv
-  sox libsox-fmt-mp3 opus-tools file
+  sox libsox-fmt-mp3 opus-tools file tini
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -24,7 +24,7 @@ fi
 
 # HIGGS_TORCH_DIR: the set-up made .venv a moment ago and passes its torch (CPU build only).
 if [[ $what == cpu && -n ${HIGGS_TORCH_DIR:-} ]]; then TORCH_DIR=$HIGGS_TORCH_DIR; else TORCH_DIR=$(bash scripts/python-env.sh "$env"); fi
-args=(--directory . --out "$out" --parallel 2 "--CDTorch_DIR=$TORCH_DIR")
+args=(--directory . --out "$out" --parallel "${HIGGS_BUILD_JOBS:-2}" "--CDTorch_DIR=$TORCH_DIR")
 
 if [[ $what == cuda ]]; then
   mapfile -t cuda_args < <(bash scripts/cuda-cmake-args.sh "$TORCH_DIR")
@@ -33,9 +33,12 @@ if [[ $what == cuda ]]; then
   args+=("--CDHIGGS_WITH_CUDA=ON" "--CDHIGGS_WITH_CUDA_KERNELS=ON")
 fi
 
-# Another libtorch than last time: CMake's cached library paths would still name the old one.
+# Another libtorch or toolkit than last time: CMake's cached paths would still name the old one.
 mkdir -p "$out"
-if [[ "$(cat "$out/.torch-dir" 2>/dev/null)" != "$TORCH_DIR" ]]; then rm -rf "$out/CMakeCache.txt" "$out/CMakeFiles"; fi
-echo "$TORCH_DIR" >"$out/.torch-dir"
+stamp=$(printf '%s\n' "$TORCH_DIR" "${args[@]:7}") # the Torch_DIR and the CUDA arguments
+if [[ "$(cat "$out/.torch-dir" 2>/dev/null)" != "$stamp" ]]; then rm -rf "$out/CMakeCache.txt" "$out/CMakeFiles"; fi
+echo "$stamp" >"$out/.torch-dir"
+# A configure that failed leaves a cache but no build files, and cmake-js would not configure again.
+if [[ -f $out/CMakeCache.txt && ! -f $out/build.ninja && ! -f $out/Makefile ]]; then rm -rf "$out/CMakeCache.txt" "$out/CMakeFiles"; fi
 
 exec npx cmake-js build "${args[@]}" "$@"

@@ -32,7 +32,7 @@ if (process.env.HIGGS_AUDIO_SKIP_BUILD === '1') {
 } else if (!torch) {
   note('no libtorch was named (Torch_DIR, or .venv from `npm run bootstrap`), so the native addon was not');
   note('built. On Debian, `npm run bootstrap` sets everything up; elsewhere set Torch_DIR to the CMake');
-  note('package of a libtorch 2.6 to 2.14 and run `npm run build:native`.');
+  note('package of a libtorch 2.11 to 2.14 and run `npm run build:native`.');
 } else {
   note(`building the native addon against ${torch} (cmake-js; set HIGGS_AUDIO_SKIP_BUILD=1 to skip)`);
   const result = spawnSync('npx', ['cmake-js', 'build', '--directory', root, '--out', join(root, 'build'), '--parallel', '2', `--CDTorch_DIR=${torch}`], {

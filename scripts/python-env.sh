@@ -19,6 +19,11 @@ CUDA_WHEELS=(nvidia-cublas nvidia-cuda-runtime nvidia-cuda-nvrtc nvidia-cudnn-cu
   nvidia-cusolver nvidia-cusparse nvidia-cusparselt-cu13 nvidia-nccl-cu13 nvidia-nvjitlink nvidia-nvshmem-cu13
   nvidia-nvtx nvidia-cuda-cupti nvidia-cufile)
 TORCH_PYTHON_DEPS=(typing-extensions filelock sympy networkx jinja2 fsspec mpmath markupsafe)
+# The CUDA 13.0 compiler as wheels (nvcc, its front end, NVVM, the CCCL headers): they land in
+# site-packages/nvidia/cu13 beside the runtime wheels, which makes that folder a whole toolkit root
+# (scripts/cuda-cmake-args.sh), so a CUDA build needs no system CUDA toolkit here, in CI or in
+# the image's builder stage. Never part of the runtime image.
+CUDA_TOOLKIT_WHEELS=(nvidia-cuda-nvcc==13.0.88 nvidia-cuda-crt==13.0.88 nvidia-nvvm==13.0.88 nvidia-cuda-cccl==13.0.85)
 # transformers as the committed goldens were made with (test/fixtures/goldens/README.md).
 REFERENCE=(transformers==5.17.0 tokenizers safetensors numpy)
 
@@ -56,6 +61,8 @@ if ((${#indexes[@]} + ${#links[@]})); then
   else sources+=(--no-index); fi
   for l in "${links[@]}"; do sources+=(--find-links "$l"); done
   where="the local wheelhouse"
+elif [[ $what == cuda ]]; then
+  where="PyPI" # PyPI's torch 2.14.1 for Linux is the CUDA 13.0 build (download.pytorch.org's cpu index would win)
 else
   sources+=(--extra-index-url https://download.pytorch.org/whl/cpu)
   where="PyPI"
@@ -75,8 +82,19 @@ install() {
 case $what in
   cpu) install torch "$TORCH_CPU" ;;
   refs) install torch "$TORCH_CPU"; install refs "${REFERENCE[@]}" ;;
-  cuda) install torch --no-deps "$TORCH_CUDA" "${CUDA_WHEELS[@]}" "${TORCH_PYTHON_DEPS[@]}" ;;
+  cuda) install torch --no-deps "$TORCH_CUDA" "${CUDA_WHEELS[@]}" "${TORCH_PYTHON_DEPS[@]}" "${CUDA_TOOLKIT_WHEELS[@]}" ;;
 esac
+if [[ $what == cuda ]]; then
+  # A CPU wheel of the same version would build an addon without the CUDA module: refuse it here
+  # (torch/version.py says which CUDA the wheel was built for, without importing torch).
+  cuda_of_wheel=$("$venv/bin/python" -c 'import importlib.util, os, re; d = os.path.dirname(importlib.util.find_spec("torch").origin); print((re.search(r"^cuda.*=.*[\x27\x22]([0-9.]+)", open(os.path.join(d, "version.py")).read(), re.M) or [None, "none"])[1])')
+  [[ $cuda_of_wheel == 13.* ]] || { log "the torch in $venv is built for CUDA $cuda_of_wheel, not 13"; exit 1; }
+  # What a toolkit install has and the wheels lack: nvcc links from lib64/, and torch's CMake
+  # (legacy FindCUDA) looks for an unversioned libcudart.so.
+  toolkit=$("$venv/bin/python" -c 'import importlib.util, os; print(os.path.realpath(os.path.join(os.path.dirname(importlib.util.find_spec("torch").origin), "..", "nvidia", "cu13")))')
+  [[ -e $toolkit/lib64 ]] || ln -s lib "$toolkit/lib64"
+  [[ -e $toolkit/lib/libcudart.so ]] || ln -s libcudart.so.13 "$toolkit/lib/libcudart.so"
+fi
 
 # The CMake package of this torch, for -DTorch_DIR (printed on stdout, the only output).
 "$venv/bin/python" - <<'EOF'

@@ -3,11 +3,14 @@
 // reads: `tests: N passed, M failed`. Exits non-zero if anything failed or nothing ran.
 // --with-cuda-build (CI) first builds the CUDA configuration into build-cuda/ (compile and link,
 // no GPU needed) and counts it as one test; vitest then checks that its addon serves on the CPU.
+// --with-image-rehearsal (CI) then measures the image's runtime stage (npm run image:report) and
+// runs it in a minimal Debian root (scripts/docker/rehearse-runtime.sh): two more tests.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const vitestReport = 'build/vitest-report.json';
 const withCudaBuild = process.argv.includes('--with-cuda-build');
+const withRehearsal = process.argv.includes('--with-image-rehearsal');
 
 function run(command, args) {
   const result = spawnSync(command, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
@@ -15,14 +18,24 @@ function run(command, args) {
   return result;
 }
 
-let cudaBuildPassed = 0;
-if (withCudaBuild) {
-  console.log('cuda build: bash scripts/build-native.sh cuda (log: build/cuda-build.log)');
-  const cuda = spawnSync('bash', ['scripts/build-native.sh', 'cuda'], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  writeFileSync('build/cuda-build.log', `${cuda.stdout ?? ''}${cuda.stderr ?? ''}`);
-  cudaBuildPassed = cuda.status === 0 ? 1 : 0;
-  if (!cudaBuildPassed) process.stdout.write(`${(cuda.stdout ?? '').slice(-6000)}${(cuda.stderr ?? '').slice(-6000)}\n`);
-  console.log(`cuda build: ${cudaBuildPassed ? 'ok' : 'FAILED'}`);
+/** One step counted as one test: its output goes to a log, and is shown when it fails (else only
+ * the lines `keep` picks). Returns 1 when it passed. */
+function step(name, command, args, logFile, keep = /^$/) {
+  console.log(`${name}: ${command} ${args.join(' ')} (log: ${logFile})`);
+  const r = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
+  writeFileSync(logFile, `${r.stdout ?? ''}${r.stderr ?? ''}`);
+  const ok = r.status === 0;
+  if (!ok) process.stdout.write(`${(r.stdout ?? '').slice(-6000)}${(r.stderr ?? '').slice(-6000)}\n`);
+  else for (const line of (r.stdout ?? '').split('\n').filter((l) => l && keep.test(l))) console.log(line);
+  console.log(`${name}: ${ok ? 'ok' : 'FAILED'}`);
+  return ok ? 1 : 0;
+}
+
+const cudaBuildPassed = withCudaBuild ? step('cuda build', 'bash', ['scripts/build-native.sh', 'cuda'], 'build/cuda-build.log') : 0;
+let rehearsalPassed = 0;
+if (withRehearsal) {
+  rehearsalPassed += step('image report', 'node', ['scripts/docker/image-report.mjs'], 'build/image-report.log', /^(image report|  )/);
+  if (rehearsalPassed) rehearsalPassed += step('image rehearsal', 'bash', ['scripts/docker/rehearse-runtime.sh'], 'build/image-rehearsal.log', /^rehearse-runtime/);
 }
 
 // Type check of the library and the tests (vitest itself does not type-check): one test.
@@ -59,8 +72,9 @@ if (crashed > 0) nativeFailed += crashed;
 if (ctest.status !== 0 && nativeFailed === 0) nativeFailed = 1;
 
 const cudaTests = withCudaBuild ? 1 : 0;
-const passed = vitestPassed + nativePassed + typecheckPassed + cudaBuildPassed;
-const failed = vitestFailed + nativeFailed + (1 - typecheckPassed) + (cudaTests - cudaBuildPassed);
+const rehearsalTests = withRehearsal ? 2 : 0;
+const passed = vitestPassed + nativePassed + typecheckPassed + cudaBuildPassed + rehearsalPassed;
+const failed = vitestFailed + nativeFailed + (1 - typecheckPassed) + (cudaTests - cudaBuildPassed) + (rehearsalTests - rehearsalPassed);
 console.log(`vitest: ${vitestPassed} passed, ${vitestFailed} failed; native: ${nativePassed} passed, ${nativeFailed} failed`);
 console.log(`tests: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

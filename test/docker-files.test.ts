@@ -162,32 +162,37 @@ describe('Dockerfile.runpod.optimized', () => {
   });
 
   it('pins every base image and version through ARGs with concrete defaults', () => {
-    for (const key of ['UBUNTU_VERSION', 'CUDA_VERSION', 'LIBTORCH_VERSION', 'LIBTORCH_CUDA', 'NODE_VERSION']) {
-      expect(dockerfile.globalArgs.get(key), key).toMatch(/^(\d+(\.\d+)*|cu\d+)$/);
-    }
-    expect(dockerfile.globalArgs.get('NODE_VERSION')).toMatch(/^20\./);
-    // The libtorch build's CUDA is the image's CUDA: cu126 <-> 12.6.x.
-    const cuda = dockerfile.globalArgs.get('CUDA_VERSION')!.split('.').slice(0, 2).join('');
-    expect(dockerfile.globalArgs.get('LIBTORCH_CUDA')).toBe(`cu${cuda}`);
+    expect(dockerfile.globalArgs.get('DEBIAN_SUITE')).toBe('bookworm');
+    expect(dockerfile.globalArgs.get('CUDA_VERSION')).toMatch(/^\d+\.\d+$/);
+    expect(dockerfile.globalArgs.get('NODE_VERSION')).toMatch(/^20\.\d+\.\d+$/);
     for (const s of dockerfile.stages) {
       expect(s.image, s.name).toMatch(/:/);
       expect(s.image, s.name).not.toMatch(/:latest$/);
     }
-    expect(stage('builder').image).toBe('nvidia/cuda:${CUDA_VERSION}-cudnn-devel-ubuntu${UBUNTU_VERSION}');
-    expect(runtime.image).toBe('nvidia/cuda:${CUDA_VERSION}-base-ubuntu${UBUNTU_VERSION}');
+    // Debian 12 in both stages: the runtime has the glibc and libstdc++ the addon was built with.
+    expect(stage('builder').image).toBe('debian:${DEBIAN_SUITE}');
+    expect(runtime.image).toBe('debian:${DEBIAN_SUITE}-slim');
   });
 
-  it('builds in the builder: npm ci without scripts, cmake-js against libtorch, tsc, prune, library closure', () => {
+  it('states the CUDA of the torch that scripts/python-env.sh pins and refuses any other', () => {
+    const pythonEnv = read('scripts/python-env.sh');
+    const major = dockerfile.globalArgs.get('CUDA_VERSION')!.split('.')[0];
+    expect(pythonEnv).toMatch(/^TORCH_CUDA="torch==\d+\.\d+\.\d+"$/m);
+    expect(pythonEnv).toContain(`[[ $cuda_of_wheel == ${major}.* ]]`);
+    expect(pythonEnv).toContain(`nvidia-cuda-nvcc==${dockerfile.globalArgs.get('CUDA_VERSION')}.`);
+    expect(envOf(runtime).get('NVIDIA_REQUIRE_CUDA')).toBe('cuda>=${CUDA_VERSION}');
+  });
+
+  it('builds in the builder with the project\'s own scripts: CUDA environment, npm ci, CUDA build, tsc, runtime tree', () => {
     const runs = stage('builder')
       .instructions.filter((i) => i.keyword === 'RUN')
       .map((i) => i.args)
       .join('\n');
+    expect(runs).toMatch(/bash scripts\/python-env\.sh cuda/);
     expect(runs).toMatch(/npm ci --ignore-scripts/);
-    expect(runs).toMatch(/cmake-js build[^\n]*--CDCMAKE_PREFIX_PATH=\/opt\/libtorch/);
+    expect(runs).toMatch(/bash scripts\/build-native\.sh cuda[^\n]*--CDHIGGS_BUILD_TESTS=OFF[^\n]*--CDHIGGS_BUILD_BENCH=OFF/);
     expect(runs).toMatch(/tsc -p tsconfig\.json/);
-    expect(runs).toMatch(/npm prune --omit=dev/);
-    expect(runs).toMatch(/collect-libs\.sh \/opt\/higgs\/lib build\/Release\/higgs_audio\.node/);
-    expect(runs).toMatch(/libtorch-cxx11-abi-shared-with-deps|LIBTORCH_URL/);
+    expect(runs).toMatch(/bash scripts\/docker\/assemble-runtime\.sh \/opt\/runtime/);
   });
 
   it('runs the final stage as a non-root user with the worker command', () => {
@@ -211,33 +216,32 @@ describe('Dockerfile.runpod.optimized', () => {
     expect(env.get('HIGGS_DTYPE')).toBe('bfloat16');
     expect(DTYPES).toContain(env.get('HIGGS_DTYPE'));
     expect(env.get('LD_LIBRARY_PATH')?.split(':')[0]).toBe('/opt/higgs/lib');
+    // What the NVIDIA container toolkit reads (the base image is plain Debian, not nvidia/cuda).
+    expect(env.get('NVIDIA_VISIBLE_DEVICES')).toBe('all');
+    expect(env.get('NVIDIA_DRIVER_CAPABILITIES')?.split(',')).toContain('compute');
     const known = new Set(Object.values(CONFIG_VARIABLES));
     for (const key of env.keys()) if (key.startsWith('HIGGS_')) expect(known, key).toContain(key);
   });
 
-  it('copies only the app, the addon, its libraries and the node binary into the final stage', () => {
+  it('copies into the final stage only the tree assemble-runtime.sh laid out, and nothing from the context', () => {
     const copies = copiesOf(runtime);
-    const forbidden = /(^|\/)(test|tests|fixtures|goldens|docs|native|lib\/)|\.(safetensors|pth|pt|wav|md)$|runpod-volume|voice_prompts|\/opt\/libtorch/;
-    for (const c of copies) {
-      for (const src of c.sources) expect(src, `COPY ${src}`).not.toMatch(forbidden);
-      expect(c.dest).not.toMatch(/runpod-volume|test|fixtures|goldens/);
-      // From the builder, or the two small scripts from the context.
-      if (c.from === undefined) for (const src of c.sources) expect(src).toMatch(/^scripts\/docker\/[\w-]+\.sh$/);
-      else expect(c.from).toBe('builder');
-    }
-    const sources = copies.flatMap((c) => c.sources);
-    for (const needed of ['/app/dist/lib', '/app/bin', '/app/node_modules', '/app/package.json', '/app/build/Release/higgs_audio.node', '/opt/higgs/lib', '/usr/local/bin/node']) {
-      expect(sources).toContain(needed);
-    }
+    expect(copies).toEqual([{ from: 'builder', sources: ['/opt/runtime/'], dest: '/' }]);
+    // What that tree holds (scripts/docker/rehearse-runtime.sh runs it for real).
+    const assemble = read('scripts/docker/assemble-runtime.sh');
+    for (const part of ['usr/local/bin/node', 'usr/bin/tini', 'opt/higgs/lib', 'app/build/Release', 'app/dist', 'npm ci --omit=dev']) expect(assemble).toContain(part);
+    expect(assemble).not.toMatch(/test\/fixtures|goldens|runpod-volume/);
     expect(runtime.instructions.some((i) => i.keyword === 'VOLUME')).toBe(false);
     // The volume appears only as ENV paths, never as something the build writes or downloads.
-    for (const i of runtime.instructions.filter((x) => x.keyword === 'RUN')) expect(i.args).not.toMatch(/runpod-volume|huggingface|hf_hub|curl|wget/);
+    for (const i of runtime.instructions.filter((x) => x.keyword === 'RUN')) expect(i.args).not.toMatch(/runpod-volume|huggingface|hf_hub|curl|wget|apt-get/);
   });
 
-  it('checks the library closure and the size budget while building the final stage', () => {
+  it('checks the library closure (every symbol bound), the size budget, then adds the user, in the final stage', () => {
     const runs = runtime.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n');
-    expect(runs).toMatch(/check-libs\.sh \/app\/build\/Release\/higgs_audio\.node --dir \/opt\/higgs\/lib/);
+    expect(runs).toMatch(/check-libs\.sh \/app\/build\/Release\/higgs_audio\.node --dir \/opt\/higgs\/lib --load \/usr\/local\/bin\/node/);
     expect(runs).toMatch(/size-budget\.sh/);
+    expect(runs).toMatch(/\/opt\/higgs\/runtime-user\.sh/);
+    expect(read('scripts/docker/runtime-user.sh')).toMatch(/--uid 10001 --gid 10001/);
+    expect(runtime.instructions.filter((i) => i.keyword === 'USER').at(-1)!.args).toBe('10001:10001');
   });
 
   it('takes every build-context source from a path that exists and that .dockerignore keeps', () => {
@@ -281,7 +285,7 @@ describe('.dockerignore', () => {
   });
 
   it('keeps every file the image build reads', () => {
-    for (const path of ['package.json', 'package-lock.json', 'CMakeLists.txt', 'tsconfig.json', 'bin/higgs-audio.js', 'scripts/convert_codec.py']) {
+    for (const path of ['package.json', 'package-lock.json', 'CMakeLists.txt', 'tsconfig.json', 'bin/higgs-audio.js', 'scripts/convert_codec.py', 'scripts/python-env.sh', 'scripts/cuda-cmake-args.sh', 'scripts/build-native.sh']) {
       expect(ignored(rules, path), path).toBe(false);
     }
     const trees = ['lib', 'native/core', 'native/binding', 'scripts/docker'];
@@ -396,7 +400,7 @@ function fakeTool(name: string, body: string): string {
 
 describe('scripts/docker', () => {
   it('has the three helpers, each executable and valid bash', () => {
-    expect(scripts.sort()).toEqual(['check-libs.sh', 'collect-libs.sh', 'size-budget.sh']);
+    expect(scripts.sort()).toEqual(['assemble-runtime.sh', 'check-libs.sh', 'collect-libs.sh', 'rehearse-runtime.sh', 'runtime-user.sh', 'size-budget.sh', 'stub-lib.sh']);
     for (const s of scripts) {
       const path = join(scriptsDir, s);
       expect(readFileSync(path, 'utf8').startsWith('#!/usr/bin/env bash\n'), s).toBe(true);
@@ -467,11 +471,71 @@ esac`;
     expect(result.stdout).toMatch(/collect-libs: \d+ libraries/);
   });
 
-  it('collect-libs can leave out the cuDNN sub-libraries', () => {
-    const { result, files } = collect('no-cudnn', { KEEP_CUDNN_SUBLIBS: '0' });
+  it('collect-libs drops what its cut table says and reports each cut with the real size', () => {
+    const table = join(temp, 'cuts.tsv');
+    writeFileSync(table, '# comment\nlibcudnn_ops.so\tdrop\tnot reached in this test\n');
+    const report = join(temp, 'cuts-report.tsv');
+    const { result, files } = collect('cut', { LIB_CUTS: table, CUTS_REPORT: report });
     expect(result.status, result.stderr).toBe(0);
-    expect(files).toContain('libcudnn.so.9');
-    expect(files.filter((f) => f.startsWith('libcudnn_'))).toEqual([]);
+    expect(files).toContain('libcudnn_graph.so.9');
+    expect(files).not.toContain('libcudnn_ops.so.9');
+    expect(readFileSync(report, 'utf8')).toBe(`libcudnn_ops.so.9\tdrop\t${join(lt, 'libcudnn_ops.so.9')}\t1000\tnot reached in this test\n`);
+    // LIB_CUTS=none keeps the closure as linked.
+    expect(collect('uncut', { LIB_CUTS: 'none' }).files).toContain('libcudnn_ops.so.9');
+  });
+
+  it('the shipped cut table names an action and a reason for each library', () => {
+    const rows = read('scripts/docker/lib-cuts.tsv')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split('\t'));
+    expect(rows.length).toBeGreaterThan(0);
+    for (const [prefix, action, reason, ...rest] of rows) {
+      expect(prefix, prefix).toMatch(/^lib[\w.+-]+\.so$/);
+      expect(['stub', 'drop'], prefix).toContain(action);
+      expect(reason!.length, prefix).toBeGreaterThan(20);
+      expect(rest, prefix).toEqual([]);
+    }
+    // Never the libraries every step of the worker runs through.
+    for (const [prefix] of rows) expect(prefix).not.toMatch(/^lib(torch|c10|cublas|cudart|cudnn\.so|cudnn_graph|nvrtc)/);
+  });
+
+  it('stub-lib writes a stand-in that satisfies the loader with LD_BIND_NOW and aborts, named, when called', () => {
+    // Real ELF files: a "big" library with a versioned API, a user linked to it, a program.
+    const dir = mkdtempSync(join(temp, 'stub-'));
+    const cc = (args: string[]) => {
+      const r = spawnSync('cc', args, { cwd: dir, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+    };
+    writeFileSync(join(dir, 'big.c'), 'int big_used(int x) { return x + 1; }\nint big_unused(void) { return 7; }\nint big_data[4] = {1, 2, 3, 4};\n');
+    writeFileSync(join(dir, 'big.map'), 'libbig.so.3 { global: big_used; big_unused; big_data; local: *; };\n');
+    mkdirSync(join(dir, 'real'));
+    cc(['-shared', '-fPIC', '-o', 'real/libbig.so.3', 'big.c', '-Wl,-soname,libbig.so.3', '-Wl,--version-script=big.map']);
+    writeFileSync(join(dir, 'user.c'), 'int big_used(int);\nint user_call(int x) { return big_used(x); }\n');
+    cc(['-shared', '-fPIC', '-o', 'libuser.so', 'user.c', '-Lreal', '-l:libbig.so.3']);
+    writeFileSync(join(dir, 'main.c'), '#include <stdio.h>\n#include <stdlib.h>\nint user_call(int);\nint main(int c, char **v) { if (c > 1) printf("%d\\n", user_call(atoi(v[1]))); else puts("loaded"); return 0; }\n');
+    cc(['-o', 'main', 'main.c', '-L.', '-luser', '-Wl,-rpath-link,real', '-Wl,--allow-shlib-undefined']);
+    writeFileSync(join(dir, 'users'), `${join(dir, 'libuser.so')}\n`);
+    writeFileSync(join(dir, 'others'), `${join(dir, 'libuser.so')}\n`);
+    mkdirSync(join(dir, 'stub'));
+    const made = bash('stub-lib.sh', [join(dir, 'real', 'libbig.so.3'), join(dir, 'stub', 'libbig.so.3'), 'big is not used here', join(dir, 'users'), join(dir, 'others')]);
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/libbig\.so\.3: 1 symbols/);
+
+    const stub = join(dir, 'stub', 'libbig.so.3');
+    const dyn = spawnSync('readelf', ['-d', '-V', '-W', '--dyn-syms', stub], { encoding: 'utf8' }).stdout;
+    expect(dyn).toMatch(/SONAME.*\[libbig\.so\.3\]/);
+    expect(dyn).toMatch(/big_used@@libbig\.so\.3/);
+    expect(dyn).not.toMatch(/big_unused/); // only what the users bind to
+    const run = (libDir: string, args: string[]) =>
+      spawnSync(join(dir, 'main'), args, { encoding: 'utf8', env: { ...process.env, LD_LIBRARY_PATH: `${dir}:${libDir}`, LD_BIND_NOW: '1' } });
+    expect(run(join(dir, 'real'), ['41']).stdout).toBe('42\n');
+    const loaded = run(join(dir, 'stub'), []);
+    expect(loaded.status, loaded.stderr).toBe(0);
+    expect(loaded.stdout).toBe('loaded\n');
+    const called = run(join(dir, 'stub'), ['41']);
+    expect(called.status).not.toBe(0);
+    expect(called.stderr).toMatch(/big_used was called, but libbig\.so\.3 is a stub in this image \(big is not used here\)/);
   });
 
   it('collect-libs fails on a library ldd cannot find (but not on the driver libcuda)', () => {

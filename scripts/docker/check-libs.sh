@@ -5,18 +5,23 @@
 # The NVIDIA driver libraries (libcuda, libnvidia-*) are the exception: the container toolkit
 # mounts them when the container starts, so at build time they are legitimately "not found".
 #
-#   scripts/docker/check-libs.sh ELF... [--dir LIBDIR]
+# --load NODE also loads each .node addon given into NODE with LD_BIND_NOW=1: every symbol the
+# libraries bind (a stub of lib-cuts.tsv included) must resolve at once, not at its first call.
+#
+#   scripts/docker/check-libs.sh ELF... [--dir LIBDIR] [--load NODE]
 set -euo pipefail
 
 files=()
+node=
 while (($#)); do
   case $1 in
     --dir) shift; for f in "$1"/*.so*; do [[ -f $f ]] && files+=("$f"); done ;;
+    --load) shift; node=$1 ;;
     *) files+=("$1") ;;
   esac
   shift
 done
-((${#files[@]})) || { echo "usage: $0 ELF... [--dir LIBDIR]" >&2; exit 2; }
+((${#files[@]})) || { echo "usage: $0 ELF... [--dir LIBDIR] [--load NODE]" >&2; exit 2; }
 
 DRIVER_LIBS_RE='(libcuda|libnvidia-[a-z0-9_-]+|libnvcuvid|libnvoptix)\.so'
 bad=0
@@ -32,5 +37,12 @@ done
 if ((bad)); then
   echo "check-libs: unresolved libraries or symbol versions (see above)" >&2
   exit 1
+fi
+if [[ -n $node ]]; then
+  for f in "${files[@]}"; do
+    [[ $f == *.node ]] || continue
+    LD_BIND_NOW=1 "$node" -e 'process.dlopen({ exports: {} }, process.argv[1])' "$f" ||
+      { echo "check-libs: $f does not load with every symbol bound (LD_BIND_NOW=1)" >&2; exit 1; }
+  done
 fi
 echo "check-libs: ${#files[@]} files, every library resolves (driver libraries come from the host)"
