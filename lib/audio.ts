@@ -3,11 +3,11 @@
  * codes -> waveform -> encoded file. Reading, writing and resampling run on the libuv pool
  * (libsndfile, libsoxr); encode and decode run on the engine thread (libtorch).
  */
+import { REFERENCE_AUDIO_LIMITS } from './audio-limits.js';
 import { HiggsError } from './errors.js';
 import { loadNative, type AudioFormat, type NativeEngine } from './native.js';
 
-/** Reference audio beyond this is refused before decoding (bytes) and while decoding (seconds). */
-export const REFERENCE_AUDIO_LIMITS = { maxBytes: 20 * 1024 * 1024, maxSeconds: 60 };
+export { REFERENCE_AUDIO_LIMITS };
 
 function codecOf(engine: NativeEngine) {
   const codec = engine.codecInfo();

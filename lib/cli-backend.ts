@@ -6,10 +6,12 @@ import type { HiggsConfig } from './config.js';
 import { HiggsAudio } from './engine.js';
 import { HiggsError } from './errors.js';
 import { createLogger } from './log.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './request-defaults.js';
 import { VoiceLibrary } from './voices.js';
 
-export const CLI_FORMATS = ['wav', 'flac', 'mp3', 'opus'] as const;
-export type CliFormat = (typeof CLI_FORMATS)[number];
+/** The CLI writes what a request may ask for. */
+export const CLI_FORMATS = OUTPUT_FORMATS;
+export type CliFormat = OutputFormat;
 
 export interface SpeakProgress {
   phase: 'load' | 'generate';

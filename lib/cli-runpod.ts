@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CliIO } from './cli.js';
+import { UsageError } from './cli-args.js';
+import { EXIT, type CliIO } from './cli-io.js';
 import { loadConfig } from './config.js';
 import { HiggsAudio } from './engine.js';
 import { errorCode } from './errors.js';
@@ -14,17 +15,15 @@ import { createLogger } from './log.js';
 import { usage } from './cli-usage.js';
 import { createTtsHandler } from './runpod/handler.js';
 import { createS3Delivery } from './storage/s3.js';
+import { isPlatformMode } from './runpod/env.js';
 import { DEFAULT_TEST_INPUT, runOneShot } from './runpod/oneshot.js';
-
-const EXIT = { ok: 0, error: 1, usage: 2 } as const;
-
-class CommandUsageError extends Error {}
+import { runWorker } from './runpod/worker.js';
 
 export async function runRunpodCommand(command: 'serve' | 'worker', args: readonly string[], io: CliIO): Promise<number> {
   try {
     return command === 'serve' ? await serve(args, io) : await worker(args, io);
   } catch (error) {
-    if (error instanceof CommandUsageError) {
+    if (error instanceof UsageError) {
       io.stderr.write(`higgs-audio: [E_INPUT] ${error.message}\nRun 'higgs-audio help ${command}' for usage.\n`);
       return EXIT.usage;
     }
@@ -74,9 +73,9 @@ async function worker(args: readonly string[], io: CliIO): Promise<number> {
   });
   if (values.help) return help('worker', io);
   const given = values['test-input'] ?? values.test_input;
-  const platform = !given && Boolean(io.env.RUNPOD_WEBHOOK_GET_JOB);
+  const platform = !given && isPlatformMode(io.env);
   if (!given && !platform && !existsSync(resolve(io.cwd, DEFAULT_TEST_INPUT))) {
-    throw new CommandUsageError(`no job to run: give --test-input FILE, put a ${DEFAULT_TEST_INPUT} in the working directory, or set RUNPOD_WEBHOOK_GET_JOB (on RunPod)`);
+    throw new UsageError(`no job to run: give --test-input FILE, put a ${DEFAULT_TEST_INPUT} in the working directory, or set RUNPOD_WEBHOOK_GET_JOB (on RunPod)`);
   }
   const config = loadConfig(io.env);
   // One-shot: stdout carries only the result line, so the logs go to stderr.
@@ -86,7 +85,6 @@ async function worker(args: readonly string[], io: CliIO): Promise<number> {
   const stop = stopSignal(io);
   try {
     if (!platform) return await runOneShot(handler, given ?? DEFAULT_TEST_INPUT, { stdout: io.stdout, stderr: io.stderr, cwd: io.cwd, signal: stop.signal });
-    const { runWorker } = await loadWorkerModule();
     // Our stop signal covers SIGINT (through the CLI) and SIGTERM: the worker drains on it.
     // Read once the model is loaded, when the limit has been derived from free GPU memory.
     const running = runWorker(handler, { env: io.env, concurrency: () => tts.maxConcurrency, handleSignals: false });
@@ -98,18 +96,6 @@ async function worker(args: readonly string[], io: CliIO): Promise<number> {
   } finally {
     stop.dispose();
     await handler.dispose();
-  }
-}
-
-async function loadWorkerModule(): Promise<typeof import('./runpod/worker.js')> {
-  // Loaded only in platform mode; a build without it says so instead of a module stack trace.
-  try {
-    return await import('./runpod/worker.js');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('worker.js')) {
-      throw new Error('the RunPod platform worker (lib/runpod/worker.ts) is not part of this build: RUNPOD_WEBHOOK_GET_JOB is set but there is no job loop to run it');
-    }
-    throw error;
   }
 }
 
@@ -136,7 +122,7 @@ function help(command: 'serve' | 'worker', io: CliIO): number {
 
 function parsePort(text: string): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(port <= 65535)) throw new CommandUsageError(`--port must be a whole number from 0 to 65535 (got ${JSON.stringify(text)})`);
+  if (!(port <= 65535)) throw new UsageError(`--port must be a whole number from 0 to 65535 (got ${JSON.stringify(text)})`);
   return port;
 }
 
@@ -144,7 +130,7 @@ function parseRateLimit(text: string | undefined): number | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   const perMinute = Number(text);
   if (!Number.isInteger(perMinute) || perMinute < 1) {
-    throw new CommandUsageError(`HIGGS_RATE_LIMIT_PER_MINUTE must be a whole number of at least 1 (got ${JSON.stringify(text)})`);
+    throw new UsageError(`HIGGS_RATE_LIMIT_PER_MINUTE must be a whole number of at least 1 (got ${JSON.stringify(text)})`);
   }
   return perMinute;
 }
@@ -156,6 +142,6 @@ function strict<T extends Options>(args: readonly string[], options: T) {
     return parseArgs({ args: [...args], options, strict: true, allowPositionals: false });
   } catch (error) {
     // Node appends advice about '--' that does not apply here: keep the first sentence.
-    throw new CommandUsageError((error as Error).message.split(/\.\s/)[0]!.replace(/\.$/, ''));
+    throw new UsageError((error as Error).message.split(/\.\s/)[0]!.replace(/\.$/, ''));
   }
 }

@@ -1,31 +1,17 @@
 /**
  * The `higgs-audio` command line (bin/higgs-audio.js runs main()). runCli maps a command to an
- * exit status: 0 done, 1 an error (printed as `higgs-audio: [CODE] message`), 2 a usage error or
- * a command that is not available yet, 130 interrupted.
+ * exit status (lib/cli-io.ts: 0 done, 1 an error, 2 a usage error, 130 interrupted).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseInvocation, UsageError, type Invocation } from './cli-args.js';
 import type { CliBackend } from './cli-backend.js';
-import { wantsBar, type ProgressStream } from './cli-progress.js';
+import { EXIT, type CliIO } from './cli-io.js';
+import { wantsBar } from './cli-progress.js';
 import { usage } from './cli-usage.js';
 import { loadConfig, type HiggsConfig } from './config.js';
 import { errorCode } from './errors.js';
 import { packageRoot } from './native.js';
-
-export const EXIT = { ok: 0, error: 1, usage: 2, interrupted: 130 } as const;
-
-export interface CliIO {
-  stdout: { write(text: string): unknown };
-  stderr: ProgressStream;
-  stdin: NodeJS.ReadableStream;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  /** Fires on an interrupt (SIGINT): the running request is cancelled. */
-  signal?: AbortSignal;
-  /** Defaults to lib/cli-backend.ts, loaded only for commands that need it. */
-  createBackend?: (config: HiggsConfig) => CliBackend;
-}
 
 /** After an interrupt, how long a cancelled request may take to wind down before we exit anyway. */
 const CANCEL_GRACE_MS = 3000;

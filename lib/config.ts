@@ -176,29 +176,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   };
 }
 
-let cached: HiggsConfig | undefined;
-
-/** The configuration of this process's environment, parsed on first use and then kept. */
-export function getConfig(): HiggsConfig {
-  cached ??= loadConfig();
-  return cached;
-}
-
-/** How a source reads in a message, e.g. "bundled tiny random model". */
-export function describeSource(key: 'modelDir' | 'codecDir' | 'voicesDir', source: ConfigSource): string {
-  switch (source) {
-    case 'env':
-      return CONFIG_VARIABLES[key];
-    case 'runpod':
-      return 'RunPod volume';
-    case 'bundled':
-      return key === 'modelDir' ? 'bundled tiny random model' : 'bundled tiny random codec';
-    case 'default':
-    case 'none':
-      return 'not set';
-  }
-}
-
 interface PickedDir {
   dir: string;
   source: ConfigSource;

@@ -5,50 +5,50 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { defaultCodecDir, defaultModelDir } from './config.js';
-import { loadNative, packageRoot, type AudioFormat } from './native.js';
-import { synthesizeSpeech } from './speech.js';
-import { loadTokenizer } from './text/tokenizer.js';
+import { loadConfig } from './config.js';
+import { HiggsAudio } from './engine.js';
+import { createLogger } from './log.js';
+import { packageRoot } from './native.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './request-defaults.js';
 
 const TRANSCRIPT = process.env.HIGGS_DEMO_TEXT ?? 'The sun rises in the east and sets in the west.';
-const FORMAT = (process.env.HIGGS_DEMO_FORMAT ?? 'wav') as AudioFormat;
+const FORMAT = (process.env.HIGGS_DEMO_FORMAT ?? 'wav') as OutputFormat;
 
+// The same path a library user gets: HiggsAudio with the configured defaults (device, dtype,
+// context, voices), one request through the request schema.
 async function main(): Promise<void> {
-  const { dir, source } = defaultModelDir();
-  const codecDir = defaultCodecDir();
-  console.log(`higgs-audio demo: model ${dir} (${source}), codec ${codecDir.dir} (${codecDir.source})`);
-  const tiny = source === 'bundled tiny random model';
-  if (tiny || codecDir.source === 'bundled tiny random codec') {
+  if (!OUTPUT_FORMATS.includes(FORMAT)) throw new Error(`HIGGS_DEMO_FORMAT must be one of ${OUTPUT_FORMATS.join(', ')}`);
+  const config = loadConfig();
+  const tiny = config.sources.modelDir === 'bundled';
+  console.log(`higgs-audio demo: model ${config.modelDir} (${config.sources.modelDir}), codec ${config.codecDir} (${config.sources.codecDir})`);
+  if (tiny || config.sources.codecDir === 'bundled') {
     console.log('  Tiny RANDOM weights (test fixtures): the audio is noise. Set HIGGS_MODEL_DIR and HIGGS_CODEC_DIR to real weights.');
   }
-  const { Engine } = loadNative();
-  const engine = new Engine({ device: process.env.HIGGS_DEVICE ?? 'cpu', maxContext: 4096 });
+  // Warnings only: the demo prints its own lines.
+  const tts = new HiggsAudio({ config, logger: createLogger({ level: 'warn' }) });
   try {
     let lastShown = -1;
-    const info = await engine.load(dir, ({ phase, progress }) => {
-      const percent = Math.floor(progress * 100);
-      if (percent >= lastShown + 25 || phase === 'ready') {
-        lastShown = percent;
-        console.log(`  load: ${phase} ${percent}%`);
-      }
+    await tts.load({
+      onProgress: ({ phase, progress }) => {
+        const percent = Math.floor(progress * 100);
+        if (percent >= lastShown + 25 || phase === 'ready') {
+          lastShown = percent;
+          console.log(`  load: ${phase} ${percent}%`);
+        }
+      },
     });
-    console.log(
-      `  loaded ${info.format} checkpoint: ${(info.parameterCount / 1e6).toFixed(1)}M parameters, ` +
-        `${info.numLayers} layers, hidden ${info.hiddenSize}, ${info.numCodebooks} codebooks x ${info.codebookVocab}, ` +
-        `${info.device}/${info.dtype}, ${info.loadSeconds.toFixed(2)} s`,
-    );
-    const codec = await engine.loadCodec(codecDir.dir);
-    console.log(`  codec: ${codec.numQuantizers} codebooks, ${codec.sampleRate} Hz, ${codec.samplesPerFrame} samples per frame`);
-    const tokenizer = loadTokenizer(dir);
+    const { model, codec } = tts.health();
+    if (model) {
+      console.log(
+        `  loaded ${model.format} checkpoint: ${(model.parameterCount / 1e6).toFixed(1)}M parameters, ` +
+          `${model.numLayers} layers, hidden ${model.hiddenSize}, ${model.numCodebooks} codebooks x ${model.codebookVocab}, ` +
+          `${model.device}/${model.dtype}, decode ${model.decode}, ${model.loadSeconds.toFixed(2)} s`,
+      );
+    }
+    if (codec) console.log(`  codec: ${codec.numQuantizers} codebooks, ${codec.sampleRate} Hz, ${codec.samplesPerFrame} samples per frame`);
     console.log(`  transcript: "${TRANSCRIPT}"`);
-    let streamed = 0;
-    const result = await synthesizeSpeech(
-      engine,
-      tokenizer,
-      // The tiny model rarely emits the end of audio: cap it so the demo stays short.
-      { transcript: TRANSCRIPT, seed: 1234, maxNewTokens: tiny ? 100 : 1024, outputFormat: FORMAT },
-      { onFrames: (_frames, _first, count) => (streamed += count) },
-    );
+    // The tiny model rarely emits the end of audio: cap it so the demo stays short.
+    const result = await tts.generate({ transcript: TRANSCRIPT, seed: 1234, max_new_tokens: tiny ? 100 : 1024, output_format: FORMAT });
     for (const chunk of result.chunks) {
       console.log(
         `  chunk "${chunk.text}": ${chunk.frames} frames (${(chunk.frames / 25).toFixed(2)} s of audio), ` +
@@ -56,10 +56,10 @@ async function main(): Promise<void> {
           `prefill ${(chunk.prefillSeconds * 1e3).toFixed(1)} ms, decode ${(chunk.decodeSeconds * 1e3).toFixed(1)} ms`,
       );
     }
-    console.log(`  ${result.frames} frames (${streamed} streamed while generating), seed ${result.seed}`);
+    console.log(`  seed ${result.seed}${result.truncated ? ', cut at the frame cap' : ''}`);
     const outDir = resolve(process.env.HIGGS_DEMO_OUT ?? join(packageRoot(), 'out'));
     mkdirSync(outDir, { recursive: true });
-    const file = join(outDir, `demo.${FORMAT === 'vorbis' || FORMAT === 'opus' ? 'ogg' : FORMAT}`);
+    const file = join(outDir, `demo.${FORMAT === 'opus' ? 'ogg' : FORMAT}`);
     writeFileSync(file, result.audio);
     const t = result.timings;
     console.log(
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     );
     console.log(`Wrote ${file}`);
   } finally {
-    await engine.dispose();
+    await tts.dispose();
   }
 }
 

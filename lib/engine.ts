@@ -1,5 +1,5 @@
 /**
- * HiggsAudio: the library's front door. One native Engine (LM + codec on one native thread),
+ * HiggsAudio: the library's front door. One native Engine (the LM and the codec, each on a native thread of its own),
  * loaded lazily exactly once, an admission queue (E_BUSY beyond it), validated requests, voices,
  * whole-file generation and streaming, health, and disposal.
  */

@@ -4,6 +4,7 @@
  * reference/higgs-model.md 4.5-4.6 (sampling, RAS) and 5 (chunking), and the RunPod guide
  * (transcript length).
  */
+import { REFERENCE_AUDIO_LIMITS } from './audio-limits.js';
 import { CHUNK_METHODS, DEFAULT_CHUNK_METHOD } from './text/chunking.js';
 import { DEFAULT_NUM_CODEBOOKS } from './text/delay.js';
 
@@ -17,8 +18,8 @@ export type OutputTarget = (typeof OUTPUT_TARGETS)[number];
 
 /** Default upper bound of max_new_tokens (frames, 25 per second: about 164 s of audio). */
 export const DEFAULT_MAX_NEW_TOKENS_CAP = 4096;
-/** Largest decoded inline reference clip: 20 MB, as VoiceLibrary's default. */
-export const MAX_INLINE_AUDIO_BYTES = 20 * 1024 * 1024;
+/** Largest decoded inline reference clip (lib/audio-limits.ts). */
+export const MAX_INLINE_AUDIO_BYTES = REFERENCE_AUDIO_LIMITS.maxBytes;
 /** Most entries in `speakers`. */
 export const MAX_SPEAKERS = 8;
 /** Highest speaker number n of "SPEAKERn" (the tag is [SPEAKERn] in the transcript). */
@@ -41,7 +42,7 @@ export const REQUEST_DEFAULTS = {
     type: ['string', 'object'],
     description:
       'Reference voice: a preset NAME (^[A-Za-z0-9_-]{1,64}$), "profile:NAME", or { base64, transcript } ' +
-      '(strict padded base64 of an audio file, at most 20 MB decoded; transcript 1..2000 characters). ' +
+      `(strict padded base64 of an audio file, at most ${MAX_INLINE_AUDIO_BYTES / 2 ** 20} MB decoded; transcript 1..2000 characters). ` +
       'Not together with speakers.',
   },
   speakers: {
@@ -68,8 +69,8 @@ export const REQUEST_DEFAULTS = {
   },
   top_p: {
     type: 'number',
-    // The engine's own floor (native/binding/generate_call.cc); any top_p up to 1/1026 keeps
-    // only the most likely code, so nothing is lost below it.
+    // Any top_p up to 1/1026 keeps only the most likely code, so nothing is lost below this floor
+    // (the core itself only needs top_p > 0).
     minimum: 1e-9,
     maximum: 1,
     default: 0.95,
@@ -164,3 +165,12 @@ export const REQUEST_DEFAULTS = {
 
 /** The per-field description type, for code that renders REQUEST_DEFAULTS. */
 export type RequestFieldDoc = (typeof REQUEST_DEFAULTS)[keyof typeof REQUEST_DEFAULTS];
+
+/** The sampling defaults of the table above under the engine's names (the addon applies none). */
+export const SAMPLING_DEFAULTS = {
+  temperature: REQUEST_DEFAULTS.temperature.default,
+  topK: REQUEST_DEFAULTS.top_k.default,
+  topP: REQUEST_DEFAULTS.top_p.default,
+  rasWindow: REQUEST_DEFAULTS.ras_win_len.default,
+  rasMaxRepeats: REQUEST_DEFAULTS.ras_win_max_num_repeat.default,
+} as const;

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { MAX_INLINE_AUDIO_BYTES, MAX_SPEAKER_INDEX, MAX_SPEAKERS } from './request-defaults.js';
-import { base64Problem } from './request-base64.js';
+import { base64Problem } from './base64.js';
 import { boundedText } from './request-text.js';
 import { parseVoiceSpec, type VoiceSpec } from './voices.js';
 

@@ -7,15 +7,14 @@ import { HiggsError } from './errors.js';
 import type { ValidatedRequest } from './request.js';
 import type { RequestVoice, SpeakerVoice } from './request-voice-schema.js';
 import type { PromptSpec, VoiceReference } from './text/prompt.js';
-import { decodeBase64Strict } from './voices-base64.js';
+import { decodeBase64Strict } from './base64.js';
+import { MAX_INLINE_AUDIO_BYTES } from './request-defaults.js';
 import type { VoiceLibrary } from './voices.js';
 
 export type PromptVoices = Pick<PromptSpec, 'voices' | 'speakerDescriptions'>;
 
 /** Encodes reference audio bytes to codes when no voice library (and so no cache) is configured. */
 export type InlineEncoder = (audio: Buffer) => Promise<number[][]>;
-
-const MAX_INLINE_BYTES = 20 * 1024 * 1024;
 
 export async function resolveVoices(
   request: ValidatedRequest,
@@ -48,7 +47,7 @@ async function resolveOne(voice: RequestVoice, library: VoiceLibrary | null, enc
       const clip = await library.inline({ base64: voice.base64, transcript: voice.transcript });
       return { type: 'clip', codes: clip.codes, transcript: voice.transcript };
     }
-    const codes = await encodeInline(decodeBase64Strict(voice.base64, MAX_INLINE_BYTES, 'ref_audio.base64'));
+    const codes = await encodeInline(decodeBase64Strict(voice.base64, MAX_INLINE_AUDIO_BYTES, 'ref_audio.base64'));
     return { type: 'clip', codes, transcript: voice.transcript };
   }
   if (!library) throw new HiggsError('E_INPUT', `ref_audio: no voices directory is configured (HIGGS_VOICES_DIR), so voice '${voice.name}' is unknown`);

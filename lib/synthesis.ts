@@ -5,6 +5,7 @@
  * them). The codes of all chunks are concatenated along time; the codec decodes them once.
  */
 import { HiggsError } from './errors.js';
+import { SAMPLING_DEFAULTS } from './request-defaults.js';
 import type { GenerateResult, NativeEngine } from './native.js';
 import { DEFAULT_CHUNK_METHOD, chunkText, type ChunkMethod } from './text/chunking.js';
 import { normalizeTranscript } from './text/normalize.js';
@@ -209,11 +210,11 @@ async function generateChunk(
         inputIds: prompt.inputIds,
         audioMask: prompt.audioMask,
         audioCodes: prompt.audioCodes,
-        temperature: request.temperature ?? 0.7,
-        topK: request.topK ?? 0,
-        topP: request.topP ?? 0.95,
-        rasWindow: request.rasWinLen ?? 7,
-        rasMaxRepeats: request.rasWinMaxNumRepeat ?? 2,
+        temperature: request.temperature ?? SAMPLING_DEFAULTS.temperature,
+        topK: request.topK ?? SAMPLING_DEFAULTS.topK,
+        topP: request.topP ?? SAMPLING_DEFAULTS.topP,
+        rasWindow: request.rasWinLen ?? SAMPLING_DEFAULTS.rasWindow,
+        rasMaxRepeats: request.rasWinMaxNumRepeat ?? SAMPLING_DEFAULTS.rasMaxRepeats,
         // The reference uses the same seed for every chunk.
         seed,
         maxFrames,

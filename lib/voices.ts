@@ -2,9 +2,10 @@
 // directory, and inline base64 clips, resolved to codec codes through a memory + disk cache.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { REFERENCE_AUDIO_LIMITS } from './audio-limits.js';
 import { HiggsError } from './errors.js';
 import type { VoiceReference } from './text/prompt-types.js';
-import { decodeBase64Strict } from './voices-base64.js';
+import { decodeBase64Strict } from './base64.js';
 import { CodeCache, type VoiceEncoder } from './voices-cache.js';
 import {
   VOICE_NAME_PATTERN,
@@ -24,8 +25,8 @@ export type { VoiceSpec } from './voices-paths.js';
 export { cacheFileName } from './voices-cache.js';
 export type { VoiceEncoder } from './voices-cache.js';
 
-/** Default bound on a preset WAV and on decoded inline audio: 20 MB. */
-export const DEFAULT_MAX_AUDIO_BYTES = 20 * 1024 * 1024;
+/** Default bound on a preset WAV and on decoded inline audio (lib/audio-limits.ts). */
+export const DEFAULT_MAX_AUDIO_BYTES = REFERENCE_AUDIO_LIMITS.maxBytes;
 /** Default bound on a transcript or profile description, in characters. */
 export const DEFAULT_MAX_TRANSCRIPT_CHARS = 2000;
 /** Code files kept on disk: a 60 s clip is about 50 KB of JSON, so thousands of clips. */

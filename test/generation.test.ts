@@ -2,6 +2,8 @@
 // cancellation, argument errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerateRequest, NativeEngine } from '../lib/native.js';
+import { loadNative } from '../lib/native.js';
+import { SAMPLING_DEFAULTS } from '../lib/request-defaults.js';
 import { tinyHfDir } from './setup/fixture-paths.js';
 import { newEngine } from './support/engine.js';
 import { golden, goldenLmDir, readGoldens } from './support/goldens.js';
@@ -33,6 +35,8 @@ describe('greedy generation matches transformers (RAS off, 24 frames)', () => {
     const result = await engine.generate({
       inputIds: Int32Array.from(inputIds),
       audioMask: new Uint8Array(inputIds.length),
+      ...SAMPLING_DEFAULTS,
+      seed: 0,
       temperature: 0,
       rasWindow: 0,
       maxFrames: 24,
@@ -49,6 +53,8 @@ describe('greedy generation matches transformers (RAS off, 24 frames)', () => {
       inputIds: Int32Array.from(inputIds),
       audioMask: Uint8Array.from(mask),
       audioCodes: Int32Array.from(ids('greedy.clone.audio_input_ids')),
+      ...SAMPLING_DEFAULTS,
+      seed: 0,
       temperature: 0,
       rasWindow: 0,
       maxFrames: 24,
@@ -63,6 +69,8 @@ describe('Engine.generate', () => {
   const prompt = (): GenerateRequest => ({
     inputIds: Int32Array.of(128000, 128006, 9125, 128007, 271, 128009, 128006, 78191, 128007, 271, 128013),
     audioMask: new Uint8Array(11),
+    ...SAMPLING_DEFAULTS,
+    seed: 0,
     temperature: 1,
     topK: 50,
     topP: 0.95,
@@ -134,12 +142,29 @@ describe('Engine.generate', () => {
     expect((await engine.generate(prompt())).columns).toBe(40);
   });
 
-  it('rejects bad settings with E_INPUT', async () => {
-    for (const bad of [{ temperature: -1 }, { topP: 0 }, { topK: -2 }, { maxFrames: 0 }, { rasMaxRepeats: 0 }, { seed: -1 }]) {
-      expect(() => engine.generate({ ...prompt(), ...bad })).toThrow(expect.objectContaining({ code: 'E_INPUT' }));
+  it('rejects settings the core cannot take with E_INPUT (its bounds, engine.h), on every decode path', async () => {
+    const limit = loadNative().constants.limits.maxRasWindow;
+    for (const bad of [{ temperature: -1 }, { topP: 0 }, { topK: -2 }, { maxFrames: 0 }, { rasMaxRepeats: 0 }, { rasWindow: -1 }, { rasWindow: limit + 1 }]) {
+      await expect(engine.generate({ ...prompt(), ...bad }), JSON.stringify(bad)).rejects.toMatchObject({ code: 'E_INPUT', message: expect.stringContaining(`ras_window <= ${limit}`) });
     }
     await expect(engine.generate({ ...prompt(), audioMask: new Uint8Array(3) })).rejects.toMatchObject({ code: 'E_INPUT' });
-    // Bounds read as they are: a small one is not printed as 0.000000.
-    expect(() => engine.generate({ ...prompt(), topP: 1e-46 })).toThrow('generate: topP must be in [1e-09, 1] (got 1e-46)');
+    // The longest window the buffers hold is accepted.
+    expect((await engine.generate({ ...prompt(), rasWindow: limit, maxFrames: 12 })).columns).toBe(12);
+  });
+
+  it('refuses a value of the wrong type at the call (the binding checks types only)', () => {
+    const { temperature: _missing, ...withoutTemperature } = prompt();
+    const cases: [Record<string, unknown>, string][] = [
+      [{ seed: -1 }, 'generate: seed must be a non-negative safe integer'],
+      [{ seed: 1.5 }, 'generate: seed must be a non-negative safe integer'],
+      [{ topK: 2 ** 60 }, 'generate: topK must be a safe integer'],
+      [{ temperature: Number.NaN }, 'generate: temperature must be a finite number'],
+      [{ topP: '0.9' }, 'generate: topP must be a number'],
+      [{ audioMask: new Int32Array(11) }, 'generate: audioMask must be a Uint8Array'],
+    ];
+    for (const [bad, message] of cases) {
+      expect(() => engine.generate({ ...prompt(), ...bad } as GenerateRequest)).toThrow(expect.objectContaining({ code: 'E_INPUT', message }));
+    }
+    expect(() => engine.generate(withoutTemperature as GenerateRequest)).toThrow('generate: temperature is required');
   });
 });

@@ -51,7 +51,7 @@ describe('the CUDA build without a GPU', () => {
       const info = await engine.load(${JSON.stringify(tinyHfDir)});
       await engine.loadCodec(${JSON.stringify(join(goldensDir, 'codec'))});
       const ids = Int32Array.from([128000, 128006, 882, 128007, 271, 9906, 128009, 128006, 78191, 128007, 271, 128013]);
-      const out = await engine.generate({ inputIds: ids, audioMask: new Uint8Array(ids.length), temperature: 0, maxFrames: 20, seed: 1 });
+      const out = await engine.generate({ inputIds: ids, audioMask: new Uint8Array(ids.length), temperature: 0, topK: 0, topP: 1, rasWindow: 0, rasMaxRepeats: 2, maxFrames: 20, seed: 1 });
       const samples = await engine.decodeAudio(out.codes, out.frames);
       console.log(JSON.stringify({ cuda: cudaAvailable(), device: info.device, columns: out.columns, frames: out.frames, samples: samples.length }));
       await engine.dispose();

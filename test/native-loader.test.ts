@@ -3,7 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addonCandidates, loadNative } from '../lib/native.js';
+import { ERROR_CODES } from '../lib/errors.js';
+import { EXPECTED_ABI, addonCandidates, loadNative } from '../lib/native.js';
+import { REQUEST_DEFAULTS } from '../lib/request-defaults.js';
 
 describe('loadNative', () => {
   it('lists every path tried, with the reason, and how to build', () => {
@@ -29,7 +31,15 @@ describe('loadNative', () => {
 
   it('loads the built addon with the expected ABI', () => {
     const binding = loadNative();
-    expect(binding.abiVersion).toBe(2);
+    expect(binding.constants.abiVersion).toBe(EXPECTED_ABI);
     expect(typeof binding.Engine).toBe('function');
+  });
+
+  it('agrees with the addon on what both sides must know: error codes and the core bounds', () => {
+    const { constants } = loadNative();
+    // Every native code is one the library knows; the library adds only its own loader's code.
+    expect([...constants.errorCodes].sort()).toEqual(ERROR_CODES.filter((c) => c !== 'E_NATIVE_MISSING').sort());
+    // The request schema never lets through a RAS window the core's buffers cannot hold.
+    expect(REQUEST_DEFAULTS.ras_win_len.maximum).toBe(constants.limits.maxRasWindow);
   });
 });

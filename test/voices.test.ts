@@ -467,11 +467,11 @@ describe('inline voices', () => {
     const voices = library(encoder.encode);
     const good = pcm16Wav(0.01, 440).toString('base64');
     const bad: Array<[string, RegExp]> = [
-      ['', /is empty/],
+      ['', /must not be empty/],
       [`${good.slice(0, 8)}@${good.slice(9)}`, /invalid character at offset 8/],
       [`${good.slice(0, 8)} ${good.slice(9)}`, /invalid character at offset 8/],
       [`${good.slice(0, 8)}-${good.slice(9)}`, /invalid character/], // base64url is not accepted
-      [`data:audio/wav;base64,${good}`, /not valid base64/],
+      [`data:audio/wav;base64,${good}`, /without a data: URL prefix/],
       ['QUJD\nREVG', /not a multiple of 4|invalid character/],
       ['QUJDRA', /not a multiple of 4/], // padding required
       ['QU=D', /final padding/],
@@ -486,7 +486,7 @@ describe('inline voices', () => {
     const encoder = countingEncoder();
     const audio = pcm16Wav(0.01, 440);
     const voices = library(encoder.encode, { maxInlineBytes: audio.length - 1 });
-    await inputError(voices.inline({ base64: audio.toString('base64') }), /larger than the \d+-byte limit/);
+    await inputError(voices.inline({ base64: audio.toString('base64') }), /decodes to \d+ bytes, more than the \d+-byte limit/);
     expect(encoder.calls).toBe(0);
     const fits = library(encoder.encode, { maxInlineBytes: audio.length });
     expect((await fits.inline({ base64: audio.toString('base64') })).codes).toEqual(fakeCodes(audio));

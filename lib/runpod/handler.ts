@@ -9,6 +9,7 @@ import type { HiggsAudio, StreamDone } from '../engine.js';
 import type { ChunkReport } from '../synthesis.js';
 import { HiggsError } from '../errors.js';
 import { streamParts } from './stream-parts.js';
+import type { AudioDelivery } from '../storage/delivery.js';
 
 /** What a handler needs from the mode that runs it. */
 export interface JobContext {
@@ -22,13 +23,6 @@ export interface JobContext {
   route?: 'run' | 'runsync';
   /** The job's top-level `s3Config` (`{accessId, accessSecret, bucketName, endpointUrl}`), if any. */
   s3Config?: unknown;
-}
-
-/** Uploads an encoded audio file and returns where to fetch it. */
-export interface AudioDelivery {
-  /** Rejects (E_INPUT) a job's s3Config that could never be used, before any work is spent on the job. */
-  check(s3Config: unknown): Promise<void>;
-  upload(audio: Buffer, meta: { jobId: string; format: string; s3Config?: unknown }): Promise<{ url: string; key: string; bucket: string; expiresInSeconds: number }>;
 }
 
 export interface TtsHandler {

@@ -20,7 +20,7 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { AudioDelivery } from '../runpod/handler.js';
+import type { AudioDelivery } from './delivery.js';
 import { readS3Settings, resolveTarget, type S3Target } from './s3-config.js';
 import { checkEndpointHost, guardedAgents } from './s3-guard.js';
 import { s3Failure } from './s3-errors.js';

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "audio_functions.h"
+#include "convert.h"
 #include "engine.h"
 #include "engine_wrap.h"
 
@@ -12,7 +13,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaAvailable", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), higgs::cuda_available());
   }, "cudaAvailable"));
-  exports.Set("abiVersion", Napi::Number::New(env, 2));  // bumped when the JS-facing API changes
+  exports.Set("constants", higgs::binding::write_constants(env));
   return exports;
 }
 }  // namespace

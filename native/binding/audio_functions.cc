@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "convert.h"
 #include "js_bridge.h"
 
 #ifdef HIGGS_HAVE_AUDIO
@@ -62,14 +63,6 @@ Napi::Value run_on_pool(Napi::Env env, PoolTask::Work work, PoolTask::Finish fin
   return promise;
 }
 
-std::vector<float> float32_array(const Napi::Value& v, const char* what) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw input_error(v.Env(), std::string(what) + " must be a Float32Array");
-  }
-  auto a = v.As<Napi::Float32Array>();
-  return {a.Data(), a.Data() + a.ElementLength()};
-}
-
 double positive_number(const Napi::Value& v, const char* what) {
   if (!v.IsNumber() || !(v.As<Napi::Number>().DoubleValue() > 0)) {
     throw input_error(v.Env(), std::string(what) + " must be a positive number");
@@ -81,11 +74,7 @@ double positive_number(const Napi::Value& v, const char* what) {
 
 Napi::Value read_audio(const Napi::CallbackInfo& info) {
   auto env = info.Env();
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throw input_error(env, "readAudio: the audio must be a Buffer or Uint8Array");
-  }
-  auto bytes = info[0].As<Napi::Uint8Array>();
-  auto data = std::make_shared<std::vector<std::uint8_t>>(bytes.Data(), bytes.Data() + bytes.ElementLength());
+  auto data = std::make_shared<std::vector<std::uint8_t>>(typed_array<std::uint8_t>(info[0], "readAudio: the audio (a Buffer)"));
   audio::ReadLimits limits;
   if (info[1].IsObject()) {
     auto o = info[1].As<Napi::Object>();
@@ -108,7 +97,7 @@ Napi::Value read_audio(const Napi::CallbackInfo& info) {
 
 Napi::Value write_audio(const Napi::CallbackInfo& info) {
   auto env = info.Env();
-  auto samples = std::make_shared<std::vector<float>>(float32_array(info[0], "writeAudio: samples"));
+  auto samples = std::make_shared<std::vector<float>>(typed_array<float>(info[0], "writeAudio: samples"));
   const int rate = static_cast<int>(positive_number(info[1], "writeAudio: sampleRate"));
   if (!info[2].IsString()) throw input_error(env, "writeAudio: format must be a string");
   const auto name = info[2].As<Napi::String>().Utf8Value();
@@ -128,7 +117,7 @@ Napi::Value write_audio(const Napi::CallbackInfo& info) {
 
 Napi::Value resample_audio(const Napi::CallbackInfo& info) {
   auto env = info.Env();
-  auto samples = std::make_shared<std::vector<float>>(float32_array(info[0], "resampleAudio: samples"));
+  auto samples = std::make_shared<std::vector<float>>(typed_array<float>(info[0], "resampleAudio: samples"));
   const double from = positive_number(info[1], "resampleAudio: fromRate");
   const double to = positive_number(info[2], "resampleAudio: toRate");
   auto out = std::make_shared<std::vector<float>>();

@@ -18,7 +18,6 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
  private:
   Napi::Value load(const Napi::CallbackInfo& info);
-  Napi::Value load_random(const Napi::CallbackInfo& info);
   Napi::Value forward(const Napi::CallbackInfo& info);
   Napi::Value generate(const Napi::CallbackInfo& info);
   Napi::Value cancel(const Napi::CallbackInfo& info);

@@ -1,8 +1,7 @@
 #include "generate_call.h"
 
+#include "convert.h"
 #include "js_bridge.h"
-
-#include <sstream>
 
 namespace higgs::binding {
 namespace {
@@ -16,71 +15,7 @@ struct CallState {
   explicit CallState(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
 };
 
-Napi::Value result_to_js(Napi::Env env, const GenerateResult& r) {
-  auto o = Napi::Object::New(env);
-  o.Set("codes", to_int32_array(env, r.codes));
-  o.Set("frames", Napi::Number::New(env, static_cast<double>(r.frames)));
-  o.Set("numCodebooks", Napi::Number::New(env, static_cast<double>(r.num_codebooks)));
-  o.Set("columns", Napi::Number::New(env, static_cast<double>(r.columns)));
-  o.Set("promptPositions", Napi::Number::New(env, static_cast<double>(r.prompt_positions)));
-  o.Set("stopReason", r.stop_reason);
-  o.Set("prefillSeconds", r.prefill_seconds);
-  o.Set("decodeSeconds", r.decode_seconds);
-  return o;
-}
-
-template <typename T>
-T number_field(const Napi::Object& o, const char* key, T fallback, double min, double max) {
-  auto v = o.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsNumber()) throw input_error(o.Env(), std::string("generate: ") + key + " must be a number");
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= min && d <= max)) {
-    // Shortest form (1e-09, not std::to_string's 0.000000, which made a small bound read as 0).
-    std::ostringstream bounds;
-    bounds << '[' << min << ", " << max << "] (got " << d << ')';
-    throw input_error(o.Env(), std::string("generate: ") + key + " must be in " + bounds.str());
-  }
-  return static_cast<T>(d);
-}
-
-std::vector<std::int32_t> int32_array(const Napi::Object& o, const char* key, bool optional) {
-  auto v = o.Get(key);
-  if (v.IsUndefined() && optional) return {};
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    throw input_error(o.Env(), std::string("generate: ") + key + " must be an Int32Array");
-  }
-  auto a = v.As<Napi::Int32Array>();
-  return {a.Data(), a.Data() + a.ElementLength()};
-}
-
 }  // namespace
-
-GenerateRequest parse_generate_request(const Napi::Value& value) {
-  auto env = value.Env();
-  if (!value.IsObject()) throw input_error(env, "generate: the request must be an object");
-  auto o = value.As<Napi::Object>();
-  GenerateRequest r;
-  r.input_ids = int32_array(o, "inputIds", false);
-  auto mask = o.Get("audioMask");
-  if (!mask.IsTypedArray() || mask.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throw input_error(env, "generate: audioMask must be a Uint8Array");
-  }
-  auto m = mask.As<Napi::Uint8Array>();
-  r.audio_mask.assign(m.Data(), m.Data() + m.ElementLength());
-  r.audio_codes = int32_array(o, "audioCodes", true);
-  constexpr double kMaxSafe = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
-  r.temperature = number_field<double>(o, "temperature", r.temperature, 0, 100);
-  r.top_k = number_field<std::int64_t>(o, "topK", r.top_k, 0, 1e9);
-  r.top_p = number_field<double>(o, "topP", r.top_p, 1e-9, 1);
-  r.ras_window = number_field<std::int64_t>(o, "rasWindow", r.ras_window, 0, 1e6);
-  r.ras_max_repeats = number_field<std::int64_t>(o, "rasMaxRepeats", r.ras_max_repeats, 1, 1e6);
-  r.seed = number_field<std::uint64_t>(o, "seed", r.seed, 0, kMaxSafe);
-  r.max_frames = number_field<std::int64_t>(o, "maxFrames", r.max_frames, 1, 1e7);
-  r.stream_every = number_field<std::int64_t>(o, "streamEvery", r.stream_every, 1, 1e6);
-  r.request_id = number_field<std::uint64_t>(o, "requestId", 0, 0, kMaxSafe);
-  return r;
-}
 
 Napi::Promise start_generate(Napi::Env env, Engine& engine, GenerateRequest request,
                              const GenerateCallbacksJs& callbacks, std::function<void()> settled) {
@@ -131,7 +66,7 @@ Napi::Promise start_generate(Napi::Env env, Engine& engine, GenerateRequest requ
                     tsfn->BlockingCall([state, failed, error, shared](Napi::Env env, Napi::Function) {
                       if (error) state->deferred.Reject(make_error(env, error).Value());
                       else if (!failed->IsEmpty()) state->deferred.Reject(failed->Value());
-                      else state->deferred.Resolve(result_to_js(env, *shared));
+                      else state->deferred.Resolve(write_generate_result(env, *shared));
                       // References must be released on this (the JS) thread; the engine thread may
                       // drop the last owner of `state` later.
                       state->on_frames.Reset();

@@ -23,6 +23,4 @@ struct GenerateCallbacksJs {
 Napi::Promise start_generate(Napi::Env env, Engine& engine, GenerateRequest request,
                              const GenerateCallbacksJs& callbacks, std::function<void()> settled);
 
-GenerateRequest parse_generate_request(const Napi::Value& value);
-
 }  // namespace higgs::binding

@@ -157,10 +157,13 @@ void Engine::generate(GenerateRequest request, FramesFn on_frames, StepProgressF
       input.sampling = {request.temperature, request.top_k, request.top_p, request.ras_window,
                         request.ras_max_repeats, request.seed};
       input.max_frames = request.max_frames;
-      if (request.temperature < 0 || request.top_p <= 0 || request.top_k < 0 || request.ras_max_repeats < 1 ||
+      // What the buffers and the arithmetic need (engine.h); the request schema checked the rest.
+      if (!(request.temperature >= 0) || !(request.top_p > 0) || request.top_k < 0 || request.ras_window < 0 ||
+          request.ras_window > kMaxRasWindow || request.ras_max_repeats < 1 || request.max_frames < 1 ||
           request.stream_every < 1) {
         throw HiggsError(ErrorCode::Input, "invalid sampling settings (temperature >= 0, 0 < top_p, top_k >= 0, "
-                                           "ras_max_repeats >= 1, stream_every >= 1)");
+                                           "0 <= ras_window <= " + std::to_string(kMaxRasWindow) +
+                                           ", ras_max_repeats >= 1, max_frames >= 1, stream_every >= 1)");
       }
       lm::GenerationCallbacks callbacks;
       callbacks.cancelled = [&flag] { return flag->load(); };

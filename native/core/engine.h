@@ -1,7 +1,9 @@
-// The Engine owns a model and the ONE native thread on which all of its libtorch work runs
-// (CUDA graph capture and the Node event loop both need that). Every call queues a job and
-// reports back through a callback invoked on the engine thread; the *_sync helpers wait for it
-// (bench, native tests). This header has no libtorch types: the binding and the bench see only it.
+// The Engine owns a model, a codec and the two native threads its libtorch work runs on: the LM
+// thread (load, forward, generate: the KV cache's only user, and where CUDA graphs are captured
+// and replayed) and the codec thread (decode, encode), so audio windows are decoded while a
+// generation runs. Every call queues a job on one of them and reports back through a callback
+// invoked on that thread; the *_sync helpers wait for it (bench, native tests). This header has
+// no libtorch types: the binding and the bench see only it.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +12,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "engine_limits.h"
 
 namespace higgs {
 
@@ -71,6 +75,10 @@ struct ForwardResult {
 };
 
 // One TTS generation: the prompt (ending with <|audio_out_bos|>), sampling settings and caps.
+// The binding sets every field (the defaults below serve the native tests and higgs-bench; the
+// product's defaults are the request schema's). generate() rejects with E_INPUT what its buffers
+// or its arithmetic cannot take: temperature < 0 or NaN, top_p <= 0 or NaN, top_k < 0,
+// ras_window outside 0..kMaxRasWindow, ras_max_repeats < 1, max_frames < 1, stream_every < 1.
 struct GenerateRequest {
   std::vector<std::int32_t> input_ids;    // as ForwardRequest, starting at position 0
   std::vector<std::uint8_t> audio_mask;

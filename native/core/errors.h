@@ -8,8 +8,12 @@
 namespace higgs {
 
 enum class ErrorCode { Input, ModelFormat, NotLoaded, Busy, Cancelled, OutOfMemory, Internal };
+// Every code, for the addon's `constants.errorCodes` (lib/errors.ts is checked against it).
+constexpr ErrorCode kErrorCodes[] = {ErrorCode::Input,     ErrorCode::ModelFormat, ErrorCode::NotLoaded,
+                                     ErrorCode::Busy,      ErrorCode::Cancelled,   ErrorCode::OutOfMemory,
+                                     ErrorCode::Internal};
 
-// "E_INPUT", "E_MODEL_FORMAT", ... as documented in DESIGN.md.
+// "E_INPUT", "E_MODEL_FORMAT", ... (the README lists what each means).
 const char* error_code_name(ErrorCode code);
 
 class HiggsError : public std::runtime_error {

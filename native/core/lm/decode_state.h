@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "io/config.h"
+#include "engine_limits.h"
 #include "lm/delay_pattern.h"
 #include "lm/static_sampling.h"
 
 namespace higgs::lm {
 
-// Longest RAS window the buffers hold (the request schema's ras_win_len maximum).
-constexpr std::int64_t kMaxRasWindow = 64;
+using higgs::kMaxRasWindow;  // the history buffer's length (engine_limits.h)
 
 class DecodeState {
  public:

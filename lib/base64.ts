@@ -1,8 +1,11 @@
 /**
- * Checks inline audio base64 without decoding it: validation runs on every request, decoding only
- * once the voice is resolved (lib/voices-base64.ts accepts exactly the same strings). Messages
- * give offsets and sizes, never the payload.
+ * Strict base64 for inline reference audio, in one place: the request schema checks it without
+ * decoding (base64Problem, on every request), the voice resolver decodes it once the voice is
+ * needed (decodeBase64Strict), and both accept exactly the same strings. Buffer.from(s, 'base64')
+ * alone silently skips characters it does not know, so a mangled upload would become different
+ * audio instead of an error. Messages give offsets and sizes, never the payload.
  */
+import { HiggsError } from './errors.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const NOT_BASE64 = /[^A-Za-z0-9+/=]/;
@@ -40,4 +43,15 @@ export function base64Problem(text: string, maxBytes: number): string | undefine
     if ((last & (padding === 1 ? 0b11 : 0b1111)) !== 0) return 'is not valid base64: non-canonical padding';
   }
   return undefined;
+}
+
+/**
+ * Decodes what base64Problem accepts; the size is checked before anything is decoded.
+ * @throws HiggsError E_INPUT naming `label` and the problem.
+ */
+export function decodeBase64Strict(text: unknown, maxBytes: number, label = 'inline audio'): Buffer {
+  if (typeof text !== 'string') throw new HiggsError('E_INPUT', `${label} must be a base64 string`);
+  const problem = base64Problem(text, maxBytes);
+  if (problem) throw new HiggsError('E_INPUT', `${label} ${problem}`);
+  return Buffer.from(text, 'base64');
 }
