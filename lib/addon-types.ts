@@ -15,6 +15,10 @@ export interface EngineOptions {
   threads?: number;
   /** Decode steps: "auto" (default: CUDA graphs on a GPU, eager on the CPU), "eager", "static" or "graph". */
   decode?: 'auto' | 'eager' | 'static' | 'graph';
+  /** The fused CUDA decode kernels where the build and the GPU have them (default true; false: ATen ops, for comparisons). */
+  fusedKernels?: boolean;
+  /** The candidate successors of the norm and GEMV kernels (default false); process-wide, the last Engine made decides. */
+  nextKernels?: boolean;
 }
 
 export interface LoadProgress {

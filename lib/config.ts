@@ -56,6 +56,10 @@ export interface HiggsConfig {
   gpuReleaseThresholdMb: number;
   /** Milliseconds of audio per streamed part after the first (which leaves with the first decoded window). */
   streamPartMs: number;
+  /** The fused CUDA decode kernels where the build and the GPU have them (HIGGS_FUSED_KERNELS=0: ATen ops, for comparisons). */
+  fusedKernels: boolean;
+  /** The candidate successors of the norm and GEMV kernels (HIGGS_KERNELS_NEXT=1; not yet measured faster). */
+  nextKernels: boolean;
   sources: Record<ConfigKey, ConfigSource>;
 }
 
@@ -74,6 +78,8 @@ export const CONFIG_VARIABLES: Readonly<Record<ConfigKey, string>> = {
   maxContext: 'HIGGS_MAX_CONTEXT',
   gpuReleaseThresholdMb: 'HIGGS_GPU_RELEASE_THRESHOLD_MB',
   streamPartMs: 'HIGGS_STREAM_PART_MS',
+  fusedKernels: 'HIGGS_FUSED_KERNELS',
+  nextKernels: 'HIGGS_KERNELS_NEXT',
 };
 
 /** HIGGS_MAX_QUEUE: requests (or serve's jobs) that may wait for a slot. */
@@ -108,6 +114,12 @@ const device = z
 
 const path = z.string();
 
+const flag = z
+  .string()
+  .trim()
+  .pipe(z.enum(['0', '1'], { error: (issue) => `must be 0 or 1 (got ${JSON.stringify(issue.input)})` }))
+  .transform((v) => v === '1');
+
 const EnvSchema = z.object({
   HIGGS_MODEL_DIR: optional(path),
   HIGGS_CODEC_DIR: optional(path),
@@ -120,6 +132,8 @@ const EnvSchema = z.object({
   HIGGS_MAX_CONTEXT: optional(integer(256, 131_072)),
   HIGGS_GPU_RELEASE_THRESHOLD_MB: optional(integer(0, 1_048_576)),
   HIGGS_STREAM_PART_MS: optional(integer(STREAM_PART_MS.minimum, STREAM_PART_MS.maximum)),
+  HIGGS_FUSED_KERNELS: optional(flag),
+  HIGGS_KERNELS_NEXT: optional(flag),
 });
 
 /**
@@ -160,6 +174,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     // 1 GiB, about a long chunk's codec decode: smaller growth stays cached for the next request.
     gpuReleaseThresholdMb: e.HIGGS_GPU_RELEASE_THRESHOLD_MB ?? 1024,
     streamPartMs: e.HIGGS_STREAM_PART_MS ?? STREAM_PART_MS.default,
+    fusedKernels: e.HIGGS_FUSED_KERNELS ?? true,
+    nextKernels: e.HIGGS_KERNELS_NEXT ?? false,
     sources: {
       modelDir: model.source,
       codecDir: codec.source,
@@ -172,6 +188,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       maxContext: from(e.HIGGS_MAX_CONTEXT),
       gpuReleaseThresholdMb: from(e.HIGGS_GPU_RELEASE_THRESHOLD_MB),
       streamPartMs: from(e.HIGGS_STREAM_PART_MS),
+      fusedKernels: from(e.HIGGS_FUSED_KERNELS),
+      nextKernels: from(e.HIGGS_KERNELS_NEXT),
     },
   };
 }

@@ -138,7 +138,7 @@ export class HiggsAudio implements AsyncDisposable {
     this.log.info({ event: 'load.start', modelDir: c.modelDir, codecDir: c.codecDir, device: c.device, dtype: c.dtype }, 'loading model');
     try {
       const { Engine } = loadNative();
-      const engine = new Engine({ device: c.device, dtype: c.dtype, maxContext: c.maxContext });
+      const engine = new Engine({ device: c.device, dtype: c.dtype, maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels });
       this.engine = engine;
       throwIfCancelled(signal);
       await engine.load(c.modelDir, (p) => onProgress?.({ phase: p.phase, progress: p.progress * 0.9 }));

@@ -58,6 +58,8 @@ describe('loadConfig defaults', () => {
       maxContext: 8192,
       gpuReleaseThresholdMb: 1024,
       streamPartMs: 500,
+      fusedKernels: true,
+      nextKernels: false,
       sources: {
         modelDir: 'bundled',
         codecDir: 'bundled',
@@ -70,6 +72,8 @@ describe('loadConfig defaults', () => {
         maxContext: 'default',
         gpuReleaseThresholdMb: 'default',
         streamPartMs: 'default',
+        fusedKernels: 'default',
+        nextKernels: 'default',
       },
     });
   });
@@ -218,6 +222,21 @@ describe.each([
 
   it.each(bad)('refuses %j, naming the variable', (value) => {
     expect(failure({ [variable]: value }).message).toMatch(new RegExp(`${variable}: must be (a whole number|at least|at most)`));
+  });
+});
+
+describe.each([
+  { variable: 'HIGGS_FUSED_KERNELS', key: 'fusedKernels' },
+  { variable: 'HIGGS_KERNELS_NEXT', key: 'nextKernels' },
+] as const)('$variable (a switch the engine takes as an option)', ({ variable, key }) => {
+  it('takes 0 and 1', () => {
+    expect(load({ [variable]: '0' })[key]).toBe(false);
+    expect(load({ [variable]: ' 1 ' })[key]).toBe(true);
+    expect(load({ [variable]: '1' }).sources[key]).toBe('env');
+  });
+
+  it.each(['yes', 'true', '2', 'off'])('refuses %j, naming the variable', (value) => {
+    expect(failure({ [variable]: value }).message).toContain(`${variable}: must be 0 or 1 (got "${value}")`);
   });
 });
 

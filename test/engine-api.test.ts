@@ -1,7 +1,7 @@
 // The N-API Engine's contract: progress, Promise settlement off the JS thread, errors with
 // stable codes, and disposal.
 import { describe, expect, it } from 'vitest';
-import type { LoadProgress } from '../lib/native.js';
+import { loadNative, type LoadProgress } from '../lib/native.js';
 import { tinyHfDir, tinyOriginalDir } from './setup/fixture-paths.js';
 import { mixedPrompt, newEngine, toForwardRequest } from './support/engine.js';
 
@@ -111,6 +111,49 @@ describe('Engine', () => {
       await expect(engine.load(tinyHfDir)).rejects.toMatchObject({ code: 'E_INPUT', message: expect.stringContaining('dtype') });
     } finally {
       await engine.dispose();
+    }
+  });
+
+  it('takes every EngineOptions field and reports the whole ModelInfo', async () => {
+    // decode "static" on the CPU: the device-resident step without graphs, its buckets reported.
+    const engine = newEngine({ decode: 'static', fusedKernels: false, nextKernels: false, threads: 1 });
+    try {
+      const info = await engine.load(tinyHfDir);
+      expect(info.decode).toBe('static');
+      expect(info.kvBuckets.length).toBeGreaterThan(0);
+      expect(info.kvBuckets.at(-1)).toBe(info.maxContext);
+      expect(info.fusedKernels).toBe(false); // never on the CPU, and switched off here
+      expect(info.graphCaptureSeconds).toBe(0);
+      expect(info.intermediateSize).toBeGreaterThan(info.hiddenSize);
+      expect(engine.info()).toEqual(info);
+    } finally {
+      await engine.dispose();
+    }
+    const eager = newEngine({ decode: 'eager' });
+    try {
+      const info = await eager.load(tinyHfDir);
+      expect(info.decode).toBe('eager');
+      expect(info.kvBuckets).toEqual([]);
+    } finally {
+      await eager.dispose();
+    }
+  });
+
+  it('refuses an option of the wrong type at construction, naming it', () => {
+    const { Engine } = loadNative();
+    expect(() => new Engine({ fusedKernels: 'no' as unknown as boolean })).toThrow('Engine options: fusedKernels must be a boolean');
+    expect(() => new Engine({ maxContext: 1.5 })).toThrow('Engine options: maxContext must be a safe integer');
+    expect(() => new Engine({ decode: 7 as unknown as 'eager' })).toThrow('Engine options: decode must be a string');
+  });
+
+  it('rejects a KV cache without positions at load, as the core\'s bound (engine.h)', async () => {
+    for (const maxContext of [0, -5]) {
+      const engine = newEngine({ maxContext });
+      try {
+        await expect(engine.load(tinyHfDir)).rejects.toMatchObject({ code: 'E_INPUT', message: `max_context must be at least 1 (got ${maxContext})` });
+      } finally {
+        await engine.dispose();
+      }
     }
   });
 });

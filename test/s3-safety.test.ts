@@ -102,8 +102,9 @@ describe('a job endpoint reaches only public addresses', () => {
     const delivery = createS3Delivery({})!;
     seen.length = 0;
     for (const url of loopbackSpellings()) {
-      for (const attempt of [delivery.check(job(url)), delivery.upload(Buffer.from('x'), meta(job(url)))]) {
-        const err = await rejection(attempt);
+      // One at a time: a second promise made before the first settles could reject unobserved.
+      for (const attempt of [() => delivery.check(job(url)), () => delivery.upload(Buffer.from('x'), meta(job(url)))]) {
+        const err = await rejection(attempt());
         expect(err.code, url).toBe('E_INPUT');
         expect(err.message, url).toMatch(/^s3Config: endpointUrl host \S+ (is|resolves to \S+, which is) a loopback, private, link-local or metadata address/);
       }

@@ -57,6 +57,10 @@ std::vector<double> to_seconds_list(const std::string& flag, const char* value) 
 
 BenchArgs parse_bench_args(int argc, char** argv) {
   BenchArgs a;
+  const char* fused = std::getenv("HIGGS_FUSED_KERNELS");
+  const char* next = std::getenv("HIGGS_KERNELS_NEXT");
+  a.fused_kernels = !(fused && std::string(fused) == "0");
+  a.next_kernels = next && std::string(next) == "1";
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") usage(0);

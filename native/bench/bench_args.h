@@ -27,6 +27,11 @@ struct BenchArgs {
   std::vector<double> codec_seconds;  // whole-decode lengths; default 1,10 on cpu, 1,10,60 on cuda
   std::int64_t codec_window = 8;      // frames per streaming window (the generator's stream_every)
   std::int64_t codec_repeats = 0;     // timed runs per length; 0 = 1 on cpu, 3 on cuda
+  // EngineOptions::fused_kernels / next_kernels, from the environment (HIGGS_FUSED_KERNELS=0,
+  // HIGGS_KERNELS_NEXT=1), which scripts/device/gpu-check.sh sets per variant: read here, at the
+  // edge, never in the core.
+  bool fused_kernels = true;
+  bool next_kernels = false;
 };
 
 // Parses argv; prints usage and exits on --help or a bad flag.

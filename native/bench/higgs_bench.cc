@@ -118,6 +118,8 @@ int main(int argc, char** argv) {
     options.max_context = args.max_context;
     options.threads = args.threads;
     options.decode = args.decode;
+    options.fused_kernels = args.fused_kernels;
+    options.next_kernels = args.next_kernels;
     Engine engine(options);
 
     auto t0 = Clock::now();

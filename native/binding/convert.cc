@@ -24,6 +24,13 @@ class Fields {
 
   bool has(const char* key) const { return !object_.Get(key).IsUndefined(); }
 
+  bool boolean(const char* key, bool fallback) const {
+    auto v = object_.Get(key);
+    if (v.IsUndefined()) return fallback;
+    if (!v.IsBoolean()) throw error(key, "must be a boolean");
+    return v.As<Napi::Boolean>().Value();
+  }
+
   std::string string(const char* key, std::string fallback) const {
     auto v = object_.Get(key);
     if (v.IsUndefined()) return fallback;
@@ -99,6 +106,8 @@ EngineOptions read_engine_options(const Napi::Value& value) {
   options.decode = f.string("decode", options.decode);
   options.max_context = f.number<std::int64_t>("maxContext", options.max_context);
   options.threads = static_cast<int>(f.number<std::uint32_t>("threads", static_cast<std::uint32_t>(options.threads)));
+  options.fused_kernels = f.boolean("fusedKernels", options.fused_kernels);
+  options.next_kernels = f.boolean("nextKernels", options.next_kernels);
   return options;
 }
 

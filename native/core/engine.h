@@ -20,11 +20,17 @@ namespace higgs {
 struct EngineOptions {
   std::string device = "cpu";    // "cpu" or "cuda" / "cuda:N"
   std::string dtype = "float32";  // "float32", "bfloat16" or "float16"
-  std::int64_t max_context = 4096;  // KV cache positions, preallocated at load
+  std::int64_t max_context = 4096;  // KV cache positions, preallocated at load (load: E_INPUT below 1)
   int threads = 0;                  // intra-op CPU threads; 0 = libtorch's default
   // Decode steps: "auto" (CUDA graphs on a CUDA device, eager on the CPU), "eager" (one forward
   // per step, sampling on the host), "static" (device-resident step without graphs), "graph".
   std::string decode = "auto";
+  // The fused CUDA decode kernels, where the build has them and the GPU runs them; false forces
+  // ATen ops (for comparisons).
+  bool fused_kernels = true;
+  // The candidate successors of the norm and GEMV kernels (tested on CUDA, not yet measured
+  // faster). Process-wide: the last Engine made decides.
+  bool next_kernels = false;
 };
 
 struct LoadProgress {

@@ -24,6 +24,7 @@
 #include "engine.h"
 #include "engine_worker.h"
 #include "errors.h"
+#include "gpu/fused_ops.h"
 #include "gpu/gpu.h"
 #include "io/config.h"
 #include "lm/decode_runner.h"
@@ -138,6 +139,7 @@ struct Engine::State {
   std::unique_ptr<ModelInfo> info;
 
   void start() {
+    gpu::use_next_kernels(options.next_kernels);
     auto setup = [threads = options.threads] {
       if (threads > 0) at::set_num_threads(threads);
     };
@@ -184,7 +186,7 @@ struct Engine::State {
     const auto mode = decode_mode(lm->options().device());
     base.decode = mode;
     if (mode != "eager") {
-      runner = std::make_unique<lm::DecodeRunner>(*lm, mode == "graph");
+      runner = std::make_unique<lm::DecodeRunner>(*lm, mode == "graph", options.fused_kernels);
       base.graph_capture_seconds = runner->capture_all();
       base.kv_buckets = runner->buckets();
       base.fused_kernels = runner->uses_fused_kernels();

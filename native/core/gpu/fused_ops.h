@@ -16,7 +16,7 @@ bool fused_ops_available();
 bool fused_ops_runnable(const at::Device& device);
 
 // Whether add_rms_norm and linear_row run their candidate successor kernels (not yet measured on
-// a GPU). Default: the environment's HIGGS_KERNELS_NEXT=1; tests switch it to check both.
+// a GPU). Off unless EngineOptions::next_kernels; tests switch it to check both.
 bool next_kernels();
 void use_next_kernels(bool on);
 

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <map>
 #include <mutex>
@@ -32,10 +31,7 @@ void check_launch() {
 cudaStream_t stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 
 std::atomic<bool>& next_switch() {
-  static std::atomic<bool> on{[] {
-    const char* env = std::getenv("HIGGS_KERNELS_NEXT");
-    return env && std::string(env) == "1";
-  }()};
+  static std::atomic<bool> on{false};  // EngineOptions::next_kernels sets it
   return on;
 }
 

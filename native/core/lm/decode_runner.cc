@@ -1,26 +1,17 @@
 #include "lm/decode_runner.h"
 
 #include <chrono>
-#include <cstdlib>
 #include <string>
 
 #include "errors.h"
 
 namespace higgs::lm {
-namespace {
 
-bool want_fused_kernels(const HiggsLM& model) {
-  const char* env = std::getenv("HIGGS_FUSED_KERNELS");
-  return fused_kernels_usable(model) && !(env && std::string(env) == "0");
-}
-
-}  // namespace
-
-DecodeRunner::DecodeRunner(HiggsLM& model, bool use_graphs)
+DecodeRunner::DecodeRunner(HiggsLM& model, bool use_graphs, bool fused_kernels)
     : model_(model),
       // Column 0 plus one column per KV position after the prompt: max_context + 1 bounds it.
       state_(model.config(), model.cache().max_context() + 1, model.options().device()),
-      step_(model, state_, want_fused_kernels(model)),
+      step_(model, state_, fused_kernels && fused_kernels_usable(model)),
       buckets_(step_.fused_attention() ? std::vector<std::int64_t>{model.cache().max_context()}
                                        : kv_buckets(model.cache().max_context())),
       use_graphs_(use_graphs) {

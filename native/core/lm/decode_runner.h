@@ -17,10 +17,10 @@ namespace higgs::lm {
 class DecodeRunner {
  public:
   // use_graphs needs a CUDA model and a CUDA build; without it every step runs eagerly (same ops).
-  // The fused CUDA kernels are used whenever fused_kernels_usable(model), unless the environment
-  // says HIGGS_FUSED_KERNELS=0 (for comparisons); with the fused attention, which reads the true
-  // length on the device, one bucket (max_context) serves every step.
-  DecodeRunner(HiggsLM& model, bool use_graphs);
+  // The fused CUDA kernels are used when fused_kernels (EngineOptions) and
+  // fused_kernels_usable(model); with the fused attention, which reads the true length on the
+  // device, one bucket (max_context) serves every step.
+  DecodeRunner(HiggsLM& model, bool use_graphs, bool fused_kernels = true);
 
   // Captures the graph of every bucket (no-op without graphs); returns the seconds it took.
   // The warm-up runs scribble on the state and on KV positions a generation overwrites anyway.

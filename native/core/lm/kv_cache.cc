@@ -1,10 +1,16 @@
 #include "lm/kv_cache.h"
 
+#include <string>
+
+#include "errors.h"
+
 namespace higgs::lm {
 
 KvCache::KvCache(std::int64_t num_layers, std::int64_t max_context, std::int64_t kv_heads,
                  std::int64_t head_dim, const at::TensorOptions& options)
     : max_context_(max_context) {
+  // EngineOptions::max_context reaches here unchecked (engine.h): a cache needs a position.
+  if (max_context < 1) throw HiggsError(ErrorCode::Input, "max_context must be at least 1 (got " + std::to_string(max_context) + ")");
   for (std::int64_t i = 0; i < num_layers; ++i) {
     keys_.push_back(at::zeros({max_context, kv_heads, head_dim}, options));
     values_.push_back(at::zeros({max_context, kv_heads, head_dim}, options));

@@ -38,7 +38,7 @@ void gumbel_argmax(const float* logits, const std::int64_t* base, std::int64_t* 
                    cudaStream_t stream);
 
 // Candidate successors of add_rms_norm (hidden <= 8192) and gemv, same contracts; used when
-// HIGGS_KERNELS_NEXT=1 until a GPU run has measured them (see BENCHMARKS.md).
+// EngineOptions::next_kernels (HIGGS_KERNELS_NEXT=1 at the edges) until a GPU run has measured them (see BENCHMARKS.md).
 void add_rms_norm_next(const void* x, const void* delta, const void* weight, void* sum, void* normed, int rows,
                        int hidden, float eps, cudaStream_t stream);
 void gemv_split(const void* weight, const void* x, void* y, int n, int k, cudaStream_t stream);
