@@ -196,7 +196,12 @@ describe('runWorker on a fake RunPod platform', () => {
       const worker = await start({ extraEnv: { RUNPOD_WEBHOOK_PING: recorder.url }, concurrency: 2 });
       fake.enqueue({ id: 'long-a', input: longRequest() }, { id: 'long-b', input: longRequest() });
       await fake.waitFor(() => worker.jobs().length === 2);
-      await sleep(300);
+      // The ping thread has heard of both jobs (a loaded machine may take a while) before the block.
+      const bothSent = async () => (await recorder.pings()).some((p) => p.jobIds?.split(',').length === 2);
+      for (let waited = 0; !(await bothSent()); waited += 50) {
+        if (waited > 10_000) throw new Error('no ping carried both job ids within 10 s');
+        await sleep(50);
+      }
       const blockedFrom = Date.now();
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000); // a busy main thread
       const blockedTo = Date.now();
