@@ -4,7 +4,7 @@
  */
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLI_FORMATS, type CliFormat } from './cli-backend.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './request-defaults.js';
 import { isCommand, type Command } from './cli-usage.js';
 
 /** Bad command-line syntax; the CLI prints it with a pointer to the help and exits 2. */
@@ -30,7 +30,7 @@ export interface SpeakArgs {
   voice?: string;
   /** As given; resolved against the working directory when written. */
   out: string;
-  format: CliFormat;
+  format: OutputFormat;
   seed?: number;
   scene?: string;
 }
@@ -106,18 +106,18 @@ function parseSpeak(rest: readonly string[]): Invocation {
 }
 
 /** --format, else the --out extension when it names a format, else wav. */
-function parseFormat(given: string | undefined, out: string | undefined): CliFormat {
+function parseFormat(given: string | undefined, out: string | undefined): OutputFormat {
   if (given !== undefined) {
     const format = given.toLowerCase();
-    if (!isFormat(format)) throw new UsageError(`--format must be one of ${CLI_FORMATS.join(', ')} (got ${JSON.stringify(given)})`, 'speak');
+    if (!isFormat(format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')} (got ${JSON.stringify(given)})`, 'speak');
     return format;
   }
   const fromOut = out === undefined ? '' : extname(out).slice(1).toLowerCase();
   return isFormat(fromOut) ? fromOut : 'wav';
 }
 
-function isFormat(word: string): word is CliFormat {
-  return (CLI_FORMATS as readonly string[]).includes(word);
+function isFormat(word: string): word is OutputFormat {
+  return (OUTPUT_FORMATS as readonly string[]).includes(word);
 }
 
 function parseSeed(text: string): number {

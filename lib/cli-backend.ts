@@ -6,12 +6,9 @@ import type { HiggsConfig } from './config.js';
 import { HiggsAudio } from './engine.js';
 import { HiggsError } from './errors.js';
 import { createLogger } from './log.js';
-import { OUTPUT_FORMATS, type OutputFormat } from './request-defaults.js';
+import type { OutputFormat } from './request-defaults.js';
 import { VoiceLibrary } from './voices.js';
 
-/** The CLI writes what a request may ask for. */
-export const CLI_FORMATS = OUTPUT_FORMATS;
-export type CliFormat = OutputFormat;
 
 export interface SpeakProgress {
   phase: 'load' | 'generate';
@@ -22,7 +19,7 @@ export interface SpeakProgress {
 export interface SpeakOptions {
   /** A preset voice name or "profile:NAME"; absent: the model picks a voice. */
   voice?: string;
-  format: CliFormat;
+  format: OutputFormat;
   seed?: number;
   scene?: string;
   signal?: AbortSignal;
@@ -31,7 +28,7 @@ export interface SpeakOptions {
 
 export interface SpeakResult {
   audio: Buffer;
-  format: CliFormat;
+  format: OutputFormat;
   sampleRate: number;
   durationSeconds: number;
   seed: number;

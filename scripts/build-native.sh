@@ -26,6 +26,7 @@ fi
 if [[ $what == cpu && -n ${HIGGS_TORCH_DIR:-} ]]; then TORCH_DIR=$HIGGS_TORCH_DIR; else TORCH_DIR=$(bash scripts/python-env.sh "$env"); fi
 args=(--directory . --out "$out" --parallel "${HIGGS_BUILD_JOBS:-2}" "--CDTorch_DIR=$TORCH_DIR")
 
+cuda_args=()
 if [[ $what == cuda ]]; then
   mapfile -t cuda_args < <(bash scripts/cuda-cmake-args.sh "$TORCH_DIR")
   ((${#cuda_args[@]})) || exit 1
@@ -35,7 +36,7 @@ fi
 
 # Another libtorch or toolkit than last time: CMake's cached paths would still name the old one.
 mkdir -p "$out"
-stamp=$(printf '%s\n' "$TORCH_DIR" "${args[@]:7}") # the Torch_DIR and the CUDA arguments
+stamp=$(printf '%s\n' "$TORCH_DIR" "${cuda_args[@]}")
 if [[ "$(cat "$out/.torch-dir" 2>/dev/null)" != "$stamp" ]]; then rm -rf "$out/CMakeCache.txt" "$out/CMakeFiles"; fi
 echo "$stamp" >"$out/.torch-dir"
 # A configure that failed leaves a cache but no build files, and cmake-js would not configure again.

@@ -13,8 +13,15 @@ const repo = join(import.meta.dirname, '..', '..');
 const out = join(repo, 'build-cuda');
 const imageRoot = join(out, 'image-root');
 const reportPath = join(out, 'image-report.json');
-const TARGET_BYTES = 3_100_000_000;
-const LIMIT_BYTES = 5_000_000_000;
+// The budget's one source is size-budget.sh (the image's own build step enforces it).
+const budgetScript = readFileSync(join(repo, 'scripts', 'docker', 'size-budget.sh'), 'utf8');
+const budget = (name) => {
+  const m = new RegExp(`^${name}=\\$\\{${name}:-(\\d+)\\}$`, 'm').exec(budgetScript);
+  if (!m) throw new Error(`image-report: no ${name} default in scripts/docker/size-budget.sh`);
+  return Number(m[1]);
+};
+const TARGET_BYTES = budget('TARGET_BYTES');
+const LIMIT_BYTES = budget('LIMIT_BYTES');
 
 function step(what, command, args, env = {}) {
   console.error(`[image-report] ${what}`);

@@ -79,15 +79,16 @@ chroot "$root" /usr/bin/env -i "${image_env[@]}" PATH=/usr/local/bin:/usr/bin:/b
   /opt/higgs/check-libs.sh /app/build/Release/higgs_audio.node --dir /opt/higgs/lib --load /usr/local/bin/node >&2
 run_env=("${image_env[@]}" HOME=/home/higgs PATH=/usr/local/bin:/usr/bin:/bin HIGGS_DEVICE=cpu HIGGS_DTYPE=float32
   HIGGS_MODEL_DIR=/models/model HIGGS_CODEC_DIR=/models/codec HIGGS_VOICES_DIR=/models/voices)
-log "worker --test-input as uid 10001 (LD_LIBRARY_PATH from the image: $(printf '%s\n' "${image_env[@]}" | sed -n 's/^LD_LIBRARY_PATH=//p'))"
-chroot --userspec=10001:10001 "$root" /usr/bin/env -i "${run_env[@]}" /bin/sh -c \
+log "worker --test-input as uid $(chroot "$root" id -u higgs) (LD_LIBRARY_PATH from the image: $(printf '%s\n' "${image_env[@]}" | sed -n 's/^LD_LIBRARY_PATH=//p'))"
+uid=$(chroot "$root" id -u higgs) gid=$(chroot "$root" id -g higgs) # as runtime-user.sh made them
+chroot --userspec="$uid:$gid" "$root" /usr/bin/env -i "${run_env[@]}" /bin/sh -c \
   'cd /app && exec /usr/bin/tini -s -- node bin/higgs-audio.js worker --test-input /tmp/test_input.json' \
   >build-cuda/rehearsal-result.json 2>build-cuda/rehearsal-worker.log ||
   { tail -n 40 build-cuda/rehearsal-worker.log >&2; log "the worker failed (log: build-cuda/rehearsal-worker.log)"; exit 1; }
 
 # The result: a completed job whose audio is a WAV file.
-node -e '
+RUN_UID=$uid node -e '
   const r = JSON.parse(require("fs").readFileSync("build-cuda/rehearsal-result.json", "utf8"));
   const audio = Buffer.from(r.output?.audio_base64 ?? "", "base64");
   if (r.status !== "COMPLETED" || audio.subarray(0, 4).toString() !== "RIFF") { console.error("[rehearse-runtime] unexpected result:", JSON.stringify(r).slice(0, 400)); process.exit(1); }
-  console.log(`rehearse-runtime: OK: ${r.status}, ${audio.length} bytes of WAV, as uid 10001 in a minimal Debian 12 root with only /opt/higgs/lib`);'
+  console.log(`rehearse-runtime: OK: ${r.status}, ${audio.length} bytes of WAV, as uid ${process.env.RUN_UID} in a minimal Debian 12 root with only /opt/higgs/lib`);'
