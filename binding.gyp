@@ -1,5 +1,5 @@
 # node-gyp entry point (`npx node-gyp rebuild`). It holds no list of sources: its one action runs
-# the CMake build through cmake-js into build/cmake, where lib/native.ts also looks for the addon.
+# the CMake build through cmake-js into build/cmake, where lib/native/loader.ts also looks for the addon.
 # `npm run build:native` (build/Release) is the usual way; both run the same CMakeLists.txt.
 {
   "targets": [

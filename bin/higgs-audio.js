@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// The `higgs-audio` command: runs the compiled CLI (dist/lib/cli.js) and exits with its status.
+// The `higgs-audio` command: runs the compiled CLI (dist/lib/cli/main.js) and exits with its status.
 // Exiting explicitly also ends a native generation that an interrupt left winding down.
 import { fileURLToPath } from 'node:url';
 
-const entry = new URL('../dist/lib/cli.js', import.meta.url);
+const entry = new URL('../dist/lib/cli/main.js', import.meta.url);
 let cli;
 try {
   cli = await import(entry.href);

@@ -4,20 +4,20 @@
  * building blocks below it (the native engine, tokens, prompts, the codec, audio files) are the
  * documented subpath `higgs-audio/internals` (lib/internals.ts).
  */
-export { HiggsAudio } from './engine.js';
-export type { ConcurrencySource, GenerateOutput, Health, HealthStatus, HiggsAudioOptions, LoadOptions, RequestOptions, StreamDone } from './engine.js';
-export type { ChunkReport } from './synthesis.js';
+export { HiggsAudio } from './service/higgs-audio.js';
+export type { ConcurrencySource, GenerateOutput, Health, HealthStatus, HiggsAudioOptions, LoadOptions, RequestOptions, StreamDone } from './service/higgs-audio.js';
+export type { ChunkReport } from './speech/synthesis.js';
 
-export { CONFIG_VARIABLES, loadConfig } from './config.js';
-export type { HiggsConfig } from './config.js';
+export { CONFIG_VARIABLES, loadConfig } from './config/load-config.js';
+export type { HiggsConfig } from './config/load-config.js';
 
-export { OUTPUT_FORMATS, REQUEST_DEFAULTS, parseRequest } from './request.js';
-export type { ValidatedRequest } from './request.js';
+export { OUTPUT_FORMATS, REQUEST_DEFAULTS, parseRequest } from './request/schema.js';
+export type { ValidatedRequest } from './request/schema.js';
 
-export { VoiceLibrary, parseVoiceSpec } from './voices.js';
+export { VoiceLibrary, parseVoiceSpec } from './voices/library.js';
 
-export { createLogger, LOG_LEVELS } from './log.js';
-export type { Logger, LogLevel } from './log.js';
+export { createLogger, LOG_LEVELS } from './common/log.js';
+export type { Logger, LogLevel } from './common/log.js';
 
-export { ERROR_CODES, HiggsError, errorCode } from './errors.js';
-export type { ErrorCode } from './errors.js';
+export { ERROR_CODES, HiggsError, errorCode } from './common/errors.js';
+export type { ErrorCode } from './common/errors.js';

@@ -5,11 +5,11 @@
  * RunPod forwards a request's `s3Config` at the top level of the job, beside `input` (reference
  * runpod.md 2.1): the mode passes it in the context; inside `input` it is accepted too.
  */
-import type { HiggsAudio, StreamDone } from '../engine.js';
-import type { ChunkReport } from '../synthesis.js';
-import { HiggsError } from '../errors.js';
+import type { HiggsAudio, StreamDone } from '../service/higgs-audio.js';
+import type { ChunkReport } from '../speech/synthesis.js';
+import { HiggsError } from '../common/errors.js';
 import { streamParts } from './stream-parts.js';
-import type { AudioDelivery } from '../storage/delivery.js';
+import type { AudioDelivery } from '../s3/delivery.js';
 
 /** What a handler needs from the mode that runs it. */
 export interface JobContext {

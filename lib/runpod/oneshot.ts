@@ -5,9 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { HiggsError } from '../errors.js';
+import { HiggsError } from '../common/errors.js';
 import type { TtsHandler } from './handler.js';
-import { failureText } from './worker-result.js';
+import { failureText } from './job-result.js';
 
 export const DEFAULT_TEST_INPUT = 'test_input.json';
 

@@ -6,7 +6,7 @@
  * larger than the header plus one part's audio, far under RunPod's 1 MB job-stream limit.
  */
 
-/** Where a streaming WAV header (lib/wav-stream.ts) keeps its byte rate, and the header's size. */
+/** Where a streaming WAV header (lib/audio/wav-stream.ts) keeps its byte rate, and the header's size. */
 const BYTE_RATE_OFFSET = 28;
 const WAV_HEADER_BYTES = 44;
 

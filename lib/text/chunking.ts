@@ -3,7 +3,7 @@
  * back as context. 'none', 'speaker' and 'word' follow prepare_chunk_text in boson-ai
  * examples/generation.py; 'auto' (our default) cuts only what would not fit the frame cap.
  */
-import { HiggsError } from '../errors.js';
+import { HiggsError } from '../common/errors.js';
 import { chunkToFit } from './chunk-fit.js';
 import { speakerTurns, wordStarts } from './segments.js';
 

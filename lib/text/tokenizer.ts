@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { HiggsError } from '../errors.js';
+import { HiggsError } from '../common/errors.js';
 
 /** Special tokens every prompt recipe uses; checked at load so a bad model dir fails early. */
 export const REQUIRED_SPECIAL_TOKENS = [

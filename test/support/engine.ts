@@ -1,6 +1,6 @@
 // Test helpers around the native Engine: load the addon once, build forward requests from the
 // same input shape the TS reference takes, and compare logits.
-import { loadNative, type NativeEngine, type EngineOptions } from '../../lib/native.js';
+import { loadNative, type NativeEngine, type EngineOptions } from '../../lib/native/loader.js';
 import type { ReferenceInput } from '../reference/higgs-forward.js';
 
 export function newEngine(options: EngineOptions = {}): NativeEngine {

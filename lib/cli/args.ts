@@ -1,0 +1,140 @@
+/**
+ * Command-line parsing with node:util parseArgs in strict mode: an unknown flag, a missing value
+ * or a stray word is a UsageError (exit 2), never silently ignored.
+ */
+import { extname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { OUTPUT_FORMATS, type OutputFormat } from '../request/defaults.js';
+import { isCommand, type Command } from './usage.js';
+
+/** Bad command-line syntax; the CLI prints it with a pointer to the help and exits 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command?: Command,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type Invocation =
+  | { kind: 'help'; command?: Command }
+  | { kind: 'version' }
+  | { kind: 'speak'; args: SpeakArgs }
+  | { kind: 'voices' }
+  | { kind: 'unavailable'; command: 'serve' | 'worker' };
+
+export interface SpeakArgs {
+  input: { text: string } | { file: string };
+  voice?: string;
+  /** As given; resolved against the working directory when written. */
+  out: string;
+  format: OutputFormat;
+  seed?: number;
+  scene?: string;
+}
+
+const MAX_SEED = 2 ** 32 - 1;
+
+/** argv without the node and script paths. */
+export function parseInvocation(argv: readonly string[]): Invocation {
+  const [first, ...rest] = argv;
+  if (first === undefined) throw new UsageError('no command given');
+  if (first.startsWith('-')) {
+    const { values } = strict(argv, { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } });
+    if (values.help) return { kind: 'help' };
+    return { kind: 'version' };
+  }
+  if (!isCommand(first)) throw new UsageError(`unknown command ${JSON.stringify(first)}`);
+  switch (first) {
+    case 'help':
+      return parseHelp(rest);
+    case 'speak':
+      return parseSpeak(rest);
+    case 'voices': {
+      const { values } = strict(rest, { help: { type: 'boolean', short: 'h' } }, first);
+      return values.help ? { kind: 'help', command: first } : { kind: 'voices' };
+    }
+    case 'serve':
+    case 'worker':
+      // Whatever follows: these commands do not exist yet, so their flags are not known either.
+      return { kind: 'unavailable', command: first };
+  }
+}
+
+function parseHelp(rest: readonly string[]): Invocation {
+  const { positionals } = strict(rest, {}, 'help', true);
+  if (positionals.length > 1) throw new UsageError('help takes at most one command', 'help');
+  const topic = positionals[0];
+  if (topic === undefined) return { kind: 'help' };
+  if (!isCommand(topic)) throw new UsageError(`unknown command ${JSON.stringify(topic)}`, 'help');
+  return { kind: 'help', command: topic };
+}
+
+function parseSpeak(rest: readonly string[]): Invocation {
+  const { values } = strict(
+    rest,
+    {
+      text: { type: 'string', short: 't' },
+      file: { type: 'string', short: 'f' },
+      voice: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      format: { type: 'string' },
+      seed: { type: 'string' },
+      scene: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    'speak',
+  );
+  if (values.help) return { kind: 'help', command: 'speak' };
+  if ((values.text === undefined) === (values.file === undefined)) {
+    throw new UsageError('give exactly one of --text TEXT or --file FILE', 'speak');
+  }
+  const format = parseFormat(values.format, values.out);
+  return {
+    kind: 'speak',
+    args: {
+      input: values.text !== undefined ? { text: values.text } : { file: values.file! },
+      voice: values.voice,
+      out: values.out ?? `higgs-audio.${format}`,
+      format,
+      seed: values.seed === undefined ? undefined : parseSeed(values.seed),
+      scene: values.scene,
+    },
+  };
+}
+
+/** --format, else the --out extension when it names a format, else wav. */
+function parseFormat(given: string | undefined, out: string | undefined): OutputFormat {
+  if (given !== undefined) {
+    const format = given.toLowerCase();
+    if (!isFormat(format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')} (got ${JSON.stringify(given)})`, 'speak');
+    return format;
+  }
+  const fromOut = out === undefined ? '' : extname(out).slice(1).toLowerCase();
+  return isFormat(fromOut) ? fromOut : 'wav';
+}
+
+function isFormat(word: string): word is OutputFormat {
+  return (OUTPUT_FORMATS as readonly string[]).includes(word);
+}
+
+function parseSeed(text: string): number {
+  const seed = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
+  if (!(seed <= MAX_SEED)) throw new UsageError(`--seed must be a whole number from 0 to ${MAX_SEED} (got ${JSON.stringify(text)})`, 'speak');
+  return seed;
+}
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'] & {};
+
+/** parseArgs in strict mode, its errors turned into UsageErrors with the first sentence only. */
+function strict<T extends Options>(args: readonly string[], options: T, command?: Command, allowPositionals = false) {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // Node appends advice about '--' that does not apply to these commands.
+    throw new UsageError(message.split(/\.\s/)[0]!.replace(/\.$/, ''), command);
+  }
+}

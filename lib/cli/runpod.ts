@@ -1,0 +1,147 @@
+/**
+ * The RunPod commands of the CLI: `serve` (the local API server) and `worker` (one-shot test
+ * input, or the platform job loop when RUNPOD_WEBHOOK_GET_JOB is set), as runpod-python picks
+ * its mode (reference/runpod.md 7). Both build the real handler from the environment config.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError } from './args.js';
+import { EXIT, type CliIO } from './io.js';
+import { loadConfig } from '../config/load-config.js';
+import { HiggsAudio } from '../service/higgs-audio.js';
+import { errorCode } from '../common/errors.js';
+import { createLogger } from '../common/log.js';
+import { usage } from './usage.js';
+import { createTtsHandler } from '../runpod/handler.js';
+import { createS3Delivery } from '../s3/client.js';
+import { isPlatformMode } from '../runpod/env.js';
+import { DEFAULT_TEST_INPUT, runOneShot } from '../runpod/oneshot.js';
+import { runWorker } from '../runpod/worker/worker.js';
+
+export async function runRunpodCommand(command: 'serve' | 'worker', args: readonly string[], io: CliIO): Promise<number> {
+  try {
+    return command === 'serve' ? await serve(args, io) : await worker(args, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`higgs-audio: [E_INPUT] ${error.message}\nRun 'higgs-audio help ${command}' for usage.\n`);
+      return EXIT.usage;
+    }
+    io.stderr.write(`higgs-audio: [${errorCode(error)}] ${error instanceof Error ? error.message : String(error)}\n`);
+    if (io.env.HIGGS_DEBUG === '1' && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    return EXIT.error;
+  }
+}
+
+async function serve(args: readonly string[], io: CliIO): Promise<number> {
+  const { values } = strict(args, { host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) return help('serve', io);
+  const port = values.port === undefined ? 8080 : parsePort(values.port);
+  const rateLimit = parseRateLimit(io.env.HIGGS_RATE_LIMIT_PER_MINUTE);
+  const config = loadConfig(io.env);
+  const logger = createLogger({ level: config.logLevel });
+  const tts = new HiggsAudio({ config, logger });
+  const handler = createTtsHandler(tts, createS3Delivery());
+  const stop = stopSignal(io);
+  try {
+    await handler.ready(); // a broken model fails the command now, not the first request
+    const { startServer } = await import('../runpod/serve/server.js');
+    const server = await startServer(handler, {
+      host: values.host ?? '127.0.0.1',
+      port,
+      apiKey: io.env.HIGGS_API_KEY || undefined,
+      rateLimitPerMinute: rateLimit,
+      concurrency: tts.maxConcurrency, // after ready(): derived from free GPU memory unless set
+      maxQueue: config.maxQueue,
+      logger,
+    });
+    io.stderr.write(`higgs-audio: serving on ${server.url} (POST / with {"input": {...}}; runpod-sdk baseUrl ${server.url}/v2)\n`);
+    await new Promise<void>((done) => (stop.signal.aborted ? done() : stop.signal.addEventListener('abort', () => done(), { once: true })));
+    await server.close();
+    return EXIT.ok;
+  } finally {
+    stop.dispose();
+    await handler.dispose();
+  }
+}
+
+async function worker(args: readonly string[], io: CliIO): Promise<number> {
+  const { values } = strict(args, {
+    'test-input': { type: 'string' },
+    test_input: { type: 'string' }, // runpod-python's spelling
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) return help('worker', io);
+  const given = values['test-input'] ?? values.test_input;
+  const platform = !given && isPlatformMode(io.env);
+  if (!given && !platform && !existsSync(resolve(io.cwd, DEFAULT_TEST_INPUT))) {
+    throw new UsageError(`no job to run: give --test-input FILE, put a ${DEFAULT_TEST_INPUT} in the working directory, or set RUNPOD_WEBHOOK_GET_JOB (on RunPod)`);
+  }
+  const config = loadConfig(io.env);
+  // One-shot: stdout carries only the result line, so the logs go to stderr.
+  const logger = createLogger({ level: config.logLevel, destination: platform ? undefined : { write: (line: string) => void io.stderr.write(line) } });
+  const tts = new HiggsAudio({ config, logger });
+  const handler = createTtsHandler(tts, createS3Delivery());
+  const stop = stopSignal(io);
+  try {
+    if (!platform) return await runOneShot(handler, given ?? DEFAULT_TEST_INPUT, { stdout: io.stdout, stderr: io.stderr, cwd: io.cwd, signal: stop.signal });
+    // Our stop signal covers SIGINT (through the CLI) and SIGTERM: the worker drains on it.
+    // Read once the model is loaded, when the limit has been derived from free GPU memory.
+    const running = runWorker(handler, { env: io.env, concurrency: () => tts.maxConcurrency, handleSignals: false });
+    const onStop = () => void running.stop();
+    if (stop.signal.aborted) onStop();
+    else stop.signal.addEventListener('abort', onStop, { once: true });
+    await running.finished;
+    return EXIT.ok;
+  } finally {
+    stop.dispose();
+    await handler.dispose();
+  }
+}
+
+/** Aborts on the CLI's interrupt (SIGINT) or on SIGTERM, which Docker and RunPod send to stop. */
+function stopSignal(io: CliIO): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  io.signal?.addEventListener('abort', abort, { once: true });
+  if (io.signal?.aborted) abort();
+  process.once('SIGTERM', abort);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      io.signal?.removeEventListener('abort', abort);
+      process.off('SIGTERM', abort);
+    },
+  };
+}
+
+function help(command: 'serve' | 'worker', io: CliIO): number {
+  io.stdout.write(usage(command));
+  return EXIT.ok;
+}
+
+function parsePort(text: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port <= 65535)) throw new UsageError(`--port must be a whole number from 0 to 65535 (got ${JSON.stringify(text)})`);
+  return port;
+}
+
+function parseRateLimit(text: string | undefined): number | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const perMinute = Number(text);
+  if (!Number.isInteger(perMinute) || perMinute < 1) {
+    throw new UsageError(`HIGGS_RATE_LIMIT_PER_MINUTE must be a whole number of at least 1 (got ${JSON.stringify(text)})`);
+  }
+  return perMinute;
+}
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'] & {};
+
+function strict<T extends Options>(args: readonly string[], options: T) {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false });
+  } catch (error) {
+    // Node appends advice about '--' that does not apply here: keep the first sentence.
+    throw new UsageError((error as Error).message.split(/\.\s/)[0]!.replace(/\.$/, ''));
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The addon's whole typed surface: everything higgs_audio.node exports, as this library sees it.
+ * The C++ side of each type is one reader or writer in native/binding/convert.cc (and the struct
+ * in native/core/engine.h); lib/native/loader.ts only finds and loads the addon.
+ */
+
+export interface EngineOptions {
+  /** "cpu" (default) or "cuda" / "cuda:N". */
+  device?: string;
+  /** "float32" (default), "bfloat16" or "float16". */
+  dtype?: string;
+  /** KV-cache positions preallocated at load (default 4096). */
+  maxContext?: number;
+  /** Intra-op CPU threads; 0 = libtorch's default. */
+  threads?: number;
+  /** Decode steps: "auto" (default: CUDA graphs on a GPU, eager on the CPU), "eager", "static" or "graph". */
+  decode?: 'auto' | 'eager' | 'static' | 'graph';
+  /** The fused CUDA decode kernels where the build and the GPU have them (default true; false: ATen ops, for comparisons). */
+  fusedKernels?: boolean;
+  /** The candidate successors of the norm and GEMV kernels (default false); process-wide, the last Engine made decides. */
+  nextKernels?: boolean;
+}
+
+export interface LoadProgress {
+  phase: 'config' | 'weights' | 'cache' | 'ready';
+  /** 0..1 over the whole load, non-decreasing. */
+  progress: number;
+}
+
+export interface ModelInfo {
+  modelDir: string;
+  format: 'original' | 'transformers' | 'random';
+  device: string;
+  dtype: string;
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  numCodebooks: number;
+  codebookVocab: number;
+  maxContext: number;
+  parameterCount: number;
+  weightBytes: number;
+  kvCacheBytes: number;
+  loadSeconds: number;
+  hasTextHead: boolean;
+  intermediateSize: number;
+  /** The decode path in use. */
+  decode: 'eager' | 'static' | 'graph';
+  /** Capturing every KV bucket's CUDA graph (part of loadSeconds; 0 without graphs). */
+  graphCaptureSeconds: number;
+  /** Static/graph decode: the KV lengths a step attends over (empty for eager). */
+  kvBuckets: number[];
+  /** The decode step runs the fused CUDA kernels. */
+  fusedKernels: boolean;
+}
+
+export interface ForwardRequest {
+  /** Token id per position; ignored at audio positions. */
+  inputIds: Int32Array;
+  /** 1 at audio positions (audio embedding, audio norms and MLP), 0 at text positions. */
+  audioMask: Uint8Array;
+  /** numCodebooks codes per audio position, frame-major. */
+  audioCodes?: Int32Array;
+  /** Absolute position of inputIds[0]; the cache keeps positions before it (0 = fresh). */
+  startPos?: number;
+  /** Rows that get logits: the last (default), all, or the audio positions. */
+  logits?: 'last' | 'all' | 'audio';
+  /** Also compute text-head logits (needs a checkpoint with a text head). */
+  textLogits?: boolean;
+}
+
+export interface ForwardResult {
+  positions: Int32Array;
+  /** [positions, numCodebooks, codebookVocab] */
+  audioLogits: Float32Array;
+  /** [positions, vocabSize], or null unless asked for */
+  textLogits: Float32Array | null;
+  numCodebooks: number;
+  codebookVocab: number;
+  vocabSize: number;
+  seconds: number;
+}
+
+/** One TTS generation (original boson-ai semantics): prefill the prompt, then one frame per step. */
+export interface GenerateRequest {
+  /** The rendered prompt, ending with <|audio_out_bos|> (see lib/text/prompt/render.ts). */
+  inputIds: Int32Array;
+  audioMask: Uint8Array;
+  audioCodes?: Int32Array;
+  // Every sampling field is required: the defaults are the request schema's (lib/request/defaults.ts),
+  // and the addon applies none of its own.
+  /** 0 = greedy. */
+  temperature: number;
+  /** 0 = off. */
+  topK: number;
+  /** 1 = off. */
+  topP: number;
+  /** Repetition-aware sampling window, 0..constants.limits.maxRasWindow; 0 = off. */
+  rasWindow: number;
+  /** Resample a codebook whose code occurs this often in the window. */
+  rasMaxRepeats: number;
+  /** Seed of the counter-based sampler: the same seed gives the same codes. */
+  seed: number;
+  /** Columns including the first all-bos one. */
+  maxFrames: number;
+  /** Frames per onFrames call (default 8). */
+  streamEvery?: number;
+  /** Lets cancel(requestId) stop this generation; 0 = not cancellable. */
+  requestId?: number;
+}
+
+export interface GenerateResult {
+  /** [numCodebooks][frames], codebook-major, values 0..1023: ready for the codec. */
+  codes: Int32Array;
+  frames: number;
+  numCodebooks: number;
+  /** Decode columns produced (delay form, first all-bos column included). */
+  columns: number;
+  promptPositions: number;
+  stopReason: 'audio_end' | 'max_frames' | 'context_full';
+  prefillSeconds: number;
+  decodeSeconds: number;
+}
+
+export interface GenerateCallbacks {
+  /** Frames [count][numCodebooks] (frame-major) from output frame `first`; every frame arrives once, in order, before the Promise settles. */
+  onFrames?: (frames: Int32Array, first: number, count: number) => void;
+  onProgress?: (columns: number, maxColumns: number) => void;
+}
+
+/** The native Engine: its work runs on two native threads it owns (the LM's and the codec's); every call returns a Promise. */
+export interface NativeEngine {
+  load(modelDir: string, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo>;
+  forward(request: ForwardRequest): Promise<ForwardResult>;
+  /** Rejects with E_CANCELLED after cancel(requestId); frames already delivered stay valid. */
+  generate(request: GenerateRequest, callbacks?: GenerateCallbacks): Promise<GenerateResult>;
+  cancel(requestId: number): void;
+  /** Loads the audio codec (transformers higgs_audio_v2_tokenizer format) beside the LM. */
+  loadCodec(codecDir: string): Promise<CodecInfo>;
+  /** codes [numQuantizers * frames], codebook-major -> frames * samplesPerFrame samples; a window decodes frames [begin, end) only (with context), for streaming. */
+  decodeAudio(codes: Int32Array, frames: number, window?: { begin: number; end: number }): Promise<Float32Array>;
+  /** Mono samples at the codec rate (24 kHz) -> codes [numQuantizers * frames], codebook-major. */
+  encodeAudio(samples: Float32Array): Promise<{ codes: Int32Array; frames: number }>;
+  codecInfo(): CodecInfo | null;
+  info(): ModelInfo | null;
+  /** Synchronous, no job queued: the GPU's numbers now; null on a CPU engine, a CPU-only libtorch, or after dispose(). */
+  gpuMemory(): GpuMemory | null;
+  /** Starts a new peak for GpuMemory.peakAllocated (no-op on the CPU). */
+  resetPeakGpuMemory(): void;
+  /** Queued behind running work: gives the CUDA allocator's cached, unused blocks back to the driver (no-op on the CPU). */
+  releaseCachedMemory(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** Bytes. allocated/reserved/peakAllocated are the CUDA caching allocator's; free/total the driver's (other processes included). */
+export interface GpuMemory {
+  allocated: number;
+  reserved: number;
+  peakAllocated: number;
+  free: number;
+  total: number;
+}
+
+export interface CodecInfo {
+  codecDir: string;
+  sampleRate: number;
+  samplesPerFrame: number;
+  numQuantizers: number;
+  codebookSize: number;
+  /** Frames of context a windowed decode uses on each side (10 for the Higgs codec). */
+  contextFrames: number;
+  canEncode: boolean;
+  loadSeconds: number;
+}
+
+export type AudioFormat = 'wav' | 'flac' | 'mp3' | 'opus' | 'vorbis';
+
+export interface DecodedAudio {
+  /** Mono (channels averaged), at the file's own rate. */
+  samples: Float32Array;
+  sampleRate: number;
+  channels: number;
+  format: string;
+  durationSeconds: number;
+}
+
+/** What the addon and this library must agree on (native/binding/convert.cc, write_constants). */
+export interface AddonConstants {
+  abiVersion: number;
+  /** The native core's error codes (lib/common/errors.ts has these and the library's own). */
+  errorCodes: string[];
+  /** Bounds the core enforces because its buffers depend on them (native/core/engine_limits.h). */
+  limits: { maxRasWindow: number };
+}
+
+export interface NativeBinding {
+  Engine: new (options?: EngineOptions) => NativeEngine;
+  constants: AddonConstants;
+  /** True when the addon's libtorch has CUDA and sees a GPU (HIGGS_DEVICE=auto picks cuda then). */
+  cudaAvailable(): boolean;
+  /** False when the addon was built without libsndfile/libsoxr: the audio functions then reject. */
+  hasAudio: boolean;
+  readAudio(bytes: Uint8Array, limits?: { maxBytes?: number; maxSeconds?: number }): Promise<DecodedAudio>;
+  writeAudio(samples: Float32Array, sampleRate: number, format: AudioFormat): Promise<{ bytes: Buffer; sampleRate: number }>;
+  resampleAudio(samples: Float32Array, fromRate: number, toRate: number): Promise<Float32Array>;
+  audioFormats(): { read: string[]; write: AudioFormat[] };
+}

@@ -1,0 +1,176 @@
+/**
+ * Limits and defaults of a TTS request, in one table: the schema (lib/request/schema.ts) is built from
+ * it and the README prints it, so the two cannot drift apart. Sources are
+ * reference/higgs-model.md 4.5-4.6 (sampling, RAS) and 5 (chunking), and the RunPod guide
+ * (transcript length).
+ */
+import { REFERENCE_AUDIO_LIMITS } from '../audio/limits.js';
+import { CHUNK_METHODS, DEFAULT_CHUNK_METHOD } from '../text/chunking.js';
+import { DEFAULT_NUM_CODEBOOKS } from '../audio/delay-pattern.js';
+
+/** Output formats a request may ask for (the addon also writes vorbis; not offered to requests). */
+export const OUTPUT_FORMATS = ['wav', 'flac', 'mp3', 'opus'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** Where the audio goes: inline base64 in the result, or an S3 upload. */
+export const OUTPUT_TARGETS = ['base64', 's3'] as const;
+export type OutputTarget = (typeof OUTPUT_TARGETS)[number];
+
+/** Default upper bound of max_new_tokens (frames, 25 per second: about 164 s of audio). */
+export const DEFAULT_MAX_NEW_TOKENS_CAP = 4096;
+/** Largest decoded inline reference clip (lib/audio/limits.ts). */
+export const MAX_INLINE_AUDIO_BYTES = REFERENCE_AUDIO_LIMITS.maxBytes;
+/** Most entries in `speakers`. */
+export const MAX_SPEAKERS = 8;
+/** Highest speaker number n of "SPEAKERn" (the tag is [SPEAKERn] in the transcript). */
+export const MAX_SPEAKER_INDEX = 99;
+
+/**
+ * Every request field, JSON-schema style (type, bounds, default) plus where the default comes
+ * from. Lengths count characters (Unicode code points) after trimming.
+ */
+export const REQUEST_DEFAULTS = {
+  transcript: {
+    type: 'string',
+    required: true,
+    minLength: 1,
+    maxLength: 10_000,
+    description: 'Text to speak; may hold [SPEAKERn] tags for several speakers.',
+    source: 'RunPod guide, "Maximum transcript length (10,000 characters)"',
+  },
+  ref_audio: {
+    type: ['string', 'object'],
+    description:
+      'Reference voice: a preset NAME (^[A-Za-z0-9_-]{1,64}$), "profile:NAME", or { base64, transcript } ' +
+      `(strict padded base64 of an audio file, at most ${MAX_INLINE_AUDIO_BYTES / 2 ** 20} MB decoded; transcript 1..2000 characters). ` +
+      'Not together with speakers.',
+  },
+  speakers: {
+    type: 'object',
+    maxProperties: MAX_SPEAKERS,
+    description:
+      'Voices of a multi-speaker transcript: key "n" or "SPEAKERn" (n = 0..99) -> a voice as in ref_audio, ' +
+      'or { description } (1..2000 characters). Not together with ref_audio.',
+  },
+  scene_prompt: {
+    type: 'string',
+    maxLength: 2000,
+    description:
+      'Scene description, e.g. "Audio is recorded from a quiet room."; <|...|> tokens and ASCII control ' +
+      'characters (except tab and newline) are removed. The limit applies to the text as sent.',
+  },
+  temperature: {
+    type: 'number',
+    minimum: 0,
+    maximum: 2,
+    default: 0.7,
+    description: '0 = greedy (argmax).',
+    source: 'HiggsAudioServeEngine.generate (reference 4.6); generation.py uses 1.0',
+  },
+  top_p: {
+    type: 'number',
+    // Any top_p up to 1/1026 keeps only the most likely code, so nothing is lost below this floor
+    // (the core itself only needs top_p > 0).
+    minimum: 1e-9,
+    maximum: 1,
+    default: 0.95,
+    description: '1 = off; any value up to 1/1026 keeps only the most likely code.',
+    source: 'every entry point (reference 4.6)',
+  },
+  top_k: {
+    type: 'integer',
+    minimum: 0,
+    maximum: 1_000_000,
+    default: 0,
+    description: '0 = off. Values >= 1026 (the audio vocabulary) keep everything.',
+    source: 'HiggsAudioServeEngine.generate uses none (reference 4.6), matching the 0.7 temperature; generation.py uses 50',
+  },
+  max_new_tokens: {
+    type: 'integer',
+    // The first frame is all stream-bos and the delay pattern takes one more per further codebook:
+    // with fewer frames no audio frame is ever complete.
+    minimum: DEFAULT_NUM_CODEBOOKS + 2,
+    maximum: DEFAULT_MAX_NEW_TOKENS_CAP,
+    default: 1024,
+    description:
+      'Frame cap per chunk (25 frames per second); the maximum is a server option (maxNewTokensCap). ' +
+      'The engine also caps each chunk by a generous speaking time for its text.',
+    source: 'README quick start / serve examples (reference 4.6); lib/speech/synthesis.ts DEFAULT_MAX_NEW_TOKENS',
+  },
+  seed: {
+    type: 'integer',
+    minimum: 0,
+    maximum: 2 ** 32 - 1,
+    description: 'Absent: a random seed, reported in the result. The same seed is used for every chunk.',
+  },
+  ras_win_len: {
+    type: 'integer',
+    minimum: 0,
+    maximum: 64,
+    default: 7,
+    description: 'Repetition-aware sampling window; 0 disables RAS.',
+    source: 'every entry point (reference 4.5-4.6)',
+  },
+  ras_win_max_num_repeat: {
+    type: 'integer',
+    minimum: 1,
+    maximum: 64,
+    default: 2,
+    source: 'every entry point (reference 4.5-4.6)',
+  },
+  chunk_method: {
+    type: 'string',
+    enum: CHUNK_METHODS,
+    default: DEFAULT_CHUNK_METHOD,
+    description:
+      "'auto': one chunk unless its speaking time would not fit max_new_tokens, then chunks that fit, cut at " +
+      "sentences (words, characters for what is longer); 'none': one chunk; 'word': groups of chunk_max_word_num " +
+      "words; 'speaker': speaker turns. Every result reports each chunk's stop reason and whether a cap was hit.",
+    source: "'none', 'word', 'speaker': generation.py (reference 5); 'auto' is ours",
+  },
+  chunk_max_word_num: {
+    type: 'integer',
+    minimum: 1,
+    maximum: 1000,
+    default: 200,
+    source: 'generation.py CLI default (reference 5; the function default is 100)',
+  },
+  chunk_max_num_turns: {
+    type: 'integer',
+    minimum: 1,
+    maximum: 50,
+    default: 1,
+    source: 'generation.py (reference 5)',
+  },
+  generation_chunk_buffer_size: {
+    type: ['integer', 'null'],
+    minimum: 1,
+    maximum: 100,
+    default: null,
+    description: 'Earlier chunks kept as context; null keeps all of them.',
+    source: 'generation.py (reference 5)',
+  },
+  output_format: {
+    type: 'string',
+    enum: OUTPUT_FORMATS,
+    default: 'wav',
+  },
+  output: {
+    type: 'string',
+    enum: OUTPUT_TARGETS,
+    default: 'base64',
+    description: "'base64': audio inline in the result; 's3': uploaded, the result holds a URL.",
+  },
+} as const;
+
+/** The per-field description type, for code that renders REQUEST_DEFAULTS. */
+export type RequestFieldDoc = (typeof REQUEST_DEFAULTS)[keyof typeof REQUEST_DEFAULTS];
+
+/** The sampling defaults of the table above under the engine's names (the addon applies none). */
+export const SAMPLING_DEFAULTS = {
+  temperature: REQUEST_DEFAULTS.temperature.default,
+  topK: REQUEST_DEFAULTS.top_k.default,
+  topP: REQUEST_DEFAULTS.top_p.default,
+  rasWindow: REQUEST_DEFAULTS.ras_win_len.default,
+  rasMaxRepeats: REQUEST_DEFAULTS.ras_win_max_num_repeat.default,
+} as const;

@@ -1,0 +1,163 @@
+/**
+ * The TTS request: ONE zod schema shared by the library, the CLI, the HTTP server and the RunPod
+ * worker, with the snake_case field names RunPod inputs use. Limits and defaults live in
+ * REQUEST_DEFAULTS (lib/request/defaults.ts); voices are parsed here but resolved by the engine.
+ */
+import * as z from 'zod';
+import {
+  DEFAULT_MAX_NEW_TOKENS_CAP,
+  OUTPUT_FORMATS,
+  OUTPUT_TARGETS,
+  REQUEST_DEFAULTS as D,
+  type OutputFormat,
+  type OutputTarget,
+} from './defaults.js';
+import { parseWith } from './issues.js';
+import { boundedText } from './text.js';
+import { speakersSchema, voiceSchema, type RequestVoice, type SpeakerVoice } from './voice-schema.js';
+import type { SynthesisRequest } from '../speech/synthesis.js';
+import { CHUNK_METHODS, type ChunkMethod } from '../text/chunking.js';
+
+export {
+  DEFAULT_MAX_NEW_TOKENS_CAP,
+  MAX_INLINE_AUDIO_BYTES,
+  MAX_SPEAKERS,
+  OUTPUT_FORMATS,
+  OUTPUT_TARGETS,
+  REQUEST_DEFAULTS,
+} from './defaults.js';
+export type { OutputFormat, OutputTarget, RequestFieldDoc } from './defaults.js';
+export { RequestInputError, formatIssues, parseWith } from './issues.js';
+export type { InlineVoiceSpec, RequestVoice, SpeakerVoice } from './voice-schema.js';
+
+/** A request after validation: trimmed, cleaned, every default filled in. */
+export interface ValidatedRequest {
+  /** Trimmed, 1..10,000 characters. */
+  transcript: string;
+  /** Parsed, not resolved; absent: smart voice (or speakers). */
+  ref_audio?: RequestVoice;
+  /** Speaker number -> voice or description, in ascending order. */
+  speakers?: Record<number, SpeakerVoice>;
+  /** Cleaned of control tokens and trimmed; absent (or undefined) when empty. */
+  scene_prompt?: string | undefined;
+  temperature: number;
+  top_p: number;
+  top_k: number;
+  max_new_tokens: number;
+  seed?: number;
+  ras_win_len: number;
+  ras_win_max_num_repeat: number;
+  chunk_method: ChunkMethod;
+  chunk_max_word_num: number;
+  chunk_max_num_turns: number;
+  generation_chunk_buffer_size: number | null;
+  output_format: OutputFormat;
+  output: OutputTarget;
+}
+
+export interface RequestOptions {
+  /** Largest max_new_tokens a request may ask for; default 4096. The default 1024 is lowered to it. */
+  maxNewTokensCap?: number;
+}
+
+function cap(options: RequestOptions): number {
+  const value = options.maxNewTokensCap ?? DEFAULT_MAX_NEW_TOKENS_CAP;
+  // A bad cap is the server's mistake, not the caller's: TypeError, not E_INPUT.
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError('maxNewTokensCap must be a positive integer');
+  return value;
+}
+
+const int = (min: number, max: number) => z.int().min(min).max(max);
+
+/**
+ * The fields of a request, for schemas that add their own (e.g. the RunPod worker's s3 config):
+ * `z.strictObject({ ...requestShape(o), s3: ... }).superRefine(checkRequest)`.
+ */
+export function requestShape(options: RequestOptions = {}) {
+  const maxTokens = cap(options);
+  return {
+    transcript: boundedText({ min: 1, max: D.transcript.maxLength }),
+    ref_audio: voiceSchema.optional(),
+    speakers: speakersSchema.optional(),
+    scene_prompt: boundedText({ min: 0, max: D.scene_prompt.maxLength, clean: true }).optional(),
+    temperature: z.number().min(D.temperature.minimum).max(D.temperature.maximum).default(D.temperature.default),
+    top_p: z.number().min(D.top_p.minimum).max(D.top_p.maximum).default(D.top_p.default),
+    top_k: int(D.top_k.minimum, D.top_k.maximum).default(D.top_k.default),
+    max_new_tokens: int(D.max_new_tokens.minimum, maxTokens).default(Math.min(D.max_new_tokens.default, maxTokens)),
+    seed: int(D.seed.minimum, D.seed.maximum).optional(),
+    ras_win_len: int(D.ras_win_len.minimum, D.ras_win_len.maximum).default(D.ras_win_len.default),
+    ras_win_max_num_repeat: int(D.ras_win_max_num_repeat.minimum, D.ras_win_max_num_repeat.maximum).default(
+      D.ras_win_max_num_repeat.default,
+    ),
+    chunk_method: z.enum(CHUNK_METHODS).default(D.chunk_method.default),
+    chunk_max_word_num: int(D.chunk_max_word_num.minimum, D.chunk_max_word_num.maximum).default(D.chunk_max_word_num.default),
+    chunk_max_num_turns: int(D.chunk_max_num_turns.minimum, D.chunk_max_num_turns.maximum).default(
+      D.chunk_max_num_turns.default,
+    ),
+    generation_chunk_buffer_size: z
+      .union([z.null(), int(D.generation_chunk_buffer_size.minimum, D.generation_chunk_buffer_size.maximum)])
+      .default(D.generation_chunk_buffer_size.default),
+    output_format: z.enum(OUTPUT_FORMATS).default(D.output_format.default),
+    output: z.enum(OUTPUT_TARGETS).default(D.output.default),
+  };
+}
+
+/**
+ * Checks across fields. ref_audio and speakers are exclusive: with both, which voice SPEAKER0
+ * gets would be a guess.
+ */
+export function checkRequest(request: { ref_audio?: unknown; speakers?: unknown }, ctx: z.RefinementCtx): void {
+  if (request.ref_audio !== undefined && request.speakers !== undefined) {
+    ctx.addIssue({ code: 'custom', message: 'give either ref_audio or speakers, not both', path: ['speakers'] });
+  }
+}
+
+/** The request schema (strict: unknown fields are errors). Output: ValidatedRequest. */
+export function createRequestSchema(options: RequestOptions = {}): z.ZodType<ValidatedRequest> {
+  return z.strictObject(requestShape(options)).superRefine(checkRequest);
+}
+
+const schemas = new Map<number, z.ZodType<ValidatedRequest>>();
+
+function schemaFor(options: RequestOptions): z.ZodType<ValidatedRequest> {
+  const key = cap(options);
+  let schema = schemas.get(key);
+  if (!schema) {
+    schema = createRequestSchema({ maxNewTokensCap: key });
+    schemas.set(key, schema);
+  }
+  return schema;
+}
+
+/**
+ * Validates a request (a RunPod job's `input`, an HTTP body, CLI flags, a library call).
+ * @returns the typed request with defaults filled in.
+ * @throws HiggsError E_INPUT (a RequestInputError) whose message lists every problem as
+ *   `field.path: what is wrong`, without quoting long values or any base64 payload.
+ * @throws TypeError for an invalid `options.maxNewTokensCap`.
+ */
+export function parseRequest(input: unknown, options: RequestOptions = {}): ValidatedRequest {
+  return parseWith(schemaFor(options), input);
+}
+
+/** The engine-side fields of a validated request; the voices (ref_audio, speakers) are left to the caller. */
+export type SynthesisOptions = Omit<SynthesisRequest, 'voices' | 'referencePlacement' | 'speakerDescriptions'>;
+
+/** Maps a validated request to lib/speech/synthesis.ts's SynthesisRequest fields. */
+export function toSynthesisOptions(req: ValidatedRequest): SynthesisOptions {
+  return {
+    transcript: req.transcript,
+    scene: req.scene_prompt,
+    temperature: req.temperature,
+    topK: req.top_k,
+    topP: req.top_p,
+    rasWinLen: req.ras_win_len,
+    rasWinMaxNumRepeat: req.ras_win_max_num_repeat,
+    seed: req.seed,
+    maxNewTokens: req.max_new_tokens,
+    chunkMethod: req.chunk_method,
+    chunkMaxWordNum: req.chunk_max_word_num,
+    chunkMaxNumTurns: req.chunk_max_num_turns,
+    generationChunkBufferSize: req.generation_chunk_buffer_size,
+  };
+}

@@ -1,0 +1,352 @@
+/**
+ * HiggsAudio: the library's front door. One native Engine (the LM and the codec, each on a native thread of its own),
+ * loaded lazily exactly once, an admission queue (E_BUSY beyond it), validated requests, voices,
+ * whole-file generation and streaming, health, and disposal.
+ */
+import { codecFingerprint } from '../audio/codec-id.js';
+import { loadConfig, type HiggsConfig } from '../config/load-config.js';
+import { HiggsError, errorCode } from '../common/errors.js';
+import { createLogger, type Logger } from '../common/log.js';
+import { GpuCacheReleaser, availableGpuBytes, deriveMaxConcurrency } from './gpu-memory.js';
+import { loadNative, type CodecInfo, type GpuMemory, type ModelInfo, type NativeEngine } from '../native/loader.js';
+import { RequestQueue } from './queue.js';
+import { parseRequest, toSynthesisOptions, type ValidatedRequest } from '../request/schema.js';
+import { resolveVoices } from '../request/resolve-voices.js';
+import { synthesizeSpeech } from '../speech/whole-file.js';
+import type { ChunkReport } from '../speech/synthesis.js';
+import { streamSpeech } from '../speech/stream.js';
+import { loadTokenizer, type HiggsTokenizer } from '../text/tokenizer.js';
+import { VoiceLibrary } from '../voices/library.js';
+import { encodeReferenceAudio } from '../audio/codec.js';
+import type { AudioFormat } from '../native/loader.js';
+
+export interface HiggsAudioOptions {
+  /** Overrides of the environment configuration (lib/config/load-config.ts). */
+  config?: Partial<HiggsConfig>;
+  logger?: Logger;
+}
+
+export interface LoadOptions {
+  onProgress?: (progress: { phase: string; progress: number }) => void;
+  signal?: AbortSignal;
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: { chunk: number; chunks: number; columns: number; maxColumns: number }) => void;
+  /** A caller-chosen id for logs (RunPod job id); generated when absent. */
+  requestId?: string;
+  /** stream() only: called once the last audio chunk has been yielded, with what the whole stream was. */
+  onDone?: (summary: StreamDone) => void;
+}
+
+/** What a finished stream was: its seed, length, chunks and whether a cap cut it short. */
+export interface StreamDone {
+  seed: number;
+  durationSeconds: number;
+  chunks: ChunkReport[];
+  truncated: boolean;
+}
+
+export interface GenerateOutput {
+  audio: Buffer;
+  format: AudioFormat;
+  sampleRate: number;
+  durationSeconds: number;
+  /** One report per generated chunk: its text, frames and why it stopped. */
+  chunks: ChunkReport[];
+  /** A chunk stopped at a cap (frames or context) instead of the model's end of audio. */
+  truncated: boolean;
+  seed: number;
+  timings: { queueSeconds: number; generateSeconds: number; decodeSeconds: number; encodeSeconds: number; totalSeconds: number };
+}
+
+export type HealthStatus = 'idle' | 'loading' | 'ready' | 'failed' | 'disposed';
+
+/** Where the concurrency limit came from: set explicitly, derived from free GPU memory, or the fixed default. */
+export type ConcurrencySource = 'env' | 'derived' | 'default';
+
+export interface Health {
+  status: HealthStatus;
+  error: { code: string; message: string } | null;
+  model: (ModelInfo & { tokenizer: string }) | null;
+  codec: CodecInfo | null;
+  voicesDir: string | null;
+  loadSeconds: number | null;
+  requests: { served: number; failed: number; cancelled: number; active: number; queued: number };
+  /** Requests allowed to run at once, and where that number came from. */
+  concurrency: { limit: number; source: ConcurrencySource };
+  averageGenerationSeconds: number | null;
+  /** Generation wall time divided by audio duration (lower is faster; < 1 is faster than real time). */
+  averageRealTimeFactor: number | null;
+  memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
+  /** Bytes: the CUDA allocator's allocated/reserved/peakAllocated and the driver's free/total; null on the CPU or when no model is loaded. */
+  gpuMemory: GpuMemory | null;
+}
+
+let requestCounter = 0;
+
+export class HiggsAudio implements AsyncDisposable {
+  readonly config: HiggsConfig;
+  private readonly log: Logger;
+  private readonly queue: RequestQueue;
+  private engine: NativeEngine | null = null;
+  private tokenizer: HiggsTokenizer | null = null;
+  private voices: VoiceLibrary | null = null;
+  private loading: Promise<void> | null = null;
+  private status: HealthStatus = 'idle';
+  private loadError: HiggsError | null = null;
+  private loadSeconds: number | null = null;
+  private readonly stats = { served: 0, failed: 0, cancelled: 0, generationSeconds: 0, audioSeconds: 0 };
+  private concurrencySource: ConcurrencySource;
+  private cacheReleaser: GpuCacheReleaser | null = null;
+
+  constructor(options: HiggsAudioOptions = {}) {
+    this.config = { ...loadConfig(), ...options.config };
+    this.log = options.logger ?? createLogger({ level: this.config.logLevel });
+    this.queue = new RequestQueue(this.config.maxConcurrency, this.config.maxQueue);
+    // An override without `sources` (a library caller's own number) is as explicit as the variable.
+    const given = options.config;
+    const explicit = given?.maxConcurrency !== undefined && given.sources === undefined ? true : this.config.sources.maxConcurrency === 'env';
+    this.concurrencySource = explicit ? 'env' : 'default';
+  }
+
+  /** Requests allowed to run at once: final once load() resolved (derived from free GPU memory on CUDA unless set). */
+  get maxConcurrency(): number {
+    return this.queue.maxConcurrent;
+  }
+
+  /**
+   * Loads the model, tokenizer, codec and voice library. Concurrent and repeated calls share one
+   * load; after a failure the next call tries again.
+   */
+  load(options: LoadOptions = {}): Promise<void> {
+    if (this.status === 'disposed') return Promise.reject(new HiggsError('E_NOT_LOADED', 'this HiggsAudio was disposed'));
+    if (!this.loading) {
+      this.loading = this.loadOnce(options).catch((error: unknown) => {
+        this.loading = null; // a later call may retry (e.g. after fixing the volume)
+        throw error;
+      });
+    }
+    return this.loading;
+  }
+
+  private async loadOnce({ onProgress, signal }: LoadOptions): Promise<void> {
+    this.status = 'loading';
+    const started = performance.now();
+    const c = this.config;
+    this.log.info({ event: 'load.start', modelDir: c.modelDir, codecDir: c.codecDir, device: c.device, dtype: c.dtype }, 'loading model');
+    try {
+      const { Engine } = loadNative();
+      const engine = new Engine({ device: c.device, dtype: c.dtype, maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels });
+      this.engine = engine;
+      throwIfCancelled(signal);
+      await engine.load(c.modelDir, (p) => onProgress?.({ phase: p.phase, progress: p.progress * 0.9 }));
+      throwIfCancelled(signal);
+      this.tokenizer = loadTokenizer(c.modelDir);
+      await engine.loadCodec(c.codecDir);
+      onProgress?.({ phase: 'codec', progress: 0.95 });
+      if (c.voicesDir) {
+        this.voices = new VoiceLibrary({
+          dir: c.voicesDir,
+          codecId: await codecFingerprint(c.codecDir),
+          encode: (bytes) => encodeReferenceAudio(engine, bytes),
+        });
+      }
+      this.applyGpuMemoryPolicy(engine);
+      onProgress?.({ phase: 'ready', progress: 1 });
+      this.loadSeconds = (performance.now() - started) / 1e3;
+      this.status = 'ready';
+      this.loadError = null;
+      this.log.info(
+        { event: 'load.done', duration: this.loadSeconds, maxConcurrency: this.queue.maxConcurrent, concurrencySource: this.concurrencySource },
+        'model loaded',
+      );
+    } catch (error) {
+      const failure = error instanceof HiggsError ? error : new HiggsError(errorCode(error), (error as Error).message, { cause: error });
+      this.status = 'failed';
+      this.loadError = failure;
+      await this.engine?.dispose().catch(() => undefined);
+      this.engine = null;
+      this.log.error({ event: 'load.failed', code: failure.code }, failure.message);
+      throw failure;
+    }
+  }
+
+  /** With the weights, KV cache and codec in place: size the queue to what is left, watch the cache. */
+  private applyGpuMemoryPolicy(engine: NativeEngine): void {
+    const memory = engine.gpuMemory(); // null on the CPU: 1 request at a time, nothing to release
+    if (!memory) return;
+    if (this.concurrencySource !== 'env') {
+      this.queue.setMaxConcurrent(deriveMaxConcurrency(availableGpuBytes(memory)));
+      this.concurrencySource = 'derived';
+    }
+    this.cacheReleaser = new GpuCacheReleaser(engine, this.config.gpuReleaseThresholdMb * 1024 * 1024, this.log);
+  }
+
+  /** A queue slot whose release also lets the GPU cache go once the engine is idle. */
+  private async acquireSlot(signal?: AbortSignal): Promise<() => void> {
+    const release = await this.queue.acquire(signal);
+    return () => {
+      release();
+      void this.cacheReleaser?.afterRequest(this.queue.active > 0);
+    };
+  }
+
+  /** Validates the request, waits for a slot, and returns the encoded audio file. */
+  async generate(input: unknown, options: RequestOptions = {}): Promise<GenerateOutput> {
+    const request = parseRequest(input);
+    return this.admit(request, options, async (engine, tokenizer, requestId, queuedFor) => {
+      const voices = await resolveVoices(request, this.voices, (bytes) => encodeReferenceAudio(engine, bytes));
+      const result = await synthesizeSpeech(
+        engine,
+        tokenizer,
+        { ...toSynthesisOptions(request), ...voices, outputFormat: request.output_format },
+        { signal: options.signal, onProgress: options.onProgress },
+      );
+      this.record(result.timings.generateSeconds, result.durationSeconds);
+      this.log.info(
+        {
+          requestId,
+          event: 'generate.done',
+          duration: result.timings.generateSeconds,
+          chunks: result.chunks.length,
+          truncated: result.truncated,
+          audioSeconds: result.durationSeconds,
+        },
+        'generated',
+      );
+      return {
+        audio: result.audio,
+        format: result.format,
+        sampleRate: result.sampleRate,
+        durationSeconds: result.durationSeconds,
+        chunks: result.chunks,
+        truncated: result.truncated,
+        seed: result.seed,
+        timings: { queueSeconds: queuedFor, ...result.timings, totalSeconds: queuedFor + result.timings.generateSeconds + result.timings.decodeSeconds + result.timings.encodeSeconds },
+      };
+    });
+  }
+
+  /**
+   * Streams the request as encoded audio chunks (WAV: a header with open sizes, then PCM16),
+   * decoded window by window as frames arrive. Breaking out of the loop cancels the request.
+   */
+  stream(input: unknown, options: RequestOptions = {}): AsyncIterable<Buffer> {
+    const request = parseRequest(input);
+    if (request.output_format !== 'wav') {
+      throw new HiggsError('E_INPUT', 'output_format: streaming supports wav (PCM16) only');
+    }
+    return this.streamChunks(request, options);
+  }
+
+  private async *streamChunks(request: ValidatedRequest, options: RequestOptions): AsyncGenerator<Buffer> {
+    const requestId = options.requestId ?? `local-${++requestCounter}`;
+    let release: (() => void) | null = null;
+    try {
+      await this.load({ signal: options.signal });
+      release = await this.acquireSlot(options.signal);
+      this.log.info({ requestId, event: 'stream.start', voice: describeVoice(request), chars: request.transcript.length }, 'stream started');
+      const engine = this.engine!;
+      const voices = await resolveVoices(request, this.voices, (bytes) => encodeReferenceAudio(engine, bytes));
+      const started = performance.now();
+      const hooks = { signal: options.signal, onProgress: options.onProgress };
+      yield* streamSpeech(this.engine!, this.tokenizer!, { ...toSynthesisOptions(request), ...voices }, hooks, ({ audioSeconds, result }) => {
+        const seconds = (performance.now() - started) / 1e3;
+        this.record(seconds, audioSeconds);
+        this.log.info({ requestId, event: 'stream.done', duration: seconds, chunks: result.chunks.length, truncated: result.truncated, audioSeconds }, 'streamed');
+        options.onDone?.({ seed: result.seed, durationSeconds: audioSeconds, chunks: result.chunks, truncated: result.truncated });
+      });
+    } catch (error) {
+      this.countFailure(error, requestId);
+      throw error;
+    } finally {
+      release?.();
+    }
+  }
+
+  /** Runs `work` under the queue with the model loaded, with request logging and counters. */
+  private async admit<T>(
+    request: ValidatedRequest,
+    options: RequestOptions,
+    work: (engine: NativeEngine, tokenizer: HiggsTokenizer, requestId: string, queuedFor: number) => Promise<T>,
+  ): Promise<T> {
+    const requestId = options.requestId ?? `local-${++requestCounter}`;
+    const enqueued = performance.now();
+    let release: (() => void) | null = null;
+    try {
+      await this.load({ signal: options.signal });
+      release = await this.acquireSlot(options.signal);
+      const queuedFor = (performance.now() - enqueued) / 1e3;
+      this.log.info(
+        { requestId, event: 'request.start', voice: describeVoice(request), chars: request.transcript.length, queueSeconds: queuedFor },
+        'request started',
+      );
+      return await work(this.engine!, this.tokenizer!, requestId, queuedFor);
+    } catch (error) {
+      this.countFailure(error, requestId);
+      throw error;
+    } finally {
+      release?.();
+    }
+  }
+
+  private countFailure(error: unknown, requestId: string): void {
+    const code = errorCode(error);
+    if (code === 'E_CANCELLED') this.stats.cancelled += 1;
+    else this.stats.failed += 1;
+    this.log.warn({ requestId, event: 'request.failed', code }, (error as Error).message);
+  }
+
+  private record(generationSeconds: number, audioSeconds: number): void {
+    this.stats.served += 1;
+    this.stats.generationSeconds += generationSeconds;
+    this.stats.audioSeconds += audioSeconds;
+  }
+
+  health(): Health {
+    const info = this.engine?.info() ?? null;
+    const memory = process.memoryUsage();
+    const served = this.stats.served;
+    return {
+      status: this.status,
+      error: this.loadError ? { code: this.loadError.code, message: this.loadError.message } : null,
+      model: info && this.tokenizer ? { ...info, tokenizer: this.tokenizer.source } : null,
+      codec: this.engine?.codecInfo() ?? null,
+      voicesDir: this.config.voicesDir ?? null,
+      loadSeconds: this.loadSeconds,
+      requests: { served, failed: this.stats.failed, cancelled: this.stats.cancelled, active: this.queue.active, queued: this.queue.queued },
+      concurrency: { limit: this.queue.maxConcurrent, source: this.concurrencySource },
+      averageGenerationSeconds: served ? this.stats.generationSeconds / served : null,
+      averageRealTimeFactor: this.stats.audioSeconds > 0 ? this.stats.generationSeconds / this.stats.audioSeconds : null,
+      memory: { rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external },
+      gpuMemory: this.status === 'ready' ? (this.engine?.gpuMemory() ?? null) : null,
+    };
+  }
+
+  /** Waits for running requests' engine work to finish, then frees the model. Idempotent. */
+  async dispose(): Promise<void> {
+    if (this.status === 'disposed') return;
+    this.status = 'disposed';
+    this.cacheReleaser = null;
+    await this.loading?.catch(() => undefined);
+    await this.engine?.dispose();
+    this.engine = null;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+}
+
+function throwIfCancelled(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new HiggsError('E_CANCELLED', 'loading was cancelled');
+}
+
+/** For logs: a preset or profile name, never inline audio. */
+function describeVoice(request: ValidatedRequest): string {
+  const ref = request.ref_audio;
+  if (!ref) return request.speakers ? `speakers:${Object.keys(request.speakers).length}` : 'smart';
+  return ref.kind === 'inline' ? 'inline' : ref.kind === 'profile' ? `profile:${ref.name}` : ref.name;
+}

@@ -1,0 +1,235 @@
+/**
+ * Long-form speech-token generation (reference/higgs-model.md 5): normalize the transcript, split
+ * it into chunks, and generate each chunk with a fresh KV cache, conditioned on the voice
+ * context and on the audio generated for earlier chunks (the last `generationChunkBufferSize` of
+ * them). The codes of all chunks are concatenated along time; the codec decodes them once.
+ */
+import { HiggsError } from '../common/errors.js';
+import { SAMPLING_DEFAULTS } from '../request/defaults.js';
+import type { GenerateResult, NativeEngine } from '../native/loader.js';
+import { DEFAULT_CHUNK_METHOD, chunkText, type ChunkMethod } from '../text/chunking.js';
+import { normalizeTranscript } from '../text/normalize.js';
+import { renderPrompt, stripSpecialTokens, type HistoryTurn, type PromptSpec, type RenderedPrompt } from '../text/prompt/render.js';
+import type { HiggsTokenizer } from '../text/tokenizer.js';
+
+export interface SamplingOptions {
+  /** 0 = greedy. Default 0.7, the serve engine's default (reference 4.6). */
+  temperature?: number;
+  /** 0 = off. Default 0 (the serve engine uses none). */
+  topK?: number;
+  /** Default 0.95. */
+  topP?: number;
+  /** RAS window; 0 disables RAS. Default 7. */
+  rasWinLen?: number;
+  /** Default 2. */
+  rasWinMaxNumRepeat?: number;
+  /** Default: a random seed, reported in the result. */
+  seed?: number;
+  /** Frame cap per chunk, counting the first all-bos frame (reference: 1024 in the README examples). */
+  maxNewTokens?: number;
+}
+
+export interface SynthesisRequest extends SamplingOptions, Omit<PromptSpec, 'transcript' | 'history'> {
+  transcript: string;
+  /** Default 'auto': one chunk unless the text would not fit maxNewTokens; 'none', 'word' and 'speaker' as in the reference. */
+  chunkMethod?: ChunkMethod;
+  chunkMaxWordNum?: number;
+  chunkMaxNumTurns?: number;
+  /** Earlier chunks kept as context; null or absent: all of them (trimmed further only to fit maxContext). */
+  generationChunkBufferSize?: number | null;
+}
+
+export interface SynthesisHooks {
+  signal?: AbortSignal;
+  /** Frames [count][8] (frame-major) at global output frame `first`, across chunks, in order. */
+  onFrames?: (frames: Int32Array, first: number, count: number) => void;
+  onProgress?: (progress: { chunk: number; chunks: number; columns: number; maxColumns: number }) => void;
+}
+
+export interface ChunkReport {
+  text: string;
+  frames: number;
+  stopReason: GenerateResult['stopReason'];
+  promptPositions: number;
+  historyChunks: number;
+  prefillSeconds: number;
+  decodeSeconds: number;
+}
+
+export interface SynthesisResult {
+  /** [8][frames] codes, values 0..1023. */
+  codes: number[][];
+  frames: number;
+  seed: number;
+  chunks: ChunkReport[];
+  /** A chunk ended at a cap (its frame cap or the context), not at the model's end of audio. */
+  truncated: boolean;
+}
+
+export const DEFAULT_MAX_NEW_TOKENS = 1024;
+/** 'auto' plans chunks to fill at most this share of the frame cap (speech rates vary) ... */
+const AUTO_CHUNK_FILL = 0.6;
+/** ... but never shorter than this: a tiny cap is reported as truncation, not cut into words. */
+const MIN_AUTO_CHUNK_SECONDS = 5;
+
+/**
+ * What one request may cost: its chunks, and the prompt positions prefilled over all of them
+ * (each chunk re-reads its context). 256 chunks cover any 10,000-character transcript at the
+ * default frame cap; the prefill bound (256 full 8192-position contexts) matters only with a
+ * larger HIGGS_MAX_CONTEXT (keep fewer earlier chunks with generation_chunk_buffer_size then).
+ */
+export const REQUEST_WORK_LIMITS = { maxChunks: 256, maxPrefillPositions: 256 * 8192 } as const;
+/** Generous speaking-time budget per character: slow speech is ~8 characters/s (0.125 s/char). */
+const SECONDS_PER_CHARACTER = 0.35;
+const SECONDS_PER_CHUNK = 3;
+const FRAMES_PER_SECOND = 25;
+
+/**
+ * The frame cap for one chunk: the caller's maxNewTokens, but never more than a generous
+ * speaking time for its text, so a generation that never emits eos (a known failure of the
+ * model) cannot burn the request's budget.
+ */
+export function frameCapForText(text: string, maxNewTokens = DEFAULT_MAX_NEW_TOKENS): number {
+  const characters = [...text.trim()].length;
+  const byText = Math.ceil((SECONDS_PER_CHUNK + SECONDS_PER_CHARACTER * characters) * FRAMES_PER_SECOND);
+  return Math.max(1, Math.min(maxNewTokens, byText));
+}
+
+let nextRequestId = 1;
+
+export async function synthesizeCodes(
+  engine: NativeEngine,
+  tokenizer: HiggsTokenizer,
+  request: SynthesisRequest,
+  hooks: SynthesisHooks = {},
+): Promise<SynthesisResult> {
+  const info = engine.info();
+  if (!info) throw new HiggsError('E_NOT_LOADED', 'no model is loaded');
+  // As the reference CLI: empty lines are dropped before chunking, so 'word' never splits on
+  // paragraphs (reference/higgs-model.md 5, "Quirk"). Special tokens the caller typed go first,
+  // so that only the sound-event markup normalization itself writes reaches the prompt.
+  const transcript = normalizeTranscript(stripSpecialTokens(tokenizer, request.transcript));
+  if (!transcript) throw new HiggsError('E_INPUT', 'transcript: nothing to say after normalization');
+  const chunks = chunkText(transcript, {
+    method: request.chunkMethod ?? DEFAULT_CHUNK_METHOD,
+    maxWords: request.chunkMaxWordNum,
+    maxTurns: request.chunkMaxNumTurns,
+    maxSeconds: autoChunkSeconds(request.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS),
+  });
+  if (chunks.length > REQUEST_WORK_LIMITS.maxChunks) {
+    throw new HiggsError(
+      'E_INPUT',
+      `transcript: chunk_method "${request.chunkMethod ?? DEFAULT_CHUNK_METHOD}" cuts it into ${chunks.length} chunks, more than the ` +
+        `${REQUEST_WORK_LIMITS.maxChunks} one request may generate: use larger chunks (chunk_max_word_num, max_new_tokens) or send the text in parts`,
+    );
+  }
+  const seed = request.seed ?? Math.floor(Math.random() * 2 ** 32);
+  const K = info.numCodebooks;
+  const codes: number[][] = Array.from({ length: K }, () => []);
+  const history: HistoryTurn[] = [];
+  const reports: ChunkReport[] = [];
+  let prefilled = 0;
+
+  for (const [index, text] of chunks.entries()) {
+    if (hooks.signal?.aborted) throw new HiggsError('E_CANCELLED', 'generation was cancelled');
+    const maxFrames = frameCapForText(text, request.maxNewTokens);
+    // The reference keeps the last `buffer` generated audios (and their messages).
+    const buffer = request.generationChunkBufferSize;
+    let kept = buffer == null ? history.slice() : history.slice(Math.max(0, history.length - buffer));
+    let prompt = render(tokenizer, request, text, kept);
+    // Beyond the reference: drop the oldest context chunk until prompt + frames fit the KV cache.
+    while (prompt.inputIds.length + maxFrames > info.maxContext && kept.length > 0) {
+      kept = kept.slice(1);
+      prompt = render(tokenizer, request, text, kept);
+    }
+    if (prompt.inputIds.length >= info.maxContext) {
+      throw new HiggsError('E_INPUT', `the prompt (${prompt.inputIds.length} positions) does not fit maxContext ${info.maxContext}`);
+    }
+    prefilled += prompt.inputIds.length;
+    if (prefilled > REQUEST_WORK_LIMITS.maxPrefillPositions) {
+      throw new HiggsError(
+        'E_INPUT',
+        `the request would prefill more than ${REQUEST_WORK_LIMITS.maxPrefillPositions} prompt positions (at chunk ${index + 1} of ${chunks.length}): ` +
+          'keep fewer earlier chunks as context (generation_chunk_buffer_size) or send the text in parts',
+      );
+    }
+    const result = await generateChunk(engine, prompt, request, seed, maxFrames, codes[0]!.length, hooks, index, chunks.length);
+    for (let k = 0; k < K; k += 1) {
+      const row = result.codes.subarray(k * result.frames, (k + 1) * result.frames);
+      for (const v of row) codes[k]!.push(v);
+    }
+    history.push({ transcript: text, codes: rows(result.codes, K, result.frames) });
+    reports.push({
+      text,
+      frames: result.frames,
+      stopReason: result.stopReason,
+      promptPositions: result.promptPositions,
+      historyChunks: kept.length,
+      prefillSeconds: result.prefillSeconds,
+      decodeSeconds: result.decodeSeconds,
+    });
+  }
+  const truncated = reports.some((report) => report.stopReason !== 'audio_end');
+  return { codes, frames: codes[0]!.length, seed, chunks: reports, truncated };
+}
+
+/** The speaking time an 'auto' chunk may have for a frame cap of `maxNewTokens`. */
+export function autoChunkSeconds(maxNewTokens: number): number {
+  return Math.max(MIN_AUTO_CHUNK_SECONDS, (AUTO_CHUNK_FILL * maxNewTokens) / FRAMES_PER_SECOND);
+}
+
+function render(tokenizer: HiggsTokenizer, request: SynthesisRequest, text: string, history: HistoryTurn[]): RenderedPrompt {
+  return renderPrompt(tokenizer, {
+    transcript: text,
+    scene: request.scene,
+    voices: request.voices,
+    referencePlacement: request.referencePlacement,
+    speakerDescriptions: request.speakerDescriptions,
+    // A chunk whose generation produced no frames adds nothing to condition on.
+    history: history.filter((turn) => (turn.codes[0]?.length ?? 0) > 0),
+  });
+}
+
+async function generateChunk(
+  engine: NativeEngine,
+  prompt: RenderedPrompt,
+  request: SynthesisRequest,
+  seed: number,
+  maxFrames: number,
+  frameOffset: number,
+  hooks: SynthesisHooks,
+  chunk: number,
+  chunks: number,
+): Promise<GenerateResult> {
+  const requestId = nextRequestId++;
+  const abort = () => engine.cancel(requestId);
+  hooks.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    return await engine.generate(
+      {
+        inputIds: prompt.inputIds,
+        audioMask: prompt.audioMask,
+        audioCodes: prompt.audioCodes,
+        temperature: request.temperature ?? SAMPLING_DEFAULTS.temperature,
+        topK: request.topK ?? SAMPLING_DEFAULTS.topK,
+        topP: request.topP ?? SAMPLING_DEFAULTS.topP,
+        rasWindow: request.rasWinLen ?? SAMPLING_DEFAULTS.rasWindow,
+        rasMaxRepeats: request.rasWinMaxNumRepeat ?? SAMPLING_DEFAULTS.rasMaxRepeats,
+        // The reference uses the same seed for every chunk.
+        seed,
+        maxFrames,
+        requestId,
+      },
+      {
+        onFrames: hooks.onFrames && ((frames, first, count) => hooks.onFrames!(frames, frameOffset + first, count)),
+        onProgress: hooks.onProgress && ((columns, maxColumns) => hooks.onProgress!({ chunk, chunks, columns, maxColumns })),
+      },
+    );
+  } finally {
+    hooks.signal?.removeEventListener('abort', abort);
+  }
+}
+
+function rows(codes: Int32Array, K: number, frames: number): number[][] {
+  return Array.from({ length: K }, (_, k) => Array.from(codes.subarray(k * frames, (k + 1) * frames)));
+}

@@ -1,0 +1,310 @@
+// The `higgs-audio` CLI run as users run it: `node bin/higgs-audio.js ...` in a child process
+// (dist/ is built by the bootstrap), with the bundled tiny model; audio checked with soxi.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createProgress, wantsBar } from '../../lib/cli/progress.js';
+import { repoRoot, tinyHfDir } from '../setup/fixture-paths.js';
+
+const bin = join(repoRoot, 'bin', 'higgs-audio.js');
+const scratch = mkdtempSync(join(tmpdir(), 'higgs-cli-'));
+const ESC = '\x1b';
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment without this machine's HIGGS_* settings: the CLI's defaults apply. */
+function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HIGGS_')));
+  return { ...env, ...extra };
+}
+
+function cli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Run {
+  const run = spawnSync(process.execPath, [bin, ...args], {
+    cwd: options.cwd ?? scratch,
+    env: cleanEnv(options.env),
+    input: options.input ?? '',
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+function soxi(file: string): { rate: number; channels: number; seconds: number } {
+  const field = (flag: string) => Number(execFileSync('soxi', [flag, file], { encoding: 'utf8' }).trim());
+  return { rate: field('-r'), channels: field('-c'), seconds: field('-D') };
+}
+
+/** A folder with two preset voices (made by sox) and a profile.yaml with two profiles. */
+function voicesDir(): string {
+  const dir = join(scratch, 'voices');
+  mkdirSync(dir, { recursive: true });
+  const presets: [string, string][] = [
+    ['belinda', 'Twas the night before Christmas.'],
+    ['chadwick', 'The quick brown fox.'],
+  ];
+  for (const [name, text] of presets) {
+    execFileSync('sox', ['-n', '-r', '24000', '-c', '1', '-b', '16', join(dir, `${name}.wav`), 'synth', '1', 'sine', '300-600']);
+    writeFileSync(join(dir, `${name}.txt`), text);
+  }
+  writeFileSync(join(dir, 'profile.yaml'), 'profiles:\n  narrator: A calm, deep male voice.\n  child: A bright young voice.\n');
+  writeFileSync(join(dir, 'orphan.wav'), 'no transcript: not a preset');
+  return dir;
+}
+
+beforeAll(() => {
+  if (!existsSync(join(repoRoot, 'dist', 'lib', 'cli', 'main.js'))) {
+    throw new Error('dist/lib/cli/main.js is missing: build it with `npx tsc -p tsconfig.json` (the bootstrap does)');
+  }
+});
+
+describe('help and version', () => {
+  it.each([['--help'], ['-h'], ['help']])('%s prints the overview on stdout and exits 0', (flag) => {
+    const run = cli([flag]);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: higgs-audio <command> \[options\]/);
+    for (const word of ['speak', 'voices', 'serve', 'worker', 'HIGGS_MODEL_DIR', 'HIGGS_VOICES_DIR']) expect(run.stdout).toContain(word);
+    expect(run.stderr).toBe('');
+  });
+
+  it.each([['help', 'speak'], ['speak', '--help'], ['speak', '-h']])('%s %s prints the speak page', (...args) => {
+    const run = cli(args);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: higgs-audio speak \(--text TEXT \| --file FILE\)/);
+    for (const flag of ['--voice', '--out', '--format', '--seed', '--scene', 'profile:NAME']) expect(run.stdout).toContain(flag);
+  });
+
+  it.each([['--version'], ['-v']])('%s prints the package version', (flag) => {
+    const version = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version;
+    const run = cli([flag]);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`${version}\n`);
+  });
+
+  it('package.json names the launcher as the higgs-audio bin', () => {
+    expect(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).bin).toEqual({ 'higgs-audio': 'bin/higgs-audio.js' });
+  });
+});
+
+describe('usage errors exit 2 with one line and a pointer to the help', () => {
+  it.each([
+    [[], 'no command given'],
+    [['synthesize'], 'unknown command "synthesize"'],
+    [['--bogus'], "Unknown option '--bogus'"],
+    [['speak', '--text', 'hi', '--bogus'], "Unknown option '--bogus'"],
+    [['speak', 'hello'], 'Unexpected argument'],
+    [['speak'], 'give exactly one of --text TEXT or --file FILE'],
+    [['speak', '--text', 'a', '--file', 'b'], 'give exactly one of --text TEXT or --file FILE'],
+    [['speak', '--text'], "Option '-t, --text <value>' argument missing"],
+    [['speak', '--text', 'hi', '--format', 'ogg'], '--format must be one of wav, flac, mp3, opus (got "ogg")'],
+    [['speak', '--text', 'hi', '--seed', '1.5'], '--seed must be a whole number from 0 to 4294967295'],
+    [['speak', '--text', 'hi', '--seed', '4294967296'], '--seed must be a whole number'],
+    [['voices', 'extra'], 'Unexpected argument'],
+    [['help', 'nope'], 'unknown command "nope"'],
+  ])('%j', (args, message) => {
+    const run = cli(args);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`higgs-audio: [E_INPUT] ${message}`);
+    expect(run.stderr).toMatch(/Run 'higgs-audio help( \w+)?' for usage\.\n$/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('worker without a platform, a --test-input or ./test_input.json is a usage error (exit 2)', () => {
+    const run = cli(['worker'], { cwd: mkdtempSync(join(scratch, 'no-input-')) });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('higgs-audio: [E_INPUT]');
+  });
+});
+
+describe('speak', () => {
+  it('writes ./higgs-audio.wav with the bundled tiny model and reports it, without escape codes in pipes', () => {
+    const cwd = mkdtempSync(join(scratch, 'default-'));
+    const run = cli(['speak', '--text', 'The sun rises in the east.', '--seed', '7'], { cwd });
+    expect(run.status, run.stderr).toBe(0);
+    const file = join(cwd, 'higgs-audio.wav');
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(file);
+    expect(lines[1]).toMatch(/^duration: \d+\.\d\d s \(24000 Hz wav, \d+ bytes, seed 7\)$/);
+    expect(lines[2]).toMatch(/^timings: load \d+\.\d\d s, generate \d+\.\d\d s, decode \d+\.\d\d s, encode \d+\.\d\d s$/);
+    expect(lines[3]).toMatch(/^chunks: 1(, truncated: 1 stopped at a cap \(max_frames\), the speech may end early)?$/);
+    const info = soxi(file);
+    expect(info.rate).toBe(24000);
+    expect(info.channels).toBe(1);
+    expect(info.seconds).toBeGreaterThan(0);
+    expect(Number(/duration: ([\d.]+)/.exec(lines[1]!)![1])).toBeCloseTo(info.seconds, 2);
+    // Not a terminal: plain progress lines, no bar, no escape codes or carriage returns anywhere.
+    expect(run.stderr).toContain('bundled tiny random model');
+    expect(run.stderr).toMatch(/^load 100%$/m);
+    expect(run.stderr).toMatch(/^generate \d+%$/m);
+    expect(run.stdout + run.stderr).not.toContain(ESC);
+    expect(run.stdout + run.stderr).not.toContain('\r');
+  });
+
+  it('reads --file, takes the format from the --out extension, and gives the same audio for the same seed', () => {
+    const text = join(scratch, 'story.txt');
+    writeFileSync(text, 'Once upon a time.\n');
+    const first = cli(['speak', '--file', text, '--out', 'story.flac', '--seed', '11']);
+    expect(first.status, first.stderr).toBe(0);
+    const flac = join(scratch, 'story.flac');
+    expect(first.stdout.split('\n')[0]).toBe(flac);
+    expect(first.stdout).toContain('24000 Hz flac');
+    expect(soxi(flac)).toMatchObject({ rate: 24000, channels: 1 });
+    expect(soxi(flac).seconds).toBeGreaterThan(0);
+    // The same text from standard input ('-') with the same seed: the same samples.
+    const again = cli(['speak', '--file', '-', '--out', join(scratch, 'stdin.wav'), '--seed', '11'], { input: 'Once upon a time.\n' });
+    expect(again.status, again.stderr).toBe(0);
+    const samples = (file: string) => execFileSync('sox', [file, '-t', 's16', '-'], { maxBuffer: 1 << 26 });
+    expect(samples(join(scratch, 'stdin.wav')).equals(samples(flac))).toBe(true);
+  });
+
+  it('speaks with a preset voice and a profile voice from HIGGS_VOICES_DIR', () => {
+    const env = { HIGGS_VOICES_DIR: voicesDir() };
+    for (const voice of ['belinda', 'profile:narrator']) {
+      const out = join(scratch, `voice-${voice.replace(':', '-')}.wav`);
+      const run = cli(['speak', '--text', 'Hello there.', '--voice', voice, '--out', out, '--scene', 'A quiet room.'], { env });
+      expect(run.status, run.stderr).toBe(0);
+      expect(soxi(out).seconds).toBeGreaterThan(0);
+    }
+  });
+
+  it('rejects a missing voice with E_INPUT before loading the model', () => {
+    const run = cli(['speak', '--text', 'Hi.', '--voice', 'nobody', '--out', join(scratch, 'never.wav')], { env: { HIGGS_VOICES_DIR: voicesDir() } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe('higgs-audio: [E_INPUT] unknown voice "nobody" (available: belinda, chadwick, profile:child, profile:narrator)\n');
+    expect(existsSync(join(scratch, 'never.wav'))).toBe(false);
+    const profile = cli(['speak', '--text', 'Hi.', '--voice', 'profile:pirate'], { env: { HIGGS_VOICES_DIR: voicesDir() } });
+    expect(profile.status).toBe(1);
+    expect(profile.stderr).toContain('higgs-audio: [E_INPUT] unknown voice profile "pirate"');
+  });
+
+  it('rejects a voice when no voice directory is configured, and an invalid voice name', () => {
+    const none = cli(['speak', '--text', 'Hi.', '--voice', 'belinda']);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toContain('[E_INPUT] unknown voice "belinda": no voice directory is configured (set HIGGS_VOICES_DIR)');
+    const invalid = cli(['speak', '--text', 'Hi.', '--voice', '../etc/passwd'], { env: { HIGGS_VOICES_DIR: voicesDir() } });
+    expect(invalid.status).toBe(1);
+    expect(invalid.stderr).toContain('[E_INPUT] invalid voice name "../etc/passwd"');
+  });
+
+  it.each([
+    [['--file', 'missing.txt'], /\[E_INPUT\] cannot read --file .*missing\.txt: ENOENT/],
+    [['--text', '   '], /\[E_INPUT\] the text to speak is empty/],
+    [['--text', 'Hi.', '--out', 'no/such/folder/x.wav'], /\[E_INPUT\] cannot write .*x\.wav: the folder .*folder does not exist/],
+  ])('%j fails with exit 1, one line, no stack trace', (args, message) => {
+    const run = cli(['speak', ...args]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('prints the stack trace only with HIGGS_DEBUG=1', () => {
+    const run = cli(['speak', '--file', 'missing.txt'], { env: { HIGGS_DEBUG: '1' } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^higgs-audio: \[E_INPUT\] cannot read --file/);
+    expect(run.stderr).toMatch(/\n\s+at /);
+    expect(run.stderr).toContain('caused by:');
+  });
+
+  it('an interrupt (SIGINT) cancels the request and exits 130', async () => {
+    const out = join(scratch, 'interrupted.wav');
+    const child = spawn(process.execPath, [bin, 'speak', '--text', 'A sentence that will never be spoken.', '--out', out], {
+      cwd: scratch,
+      env: cleanEnv(),
+    });
+    let stderr = '';
+    child.stderr.on('data', (data: Buffer) => {
+      // The first progress output means the request is under way.
+      if (!stderr) child.kill('SIGINT');
+      stderr += data.toString();
+    });
+    const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    expect(status).toBe(130);
+    expect(stderr).toContain('higgs-audio: [E_CANCELLED] interrupted');
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('configuration errors', () => {
+  it('name the variable, exit 1, and show no stack trace', () => {
+    const run = cli(['speak', '--text', 'Hi.'], { env: { HIGGS_DEVICE: 'gpu', HIGGS_MAX_CONCURRENCY: '0' } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      'higgs-audio: [E_INPUT] invalid configuration:\n' +
+        '  HIGGS_DEVICE: must be one of auto, cuda, cuda:N, cpu (got "gpu")\n' +
+        '  HIGGS_MAX_CONCURRENCY: must be at least 1\n',
+    );
+  });
+
+  it('HIGGS_MODEL_DIR pointing nowhere is named', () => {
+    const run = cli(['voices'], { env: { HIGGS_MODEL_DIR: join(scratch, 'no-model') } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`HIGGS_MODEL_DIR: ${join(scratch, 'no-model')} does not exist`);
+  });
+
+  it('an explicit tiny model directory works like the bundled one', () => {
+    const run = cli(['speak', '--text', 'Hi.', '--out', join(scratch, 'explicit.wav'), '--seed', '1'], { env: { HIGGS_MODEL_DIR: tinyHfDir } });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).not.toContain('bundled tiny random model');
+  });
+});
+
+describe('voices', () => {
+  it('lists presets then profiles, one per line, from HIGGS_VOICES_DIR', () => {
+    const run = cli(['voices'], { env: { HIGGS_VOICES_DIR: voicesDir() } });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toBe('belinda\nchadwick\nprofile:child\nprofile:narrator\n');
+    expect(run.stderr).toBe('');
+  });
+
+  it('says so on stderr when there is no voice directory or it is empty', () => {
+    const none = cli(['voices']);
+    expect(none.status).toBe(0);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain('no voice directory is configured (set HIGGS_VOICES_DIR)');
+    const empty = cli(['voices'], { env: { HIGGS_VOICES_DIR: mkdtempSync(join(scratch, 'empty-')) } });
+    expect(empty.status).toBe(0);
+    expect(empty.stdout).toBe('');
+    expect(empty.stderr).toContain('no voices in');
+  });
+
+  it('reports an invalid profile.yaml as E_INPUT', () => {
+    const dir = mkdtempSync(join(scratch, 'badyaml-'));
+    writeFileSync(join(dir, 'profile.yaml'), 'profiles: [unclosed');
+    const run = cli(['voices'], { env: { HIGGS_VOICES_DIR: dir } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^higgs-audio: \[E_INPUT\] invalid profile\.yaml: /);
+  });
+});
+
+describe('progress display', () => {
+  const capture = (isTTY: boolean) => {
+    const stream = { isTTY, columns: 60, text: '', write(chunk: string) { this.text += chunk; } };
+    const progress = createProgress(stream, wantsBar(stream, {}));
+    progress.update('load', 0);
+    progress.update('load', 0.3);
+    progress.note('a note');
+    progress.update('load', 1);
+    progress.update('generate', 0.5);
+    progress.finish();
+    return stream.text;
+  };
+
+  it('draws a bar on a terminal', () => {
+    const text = capture(true);
+    expect(text).toContain(`\r${ESC}[2Kload      [`);
+    expect(text).toContain('] 100%');
+    expect(text).toContain('a note\n');
+    expect(text.endsWith(`\r${ESC}[2K`)).toBe(true);
+  });
+
+  it('prints plain lines at 25% steps elsewhere, and for TERM=dumb', () => {
+    expect(capture(false)).toBe('load 0%\nload 30%\na note\nload 100%\ngenerate 50%\n');
+    expect(wantsBar({ isTTY: true, write: () => true }, { TERM: 'dumb' })).toBe(false);
+  });
+});
