@@ -4,7 +4,8 @@
  * native core.
  */
 // The native engine (lib/native/addon-types.ts is its whole typed surface) and its loader.
-export { addonCandidates, loadNative, packageRoot } from './native/loader.js';
+export { addonCandidates, loadNative } from './native/loader.js';
+export { packageRoot } from './common/package-root.js';
 export type {
   AddonConstants,
   AudioFormat,
@@ -22,7 +23,9 @@ export type {
   NativeBinding,
   NativeEngine,
 } from './native/loader.js';
-export { defaultCodecDir, defaultModelDir } from './config/load-config.js';
+export { bundledCodecDir, bundledModelDir } from './config/load-config.js';
+export { resolveEngineDevice } from './service/engine-device.js';
+export { RUNPOD_VOLUME_ROOT, runpodVolume } from './runpod/volume.js';
 export { deriveMaxConcurrency, GPU_RESERVE_BYTES, MAX_DERIVED_CONCURRENCY, REQUEST_WORKING_BYTES } from './service/gpu-memory.js';
 
 // Text to tokens, prompts and codes.
@@ -36,7 +39,7 @@ export type { HistoryTurn, PromptSpec, RenderedPrompt, VoiceReference } from './
 export { delayClip } from './audio/delay-pattern.js';
 export { DEFAULT_MAX_NEW_TOKENS, frameCapForText, synthesizeCodes } from './speech/synthesis.js';
 export type { SamplingOptions, SynthesisHooks, SynthesisRequest, SynthesisResult } from './speech/synthesis.js';
-export { toSynthesisOptions } from './request/schema.js';
+export { toSynthesisOptions } from './service/synthesis-options.js';
 export { SAMPLING_DEFAULTS } from './request/defaults.js';
 
 // The codec and audio files.

@@ -6,9 +6,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config.js';
+import { runpodVolume } from '../runpod/volume.js';
 import { HiggsAudio } from '../service/higgs-audio.js';
 import { createLogger } from '../common/log.js';
-import { packageRoot } from '../native/loader.js';
+import { packageRoot } from '../common/package-root.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../request/defaults.js';
 
 const TRANSCRIPT = process.env.HIGGS_DEMO_TEXT ?? 'The sun rises in the east and sets in the west.';
@@ -18,7 +19,7 @@ const FORMAT = (process.env.HIGGS_DEMO_FORMAT ?? 'wav') as OutputFormat;
 // context, voices), one request through the request schema.
 async function main(): Promise<void> {
   if (!OUTPUT_FORMATS.includes(FORMAT)) throw new Error(`HIGGS_DEMO_FORMAT must be one of ${OUTPUT_FORMATS.join(', ')}`);
-  const config = loadConfig();
+  const config = loadConfig(process.env, { volume: runpodVolume() });
   const tiny = config.sources.modelDir === 'bundled';
   console.log(`higgs-audio demo: model ${config.modelDir} (${config.sources.modelDir}), codec ${config.codecDir} (${config.sources.codecDir})`);
   if (tiny || config.sources.codecDir === 'bundled') {

@@ -10,8 +10,9 @@ import { EXIT, type CliIO } from './io.js';
 import { wantsBar } from './progress.js';
 import { usage } from './usage.js';
 import { loadConfig, type HiggsConfig } from '../config/load-config.js';
+import { runpodVolume } from '../runpod/volume.js';
 import { errorCode } from '../common/errors.js';
-import { packageRoot } from '../native/loader.js';
+import { packageRoot } from '../common/package-root.js';
 
 /** After an interrupt, how long a cancelled request may take to wind down before we exit anyway. */
 const CANCEL_GRACE_MS = 3000;
@@ -47,7 +48,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
 async function withBackend(invocation: Extract<Invocation, { kind: 'voices' | 'speak' }>, io: CliIO): Promise<number> {
   let backend: CliBackend | undefined;
   try {
-    const config = loadConfig(io.env);
+    const config = loadConfig(io.env, { volume: runpodVolume() });
     // Loaded here, not at the top: help and version stay fast and need no native addon.
     const create = io.createBackend ?? (await import('./backend.js')).createCliBackend;
     const live = create(config);

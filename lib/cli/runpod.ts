@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from './args.js';
 import { EXIT, type CliIO } from './io.js';
 import { loadConfig } from '../config/load-config.js';
+import { runpodVolume } from '../runpod/volume.js';
 import { HiggsAudio } from '../service/higgs-audio.js';
 import { errorCode } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
@@ -38,7 +39,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
   if (values.help) return help('serve', io);
   const port = values.port === undefined ? 8080 : parsePort(values.port);
   const rateLimit = parseRateLimit(io.env.HIGGS_RATE_LIMIT_PER_MINUTE);
-  const config = loadConfig(io.env);
+  const config = loadConfig(io.env, { volume: runpodVolume() });
   const logger = createLogger({ level: config.logLevel });
   const tts = new HiggsAudio({ config, logger });
   const handler = createTtsHandler(tts, createS3Delivery());
@@ -77,7 +78,7 @@ async function worker(args: readonly string[], io: CliIO): Promise<number> {
   if (!given && !platform && !existsSync(resolve(io.cwd, DEFAULT_TEST_INPUT))) {
     throw new UsageError(`no job to run: give --test-input FILE, put a ${DEFAULT_TEST_INPUT} in the working directory, or set RUNPOD_WEBHOOK_GET_JOB (on RunPod)`);
   }
-  const config = loadConfig(io.env);
+  const config = loadConfig(io.env, { volume: runpodVolume() });
   // One-shot: stdout carries only the result line, so the logs go to stderr.
   const logger = createLogger({ level: config.logLevel, destination: platform ? undefined : { write: (line: string) => void io.stderr.write(line) } });
   const tts = new HiggsAudio({ config, logger });

@@ -77,7 +77,8 @@ const ENVIRONMENT = `Environment:
                          .../bosonai/higgs-audio-v2-tokenizer, else the bundled tiny codec)
   HIGGS_VOICES_DIR       Voice directory (default: /runpod-volume/higgs_audio/voice_prompts
                          when present, else none)
-  HIGGS_DEVICE           auto, cpu, cuda or cuda:N (default auto: cpu for now)
+  HIGGS_DEVICE           auto, cpu, cuda or cuda:N (default auto: a GPU when the build and the
+                         machine have one, else cpu)
   HIGGS_DTYPE            float32, bfloat16 or float16 (default float32 on cpu, bfloat16 on cuda)
   HIGGS_MAX_CONCURRENCY  Requests generating at once (default 1 on cpu; on cuda derived
                          after load from free GPU memory: (free - 2 GiB) / 1.5 GiB, 1 to 16)

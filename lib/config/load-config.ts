@@ -1,49 +1,51 @@
 /**
- * Environment configuration, parsed and validated in one place (zod). Paths follow the RunPod
- * network-volume layout when it is mounted and fall back to the bundled tiny random model.
- * Every invalid value is a HiggsError E_INPUT naming the variable, so a worker fails at start
- * with a message an operator can act on, not on its first request.
+ * Environment configuration, parsed and validated in one place (zod). It reads variables and the
+ * file system only: an `auto` device and dtype are resolved by the service when it creates the
+ * engine (lib/service/engine-device.ts), and a deployment's volume layout is passed in by the
+ * mode that knows it (lib/runpod/volume.ts). Unset paths fall back to the volume, then to the
+ * tiny random model of a source checkout, then to none. Every invalid value is a HiggsError
+ * E_INPUT naming the variable, so a worker fails at start with a message an operator can act
+ * on, not on its first request.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { HiggsError } from '../common/errors.js';
-import { loadNative, packageRoot } from '../native/loader.js';
+import { LOG_LEVELS, type LogLevel } from '../common/log-levels.js';
+import { packageRoot } from '../common/package-root.js';
 
-/** The RunPod network-volume layout of the deployment guide. */
-export const RUNPOD_ROOT = '/runpod-volume/higgs_audio';
-export const RUNPOD_MODEL_DIR = `${RUNPOD_ROOT}/bosonai/higgs-audio-v2-generation-3B-base`;
-export const RUNPOD_CODEC_DIR = `${RUNPOD_ROOT}/bosonai/higgs-audio-v2-tokenizer`;
-export const RUNPOD_VOICES_DIR = `${RUNPOD_ROOT}/voice_prompts`;
-
-export const DEVICES = ['auto', 'cuda', 'cpu'] as const;
 export const DTYPES = ['float32', 'bfloat16', 'float16'] as const;
-// The same names as lib/common/log.ts (pino levels); repeated so that config does not load pino.
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-
 export type Dtype = (typeof DTYPES)[number];
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
- * Where a setting came from: its environment variable, the mounted RunPod volume, the bundled
- * tiny fixtures, a built-in default, or nowhere (an optional path left unset).
+ * Where a setting came from: its environment variable, the deployment's volume, the bundled
+ * tiny fixtures, a built-in default, or nowhere (a path left unset).
  */
-export type ConfigSource = 'env' | 'runpod' | 'bundled' | 'default' | 'none';
+export type ConfigSource = 'env' | 'volume' | 'bundled' | 'default' | 'none';
+
+/** Directories a deployment mounts (RunPod's network volume); each is used when it exists. */
+export interface VolumeDirs {
+  modelDir: string;
+  codecDir: string;
+  voicesDir: string;
+}
 
 export interface HiggsConfig {
-  /** The LM checkpoint directory (config.json, safetensors, tokenizer.json). */
-  modelDir: string;
-  /** The audio codec directory (transformers higgs_audio_v2_tokenizer format). */
-  codecDir: string;
+  /**
+   * The LM checkpoint directory (config.json, safetensors, tokenizer.json); null when none is
+   * configured (an installed package has no bundled model: HiggsAudio.load says so).
+   */
+  modelDir: string | null;
+  /** The audio codec directory (transformers higgs_audio_v2_tokenizer format); null as modelDir. */
+  codecDir: string | null;
   /** Preset voices and profile.yaml; null when there is none. */
   voicesDir: string | null;
-  /** The device the engine runs on: "cpu", "cuda" or "cuda:N" (auto already resolved). */
+  /** HIGGS_DEVICE: "auto" (a GPU when the addon sees one, else the CPU), "cpu", "cuda" or "cuda:N". */
   device: string;
-  /** What HIGGS_DEVICE asked for (default auto). */
-  requestedDevice: string;
-  dtype: Dtype;
+  /** HIGGS_DTYPE; "auto" is bfloat16 on a GPU and float32 on the CPU. */
+  dtype: Dtype | 'auto';
   /**
-   * Requests generating at once. On CUDA without HIGGS_MAX_CONCURRENCY this is a fallback only:
+   * Requests generating at once. On a GPU without HIGGS_MAX_CONCURRENCY this is a fallback only:
    * HiggsAudio derives the limit from free GPU memory once the model is loaded (lib/service/gpu-memory.ts).
    */
   maxConcurrency: number;
@@ -63,7 +65,7 @@ export interface HiggsConfig {
   sources: Record<ConfigKey, ConfigSource>;
 }
 
-export type ConfigKey = Exclude<keyof HiggsConfig, 'sources' | 'requestedDevice'>;
+export type ConfigKey = Exclude<keyof HiggsConfig, 'sources'>;
 
 /** The environment variable behind each setting, for messages and the CLI's help. */
 export const CONFIG_VARIABLES: Readonly<Record<ConfigKey, string>> = {
@@ -89,8 +91,8 @@ export const DEFAULT_MAX_QUEUE = 16;
 export const STREAM_PART_MS = { minimum: 20, maximum: 10_000, default: 500 } as const;
 
 export interface LoadConfigOptions {
-  /** Where the RunPod volume is looked for (tests point it elsewhere). */
-  runpodRoot?: string;
+  /** The deployment's volume layout, used for paths the environment leaves unset. */
+  volume?: VolumeDirs;
 }
 
 // Docker and RunPod templates often set a variable to "" to mean "not set".
@@ -147,26 +149,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     throw new HiggsError('E_INPUT', `invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
-  const runpod = options.runpodRoot ?? RUNPOD_ROOT;
-  const model = pickDir(e.HIGGS_MODEL_DIR, 'HIGGS_MODEL_DIR', join(runpod, 'bosonai', 'higgs-audio-v2-generation-3B-base'), bundledModelDir);
-  const codec = pickDir(e.HIGGS_CODEC_DIR, 'HIGGS_CODEC_DIR', join(runpod, 'bosonai', 'higgs-audio-v2-tokenizer'), bundledCodecDir);
-  const voices = pickVoices(e.HIGGS_VOICES_DIR, join(runpod, 'voice_prompts'));
+  const volume = options.volume;
+  const model = pickDir(e.HIGGS_MODEL_DIR, 'HIGGS_MODEL_DIR', volume?.modelDir, bundledModelDir);
+  const codec = pickDir(e.HIGGS_CODEC_DIR, 'HIGGS_CODEC_DIR', volume?.codecDir, bundledCodecDir);
+  const voices = pickVoices(e.HIGGS_VOICES_DIR, volume?.voicesDir);
 
-  const requestedDevice = e.HIGGS_DEVICE ?? 'auto';
-  // auto: the GPU when the addon's libtorch has CUDA and sees one, else the CPU.
-  const resolvedDevice = requestedDevice === 'auto' ? (cudaAvailable() ? 'cuda' : 'cpu') : requestedDevice;
-  const onGpu = resolvedDevice.startsWith('cuda');
+  const device = e.HIGGS_DEVICE ?? 'auto';
+  const onGpu = device.startsWith('cuda');
   const from = (value: unknown): ConfigSource => (value === undefined ? 'default' : 'env');
   return {
     modelDir: model.dir,
     codecDir: codec.dir,
     voicesDir: voices.dir,
-    device: resolvedDevice,
-    requestedDevice,
-    // bf16 halves memory and is what the GPU kernels are tuned for; the CPU path is exact in fp32.
-    dtype: e.HIGGS_DTYPE ?? (onGpu ? 'bfloat16' : 'float32'),
-    // One native thread does all the CPU work: a second request would only wait inside it. On
-    // CUDA, 4 stands until the load derives the limit from free memory (lib/service/gpu-memory.ts).
+    device,
+    dtype: e.HIGGS_DTYPE ?? 'auto',
+    // On the CPU one engine thread does the LM work: a second request would only wait inside it.
+    // On a GPU (cuda, or auto that finds one) the load derives the limit from free memory
+    // (lib/service/gpu-memory.ts); 4 or 1 only stands until then.
     maxConcurrency: e.HIGGS_MAX_CONCURRENCY ?? (onGpu ? 4 : 1),
     maxQueue: e.HIGGS_MAX_QUEUE ?? DEFAULT_MAX_QUEUE,
     logLevel: e.HIGGS_LOG_LEVEL ?? 'info',
@@ -195,28 +194,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
 }
 
 interface PickedDir {
-  dir: string;
+  dir: string | null;
   source: ConfigSource;
 }
 
-const bundledModelDir = (): string => join(packageRoot(), 'test', 'fixtures', 'tiny', 'hf');
-const bundledCodecDir = (): string => join(packageRoot(), 'test', 'fixtures', 'goldens', 'codec');
+/** The tiny random checkpoints of a source checkout (`npm run fixtures`; the npm package has none). */
+export const bundledModelDir = (): string => join(packageRoot(), 'test', 'fixtures', 'tiny', 'hf');
+export const bundledCodecDir = (): string => join(packageRoot(), 'test', 'fixtures', 'goldens', 'codec');
 
-/** A directory the engine needs: the variable (which must name a directory), the volume, the fixture. */
-function pickDir(fromEnv: string | undefined, variable: string, runpodDir: string, bundled: () => string): PickedDir {
+/** A directory the engine needs: the variable (which must name a directory), the volume, the fixture, none. */
+function pickDir(fromEnv: string | undefined, variable: string, volumeDir: string | undefined, bundled: () => string): PickedDir {
   if (fromEnv !== undefined) return { dir: existingDir(fromEnv, variable), source: 'env' };
-  if (existsSync(join(runpodDir, 'config.json'))) return { dir: runpodDir, source: 'runpod' };
-  return { dir: bundled(), source: 'bundled' };
+  if (volumeDir !== undefined && existsSync(join(volumeDir, 'config.json'))) return { dir: volumeDir, source: 'volume' };
+  if (existsSync(join(bundled(), 'config.json'))) return { dir: bundled(), source: 'bundled' };
+  return { dir: null, source: 'none' };
 }
 
 /** The voice directory may be named before it exists (an empty library), but not be a file. */
-function pickVoices(fromEnv: string | undefined, runpodDir: string): { dir: string | null; source: ConfigSource } {
+function pickVoices(fromEnv: string | undefined, volumeDir: string | undefined): PickedDir {
   if (fromEnv !== undefined) {
     const dir = resolve(fromEnv);
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw invalid('HIGGS_VOICES_DIR', `${dir} is not a directory`);
     return { dir, source: 'env' };
   }
-  if (isDirectory(runpodDir)) return { dir: runpodDir, source: 'runpod' };
+  if (volumeDir !== undefined && isDirectory(volumeDir)) return { dir: volumeDir, source: 'volume' };
   return { dir: null, source: 'none' };
 }
 
@@ -237,44 +238,4 @@ function isDirectory(dir: string): boolean {
 
 function invalid(variable: string, why: string): HiggsError {
   return new HiggsError('E_INPUT', `invalid configuration:\n  ${variable}: ${why}`);
-}
-
-// ---- Kept for the demo and the public API: one path each, with a human-readable source. ----
-
-export interface ResolvedPath {
-  dir: string;
-  source: string;
-}
-
-function legacyPick(env: NodeJS.ProcessEnv, variable: string, runpod: string, bundled: () => string, bundledName: string): ResolvedPath {
-  const fromEnv = env[variable];
-  if (fromEnv) return { dir: fromEnv, source: variable };
-  if (existsSync(join(runpod, 'config.json'))) return { dir: runpod, source: 'RunPod volume' };
-  return { dir: bundled(), source: bundledName };
-}
-
-/**
- * The LM to serve: HIGGS_MODEL_DIR if set, else the RunPod volume path if it exists, else the
- * bundled tiny random model (test/fixtures/tiny/hf, made by `npm run fixtures`): noise only.
- * Unlike loadConfig, it does not check that the directory exists.
- */
-export function defaultModelDir(env: NodeJS.ProcessEnv = process.env): ResolvedPath {
-  return legacyPick(env, 'HIGGS_MODEL_DIR', RUNPOD_MODEL_DIR, bundledModelDir, 'bundled tiny random model');
-}
-
-/**
- * The audio codec: HIGGS_CODEC_DIR, else the RunPod volume path, else the tiny random codec of
- * the transformers goldens (test/fixtures/goldens/codec): noise only.
- */
-export function defaultCodecDir(env: NodeJS.ProcessEnv = process.env): ResolvedPath {
-  return legacyPick(env, 'HIGGS_CODEC_DIR', RUNPOD_CODEC_DIR, bundledCodecDir, 'bundled tiny random codec');
-}
-
-/** Asks the addon; a missing addon means no CUDA (loading it fails later with its own clear error). */
-function cudaAvailable(): boolean {
-  try {
-    return loadNative().cudaAvailable();
-  } catch {
-    return false;
-  }
 }

@@ -4,28 +4,16 @@
  * lib/native/addon-types.ts.
  */
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { NativeBinding } from './addon-types.js';
 import { HiggsError } from '../common/errors.js';
+import { packageRoot } from '../common/package-root.js';
 
 export type * from './addon-types.js';
 
 /** The addon ABI this library is written for (native/binding/convert.cc, kAbiVersion). */
 export const EXPECTED_ABI = 3;
-
-/** The package root: the nearest folder above this file whose package.json is higgs-audio. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'higgs-audio') return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new HiggsError('E_NATIVE_MISSING', 'cannot find the higgs-audio package root');
-    dir = parent;
-  }
-}
 
 /** Where the addon is looked for, in order. HIGGS_AUDIO_ADDON overrides everything. */
 export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {

@@ -13,8 +13,6 @@ export const OUTPUT_FORMATS = ['wav', 'flac', 'mp3', 'opus'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** Where the audio goes: inline base64 in the result, or an S3 upload. */
-export const OUTPUT_TARGETS = ['base64', 's3'] as const;
-export type OutputTarget = (typeof OUTPUT_TARGETS)[number];
 
 /** Default upper bound of max_new_tokens (frames, 25 per second: about 164 s of audio). */
 export const DEFAULT_MAX_NEW_TOKENS_CAP = 4096;
@@ -154,12 +152,6 @@ export const REQUEST_DEFAULTS = {
     type: 'string',
     enum: OUTPUT_FORMATS,
     default: 'wav',
-  },
-  output: {
-    type: 'string',
-    enum: OUTPUT_TARGETS,
-    default: 'base64',
-    description: "'base64': audio inline in the result; 's3': uploaded, the result holds a URL.",
   },
 } as const;
 

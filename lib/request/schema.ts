@@ -7,15 +7,12 @@ import * as z from 'zod';
 import {
   DEFAULT_MAX_NEW_TOKENS_CAP,
   OUTPUT_FORMATS,
-  OUTPUT_TARGETS,
   REQUEST_DEFAULTS as D,
   type OutputFormat,
-  type OutputTarget,
 } from './defaults.js';
 import { parseWith } from './issues.js';
 import { boundedText } from './text.js';
 import { speakersSchema, voiceSchema, type RequestVoice, type SpeakerVoice } from './voice-schema.js';
-import type { SynthesisRequest } from '../speech/synthesis.js';
 import { CHUNK_METHODS, type ChunkMethod } from '../text/chunking.js';
 
 export {
@@ -23,10 +20,9 @@ export {
   MAX_INLINE_AUDIO_BYTES,
   MAX_SPEAKERS,
   OUTPUT_FORMATS,
-  OUTPUT_TARGETS,
   REQUEST_DEFAULTS,
 } from './defaults.js';
-export type { OutputFormat, OutputTarget, RequestFieldDoc } from './defaults.js';
+export type { OutputFormat, RequestFieldDoc } from './defaults.js';
 export { RequestInputError, formatIssues, parseWith } from './issues.js';
 export type { InlineVoiceSpec, RequestVoice, SpeakerVoice } from './voice-schema.js';
 
@@ -52,7 +48,6 @@ export interface ValidatedRequest {
   chunk_max_num_turns: number;
   generation_chunk_buffer_size: number | null;
   output_format: OutputFormat;
-  output: OutputTarget;
 }
 
 export interface RequestOptions {
@@ -69,11 +64,8 @@ function cap(options: RequestOptions): number {
 
 const int = (min: number, max: number) => z.int().min(min).max(max);
 
-/**
- * The fields of a request, for schemas that add their own (e.g. the RunPod worker's s3 config):
- * `z.strictObject({ ...requestShape(o), s3: ... }).superRefine(checkRequest)`.
- */
-export function requestShape(options: RequestOptions = {}) {
+/** The fields of a request with their bounds and defaults (all from REQUEST_DEFAULTS). */
+function requestShape(options: RequestOptions = {}) {
   const maxTokens = cap(options);
   return {
     transcript: boundedText({ min: 1, max: D.transcript.maxLength }),
@@ -98,7 +90,6 @@ export function requestShape(options: RequestOptions = {}) {
       .union([z.null(), int(D.generation_chunk_buffer_size.minimum, D.generation_chunk_buffer_size.maximum)])
       .default(D.generation_chunk_buffer_size.default),
     output_format: z.enum(OUTPUT_FORMATS).default(D.output_format.default),
-    output: z.enum(OUTPUT_TARGETS).default(D.output.default),
   };
 }
 
@@ -106,14 +97,14 @@ export function requestShape(options: RequestOptions = {}) {
  * Checks across fields. ref_audio and speakers are exclusive: with both, which voice SPEAKER0
  * gets would be a guess.
  */
-export function checkRequest(request: { ref_audio?: unknown; speakers?: unknown }, ctx: z.RefinementCtx): void {
+function checkRequest(request: { ref_audio?: unknown; speakers?: unknown }, ctx: z.RefinementCtx): void {
   if (request.ref_audio !== undefined && request.speakers !== undefined) {
     ctx.addIssue({ code: 'custom', message: 'give either ref_audio or speakers, not both', path: ['speakers'] });
   }
 }
 
 /** The request schema (strict: unknown fields are errors). Output: ValidatedRequest. */
-export function createRequestSchema(options: RequestOptions = {}): z.ZodType<ValidatedRequest> {
+function createRequestSchema(options: RequestOptions = {}): z.ZodType<ValidatedRequest> {
   return z.strictObject(requestShape(options)).superRefine(checkRequest);
 }
 
@@ -138,26 +129,4 @@ function schemaFor(options: RequestOptions): z.ZodType<ValidatedRequest> {
  */
 export function parseRequest(input: unknown, options: RequestOptions = {}): ValidatedRequest {
   return parseWith(schemaFor(options), input);
-}
-
-/** The engine-side fields of a validated request; the voices (ref_audio, speakers) are left to the caller. */
-export type SynthesisOptions = Omit<SynthesisRequest, 'voices' | 'referencePlacement' | 'speakerDescriptions'>;
-
-/** Maps a validated request to lib/speech/synthesis.ts's SynthesisRequest fields. */
-export function toSynthesisOptions(req: ValidatedRequest): SynthesisOptions {
-  return {
-    transcript: req.transcript,
-    scene: req.scene_prompt,
-    temperature: req.temperature,
-    topK: req.top_k,
-    topP: req.top_p,
-    rasWinLen: req.ras_win_len,
-    rasWinMaxNumRepeat: req.ras_win_max_num_repeat,
-    seed: req.seed,
-    maxNewTokens: req.max_new_tokens,
-    chunkMethod: req.chunk_method,
-    chunkMaxWordNum: req.chunk_max_word_num,
-    chunkMaxNumTurns: req.chunk_max_num_turns,
-    generationChunkBufferSize: req.generation_chunk_buffer_size,
-  };
 }

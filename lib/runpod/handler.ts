@@ -1,13 +1,14 @@
 /**
  * The TTS job handler shared by every RunPod mode (platform worker, one-shot test input, local
  * API server): job input -> validated request -> HiggsAudio -> output delivery. Worker-level keys
- * (`action`, `stream`, `s3Config`) are taken off before the request schema sees the input.
+ * (`action`, `stream`, `output`, `s3Config`) are taken off first (lib/runpod/job-input.ts).
  * RunPod forwards a request's `s3Config` at the top level of the job, beside `input` (reference
  * runpod.md 2.1): the mode passes it in the context; inside `input` it is accepted too.
  */
 import type { HiggsAudio, StreamDone } from '../service/higgs-audio.js';
 import type { ChunkReport } from '../speech/synthesis.js';
 import { HiggsError } from '../common/errors.js';
+import { splitJobInput } from './job-input.js';
 import { streamParts } from './stream-parts.js';
 import type { AudioDelivery } from '../s3/delivery.js';
 
@@ -41,23 +42,6 @@ export interface TtsHandler {
 /** RunPod's payload limits (reference/runpod.md 8), with room for the JSON around the audio. */
 export const BASE64_LIMITS = { run: 9 * 1024 * 1024, runsync: 18 * 1024 * 1024 };
 
-interface SplitInput {
-  request: Record<string, unknown>;
-  action?: string;
-  stream: boolean;
-  s3Config?: unknown;
-}
-
-function split(input: unknown): SplitInput {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new HiggsError('E_INPUT', 'input: must be a JSON object');
-  }
-  const { action, stream, s3Config, ...request } = input as Record<string, unknown>;
-  if (action !== undefined && action !== 'health') throw new HiggsError('E_INPUT', `action: unknown action (only "health")`);
-  if (stream !== undefined && typeof stream !== 'boolean') throw new HiggsError('E_INPUT', 'stream: must be true or false');
-  return { request, action: action as string | undefined, stream: stream === true, s3Config };
-}
-
 /** Each chunk of a result as the output reports it (its text is not echoed back). */
 function chunkOutputs(chunks: readonly ChunkReport[]): Array<{ characters: number; frames: number; stop_reason: ChunkReport['stopReason'] }> {
   return chunks.map((chunk) => ({ characters: [...chunk.text].length, frames: chunk.frames, stop_reason: chunk.stopReason }));
@@ -80,17 +64,17 @@ export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null
     dispose: () => tts.dispose(),
     wantsStream: (input) => {
       try {
-        return split(input).stream;
+        return splitJobInput(input).stream;
       } catch {
         return false; // run() reports the input error
       }
     },
 
     async run(input, ctx) {
-      const job = split(input);
+      const job = splitJobInput(input);
       if (job.action === 'health') return { health: tts.health() };
       // Where the audio would go is checked before the work, not after it.
-      const wantsS3 = job.request.output === 's3';
+      const wantsS3 = job.output === 's3';
       const s3Config = chooseS3Config(ctx.s3Config, job.s3Config);
       if (present(s3Config) && !delivery) throw new HiggsError('E_INPUT', 's3Config: this worker does not accept per-job buckets');
       if (wantsS3 && !delivery) throw new HiggsError('E_INPUT', 'output: "s3" asked for, but no bucket is configured (BUCKET_* variables or s3Config)');
@@ -123,7 +107,8 @@ export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null
     },
 
     async *stream(input, ctx) {
-      const job = split(input);
+      const job = splitJobInput(input);
+      if (job.output === 's3') throw new HiggsError('E_INPUT', 'output: a streamed job sends its audio in the stream parts; "s3" needs "stream": false');
       let part = 0;
       let done: StreamDone | undefined;
       const audio = tts.stream(job.request, { signal: ctx.signal, requestId: ctx.id, onDone: (summary) => (done = summary) });

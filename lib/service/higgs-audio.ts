@@ -10,7 +10,9 @@ import { createLogger, type Logger } from '../common/log.js';
 import { GpuCacheReleaser, availableGpuBytes, deriveMaxConcurrency } from './gpu-memory.js';
 import { loadNative, type CodecInfo, type GpuMemory, type ModelInfo, type NativeEngine } from '../native/loader.js';
 import { RequestQueue } from './queue.js';
-import { parseRequest, toSynthesisOptions, type ValidatedRequest } from '../request/schema.js';
+import { parseRequest, type ValidatedRequest } from '../request/schema.js';
+import { toSynthesisOptions } from './synthesis-options.js';
+import { resolveEngineDevice } from './engine-device.js';
 import { resolveVoices } from '../request/resolve-voices.js';
 import { synthesizeSpeech } from '../speech/whole-file.js';
 import type { ChunkReport } from '../speech/synthesis.js';
@@ -135,21 +137,23 @@ export class HiggsAudio implements AsyncDisposable {
     this.status = 'loading';
     const started = performance.now();
     const c = this.config;
-    this.log.info({ event: 'load.start', modelDir: c.modelDir, codecDir: c.codecDir, device: c.device, dtype: c.dtype }, 'loading model');
     try {
-      const { Engine } = loadNative();
-      const engine = new Engine({ device: c.device, dtype: c.dtype, maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels });
+      const { modelDir, codecDir } = configuredDirs(c);
+      const binding = loadNative();
+      const { device, dtype } = resolveEngineDevice(c, binding);
+      this.log.info({ event: 'load.start', modelDir, codecDir, device, dtype }, 'loading model');
+      const engine = new binding.Engine({ device, dtype, maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels });
       this.engine = engine;
       throwIfCancelled(signal);
-      await engine.load(c.modelDir, (p) => onProgress?.({ phase: p.phase, progress: p.progress * 0.9 }));
+      await engine.load(modelDir, (p) => onProgress?.({ phase: p.phase, progress: p.progress * 0.9 }));
       throwIfCancelled(signal);
-      this.tokenizer = loadTokenizer(c.modelDir);
-      await engine.loadCodec(c.codecDir);
+      this.tokenizer = loadTokenizer(modelDir);
+      await engine.loadCodec(codecDir);
       onProgress?.({ phase: 'codec', progress: 0.95 });
       if (c.voicesDir) {
         this.voices = new VoiceLibrary({
           dir: c.voicesDir,
-          codecId: await codecFingerprint(c.codecDir),
+          codecId: await codecFingerprint(codecDir),
           encode: (bytes) => encodeReferenceAudio(engine, bytes),
         });
       }
@@ -349,4 +353,17 @@ function describeVoice(request: ValidatedRequest): string {
   const ref = request.ref_audio;
   if (!ref) return request.speakers ? `speakers:${Object.keys(request.speakers).length}` : 'smart';
   return ref.kind === 'inline' ? 'inline' : ref.kind === 'profile' ? `profile:${ref.name}` : ref.name;
+}
+
+/** The model and codec to load; an unconfigured one is a clear error before the addon loads. */
+function configuredDirs(c: HiggsConfig): { modelDir: string; codecDir: string } {
+  const missing = [c.modelDir === null && 'HIGGS_MODEL_DIR', c.codecDir === null && 'HIGGS_CODEC_DIR'].filter(Boolean);
+  if (c.modelDir === null || c.codecDir === null) {
+    throw new HiggsError(
+      'E_INPUT',
+      `no model configured: set ${missing.join(' and ')} to a Higgs Audio V2 checkpoint and codec. ` +
+        'The tiny random model used by default exists only in a source checkout (npm run fixtures); an installed package has none.',
+    );
+  }
+  return { modelDir: c.modelDir, codecDir: c.codecDir };
 }

@@ -1,26 +1,18 @@
 // Environment configuration: every variable valid and invalid (the message names it), the
 // defaults, where each path came from, the RunPod volume layout, and the bundled fallbacks.
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  RUNPOD_CODEC_DIR,
-  RUNPOD_MODEL_DIR,
-  RUNPOD_ROOT,
-  defaultCodecDir,
-  defaultModelDir,
-  loadConfig,
-  type HiggsConfig,
-} from '../../lib/config/load-config.js';
-import { loadNative } from '../../lib/native/loader.js';
+import { bundledCodecDir, bundledModelDir, loadConfig, type HiggsConfig } from '../../lib/config/load-config.js';
+import { runpodVolume } from '../../lib/runpod/volume.js';
 import { HiggsError } from '../../lib/common/errors.js';
 import { repoRoot, tinyHfDir } from '../setup/fixture-paths.js';
 
 const bundledCodec = join(repoRoot, 'test', 'fixtures', 'goldens', 'codec');
 const scratch = mkdtempSync(join(tmpdir(), 'higgs-config-'));
-/** A RunPod root that does not exist: the bundled fallbacks apply whatever this machine has. */
-const noVolume = { runpodRoot: join(scratch, 'no-volume') };
+/** A volume that does not exist: the bundled fallbacks apply whatever this machine has. */
+const noVolume = { volume: runpodVolume(join(scratch, 'no-volume')) };
 
 const load = (env: NodeJS.ProcessEnv): HiggsConfig => loadConfig(env, noVolume);
 
@@ -49,9 +41,8 @@ describe('loadConfig defaults', () => {
       modelDir: tinyHfDir,
       codecDir: bundledCodec,
       voicesDir: null,
-      device: 'cpu',
-      requestedDevice: 'auto',
-      dtype: 'float32',
+      device: 'auto',
+      dtype: 'auto',
       maxConcurrency: 1,
       maxQueue: 16,
       logLevel: 'info',
@@ -78,7 +69,7 @@ describe('loadConfig defaults', () => {
     });
   });
 
-  it.skipIf(existsSync(RUNPOD_ROOT))('uses the bundled fallbacks here, where no RunPod volume is mounted', () => {
+  it('knows no volume unless one is passed (the RunPod modes pass theirs)', () => {
     const config = loadConfig({});
     expect(config.modelDir).toBe(tinyHfDir);
     expect(config.codecDir).toBe(bundledCodec);
@@ -93,15 +84,15 @@ describe('loadConfig defaults', () => {
     const voices = dir('volume/higgs_audio/voice_prompts');
     writeFileSync(join(model, 'config.json'), '{}');
     writeFileSync(join(codec, 'config.json'), '{}');
-    const config = loadConfig({}, { runpodRoot: root });
+    const config = loadConfig({}, { volume: runpodVolume(root) });
     expect(config).toMatchObject({ modelDir: model, codecDir: codec, voicesDir: voices });
-    expect(config.sources).toMatchObject({ modelDir: 'runpod', codecDir: 'runpod', voicesDir: 'runpod' });
+    expect(config.sources).toMatchObject({ modelDir: 'volume', codecDir: 'volume', voicesDir: 'volume' });
   });
 
   it('ignores a RunPod model folder without config.json (a half-copied volume)', () => {
     const root = dir('partial/higgs_audio');
     dir('partial/higgs_audio/bosonai/higgs-audio-v2-generation-3B-base');
-    const config = loadConfig({}, { runpodRoot: root });
+    const config = loadConfig({}, { volume: runpodVolume(root) });
     expect(config.modelDir).toBe(tinyHfDir);
     expect(config.sources.modelDir).toBe('bundled');
   });
@@ -113,15 +104,8 @@ describe('loadConfig defaults', () => {
   });
 
 
-  it('keeps defaultModelDir and defaultCodecDir working', () => {
-    expect(defaultModelDir({ HIGGS_MODEL_DIR: '/m' })).toEqual({ dir: '/m', source: 'HIGGS_MODEL_DIR' });
-    expect(defaultCodecDir({ HIGGS_CODEC_DIR: '/c' })).toEqual({ dir: '/c', source: 'HIGGS_CODEC_DIR' });
-    if (!existsSync(join(RUNPOD_MODEL_DIR, 'config.json'))) {
-      expect(defaultModelDir({})).toEqual({ dir: tinyHfDir, source: 'bundled tiny random model' });
-    }
-    if (!existsSync(join(RUNPOD_CODEC_DIR, 'config.json'))) {
-      expect(defaultCodecDir({})).toEqual({ dir: bundledCodec, source: 'bundled tiny random codec' });
-    }
+  it('bundles the tiny model and codec of a source checkout', () => {
+    expect([bundledModelDir(), bundledCodecDir()]).toEqual([tinyHfDir, bundledCodec]);
   });
 });
 
@@ -166,8 +150,8 @@ describe('HIGGS_VOICES_DIR', () => {
 
 describe('HIGGS_DEVICE', () => {
   it.each([
-    // auto follows what the addon's libtorch reports (no CUDA on CI machines).
-    ['auto', loadNative().cudaAvailable() ? 'cuda' : 'cpu'],
+    // auto stays auto: the service resolves it when it creates the engine (engine-device.ts).
+    ['auto', 'auto'],
     ['cpu', 'cpu'],
     ['cuda', 'cuda'],
     ['cuda:1', 'cuda:1'],
@@ -175,14 +159,14 @@ describe('HIGGS_DEVICE', () => {
   ])('%j runs on %s', (value, device) => {
     const config = load({ HIGGS_DEVICE: value });
     expect(config.device).toBe(device);
-    expect(config.requestedDevice).toBe(value.trim());
     expect(config.sources.device).toBe('env');
   });
 
   // On cuda, 4 is the fallback until HiggsAudio derives the limit from free GPU memory at load.
-  it('defaults dtype and concurrency by device: bfloat16 and 4 on cuda', () => {
-    expect(load({ HIGGS_DEVICE: 'cuda' })).toMatchObject({ dtype: 'bfloat16', maxConcurrency: 4 });
-    expect(load({ HIGGS_DEVICE: 'cpu' })).toMatchObject({ dtype: 'float32', maxConcurrency: 1 });
+  it('defaults dtype to auto and concurrency by device: 4 on cuda, else 1 until a GPU load derives it', () => {
+    expect(load({ HIGGS_DEVICE: 'cuda' })).toMatchObject({ dtype: 'auto', maxConcurrency: 4 });
+    expect(load({ HIGGS_DEVICE: 'cpu' })).toMatchObject({ dtype: 'auto', maxConcurrency: 1 });
+    expect(load({})).toMatchObject({ dtype: 'auto', maxConcurrency: 1 });
   });
 
   it.each(['gpu', 'CUDA0', 'cuda:x', 'mps'])('refuses %j, naming the variable and the choices', (value) => {

@@ -7,7 +7,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, DTYPES, RUNPOD_CODEC_DIR, RUNPOD_MODEL_DIR, RUNPOD_VOICES_DIR } from '../../lib/config/load-config.js';
+import { CONFIG_VARIABLES, DTYPES } from '../../lib/config/load-config.js';
+import { runpodVolume } from '../../lib/runpod/volume.js';
+
+const { modelDir: RUNPOD_MODEL_DIR, codecDir: RUNPOD_CODEC_DIR, voicesDir: RUNPOD_VOICES_DIR } = runpodVolume();
 import { parseRequest } from '../../lib/request/schema.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -207,7 +210,7 @@ describe('Dockerfile.runpod.optimized', () => {
     expect(JSON.parse(cmd.args)).toEqual(['node', 'bin/higgs-audio.js', 'worker']);
   });
 
-  it('sets the RunPod volume paths of lib/config/load-config.ts and GPU defaults in the final stage', () => {
+  it('sets the RunPod volume paths of lib/runpod/volume.ts and GPU defaults in the final stage', () => {
     const env = envOf(runtime);
     expect(env.get('HIGGS_MODEL_DIR')).toBe(RUNPOD_MODEL_DIR);
     expect(env.get('HIGGS_CODEC_DIR')).toBe(RUNPOD_CODEC_DIR);

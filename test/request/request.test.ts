@@ -9,9 +9,9 @@ import {
   REQUEST_DEFAULTS,
   RequestInputError,
   parseRequest,
-  toSynthesisOptions,
   type ValidatedRequest,
 } from '../../lib/request/schema.js';
+import { toSynthesisOptions } from '../../lib/service/synthesis-options.js';
 
 const T = { transcript: 'Hello there.' };
 
@@ -288,7 +288,6 @@ describe('types, strictness and messages', () => {
     ['chunk_method', 'sentence', 'chunk_method: must be one of "auto", "none", "speaker", "word" (got "sentence")'],
     ['chunk_method', null, 'chunk_method: must be one of'],
     ['output_format', 'vorbis', 'output_format: must be one of "wav", "flac", "mp3", "opus" (got "vorbis")'],
-    ['output', 'url', 'output: must be one of "base64", "s3" (got "url")'],
     ['scene_prompt', 42, 'scene_prompt: expected a string, got 42'],
     ['ref_audio', 42, 'ref_audio: expected a string or an object, got 42'],
   ];
@@ -378,7 +377,6 @@ describe('defaults and mapping', () => {
       chunk_max_num_turns: D.chunk_max_num_turns.default,
       generation_chunk_buffer_size: D.generation_chunk_buffer_size.default,
       output_format: D.output_format.default,
-      output: D.output.default,
     });
   });
 

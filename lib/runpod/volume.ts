@@ -1,0 +1,18 @@
+/**
+ * The RunPod network-volume layout of the deployment guide: where the worker finds the model,
+ * the codec and the preset voices when the environment does not name them. The RunPod modes
+ * (worker, serve) and the CLI pass it to loadConfig; the library itself knows no volume.
+ */
+import { join } from 'node:path';
+import type { VolumeDirs } from '../config/load-config.js';
+
+export const RUNPOD_VOLUME_ROOT = '/runpod-volume/higgs_audio';
+
+/** The layout under `root` (tests point it elsewhere). */
+export function runpodVolume(root: string = RUNPOD_VOLUME_ROOT): VolumeDirs {
+  return {
+    modelDir: join(root, 'bosonai', 'higgs-audio-v2-generation-3B-base'),
+    codecDir: join(root, 'bosonai', 'higgs-audio-v2-tokenizer'),
+    voicesDir: join(root, 'voice_prompts'),
+  };
+}
