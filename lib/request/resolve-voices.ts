@@ -51,7 +51,5 @@ async function resolveOne(voice: RequestVoice, library: VoiceLibrary | null, enc
     return { type: 'clip', codes, transcript: voice.transcript };
   }
   if (!library) throw new HiggsError('E_INPUT', `ref_audio: no voices directory is configured (HIGGS_VOICES_DIR), so voice '${voice.name}' is unknown`);
-  if (voice.kind === 'profile') return { type: 'profile', description: await library.profile(voice.name) };
-  const preset = await library.resolve(voice.name);
-  return { type: 'clip', codes: preset.codes, transcript: preset.transcript };
+  return library.reference(voice);
 }

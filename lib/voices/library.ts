@@ -16,6 +16,7 @@ import {
   quoteName,
   readBounded,
   realDirectory,
+  type VoiceSpec,
 } from './paths.js';
 import { parseProfiles } from './profiles.js';
 import { cleanText, decodeUtf8 } from './transcript.js';
@@ -182,11 +183,12 @@ export class VoiceLibrary {
   }
 
   /**
-   * The prompt voice for a reference string (see parseVoiceSpec): a profile description or a
-   * preset clip with its transcript.
+   * The prompt voice for a named voice (a reference string such as "en_man" or "profile:NAME",
+   * see parseVoiceSpec, or one already parsed): a profile description or a preset clip with its
+   * transcript. The one resolver of named voices; requests reach it through resolveVoices.
    */
-  async reference(ref: string): Promise<VoiceReference> {
-    const spec = parseVoiceSpec(ref);
+  async reference(ref: string | VoiceSpec): Promise<VoiceReference> {
+    const spec = typeof ref === 'string' ? parseVoiceSpec(ref) : ref;
     if (spec.kind === 'profile') return { type: 'profile', description: await this.profile(spec.name) };
     const voice = await this.resolve(spec.name);
     return { type: 'clip', codes: voice.codes, transcript: voice.transcript };

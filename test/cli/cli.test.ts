@@ -72,6 +72,18 @@ describe('help and version', () => {
     expect(run.stderr).toBe('');
   });
 
+  // The process's own memory map says whether libtorch was loaded: help must not pay for it.
+  it.each([['help'], ['--version'], ['speak', '--help'], ['worker', '--help']])('%s loads no native addon', (...args) => {
+    const main = join(repoRoot, 'dist', 'lib', 'cli', 'main.js');
+    const script = `
+      const { main } = await import(${JSON.stringify(main)});
+      const status = await main(${JSON.stringify(args)});
+      const maps = (await import('node:fs')).readFileSync('/proc/self/maps', 'utf8');
+      process.stderr.write(JSON.stringify({ status, addon: maps.includes('higgs_audio.node'), torch: maps.includes('libtorch') }));`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: scratch, env: cleanEnv({ HIGGS_DEVICE: 'auto' }), encoding: 'utf8' });
+    expect(JSON.parse(run.stderr)).toEqual({ status: 0, addon: false, torch: false });
+  });
+
   it.each([['help', 'speak'], ['speak', '--help'], ['speak', '-h']])('%s %s prints the speak page', (...args) => {
     const run = cli(args);
     expect(run.status).toBe(0);
