@@ -8,7 +8,7 @@ renamed ORIG -> HF, DAC weight norm is folded (g * v / ||v||, norm over all dims
 the HuBERT pos conv stays weight-normed as parametrizations.weight.original0/1, and the result is
 checked against the full expected name/shape table (527 tensors) before anything is written.
 Needs torch only; `--self-test` needs nothing. Details and commands: scripts/convert_codec.md
-(reference: shared/reference/higgs-tokenizer.md 1.1-1.3).
+(reference: docs/model.md#codec-checkpoint).
 """
 
 from __future__ import annotations
@@ -511,7 +511,7 @@ def convert(input_dir: Path, output_dir: Path, overwrite: bool, trust_pickle: bo
     print(f"wrote {output_dir}: model.safetensors (sha256 {sha256_file(target)}), config.json, preprocessor_config.json")
 
 
-# --- Self-test without torch: a synthetic ORIG name/shape table (higgs-tokenizer.md 1.2) through the plan ---
+# --- Self-test without torch: a synthetic ORIG name/shape table (docs/model.md#codec-checkpoint) through the plan ---
 
 
 def synthetic_original_shapes(cfg: dict, pos_conv_spelling: int) -> dict:
@@ -591,7 +591,7 @@ def self_test() -> None:
     expected = expected_hf_shapes(cfg)
     groups = {"semantic_model.": 210, "acoustic_encoder.": 110, "acoustic_decoder.": 110, "quantizer.": 64,
               "encoder_semantic.": 13, "decoder_semantic.": 14, "fc": 6}
-    for prefix, count in groups.items():  # the counts of the published HF checkpoint (higgs-tokenizer.md 1.3)
+    for prefix, count in groups.items():  # the counts of the published HF checkpoint (docs/model.md#codec-checkpoint)
         got = sum(1 for n in expected if n.startswith(prefix))
         assert got == count, f"{prefix}: {got} tensors, expected {count}"
     assert len(expected) == 527, len(expected)

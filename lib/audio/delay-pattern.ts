@@ -1,4 +1,4 @@
-// The delay pattern of a reference clip (reference/higgs-model.md 3.5): how raw codec codes
+// The delay pattern of a reference clip (docs/model.md#delay-clip): how raw codec codes
 // become the audio positions of a prompt. The generator produces the same layout frame by frame.
 import { HiggsError } from '../common/errors.js';
 

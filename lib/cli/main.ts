@@ -49,7 +49,7 @@ async function withBackend(invocation: Extract<Invocation, { kind: 'voices' | 's
   let backend: CliBackend | undefined;
   try {
     const config = loadConfig(io.env, { volume: runpodVolume() });
-    // Loaded here, not at the top: help and version stay fast and need no native addon.
+    // Loaded here, not at the top: help and version load no native addon (test/cli checks).
     const create = io.createBackend ?? (await import('./backend.js')).createCliBackend;
     const live = create(config);
     backend = live;

@@ -1,7 +1,7 @@
 /**
  * The RunPod commands of the CLI: `serve` (the local API server) and `worker` (one-shot test
  * input, or the platform job loop when RUNPOD_WEBHOOK_GET_JOB is set), as runpod-python picks
- * its mode (reference/runpod.md 7). Both build the real handler from the environment config.
+ * its mode (docs/runpod-protocol.md#modes). Both build the real handler from the environment config.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';

@@ -1,8 +1,8 @@
 /**
  * Limits and defaults of a TTS request, in one table: the schema (lib/request/schema.ts) is built from
  * it and the README prints it, so the two cannot drift apart. Sources are
- * reference/higgs-model.md 4.5-4.6 (sampling, RAS) and 5 (chunking), and the RunPod guide
- * (transcript length).
+ * docs/model.md#sampling and #sampling-defaults (sampling, RAS), docs/model.md#chunking
+ * (chunking), and docs/runpod-protocol.md#job-input (transcript length).
  */
 import { REFERENCE_AUDIO_LIMITS } from '../audio/limits.js';
 import { CHUNK_METHODS, DEFAULT_CHUNK_METHOD } from '../text/chunking.js';
@@ -34,7 +34,7 @@ export const REQUEST_DEFAULTS = {
     minLength: 1,
     maxLength: 10_000,
     description: 'Text to speak; may hold [SPEAKERn] tags for several speakers.',
-    source: 'RunPod guide, "Maximum transcript length (10,000 characters)"',
+    source: 'RunPod deployment guide, maximum transcript length (docs/runpod-protocol.md#job-input)',
   },
   ref_audio: {
     type: ['string', 'object'],
@@ -63,7 +63,7 @@ export const REQUEST_DEFAULTS = {
     maximum: 2,
     default: 0.7,
     description: '0 = greedy (argmax).',
-    source: 'HiggsAudioServeEngine.generate (reference 4.6); generation.py uses 1.0',
+    source: 'HiggsAudioServeEngine.generate (docs/model.md#sampling-defaults); generation.py uses 1.0',
   },
   top_p: {
     type: 'number',
@@ -73,7 +73,7 @@ export const REQUEST_DEFAULTS = {
     maximum: 1,
     default: 0.95,
     description: '1 = off; any value up to 1/1026 keeps only the most likely code.',
-    source: 'every entry point (reference 4.6)',
+    source: 'every entry point (docs/model.md#sampling-defaults)',
   },
   top_k: {
     type: 'integer',
@@ -81,7 +81,7 @@ export const REQUEST_DEFAULTS = {
     maximum: 1_000_000,
     default: 0,
     description: '0 = off. Values >= 1026 (the audio vocabulary) keep everything.',
-    source: 'HiggsAudioServeEngine.generate uses none (reference 4.6), matching the 0.7 temperature; generation.py uses 50',
+    source: 'HiggsAudioServeEngine.generate uses none (docs/model.md#sampling-defaults), matching the 0.7 temperature; generation.py uses 50',
   },
   max_new_tokens: {
     type: 'integer',
@@ -93,7 +93,7 @@ export const REQUEST_DEFAULTS = {
     description:
       'Frame cap per chunk (25 frames per second); the maximum is a server option (maxNewTokensCap). ' +
       'The engine also caps each chunk by a generous speaking time for its text.',
-    source: 'README quick start / serve examples (reference 4.6); lib/speech/synthesis.ts DEFAULT_MAX_NEW_TOKENS',
+    source: 'README quick start / serve examples (docs/model.md#sampling-defaults); lib/speech/synthesis.ts DEFAULT_MAX_NEW_TOKENS',
   },
   seed: {
     type: 'integer',
@@ -107,14 +107,14 @@ export const REQUEST_DEFAULTS = {
     maximum: 64,
     default: 7,
     description: 'Repetition-aware sampling window; 0 disables RAS.',
-    source: 'every entry point (reference 4.5-4.6)',
+    source: 'every entry point (docs/model.md#sampling, docs/model.md#sampling-defaults)',
   },
   ras_win_max_num_repeat: {
     type: 'integer',
     minimum: 1,
     maximum: 64,
     default: 2,
-    source: 'every entry point (reference 4.5-4.6)',
+    source: 'every entry point (docs/model.md#sampling, docs/model.md#sampling-defaults)',
   },
   chunk_method: {
     type: 'string',
@@ -124,21 +124,21 @@ export const REQUEST_DEFAULTS = {
       "'auto': one chunk unless its speaking time would not fit max_new_tokens, then chunks that fit, cut at " +
       "sentences (words, characters for what is longer); 'none': one chunk; 'word': groups of chunk_max_word_num " +
       "words; 'speaker': speaker turns. Every result reports each chunk's stop reason and whether a cap was hit.",
-    source: "'none', 'word', 'speaker': generation.py (reference 5); 'auto' is ours",
+    source: "'none', 'word', 'speaker': generation.py (docs/model.md#chunking); 'auto' is ours",
   },
   chunk_max_word_num: {
     type: 'integer',
     minimum: 1,
     maximum: 1000,
     default: 200,
-    source: 'generation.py CLI default (reference 5; the function default is 100)',
+    source: 'generation.py CLI default (docs/model.md#chunking; the function default is 100)',
   },
   chunk_max_num_turns: {
     type: 'integer',
     minimum: 1,
     maximum: 50,
     default: 1,
-    source: 'generation.py (reference 5)',
+    source: 'generation.py (docs/model.md#chunking)',
   },
   generation_chunk_buffer_size: {
     type: ['integer', 'null'],
@@ -146,7 +146,7 @@ export const REQUEST_DEFAULTS = {
     maximum: 100,
     default: null,
     description: 'Earlier chunks kept as context; null keeps all of them.',
-    source: 'generation.py (reference 5)',
+    source: 'generation.py (docs/model.md#chunk-context)',
   },
   output_format: {
     type: 'string',

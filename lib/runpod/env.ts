@@ -1,5 +1,6 @@
 /**
- * The platform-mode environment of a RunPod worker and its URL templates (reference/runpod.md 1).
+ * The platform-mode environment of a RunPod worker and its URL templates
+ * (docs/runpod-protocol.md#environment-variables and #url-templates).
  * Substitution is a literal string replace, as in runpod-python: no shell expansion.
  */
 import { randomUUID } from 'node:crypto';
@@ -29,15 +30,16 @@ export interface PlatformEnv {
 }
 
 /**
- * The platform's grace between SIGTERM and SIGKILL is not documented (reference 2.6); Docker's
- * default is 10 s. Jobs still running after this are failed and posted while there is time.
+ * The platform's grace between SIGTERM and SIGKILL is not documented
+ * (docs/runpod-protocol.md#platform-facts); Docker's default is 10 s. Jobs still running after
+ * this are failed and posted while there is time.
  */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 8000;
 const MAX_DRAIN_TIMEOUT_MS = 3_600_000;
 
 const nonEmpty = (value: string | undefined): string | null => (value !== undefined && value.trim() !== '' ? value : null);
 
-/** Platform mode is on when RUNPOD_WEBHOOK_GET_JOB is set (reference 1, first row). */
+/** Platform mode is on when RUNPOD_WEBHOOK_GET_JOB is set (docs/runpod-protocol.md#modes). */
 export function isPlatformMode(env: NodeJS.ProcessEnv = process.env): boolean {
   return nonEmpty(env.RUNPOD_WEBHOOK_GET_JOB) !== null;
 }

@@ -2,8 +2,9 @@
  * The TTS job handler shared by every RunPod mode (platform worker, one-shot test input, local
  * API server): job input -> validated request -> HiggsAudio -> output delivery. Worker-level keys
  * (`action`, `stream`, `output`, `s3Config`) are taken off first (lib/runpod/job-input.ts).
- * RunPod forwards a request's `s3Config` at the top level of the job, beside `input` (reference
- * runpod.md 2.1): the mode passes it in the context; inside `input` it is accepted too.
+ * RunPod forwards a request's `s3Config` at the top level of the job, beside `input`
+ * (docs/runpod-protocol.md#job-input): the mode passes it in the context; inside `input` it is
+ * accepted too.
  */
 import type { HiggsAudio, StreamDone } from '../service/higgs-audio.js';
 import type { ChunkReport } from '../speech/synthesis.js';
@@ -39,7 +40,10 @@ export interface TtsHandler {
   dispose(): Promise<void>;
 }
 
-/** RunPod's payload limits (reference/runpod.md 8), with room for the JSON around the audio. */
+/**
+ * RunPod's payload limits (docs/runpod-protocol.md#base64-or-s3), with room for the JSON around
+ * the audio.
+ */
 export const BASE64_LIMITS = { run: 9 * 1024 * 1024, runsync: 18 * 1024 * 1024 };
 
 /** Each chunk of a result as the output reports it (its text is not echoed back). */

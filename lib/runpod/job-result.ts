@@ -1,6 +1,6 @@
 /**
  * Job-done bodies shaped exactly as runpod-python's run_job / run_job_generator
- * (reference/runpod.md 2.2 and 2.3).
+ * (docs/runpod-protocol.md#result-posting and #error-shape).
  */
 import { errorCode } from '../common/errors.js';
 import { RUNPOD_SDK_VERSION } from './env.js';
@@ -43,9 +43,10 @@ export function shapeResult(value: unknown, refreshWorker = false): JobResult {
 const LOCAL: WorkerIdentity = { workerId: process.env.RUNPOD_POD_ID ?? 'local', hostname: process.env.RUNPOD_POD_HOSTNAME ?? 'local' };
 
 /**
- * The report of a failed job in every mode: text holding a JSON object (reference/runpod.md 2.2),
- * error_type the stable HiggsError code (E_INPUT, E_OOM, ...). No traceback: a stack only shows
- * the worker's file paths, never anything a client can act on.
+ * The report of a failed job in every mode: text holding a JSON object
+ * (docs/runpod-protocol.md#error-shape), error_type the stable HiggsError code (E_INPUT, E_OOM,
+ * ...). No traceback: a stack only shows the worker's file paths, never anything a client can act
+ * on.
  */
 export function failureText(error: unknown, who: WorkerIdentity = LOCAL): string {
   return JSON.stringify({

@@ -1,7 +1,7 @@
 /**
- * One-shot local test (reference/runpod.md 7.1), as runpod-python's `--test_input`: run the job of
- * a JSON file (default ./test_input.json) or of inline JSON once, print the result as one JSON
- * line, and exit 0 when it COMPLETED, 1 when it FAILED or the test input is unusable.
+ * One-shot local test (docs/runpod-protocol.md#one-shot-mode), as runpod-python's `--test_input`:
+ * run the job of a JSON file (default ./test_input.json) or of inline JSON once, print the result
+ * as one JSON line, and exit 0 when it COMPLETED, 1 when it FAILED or the test input is unusable.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';

@@ -1,7 +1,8 @@
 /**
  * The RunPod network-volume layout of the deployment guide: where the worker finds the model,
  * the codec and the preset voices when the environment does not name them. The RunPod modes
- * (worker, serve) and the CLI pass it to loadConfig; the library itself knows no volume.
+ * (worker, serve) and the CLI pass it to loadConfig; the library itself knows no volume
+ * (docs/architecture.md#configuration, docs/runpod-protocol.md#platform-facts).
  */
 import { join } from 'node:path';
 import type { VolumeDirs } from '../config/load-config.js';

@@ -1,6 +1,6 @@
 /**
  * Where an upload goes: the worker's settings (env) or a job's own `s3Config`
- * ({accessId, accessSecret, bucketName, endpointUrl, objectPath?}, reference/runpod.md 2, 9).
+ * ({accessId, accessSecret, bucketName, endpointUrl, objectPath?}, docs/runpod-protocol.md#job-input).
  *
  * A job s3Config is self-contained: it must bring its own keys, so the worker's credentials are
  * never sent to an endpoint or bucket that a job chose. Without one, the worker's settings apply:

@@ -1,5 +1,5 @@
 /**
- * Long-form speech-token generation (reference/higgs-model.md 5): normalize the transcript, split
+ * Long-form speech-token generation (docs/model.md#long-text): normalize the transcript, split
  * it into chunks, and generate each chunk with a fresh KV cache, conditioned on the voice
  * context and on the audio generated for earlier chunks (the last `generationChunkBufferSize` of
  * them). The codes of all chunks are concatenated along time; the codec decodes them once.
@@ -13,16 +13,15 @@ import { renderPrompt, stripSpecialTokens, type HistoryTurn, type PromptSpec, ty
 import type { HiggsTokenizer } from '../text/tokenizer.js';
 
 export interface SamplingOptions {
-  /** 0 = greedy. Default 0.7, the serve engine's default (reference 4.6). */
+  // Each absent field takes SAMPLING_DEFAULTS (lib/request/defaults.ts, the one table).
+  /** 0 = greedy. */
   temperature?: number;
-  /** 0 = off. Default 0 (the serve engine uses none). */
+  /** 0 = off. */
   topK?: number;
-  /** Default 0.95. */
   topP?: number;
-  /** RAS window; 0 disables RAS. Default 7. */
-  rasWinLen?: number;
-  /** Default 2. */
-  rasWinMaxNumRepeat?: number;
+  /** RAS window; 0 disables RAS. */
+  rasWindow?: number;
+  rasMaxRepeats?: number;
   /** Default: a random seed, reported in the result. */
   seed?: number;
   /** Frame cap per chunk, counting the first all-bos frame (reference: 1024 in the README examples). */
@@ -106,7 +105,7 @@ export async function synthesizeCodes(
   const info = engine.info();
   if (!info) throw new HiggsError('E_NOT_LOADED', 'no model is loaded');
   // As the reference CLI: empty lines are dropped before chunking, so 'word' never splits on
-  // paragraphs (reference/higgs-model.md 5, "Quirk"). Special tokens the caller typed go first,
+  // paragraphs (docs/model.md#chunking). Special tokens the caller typed go first,
   // so that only the sound-event markup normalization itself writes reaches the prompt.
   const transcript = normalizeTranscript(stripSpecialTokens(tokenizer, request.transcript));
   if (!transcript) throw new HiggsError('E_INPUT', 'transcript: nothing to say after normalization');
@@ -213,8 +212,8 @@ async function generateChunk(
         temperature: request.temperature ?? SAMPLING_DEFAULTS.temperature,
         topK: request.topK ?? SAMPLING_DEFAULTS.topK,
         topP: request.topP ?? SAMPLING_DEFAULTS.topP,
-        rasWindow: request.rasWinLen ?? SAMPLING_DEFAULTS.rasWindow,
-        rasMaxRepeats: request.rasWinMaxNumRepeat ?? SAMPLING_DEFAULTS.rasMaxRepeats,
+        rasWindow: request.rasWindow ?? SAMPLING_DEFAULTS.rasWindow,
+        rasMaxRepeats: request.rasMaxRepeats ?? SAMPLING_DEFAULTS.rasMaxRepeats,
         // The reference uses the same seed for every chunk.
         seed,
         maxFrames,

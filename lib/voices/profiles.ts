@@ -1,4 +1,4 @@
-// profile.yaml: `profiles:` maps voice profile names to text descriptions (reference/higgs-model.md 7).
+// profile.yaml: `profiles:` maps voice profile names to text descriptions (docs/model.md#voices).
 import { parseDocument } from 'yaml';
 import { HiggsError } from '../common/errors.js';
 import { VOICE_NAME_PATTERN, quoteName } from './paths.js';

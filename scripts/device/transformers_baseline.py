@@ -46,7 +46,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 T0 = time.perf_counter()
 
 # The full bosonai/higgs-audio-v2-generation-3B-base LM in transformers' flat HiggsAudioV2Config form
-# (shared/reference/higgs-model.md 1.1 and 1.3). codebook_size counts the stream bos/eos ids.
+# (docs/model.md#checkpoint-formats and #shape-of-the-released-model). codebook_size counts the
+# stream bos/eos ids.
 FULL_SHAPE = dict(
     vocab_size=128256,
     hidden_size=3072,

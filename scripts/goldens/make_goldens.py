@@ -73,7 +73,7 @@ SEEDS = {
     "generate": 0,  # torch.manual_seed before each generate (greedy uses no RNG)
 }
 
-# Llama-3 / Higgs special tokens whose ids are known (higgs-model.md 3.1).
+# Llama-3 / Higgs special tokens whose ids are known (docs/model.md#special-tokens).
 SPECIAL_TOKENS = {
     "<|begin_of_text|>": 128000,
     "<|end_of_text|>": 128001,

@@ -1,5 +1,6 @@
 // Reads config.json of either checkpoint format into one flat description of the LM
-// (higgs-model.md 1.1 and 1.3). Features the reference does not implement are rejected.
+// (docs/model.md#checkpoint-formats and #shape-of-the-released-model). Features the reference
+// does not implement are rejected.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

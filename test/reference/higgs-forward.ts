@@ -1,5 +1,5 @@
-// Independent fp64 forward pass of the Higgs Audio V2 LM (higgs-model.md 2.1-2.4), used as
-// the numerical reference for the native engine. Plain full causal attention, no KV cache.
+// Independent fp64 forward pass of the Higgs Audio V2 LM (docs/model.md#backbone-and-dualffn),
+// used as the numerical reference for the native engine. Plain full causal attention, no KV cache.
 import { openCheckpoint, type CheckpointTensors } from './checkpoint.js';
 import { readReferenceConfig, type ReferenceConfig } from './config.js';
 import { applyRotary, causalAttention, gatedMlp, linear, rmsNorm, ropeInverseFrequencies } from './math.js';

@@ -1,5 +1,5 @@
 // Maps checkpoint tensor names of both formats to one canonical (transformers) naming,
-// per higgs-model.md 1.2 and 1.4.
+// per docs/model.md#weight-names.
 
 export type TensorPart = 'whole' | 'frozen' | 'trainable';
 

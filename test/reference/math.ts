@@ -1,4 +1,5 @@
-// fp64 building blocks of the Llama/Higgs decoder, written from higgs-model.md 2.2.
+// fp64 building blocks of the Llama/Higgs decoder, written from docs/model.md#decoder-layer and
+// docs/model.md#rope.
 // Vectors are Float64Array; matrices are row-major [out, in] like PyTorch Linear weights.
 import type { RopeConfig } from './config.js';
 

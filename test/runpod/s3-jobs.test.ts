@@ -1,6 +1,7 @@
-// A job's own bucket where RunPod puts it: `s3Config` beside `input` (reference/runpod.md 2.1), in
-// every mode (platform worker on a fake platform, the local API through runpod-sdk, one-shot),
-// uploaded to a real S3 server (s3rver) on loopback. The worker has no bucket of its own here.
+// A job's own bucket where RunPod puts it: `s3Config` beside `input`
+// (docs/runpod-protocol.md#job-input), in every mode (platform worker on a fake platform, the
+// local API through runpod-sdk, one-shot), uploaded to a real S3 server (s3rver) on loopback. The
+// worker has no bucket of its own here.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

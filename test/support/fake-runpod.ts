@@ -1,6 +1,6 @@
 /**
  * A fake RunPod platform on loopback for worker tests: the platform side of the queue protocol
- * (shared/reference/runpod.md 1-5) as a real node:http server. It hands out queued jobs on
+ * (docs/runpod-protocol.md#platform-worker) as a real node:http server. It hands out queued jobs on
  * job-take / job-take-batch (long polls held until a job arrives), answers job-done, job-stream,
  * ping and job-stop, records every request, and can inject statuses per route.
  */

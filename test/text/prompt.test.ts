@@ -1,5 +1,5 @@
 // Prompt rendering (lib/text): tokenizer loading, the delay pattern, every recipe of
-// reference/higgs-model.md 3.3 and 5 as exact token ids (expected ids built from the tiny
+// docs/model.md#prompt-recipes and #chunk-context as exact token ids (expected ids built from the tiny
 // tokenizer.json in test/support/prompt-expected.ts, not from lib/text), equality with the
 // transformers goldens, special-token stripping and input errors.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -32,7 +32,8 @@ export function sendJsonParts(res: ServerResponse, status: number, parts: readon
 }
 
 // RunPod's own worker posts JSON as x-www-form-urlencoded and the deployment guide's curl
-// sends no content type at all: accept those as long as the body is JSON.
+// sends no content type at all: accept those as long as the body is JSON
+// (docs/runpod-protocol.md#routes).
 const JSON_TYPES = new Set(['application/json', 'text/plain', 'application/x-www-form-urlencoded']);
 
 function checkContentType(req: IncomingMessage): void {

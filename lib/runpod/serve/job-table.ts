@@ -1,6 +1,6 @@
 /**
- * The local API server's job table (reference/runpod.md 7.2): jobs in RunPod's states, their
- * output or error, streamed parts buffered until a /stream poll takes them, waiters for long
+ * The local API server's job table (docs/runpod-protocol.md#job-states): jobs in RunPod's states,
+ * their output or error, streamed parts buffered until a /stream poll takes them, waiters for long
  * polls. Bounded: an input is kept only until its job starts; outputs are kept serialized once
  * (every answer shares the bytes), for a TTL and within a total size (the oldest finished jobs
  * go first); a streamed job nobody polls is cancelled.

@@ -1,8 +1,9 @@
 /**
- * The local API server (`higgs-audio serve`): RunPod's development routes (reference/runpod.md
- * 7.2), the deployment guide's `POST /`, and the production-shaped `/v2/<endpoint>/...` paths
- * that runpod-sdk calls (section 9). Unlike the Python development server, /run really runs the
- * job in the background, and /status and /stream answer GET as in production (POST too).
+ * The local API server (`higgs-audio serve`): RunPod's development routes, the `POST /` of
+ * RunPod's deployment guide, and the production-shaped `/v2/<endpoint>/...` paths that
+ * runpod-sdk calls (docs/runpod-protocol.md#local-serve-mode and #routes). Unlike the Python
+ * development server, /run really runs the job in the background, and /status and /stream answer
+ * GET as in production (POST too).
  * Bounded (serve-limits.ts, jobs.ts): connections and their timeouts, the queue (429 E_BUSY
  * beyond it), the job table; a client that hangs up on / or /runsync cancels its job.
  */
@@ -99,7 +100,8 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
 
   const routes: Record<string, Partial<Record<string, Route>>> = {
     // The deployment guide's `curl -X POST http://localhost:8080 -d '{"input": ...}'`: waits for
-    // the result however long it takes, and cancels the job if the client hangs up.
+    // the result however long it takes, and cancels the job if the client hangs up
+    // (docs/runpod-protocol.md#routes).
     '': {
       POST: async ({ req, res }) => {
         const job = await submit(req, 'runsync');

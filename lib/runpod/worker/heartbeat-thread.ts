@@ -2,7 +2,7 @@
  * The heartbeat loop, as plain JavaScript source for a node:worker_threads Worker (eval mode).
  * It is a string on purpose: it then runs the same from the compiled library and from TypeScript
  * sources under a test runner, with no loader in the thread. Its own event loop keeps pinging
- * while the main thread is busy (reference/runpod.md 3: the SDK uses a separate process).
+ * while the main thread is busy (docs/runpod-protocol.md#heartbeat: the SDK uses a separate process).
  *
  * workerData: { url, apiKey, intervalMs, version }. Messages in: { jobs: string[] } and
  * { stop: true }. Messages out: { sent: { url, status } } after each ping (for logs and tests).

@@ -1,6 +1,6 @@
 /**
- * The worker's heartbeat (reference/runpod.md 3), run in a worker thread so a busy main event loop
- * cannot starve it. The main thread only tells it which jobs are in progress.
+ * The worker's heartbeat (docs/runpod-protocol.md#heartbeat), run in a worker thread so a busy
+ * main event loop cannot starve it. The main thread only tells it which jobs are in progress.
  */
 import { Worker } from 'node:worker_threads';
 import { RUNPOD_SDK_VERSION } from '../env.js';

@@ -1,6 +1,7 @@
 /**
- * HTTP calls to the RunPod platform with the headers runpod-python 1.12 sends (reference/runpod.md
- * 1, "Headers") and its result-post retry policy (2.4). Node 20's fetch is enough.
+ * HTTP calls to the RunPod platform with the headers runpod-python 1.12 sends
+ * (docs/runpod-protocol.md#headers) and its result-post retry policy
+ * (docs/runpod-protocol.md#result-posting). Node 20's fetch is enough.
  */
 import { arch, release, type } from 'node:os';
 import { RUNPOD_SDK_VERSION } from '../env.js';

@@ -1,8 +1,9 @@
 /**
  * One taken job from handler to job-done: a whole result, or streamed parts and then the final
- * post (reference/runpod.md 2.2-2.4), with progress updates serialized before it (5). A job
- * aborted by the stop channel posts nothing, as in the SDK; one aborted by the drain deadline
- * (a HiggsError as the abort reason) posts that error.
+ * post (docs/runpod-protocol.md#result-posting and #streaming), with progress updates serialized
+ * before it (docs/runpod-protocol.md#progress). A job aborted by the stop channel posts nothing,
+ * as in the SDK; one aborted by the drain deadline (a HiggsError as the abort reason) posts that
+ * error.
  */
 import type { TtsHandler } from '../handler.js';
 import { jobUrl, withQuery } from '../env.js';
@@ -38,9 +39,10 @@ export async function runJob(job: PlatformJob, signal: AbortSignal, deps: JobDep
     id: job.id,
     signal,
     progress: (update: Record<string, unknown>) => progress.push(update),
-    // Ids of /runsync requests start with "sync-": their outputs may be larger (reference 8).
+    // Ids of /runsync requests start with "sync-": their outputs may be larger
+    // (docs/runpod-protocol.md#platform-facts).
     route: job.id.startsWith('sync-') ? ('runsync' as const) : ('run' as const),
-    // RunPod forwards the request's s3Config beside input (reference/runpod.md 2.1).
+    // RunPod forwards the request's s3Config beside input (docs/runpod-protocol.md#job-input).
     s3Config: job.s3Config,
   };
   log.info(job.id, 'Started.');

@@ -1,5 +1,5 @@
 /**
- * Worker log lines (reference/runpod.md 7.4): on the platform (RUNPOD_ENDPOINT_ID set) one JSON
+ * Worker log lines (docs/runpod-protocol.md#logs): on the platform (RUNPOD_ENDPOINT_ID set) one JSON
  * object per line with `requestId` (the job id or null), `message` and `level`, so the console
  * attributes lines to requests; elsewhere the SDK's readable "INFO   | <jobId> | message".
  */

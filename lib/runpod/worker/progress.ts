@@ -1,5 +1,5 @@
 /**
- * Progress updates of one job (reference/runpod.md 5): posted one at a time, at most one per
+ * Progress updates of one job (docs/runpod-protocol.md#progress): posted one at a time, at most one per
  * interval, only the newest waiting update kept, and none once the result is due (runpod-python
  * #250: a late progress post left finished jobs showing IN_PROGRESS).
  */

@@ -1,6 +1,6 @@
 /**
- * The job-stop channel (reference/runpod.md 2.5, SDK >= 1.10): a long poll on the take URL with
- * `/job-stop/`; each listed job running here is aborted through its AbortSignal.
+ * The job-stop channel (docs/runpod-protocol.md#stop-channel, SDK >= 1.10): a long poll on the
+ * take URL with `/job-stop/`; each listed job running here is aborted through its AbortSignal.
  */
 import { sleep, type PlatformHttp } from './http.js';
 import type { WorkerLog } from './log.js';

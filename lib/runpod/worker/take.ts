@@ -1,5 +1,5 @@
 /**
- * One job-take long poll (reference/runpod.md 2.1): job-take for one free slot, job-take-batch
+ * One job-take long poll (docs/runpod-protocol.md#job-take): job-take for one free slot, job-take-batch
  * for more, and the SDK's reading of every answer. Waits (429, errors) happen here too, so the
  * caller's loop is just "take, start, repeat".
  */

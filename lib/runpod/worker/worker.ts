@@ -3,7 +3,7 @@
  * long poll while slots are free, run them through the TtsHandler, post results; heartbeat in a
  * worker thread, per-job cancel from the job-stop channel, and a draining stop on SIGTERM whose
  * deadline fails and posts the jobs still running (never lost silently).
- * Wire-compatible with runpod-python 1.12 (shared/reference/runpod.md, sections 1-5).
+ * Wire-compatible with runpod-python 1.12 (docs/runpod-protocol.md#platform-worker).
  */
 import type { Logger } from '../../common/log.js';
 import type { TtsHandler } from '../handler.js';

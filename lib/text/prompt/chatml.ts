@@ -1,5 +1,6 @@
-// ChatML rendering and tokenization (original `prepare_chatml_sample`, reference/higgs-model.md
-// 3.2 and 3.5): messages -> token ids with every audio placeholder expanded to its delayed frames.
+// ChatML rendering and tokenization (original `prepare_chatml_sample`,
+// docs/model.md#chatml-rendering and docs/model.md#delay-clip): messages -> token ids with every
+// audio placeholder expanded to its delayed frames.
 import type { AudioCodes } from '../../audio/delay-pattern.js';
 import { delayClip } from '../../audio/delay-pattern.js';
 import type { PromptClip, RenderedPrompt } from './types.js';

@@ -1,5 +1,6 @@
-// The TTS prompt recipes of the original examples/generation.py (reference/higgs-model.md 3.3 and
-// 5): a PromptSpec becomes ChatML messages. Strings here mirror the original's exactly.
+// The TTS prompt recipes of the original examples/generation.py (docs/model.md#prompt-recipes
+// and docs/model.md#chunk-context): a PromptSpec becomes ChatML messages. Strings here mirror
+// the original's exactly.
 import { HiggsError } from '../../common/errors.js';
 import type { AudioCodes } from '../../audio/delay-pattern.js';
 import { clipFrameCount } from '../../audio/delay-pattern.js';

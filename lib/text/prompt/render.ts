@@ -2,7 +2,7 @@
 // token ids, the audio-position mask and the delayed reference codes that the C++ prefill takes.
 //
 // Semantics are the original boson-ai ones (examples/generation.py + prepare_chatml_sample) where
-// they differ from the transformers chat template (reference/higgs-model.md 3.4); each choice is
+// they differ from the transformers chat template (docs/model.md#deviations); each choice is
 // commented where it is made:
 // - audio in the system scene is an audio-IN clip with <|audio_bos|> (prompt-messages.ts);
 // - caller text is not trimmed (HF trims), only stripped of special-token strings (prompt-sanitize.ts);

@@ -25,7 +25,7 @@ export interface HistoryTurn {
 }
 
 /**
- * What to render. The recipe (reference/higgs-model.md 3.3) follows from the fields:
+ * What to render. The recipe (docs/model.md#prompt-recipes) follows from the fields:
  * - no voices, transcript with fewer than two distinct [SPEAKERn] tags: smart voice;
  * - no voices, two or more tags: smart voice multi-speaker (default speaker descriptions);
  * - clip voices: voice clone, references as user/assistant turn pairs (referencePlacement 'turns');

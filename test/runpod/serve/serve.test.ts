@@ -1,6 +1,7 @@
 // The local API server with the real handler over the tiny model: the deployment guide's curl,
 // the npm runpod-sdk client on the /v2 routes (run, runSync, status, stream, cancel, health),
-// bad inputs that must fail cleanly while the server keeps serving, body limit, API key, rate limit.
+// bad inputs that must fail cleanly while the server keeps serving, body limit, API key, rate limit
+// (docs/runpod-protocol.md#local-serve-mode).
 import { join } from 'node:path';
 import runpodSdk from 'runpod-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 // The RunPod platform worker against a fake platform on loopback (test/support/fake-runpod.ts)
 // and the real TTS handler over the tiny model: every wire detail of runpod-python 1.12
-// (shared/reference/runpod.md 1-5), retries, heartbeats, the stop channel, batches, streaming,
+// (docs/runpod-protocol.md#platform-worker), retries, heartbeats, the stop channel, batches, streaming,
 // bad inputs, draining, and 50 concurrent jobs.
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
