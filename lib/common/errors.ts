@@ -1,14 +1,11 @@
-/** Stable error codes shared by the native core, the library and the RunPod worker. */
-export const ERROR_CODES = [
-  'E_INPUT',
-  'E_MODEL_FORMAT',
-  'E_NOT_LOADED',
-  'E_BUSY',
-  'E_CANCELLED',
-  'E_OOM',
-  'E_INTERNAL',
-  'E_NATIVE_MISSING',
-] as const;
+/** The native core's codes (its addon exports the same list as `constants.errorCodes`). */
+export const CORE_ERROR_CODES = ['E_INPUT', 'E_MODEL_FORMAT', 'E_NOT_LOADED', 'E_CANCELLED', 'E_OOM', 'E_INTERNAL'] as const;
+
+/** The library's own: a full admission queue, and an addon that cannot be loaded. */
+export const LIBRARY_ERROR_CODES = ['E_BUSY', 'E_NATIVE_MISSING'] as const;
+
+/** Every stable error code, shared by the native core, the library and the RunPod worker (docs/architecture.md#error-codes). */
+export const ERROR_CODES = [...CORE_ERROR_CODES, ...LIBRARY_ERROR_CODES] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** An Error with a stable `code`; native errors arrive as plain Errors carrying the same field. */

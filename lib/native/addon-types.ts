@@ -1,7 +1,7 @@
 /**
  * The addon's whole typed surface: everything higgs_audio.node exports, as this library sees it.
  * The C++ side of each type is one reader or writer in native/binding/convert.cc (and the struct
- * in native/core/engine.h); lib/native/loader.ts only finds and loads the addon.
+ * in native/core/engine/engine.h); lib/native/loader.ts only finds and loads the addon.
  */
 
 export interface EngineOptions {
@@ -191,7 +191,7 @@ export interface AddonConstants {
   abiVersion: number;
   /** The native core's error codes (lib/common/errors.ts has these and the library's own). */
   errorCodes: string[];
-  /** Bounds the core enforces because its buffers depend on them (native/core/engine_limits.h). */
+  /** Bounds the core enforces because its buffers depend on them (native/core/buffer_limits.h). */
   limits: { maxRasWindow: number };
 }
 

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 namespace higgs::bench {
 

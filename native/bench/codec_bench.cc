@@ -1,3 +1,4 @@
+// The codec part of higgs-bench (codec_bench.h): whole and windowed decodes of random codes, timed.
 #include "codec_bench.h"
 
 #include <algorithm>
@@ -7,6 +8,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "engine_sync.h"
 
 namespace higgs::bench {
 namespace {
@@ -50,7 +53,7 @@ std::vector<double> time_runs(std::int64_t warmup, std::int64_t repeats, Run run
 nlohmann::json bench_codec(higgs::Engine& engine, const BenchArgs& args) {
   engine.reset_peak_gpu_memory();
   const auto t0 = Clock::now();
-  const CodecInfo info = engine.load_random_codec_sync(args.seed);
+  const CodecInfo info = load_random_codec_sync(engine, args.seed);
   const double load_s = ms_since(t0) / 1e3;
   const double frames_per_s = static_cast<double>(info.sample_rate) / static_cast<double>(info.samples_per_frame);
   const std::int64_t warmup = 1, repeats = std::max<std::int64_t>(1, args.codec_repeats);
@@ -61,7 +64,7 @@ nlohmann::json bench_codec(higgs::Engine& engine, const BenchArgs& args) {
     const auto frames = std::max<std::int64_t>(1, std::llround(seconds * frames_per_s));
     const auto codes = random_codes(info, frames, rng);
     std::size_t samples = 0;
-    const auto ms = time_runs(warmup, repeats, [&] { samples = engine.decode_audio_sync(codes, frames).size(); });
+    const auto ms = time_runs(warmup, repeats, [&] { samples = decode_audio_sync(engine, codes, frames).size(); });
     const double audio_s = static_cast<double>(frames) / frames_per_s;
     const double median = percentile(ms, 0.5);
     decodes.push_back({{"audio_s", audio_s},
@@ -73,13 +76,13 @@ nlohmann::json bench_codec(higgs::Engine& engine, const BenchArgs& args) {
                        {"real_time_factor", median / 1e3 / audio_s}});
   }
 
-  // The streaming window: chunk frames plus context on each side, as lib/stream.ts slices them.
+  // The streaming window: chunk frames plus context on each side, as lib/speech/stream.ts slices them.
   const std::int64_t chunk = args.codec_window, context = info.context_frames;
   const std::int64_t window_frames = chunk + 2 * context;
   const auto window_codes = random_codes(info, window_frames, rng);
   const std::int64_t window_repeats = 5 * repeats;
   const auto window_ms = time_runs(warmup, window_repeats, [&] {
-    engine.decode_audio_window_sync(window_codes, window_frames, context, context + chunk);
+    decode_audio_window_sync(engine, window_codes, window_frames, context, context + chunk);
   });
   const double chunk_s = static_cast<double>(chunk) / frames_per_s;
   const double window_p50 = percentile(window_ms, 0.5);

@@ -1,7 +1,7 @@
 // The codec part of higgs-bench: decode time per second of audio with a codec of the real Higgs
 // Audio V2 tokenizer shape (random weights, seeded, fp32 on the bench's device), no checkpoint
 // needed. Whole decodes of args.codec_seconds of random codes, then the streaming window decode
-// (args.codec_window frames with the codec's context frames on each side, as lib/stream.ts sends
+// (args.codec_window frames with the codec's context frames on each side, as lib/speech/stream.ts sends
 // them while a request generates). Every timed call copies the samples back to the host, so on
 // CUDA the time includes the device finishing the work.
 #pragma once
@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_args.h"
-#include "engine.h"
+#include "engine/engine.h"
 
 namespace higgs::bench {
 

@@ -14,7 +14,8 @@
 #include "bench_args.h"
 #include "bench_prompts.h"
 #include "codec_bench.h"
-#include "engine.h"
+#include "engine/engine.h"
+#include "engine_sync.h"
 #include "errors.h"
 
 using higgs::Engine;
@@ -43,7 +44,7 @@ std::string gpu_name(const std::string& device) {
   return name;
 }
 
-// Spec memory bandwidth (bytes/s) of the cards the bound is quoted for (anchors.md A.2); 0 = unknown.
+// Spec memory bandwidth (bytes/s) of the cards the bound is quoted for (docs/model.md#decode-step-cost); 0 = unknown.
 double spec_bandwidth(const std::string& gpu) {
   if (gpu.find("H200") != std::string::npos) return 4.8e12;
   if (gpu.find("H100") != std::string::npos) return gpu.find("PCIe") != std::string::npos ? 2.0e12 : 3.35e12;
@@ -51,7 +52,7 @@ double spec_bandwidth(const std::string& gpu) {
 }
 
 // Weights one audio decode step reads (attention, audio MLP, audio norms, final norm, audio
-// head); the text MLP and the text head are skipped (anchors.md A.1).
+// head); the text MLP and the text head are skipped (docs/model.md#decode-step-cost).
 double audio_step_weight_bytes(const ModelInfo& m) {
   const double H = static_cast<double>(m.hidden_size), D = H / static_cast<double>(m.num_heads);
   const double attention = H * (m.num_heads * D) * 2 + H * (m.num_kv_heads * D) * 2;  // q, o, k, v
@@ -75,7 +76,7 @@ nlohmann::json first_frame(Engine& engine, higgs::GenerateRequest request, std::
   request.max_frames = codebooks + 4;
   double first_ms = -1;
   const auto start = Clock::now();
-  auto result = engine.generate_sync(request, [&](std::vector<std::int32_t>, std::int64_t, std::int64_t) {
+  auto result = generate_sync(engine, request, [&](std::vector<std::int32_t>, std::int64_t, std::int64_t) {
     if (first_ms < 0) first_ms = ms_since(start);
   });
   return {{"prompt_positions", result.prompt_positions},
@@ -88,7 +89,7 @@ nlohmann::json long_request(Engine& engine, std::int64_t seconds, std::int64_t c
   request.max_frames = 25 * seconds + codebooks + 1;  // the frames plus the delay ramp
   request.ras_window = 7;
   const auto start = Clock::now();
-  auto result = engine.generate_sync(request);
+  auto result = generate_sync(engine, request);
   const double wall_s = ms_since(start) / 1e3;
   return {{"audio_seconds", seconds},
           {"columns", result.columns},
@@ -123,15 +124,15 @@ int main(int argc, char** argv) {
     Engine engine(options);
 
     auto t0 = Clock::now();
-    ModelInfo info = args.model_dir.empty() ? engine.load_random_sync(args.shape, args.seed) : engine.load_sync(args.model_dir);
+    ModelInfo info = args.model_dir.empty() ? load_random_sync(engine, args.shape, args.seed) : load_sync(engine, args.model_dir);
     const double load_s = ms_since(t0) / 1e3;
     const auto K = info.num_codebooks;
 
     // Prefill twice: the first run pays one-time allocations and kernel selection.
     const auto prompt = higgs::bench::mixed_prompt(args.prompt, K, args.seed);
-    engine.time_decode_sync(prompt, 0, 1, true);
-    const auto eager = engine.time_decode_sync(prompt, args.warmup, args.steps, true);
-    const auto fast = info.decode == "eager" ? eager : engine.time_decode_sync(prompt, args.warmup, args.steps, false);
+    time_decode_sync(engine, prompt, 0, 1, true);
+    const auto eager = time_decode_sync(engine, prompt, args.warmup, args.steps, true);
+    const auto fast = info.decode == "eager" ? eager : time_decode_sync(engine, prompt, args.warmup, args.steps, false);
 
     const double p50 = percentile(fast.step_ms, 0.5), p90 = percentile(fast.step_ms, 0.9);
     const double bytes = audio_step_weight_bytes(info);

@@ -3,7 +3,7 @@
 
 #include "audio_functions.h"
 #include "convert.h"
-#include "engine.h"
+#include "engine/engine.h"
 #include "engine_wrap.h"
 
 namespace {

@@ -9,7 +9,7 @@
 namespace higgs::binding {
 namespace {
 
-// Bumped when the JS-facing API changes (lib/native.ts refuses another).
+// Bumped when the JS-facing API changes (lib/native/loader.ts refuses another).
 // 3: every sampling field required, constants, the whole ModelInfo, EngineOptions.decode, no loadRandom.
 constexpr int kAbiVersion = 3;
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER

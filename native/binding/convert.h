@@ -1,8 +1,8 @@
-// Every conversion between JS values and the engine's structs (native/core/engine.h): one reader
-// or writer per struct, in one place, so a field is named once on this side of the boundary.
+// Every conversion between JS values and the engine's structs (native/core/engine/engine.h): one
+// reader or writer per struct, in one place, so a field is named once on this side of the boundary.
 // Readers check types only (an Int32Array where one is due, a finite number, an integer that
 // fits); what a value may be is the request schema's business (lib/request) and, where a buffer
-// depends on it, the core's (engine.h). lib/addon-types.ts is the same surface seen from TS.
+// depends on it, the core's (engine.h). lib/native/addon-types.ts is the same surface seen from TS.
 #pragma once
 
 #include <napi.h>
@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 namespace higgs::binding {
 

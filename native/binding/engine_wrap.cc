@@ -1,3 +1,5 @@
+// EngineWrap: each method checks and converts its arguments, queues the engine call and returns
+// a Promise that settle_with (js_bridge.h) settles from the engine's thread.
 #include "engine_wrap.h"
 
 #include "convert.h"
@@ -53,13 +55,11 @@ Napi::Value EngineWrap::load(const Napi::CallbackInfo& info) {
     };
   }
   auto pending = settle_on_js_thread(env, "higgs.load");
-  eng.load(info[0].As<Napi::String>().Utf8Value(), progress,
-           [pending, progress_fn](std::exception_ptr error, const ModelInfo* model) {
-             if (progress_fn) progress_fn->Release();
-             if (error) return pending->reject(error);
-             ModelInfo copy = *model;
-             pending->resolve([copy](Napi::Env env) { return write_model_info(env, copy); });
-           });
+  auto settle = settle_with(pending, write_model_info);
+  eng.load(info[0].As<Napi::String>().Utf8Value(), progress, [progress_fn, settle](std::exception_ptr error, const ModelInfo* model) {
+    if (progress_fn) progress_fn->Release();
+    settle(error, model);
+  });
   return pending->promise();
 }
 
@@ -67,11 +67,7 @@ Napi::Value EngineWrap::forward(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto request = read_forward_request(info[0]);
   auto pending = settle_on_js_thread(env, "higgs.forward");
-  engine(env).forward(std::move(request), [pending](std::exception_ptr error, ForwardResult* result) {
-    if (error) return pending->reject(error);
-    auto shared = std::make_shared<ForwardResult>(std::move(*result));
-    pending->resolve([shared](Napi::Env env) { return write_forward_result(env, *shared); });
-  });
+  engine(env).forward(std::move(request), settle_with(pending, write_forward_result));
   return pending->promise();
 }
 
@@ -105,11 +101,7 @@ Napi::Value EngineWrap::load_codec(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) throw input_error(env, "loadCodec: the codec directory must be a string");
   auto& eng = engine(env);
   auto pending = settle_on_js_thread(env, "higgs.loadCodec");
-  eng.load_codec(info[0].As<Napi::String>().Utf8Value(), [pending](std::exception_ptr error, const CodecInfo* codec) {
-    if (error) return pending->reject(error);
-    CodecInfo copy = *codec;
-    pending->resolve([copy](Napi::Env env) { return write_codec_info(env, copy); });
-  });
+  eng.load_codec(info[0].As<Napi::String>().Utf8Value(), settle_with(pending, write_codec_info));
   return pending->promise();
 }
 
@@ -130,11 +122,7 @@ Napi::Value EngineWrap::decode_audio(const Napi::CallbackInfo& info) {
   }
   auto& eng = engine(env);
   auto pending = settle_on_js_thread(env, "higgs.decodeAudio");
-  eng.decode_audio_window(std::move(codes), frames, begin, end, [pending](std::exception_ptr error, std::vector<float>* samples) {
-    if (error) return pending->reject(error);
-    auto shared = std::make_shared<std::vector<float>>(std::move(*samples));
-    pending->resolve([shared](Napi::Env env) { return to_float32_array(env, *shared); });
-  });
+  eng.decode_audio_window(std::move(codes), frames, begin, end, settle_with(pending, to_float32_array));
   return pending->promise();
 }
 
@@ -144,16 +132,13 @@ Napi::Value EngineWrap::encode_audio(const Napi::CallbackInfo& info) {
   auto samples = typed_array<float>(info[0], "encodeAudio: samples");
   auto& eng = engine(env);
   auto pending = settle_on_js_thread(env, "higgs.encodeAudio");
-  eng.encode_audio(std::move(samples), [pending](std::exception_ptr error, std::vector<std::int32_t>* codes, std::int64_t frames) {
-    if (error) return pending->reject(error);
-    auto shared = std::make_shared<std::vector<std::int32_t>>(std::move(*codes));
-    pending->resolve([shared, frames](Napi::Env env) {
-      auto o = Napi::Object::New(env);
-      o.Set("codes", to_int32_array(env, *shared));
-      o.Set("frames", Napi::Number::New(env, static_cast<double>(frames)));
-      return o;
-    });
-  });
+  eng.encode_audio(std::move(samples), settle_with(pending, [](Napi::Env env, const std::vector<std::int32_t>& codes,
+                                                                 std::int64_t frames) {
+    auto o = Napi::Object::New(env);
+    o.Set("codes", to_int32_array(env, codes));
+    o.Set("frames", Napi::Number::New(env, static_cast<double>(frames)));
+    return o;
+  }));
   return pending->promise();
 }
 
@@ -191,10 +176,7 @@ Napi::Value EngineWrap::release_cached_memory(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto& eng = engine(env);
   auto pending = settle_on_js_thread(env, "higgs.releaseCachedMemory");
-  eng.release_cached_memory([pending](std::exception_ptr error) {
-    if (error) return pending->reject(error);
-    pending->resolve([](Napi::Env env) { return env.Undefined(); });
-  });
+  eng.release_cached_memory(settle_with(pending));
   return pending->promise();
 }
 
@@ -212,10 +194,7 @@ Napi::Value EngineWrap::dispose(const Napi::CallbackInfo& info) {
     disposing_.reset();
     Unref();
   });
-  engine_->unload([pending](std::exception_ptr error) {
-    if (error) return pending->reject(error);
-    pending->resolve([](Napi::Env env) { return env.Undefined(); });
-  });
+  engine_->unload(settle_with(pending));
   auto promise = pending->promise();
   disposing_ = std::move(engine_);
   return promise;

@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "engine.h"
+#include "engine/engine.h"
 #include "js_bridge.h"
 
 namespace higgs::binding {

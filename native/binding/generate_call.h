@@ -9,7 +9,7 @@
 #include <functional>
 #include <memory>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 namespace higgs::binding {
 

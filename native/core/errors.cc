@@ -1,3 +1,4 @@
+// The stable names of the core's error codes (errors.h).
 #include "errors.h"
 
 namespace higgs {
@@ -7,7 +8,6 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::Input: return "E_INPUT";
     case ErrorCode::ModelFormat: return "E_MODEL_FORMAT";
     case ErrorCode::NotLoaded: return "E_NOT_LOADED";
-    case ErrorCode::Busy: return "E_BUSY";
     case ErrorCode::Cancelled: return "E_CANCELLED";
     case ErrorCode::OutOfMemory: return "E_OOM";
     case ErrorCode::Internal: return "E_INTERNAL";

@@ -7,13 +7,14 @@
 
 namespace higgs {
 
-enum class ErrorCode { Input, ModelFormat, NotLoaded, Busy, Cancelled, OutOfMemory, Internal };
-// Every code, for the addon's `constants.errorCodes` (lib/errors.ts is checked against it).
+// The codes the core throws. (E_BUSY, a full admission queue, is the library's own: no native
+// call is ever refused for being busy, jobs queue on the engine's threads.)
+enum class ErrorCode { Input, ModelFormat, NotLoaded, Cancelled, OutOfMemory, Internal };
+// Every code, for the addon's `constants.errorCodes` (lib/common/errors.ts is checked against it).
 constexpr ErrorCode kErrorCodes[] = {ErrorCode::Input,     ErrorCode::ModelFormat, ErrorCode::NotLoaded,
-                                     ErrorCode::Busy,      ErrorCode::Cancelled,   ErrorCode::OutOfMemory,
-                                     ErrorCode::Internal};
+                                     ErrorCode::Cancelled, ErrorCode::OutOfMemory, ErrorCode::Internal};
 
-// "E_INPUT", "E_MODEL_FORMAT", ... (the README lists what each means).
+// "E_INPUT", "E_MODEL_FORMAT", ... (docs/architecture.md lists what each means).
 const char* error_code_name(ErrorCode code);
 
 class HiggsError : public std::runtime_error {

@@ -24,7 +24,7 @@ inline at::TensorOptions test_options() {
 }
 
 // The tiny shape with a small vocabulary (the special-token ids are not needed here).
-inline io::HiggsConfig small_config() {
+inline lm::HiggsConfig small_config() {
   auto c = lm::named_config("tiny");
   c.vocab_size = 512;
   return c;
@@ -38,7 +38,7 @@ inline lm::HiggsLM small_model(std::uint64_t seed = 7, std::int64_t max_context 
 
 // Random weights whose layers add nothing (zero output projections) and whose audio rows all
 // embed to one vector: every audio step sees the same hidden state, so its logits never change.
-inline lm::HiggsWeights constant_step_weights(const io::HiggsConfig& c, std::uint64_t seed,
+inline lm::HiggsWeights constant_step_weights(const lm::HiggsConfig& c, std::uint64_t seed,
                                               const at::TensorOptions& options) {
   auto weights = lm::random_weights(c, seed, options);
   weights.embed_audio.fill_(1.0);
@@ -52,7 +52,7 @@ inline lm::HiggsWeights constant_step_weights(const io::HiggsConfig& c, std::uin
 
 // ... and whose audio head makes stream-eos the argmax of every codebook (the eos rows point
 // along the final norm's weights, the direction of the normalised hidden state).
-inline lm::HiggsWeights always_eos_weights(const io::HiggsConfig& c, std::uint64_t seed, const at::TensorOptions& options) {
+inline lm::HiggsWeights always_eos_weights(const lm::HiggsConfig& c, std::uint64_t seed, const at::TensorOptions& options) {
   auto weights = constant_step_weights(c, seed, options);
   for (std::int64_t k = 0; k < c.num_codebooks; ++k) {
     weights.audio_head[k * c.codebook_vocab + c.audio_stream_eos_id].copy_(weights.norm * 10.0);

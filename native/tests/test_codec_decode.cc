@@ -1,6 +1,7 @@
 // The codec decode path against the transformers goldens (RVQ sum, fc2, every DAC decoder block,
-// audio), decode lengths, windowed/streaming decode == whole decode, config/weights loading and
-// their errors. HIGGS_TEST_DEVICE picks the device (default cpu).
+// audio), decode lengths, windowed decode == whole decode (also window by window as
+// lib/speech/stream.ts streams), config/weights loading and their errors. HIGGS_TEST_DEVICE picks
+// the device (default cpu).
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -12,7 +13,6 @@
 #include "codec/codec_config.h"
 #include "codec/codec_decoder.h"
 #include "codec/codec_weights.h"
-#include "codec/streaming_decoder.h"
 #include "codec/weight_norm.h"
 #include "codec_test_util.h"
 #include "errors.h"
@@ -282,43 +282,47 @@ HIGGS_TEST(ten_frames_of_context_are_needed_and_enough) {
   }
 }
 
-// Pushes `codes` in uneven pieces (including empty ones) and joins what comes out.
-at::Tensor decode_as_stream(const CodecDecoder& decoder, const at::Tensor& codes, std::int64_t min_chunk) {
-  StreamingCodecDecoder stream(decoder, min_chunk);
+// Decodes `codes` as lib/speech/stream.ts does while frames arrive in uneven pieces (some empty): each
+// frame range with `context` frames of right context (all of them at the end), at most
+// `max_window` frames a call, as a window of a slice holding the window and its context; the
+// pieces joined.
+at::Tensor decode_as_stream(const CodecDecoder& decoder, const at::Tensor& codes, std::int64_t max_window) {
+  const std::int64_t context = decoder.context_frames();
   std::vector<at::Tensor> pieces;
-  std::int64_t at_frame = 0;
-  for (const std::int64_t n : {1, 3, 0, 7, 12, 1, 1, 20, 5, 7}) {
-    pieces.push_back(stream.push(codes.narrow(1, at_frame, n)));
-    at_frame += n;
-    HIGGS_CHECK(pieces.back().numel() % 960 == 0);
-    HIGGS_CHECK(stream.frames_emitted() <= std::max<std::int64_t>(0, stream.frames_pushed() - 10));
-    HIGGS_CHECK(pieces.back().numel() == 0 || pieces.back().numel() >= min_chunk * 960);
+  std::int64_t available = 0, decoded = 0;
+  for (const std::int64_t n : {1, 3, 0, 7, 12, 1, 1, 20, 5, 7, 0}) {
+    available += n;
+    const bool done = available == codes.size(1);
+    for (;;) {
+      const std::int64_t ready = done ? available : available - context;
+      if (ready <= decoded) break;
+      const std::int64_t end = std::min(ready, decoded + max_window);
+      const std::int64_t from = std::max<std::int64_t>(0, decoded - context), to = std::min(available, end + context);
+      pieces.push_back(decoder.decode_window(codes.narrow(1, from, to - from), decoded - from, end - from));
+      HIGGS_CHECK(pieces.back().numel() == (end - decoded) * 960);
+      decoded = end;
+    }
   }
-  HIGGS_CHECK(at_frame == codes.size(1));
-  pieces.push_back(stream.finish());
-  HIGGS_CHECK(stream.frames_emitted() == codes.size(1));
-  HIGGS_CHECK(stream.finish().numel() == 0);
-  HIGGS_CHECK_THROWS(stream.push(codes.narrow(1, 0, 1)), ErrorCode::Input, "after finish");
+  HIGGS_CHECK(available == codes.size(1) && decoded == available);
   return at::cat(pieces);
 }
 
-HIGGS_TEST(streaming_decode_equals_whole_decode) {
+HIGGS_TEST(streamed_windows_equal_whole_decode) {
   const at::Tensor codes = random_codes(57, 13);
   const at::Tensor whole = fixture_decoder().decode(codes);
   const at::Tensor whole64 = fixture_decoder_fp64().decode(codes);
   const double scale = whole.abs().max().item<double>();
-  for (const std::int64_t min_chunk : {1, 8}) {
-    const at::Tensor joined = decode_as_stream(fixture_decoder(), codes, min_chunk);
-    const at::Tensor joined64 = decode_as_stream(fixture_decoder_fp64(), codes, min_chunk);
+  for (const std::int64_t max_window : {250, 4}) {
+    const at::Tensor joined = decode_as_stream(fixture_decoder(), codes, max_window);
+    const at::Tensor joined64 = decode_as_stream(fixture_decoder_fp64(), codes, max_window);
     HIGGS_CHECK_MSG(joined.sizes() == whole.sizes() && joined64.sizes() == whole.sizes(), joined.sizes());
     if (joined.sizes() != whole.sizes() || joined64.sizes() != whole.sizes()) continue;
     const double err = max_abs_diff(joined, whole), err64 = max_abs_diff(joined64, whole64);
-    std::printf("  streaming (min chunk %lld) vs whole: max|diff| fp32 %.3g, fp64 %.3g (absmax %.3g)\n",
-                static_cast<long long>(min_chunk), err, err64, scale);
+    std::printf("  streamed windows (at most %lld frames) vs whole: max|diff| fp32 %.3g, fp64 %.3g (absmax %.3g)\n",
+                static_cast<long long>(max_window), err, err64, scale);
     HIGGS_CHECK(err <= 1e-5 * scale);
     HIGGS_CHECK(err64 < 1e-9);
   }
-  HIGGS_CHECK_THROWS(StreamingCodecDecoder(fixture_decoder(), 1, 4), ErrorCode::Input, "receptive field");
 }
 
 // ---- bad inputs ----

@@ -13,7 +13,8 @@
 #include "check.h"
 #include "codec/codec_decoder.h"
 #include "codec/codec_random.h"
-#include "engine.h"
+#include "engine/engine.h"
+#include "engine_sync.h"
 #include "errors.h"
 
 using namespace higgs;
@@ -93,7 +94,7 @@ HIGGS_TEST(random_weights_have_the_checkpoint_names_and_shapes) {
 
 HIGGS_TEST(random_codec_loads_through_the_engine) {
   Engine engine(codec_engine_options());
-  const CodecInfo info = engine.load_random_codec_sync(42);
+  const CodecInfo info = load_random_codec_sync(engine, 42);
   HIGGS_CHECK(info.codec_dir == "random" && !info.can_encode);
   HIGGS_CHECK(info.sample_rate == 24000 && info.samples_per_frame == 960);
   HIGGS_CHECK(info.num_quantizers == 8 && info.codebook_size == 1024 && info.context_frames == 10);
@@ -101,28 +102,28 @@ HIGGS_TEST(random_codec_loads_through_the_engine) {
   HIGGS_CHECK(engine.codec_info().codec_dir == "random");
 
   const std::int64_t frames = 7;
-  const auto samples = engine.decode_audio_sync(codes_for(frames, 1), frames);
+  const auto samples = decode_audio_sync(engine, codes_for(frames, 1), frames);
   HIGGS_CHECK_MSG(static_cast<std::int64_t>(samples.size()) == frames * 960, samples.size());
   HIGGS_CHECK(std::all_of(samples.begin(), samples.end(), [](float x) { return std::isfinite(x); }));
   const double peak = absmax(samples);
   std::printf("  7 frames: absmax %.3g\n", peak);
   HIGGS_CHECK_MSG(peak > 1e-3 && peak < 1e4, peak);
-  HIGGS_CHECK(engine.decode_audio_sync({}, 0).empty());
+  HIGGS_CHECK(decode_audio_sync(engine, {}, 0).empty());
 
-  HIGGS_CHECK_THROWS(engine.encode_audio_sync(std::vector<float>(960, 0.f), nullptr), ErrorCode::NotLoaded,
+  HIGGS_CHECK_THROWS(encode_audio_sync(engine, std::vector<float>(960, 0.f), nullptr), ErrorCode::NotLoaded,
                      "no encoder");
-  HIGGS_CHECK_THROWS(engine.decode_audio_sync(std::vector<std::int32_t>(8, 1024), 1), ErrorCode::Input, "1024");
+  HIGGS_CHECK_THROWS(decode_audio_sync(engine, std::vector<std::int32_t>(8, 1024), 1), ErrorCode::Input, "1024");
 }
 
 HIGGS_TEST(random_codec_is_deterministic_for_a_seed) {
   const std::int64_t frames = 5;
   const auto codes = codes_for(frames, 2);
   Engine a(codec_engine_options()), b(codec_engine_options());
-  a.load_random_codec_sync(7);
-  b.load_random_codec_sync(7);
-  const auto first = a.decode_audio_sync(codes, frames);
-  const auto again = a.decode_audio_sync(codes, frames);
-  const auto other_engine = b.decode_audio_sync(codes, frames);
+  load_random_codec_sync(a, 7);
+  load_random_codec_sync(b, 7);
+  const auto first = decode_audio_sync(a, codes, frames);
+  const auto again = decode_audio_sync(a, codes, frames);
+  const auto other_engine = decode_audio_sync(b, codes, frames);
   HIGGS_CHECK(first.size() == again.size() && first.size() == other_engine.size());
   if (codec_engine_options().device == "cpu") {
     HIGGS_CHECK(first == again && first == other_engine);  // bit for bit
@@ -130,28 +131,28 @@ HIGGS_TEST(random_codec_is_deterministic_for_a_seed) {
     HIGGS_CHECK_MSG(max_diff(first, again.data()) <= 1e-6 * absmax(first), max_diff(first, again.data()));
     HIGGS_CHECK_MSG(max_diff(first, other_engine.data()) <= 1e-6 * absmax(first), max_diff(first, other_engine.data()));
   }
-  b.load_random_codec_sync(8);  // replaces the codec
-  const auto other_seed = b.decode_audio_sync(codes, frames);
+  load_random_codec_sync(b, 8);  // replaces the codec
+  const auto other_seed = decode_audio_sync(b, codes, frames);
   HIGGS_CHECK(other_seed.size() == first.size());
   HIGGS_CHECK_MSG(max_diff(first, other_seed.data()) > 1e-2 * absmax(first), "seed 8 decodes like seed 7");
 }
 
 HIGGS_TEST(random_codec_window_equals_whole_decode) {
   Engine engine(codec_engine_options());
-  const CodecInfo info = engine.load_random_codec_sync(3);
+  const CodecInfo info = load_random_codec_sync(engine, 3);
   const std::int64_t frames = 40, context = info.context_frames, spf = info.samples_per_frame;
   const auto codes = codes_for(frames, 3);
-  const auto whole = engine.decode_audio_sync(codes, frames);
+  const auto whole = decode_audio_sync(engine, codes, frames);
   HIGGS_CHECK(static_cast<std::int64_t>(whole.size()) == frames * spf);
   const double scale = absmax(whole);
   double worst = 0;
   const std::vector<std::pair<std::int64_t, std::int64_t>> windows = {{0, 8}, {8, 16}, {13, 27}, {16, 40}, {39, 40}};
   for (const auto& [begin, end] : windows) {
-    // The whole code sequence with a window, and the slice lib/stream.ts sends (window + context).
-    const auto part = engine.decode_audio_window_sync(codes, frames, begin, end);
+    // The whole code sequence with a window, and the slice lib/speech/stream.ts sends (window + context).
+    const auto part = decode_audio_window_sync(engine, codes, frames, begin, end);
     const std::int64_t from = std::max<std::int64_t>(0, begin - context), to = std::min(frames, end + context);
     const auto sliced =
-        engine.decode_audio_window_sync(slice_codes(codes, frames, from, to), to - from, begin - from, end - from);
+        decode_audio_window_sync(engine, slice_codes(codes, frames, from, to), to - from, begin - from, end - from);
     for (const auto* got : {&part, &sliced}) {
       HIGGS_CHECK_MSG(static_cast<std::int64_t>(got->size()) == (end - begin) * spf, got->size());
       if (static_cast<std::int64_t>(got->size()) != (end - begin) * spf) continue;
@@ -164,21 +165,21 @@ HIGGS_TEST(random_codec_window_equals_whole_decode) {
     }
   }
   std::printf("  window vs whole: worst max|diff| %.3g (audio absmax %.3g)\n", worst, scale);
-  HIGGS_CHECK_THROWS(engine.decode_audio_window_sync(codes, frames, 30, 41), ErrorCode::Input, "window");
+  HIGGS_CHECK_THROWS(decode_audio_window_sync(engine, codes, frames, 30, 41), ErrorCode::Input, "window");
 }
 
 HIGGS_TEST(a_checkpoint_codec_replaces_the_random_one) {
   Engine engine(codec_engine_options());
-  engine.load_random_codec_sync(1);
+  load_random_codec_sync(engine, 1);
   const std::string dir = std::string(HIGGS_SOURCE_DIR) + "/test/fixtures/goldens/codec";
-  const CodecInfo info = engine.load_codec_sync(dir);
+  const CodecInfo info = load_codec_sync(engine, dir);
   HIGGS_CHECK(info.codec_dir == dir && info.can_encode && info.num_quantizers == 8);
   HIGGS_CHECK(engine.codec_info().can_encode);
   std::int64_t frames = 0;
-  const auto codes = engine.encode_audio_sync(std::vector<float>(960 * 3, 0.1f), &frames);
+  const auto codes = encode_audio_sync(engine, std::vector<float>(960 * 3, 0.1f), &frames);
   HIGGS_CHECK_MSG(frames == 3 && codes.size() == 8 * 3, frames);
   // A failed load leaves no codec behind, random or not.
-  engine.load_random_codec_sync(1);
-  HIGGS_CHECK_THROWS(engine.load_codec_sync("/nonexistent/codec"), ErrorCode::ModelFormat, "/nonexistent/codec");
+  load_random_codec_sync(engine, 1);
+  HIGGS_CHECK_THROWS(load_codec_sync(engine, "/nonexistent/codec"), ErrorCode::ModelFormat, "/nonexistent/codec");
   HIGGS_CHECK_THROWS(engine.codec_info(), ErrorCode::NotLoaded, "no audio codec");
 }

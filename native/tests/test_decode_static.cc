@@ -8,7 +8,8 @@
 #include <set>
 
 #include "check.h"
-#include "engine.h"
+#include "engine/engine.h"
+#include "engine_sync.h"
 #include "errors.h"
 #include "lm/decode_runner.h"
 #include "lm/generator.h"
@@ -58,6 +59,10 @@ HIGGS_TEST(kv_buckets_are_powers_of_two_up_to_max_context) {
   HIGGS_CHECK_THROWS(bucket_for(b, 1024), ErrorCode::Input, "past max_context");
 }
 
+// The two samplers that run on the CPU (lm/sampling.cc, the eager one, and lm/static_sampling.cc,
+// the graph-safe one) draw the same tokens for the same logits, seed, step and settings: greedy,
+// temperature, top-k, top-p and their mixes. On CUDA both draw through the fused kernel, which
+// test_fused_kernels.cc holds to the tensor ops.
 HIGGS_TEST(static_sampler_draws_the_eager_samplers_tokens) {
   const auto device = test_options().device();
   at::manual_seed(3);
@@ -65,7 +70,7 @@ HIGGS_TEST(static_sampler_draws_the_eager_samplers_tokens) {
   logits.narrow(1, 10, 4).fill_(5.0);  // ties at the top
   std::vector<SamplingParams> table = {
       {0.0, 0, 1.0}, {1.0, 0, 1.0}, {0.7, 0, 1.0}, {1.0, 5, 1.0}, {1.0, 0, 0.9}, {0.8, 50, 0.95},
-      {1.3, 4000, 0.5}, {1.0, 1026, 1.0}, {0.5, 1, 0.3},
+      {1.3, 4000, 0.5}, {1.0, 1026, 1.0}, {0.5, 1, 0.3}, {0.0, 5, 0.9},  // greedy ignores top-k / top-p
   };
   SamplerBuffers buffers(device, 16);
   for (std::size_t t = 0; t < table.size(); ++t) {
@@ -206,14 +211,14 @@ HIGGS_TEST(engine_decode_modes_give_the_same_codes) {
     options.max_context = 300;  // buckets 256 and 300: the steps cross from one to the other
     options.decode = mode;
     Engine engine(options);
-    const auto info = engine.load_random_sync("tiny", 3);
+    const auto info = load_random_sync(engine, "tiny", 3);
     HIGGS_CHECK_MSG(info.decode == mode, info.decode);
     if (mode != "eager") HIGGS_CHECK((info.kv_buckets == std::vector<std::int64_t>{256, 300}));
     // A prompt long enough that decoding crosses the first bucket.
     request.input_ids.assign(230, 1000);
     request.input_ids.back() = 128013;
     request.audio_mask.assign(230, 0);
-    auto result = engine.generate_sync(request);
+    auto result = generate_sync(engine, request);
     if (mode == modes.front()) {
       first = result;
       continue;
@@ -226,5 +231,5 @@ HIGGS_TEST(engine_decode_modes_give_the_same_codes) {
   EngineOptions bad;
   bad.decode = "warp";
   Engine engine(bad);
-  HIGGS_CHECK_THROWS(engine.load_random_sync("tiny", 3), ErrorCode::Input, "unknown decode mode");
+  HIGGS_CHECK_THROWS(load_random_sync(engine, "tiny", 3), ErrorCode::Input, "unknown decode mode");
 }

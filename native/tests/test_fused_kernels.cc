@@ -16,6 +16,7 @@
 #include "lm/decode_runner.h"
 #include "lm/generator.h"
 #include "lm/sampling.h"
+#include "lm/static_sampling.h"
 #include "lm_test_util.h"
 
 using namespace higgs;
@@ -34,7 +35,7 @@ bool skip() {
 at::TensorOptions bf16() { return at::TensorOptions().dtype(at::kBFloat16).device(at::kCUDA); }
 
 // A small model of head_dim 128 (the fused attention's shape), bf16 on CUDA.
-io::HiggsConfig head128_config() {
+lm::HiggsConfig head128_config() {
   auto c = small_config();
   c.head_dim = 128;
   return c;
@@ -144,6 +145,32 @@ HIGGS_TEST(fused_gumbel_argmax_equals_the_tensor_ops) {
   for (std::int64_t b : {0LL, 1LL, 77LL, 123456789LL, 4294967295LL}) {
     auto base = at::full({1}, b, at::TensorOptions().dtype(at::kLong).device(at::kCUDA));
     HIGGS_CHECK_MSG(at::equal(gpu::gumbel_argmax(logits, base), gumbel_argmax_ops(logits, base)), "base " << b);
+  }
+}
+
+// Both samplers on CUDA draw through the fused kernel (lm::gumbel_argmax): their tokens equal the
+// same processors followed by the tensor-op draw, for every kind of setting.
+HIGGS_TEST(fused_samplers_draw_the_tensor_op_tokens) {
+  if (skip()) return;
+  const auto cuda = at::TensorOptions().device(at::kCUDA);
+  at::manual_seed(7);
+  auto logits = at::randn({8, 1026}, cuda) * 3;
+  logits.narrow(1, 10, 4).fill_(5.0f);  // ties at the top
+  const std::vector<SamplingParams> table = {{0.0, 0, 1.0}, {1.0, 0, 1.0}, {0.7, 0, 1.0}, {1.0, 5, 1.0},
+                                             {1.0, 0, 0.9}, {0.8, 50, 0.95}, {0.5, 1, 0.3}};
+  SamplerBuffers buffers(at::kCUDA, 16);
+  for (std::size_t t = 0; t < table.size(); ++t) {
+    auto p = table[t];
+    p.seed = 2000 + t * 104729;
+    buffers.set(p);
+    for (std::int64_t step = 0; step < 12; ++step) {
+      const auto base = at::full({1}, static_cast<std::int64_t>(draw_base(seed_base(p.seed), step, NoiseStream::Sample)),
+                                 cuda.dtype(at::kLong));
+      const auto want = p.temperature <= 0 ? at::argmax(logits, -1) : gumbel_argmax_ops(process_logits(logits, p), base);
+      HIGGS_CHECK_MSG(at::equal(sample_rows(logits, p, step), want), "eager, settings " << t << " step " << step);
+      const auto s = at::full({1}, step, cuda.dtype(at::kLong));
+      HIGGS_CHECK_MSG(at::equal(static_sample_rows(logits, buffers, s), want), "static, settings " << t << " step " << step);
+    }
   }
 }
 

@@ -6,7 +6,8 @@
 #include <cstdlib>
 
 #include "check.h"
-#include "engine.h"
+#include "engine/engine.h"
+#include "engine_sync.h"
 #include "errors.h"
 #include "lm/generator.h"
 #include "lm_test_util.h"
@@ -113,7 +114,7 @@ HIGGS_TEST(cancellation_stops_within_one_step_and_the_engine_serves_on) {
   if (const char* env = std::getenv("HIGGS_TEST_DEVICE")) options.device = env;
   options.max_context = 256;
   Engine engine(options);
-  engine.load_random_sync("tiny", 3);
+  load_random_sync(engine, "tiny", 3);
   GenerateRequest request;
   request.input_ids = {128000, 128006, 882, 128007, 271, 128013};
   request.audio_mask.assign(6, 0);
@@ -128,10 +129,10 @@ HIGGS_TEST(cancellation_stops_within_one_step_and_the_engine_serves_on) {
       engine.cancel(77);
     }
   };
-  HIGGS_CHECK_THROWS(engine.generate_sync(request, {}, progress), ErrorCode::Cancelled, "cancelled");
+  HIGGS_CHECK_THROWS(generate_sync(engine, request, {}, progress), ErrorCode::Cancelled, "cancelled");
   HIGGS_CHECK_MSG(last_columns == columns_at_cancel, "ran on to " << last_columns.load());
   request.request_id = 78;
-  auto result = engine.generate_sync(request);
+  auto result = generate_sync(engine, request);
   HIGGS_CHECK_MSG(result.columns > 10 && (result.stop_reason == "max_frames" || result.stop_reason == "audio_end"),
                   result.columns << " columns, " << result.stop_reason);
   // A cancel for an id that is not running is ignored.

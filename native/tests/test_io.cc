@@ -1,21 +1,22 @@
-// Tests of native/core/io: safetensors files written byte by byte, config.json of both formats,
-// and the key mapping of both checkpoint layouts.
+// Reading checkpoints: safetensors files written byte by byte (native/core/io), and the LM's
+// config.json of both formats and the key mapping of both checkpoint layouts (native/core/lm).
 #include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "errors.h"
-#include "io/config.h"
-#include "io/safetensors.h"
-#include "io/weight_names.h"
 #include "check.h"
+#include "errors.h"
+#include "io/safetensors.h"
+#include "lm/checkpoint_config.h"
+#include "lm/weight_names.h"
 
 namespace {
 
 using namespace higgs;
 using namespace higgs::io;
+using namespace higgs::lm;
 using json = nlohmann::json;
 
 // ---- building files ----

@@ -3,7 +3,7 @@
 
 #include "check.h"
 #include "errors.h"
-#include "io/config.h"
+#include "lm/checkpoint_config.h"
 #include "lm/higgs_lm.h"
 #include "lm/higgs_weights.h"
 #include "lm_test_util.h"
@@ -221,7 +221,7 @@ std::vector<std::pair<std::uintptr_t, std::uintptr_t>> mappings_of(const std::st
 // copies nothing (the fused GPU projections are not built there).
 HIGGS_TEST(cpu_weights_of_the_file_dtype_stay_in_the_memory_map) {
   const std::string dir = std::string(HIGGS_SOURCE_DIR) + "/test/fixtures/goldens/lm";  // bf16 on disk
-  auto config = io::load_config(dir);
+  auto config = lm::load_config(dir);
   auto options = at::TensorOptions().dtype(at::kBFloat16).device(at::kCPU);
   auto weights = lm::load_weights(dir, config, options);
   auto model = lm::HiggsLM(config, std::move(weights), 64, options);

@@ -45,7 +45,7 @@ HIGGS_TEST(random_weights_follow_the_config_shapes) {
 
 HIGGS_TEST(the_full_shape_has_the_real_models_parameter_count) {
   // 3.607 B LLM (attention, text MLP, embeddings, text head) + 2.164 B adapter (audio MLPs, audio
-  // embeddings, audio head): anchors.md A.1. Meta tensors: shapes without memory.
+  // embeddings, audio head): docs/model.md#decode-step-cost. Meta tensors: shapes without memory.
   auto meta = at::TensorOptions().dtype(at::kBFloat16).device(at::kMeta);
   auto w = random_weights(named_config("full"), 1, meta);
   HIGGS_CHECK_MSG(w.parameter_count() == 5771283456LL, w.parameter_count());

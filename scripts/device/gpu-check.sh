@@ -13,7 +13,7 @@ OUT=${OUT:-/tmp/higgs-gpu-check}
 mkdir -p "$OUT"
 JOBS=${JOBS:-$(nproc)}
 STEPS=${STEPS:-64}
-# Overridable for a dry run on a machine without a GPU (see scripts/device/README.md).
+# Overridable for a dry run on a machine without a GPU (see README.md, "higgs-bench").
 BENCH_DEVICE=${BENCH_DEVICE:-cuda}
 BENCH_SHAPES=${BENCH_SHAPES:-tiny full}
 TEST_DEVICES=${TEST_DEVICES:-cuda cpu}

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../lib/common/errors.js';
+import { CORE_ERROR_CODES, ERROR_CODES, LIBRARY_ERROR_CODES } from '../../lib/common/errors.js';
 import { EXPECTED_ABI, addonCandidates, loadNative } from '../../lib/native/loader.js';
 import { REQUEST_DEFAULTS } from '../../lib/request/defaults.js';
 
@@ -37,8 +37,9 @@ describe('loadNative', () => {
 
   it('agrees with the addon on what both sides must know: error codes and the core bounds', () => {
     const { constants } = loadNative();
-    // Every native code is one the library knows; the library adds only its own loader's code.
-    expect([...constants.errorCodes].sort()).toEqual(ERROR_CODES.filter((c) => c !== 'E_NATIVE_MISSING').sort());
+    // The core's codes are the library's CORE_ERROR_CODES; the library adds only its own.
+    expect([...constants.errorCodes].sort()).toEqual([...CORE_ERROR_CODES].sort());
+    expect(ERROR_CODES.filter((c) => !(CORE_ERROR_CODES as readonly string[]).includes(c))).toEqual([...LIBRARY_ERROR_CODES]);
     // The request schema never lets through a RAS window the core's buffers cannot hold.
     expect(REQUEST_DEFAULTS.ras_win_len.maximum).toBe(constants.limits.maxRasWindow);
   });

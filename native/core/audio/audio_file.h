@@ -1,6 +1,6 @@
 // Reading and writing encoded audio in memory (libsndfile). Reading gives mono float32 at the
 // file's own rate, as librosa.load(mono=True, sr=None) does for the codec's front end
-// (reference/higgs-tokenizer.md 3.1); resample() in audio/resample.h brings it to 24 kHz.
+// (docs/model.md#reference-audio); resample() in audio/resample.h brings it to 24 kHz.
 // Every problem with the input bytes is a HiggsError with code E_INPUT.
 #pragma once
 

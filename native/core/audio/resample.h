@@ -1,6 +1,6 @@
 // Sample-rate conversion with libsoxr at high quality (SOXR_HQ), the resampler librosa uses by
 // default (res_type "soxr_hq", via python-soxr) when the codec's front end loads a reference
-// voice (reference/higgs-tokenizer.md 3.1).
+// voice (docs/model.md#reference-audio).
 #pragma once
 
 #include <cstddef>

@@ -6,14 +6,15 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "codec/json_fields.h"
 #include "errors.h"
+#include "io/json_fields.h"
 #include "io/posix_path.h"
 
 namespace higgs::codec {
 namespace {
 
 using json = nlohmann::json;
+using io::JsonFields;
 
 constexpr const char* kModelType = "higgs_audio_v2_tokenizer";
 
@@ -183,7 +184,7 @@ CodecConfig parse_codec_config_json(const std::string& json_text, const std::str
   if (!root.is_object()) throw model_format_error(source, "config.json must hold a JSON object");
   check_model_type(root, source);
 
-  const JsonFields f(root, "", source);
+  const JsonFields f(root, "", source, /*whole_floats_are_ints=*/true);
   CodecConfig c;
   c.source = source;
   c.sample_rate = f.int_or("sample_rate", c.sample_rate);

@@ -2,7 +2,7 @@
 // model_type "higgs_audio_v2_tokenizer" (HiggsAudioV2TokenizerConfig, an XcodecConfig), with a DAC
 // acoustic_model_config and a HuBERT semantic_model_config. The original boson-ai release
 // (config.json with n_q/D/ratios + a pickled model.pth) is refused with the command that converts
-// it (scripts/convert_codec.py). See shared/reference/higgs-tokenizer.md 1.3.
+// it (scripts/convert_codec.py). See docs/model.md#codec-checkpoint.
 //
 // Field policy: values that decide tensor shapes are required (codebook_size, target_bandwidths,
 // every DAC size and ratio list, the HuBERT sizes and conv lists); the others fall back to the

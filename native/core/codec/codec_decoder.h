@@ -1,5 +1,5 @@
 // Codes -> 24 kHz waveform, the decode half of the Higgs Audio V2 tokenizer
-// (shared/reference/higgs-tokenizer.md section 2):
+// (docs/model.md#codec-decode):
 //   RVQ dequantize (sum of project_out(embed[codes])) -> fc2 (hidden -> acoustic latent)
 //   -> DAC decoder -> T * samples_per_frame samples (960 at 24 kHz), no trimming or padding.
 // Weights live on one device in one dtype (fp32 is the intended codec dtype; with fp32 on CUDA

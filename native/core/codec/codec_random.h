@@ -2,7 +2,7 @@
 // where no checkpoint is available (no model hub): decode timings depend on shapes, not values.
 //
 // higgs_v2_codec_config() is the config.json of bosonai/higgs-audio-v2-tokenizer in the
-// transformers format (shared/reference/higgs-tokenizer.md 1.3): 24 kHz, hop 960 (25 frames/s),
+// transformers format (docs/model.md#codec-checkpoint): 24 kHz, hop 960 (25 frames/s),
 // 8 quantizers of 1024 codes (target_bandwidths [0.5, 1, 1.5, 2]), codebook_dim 64, RVQ dim 1024,
 // DAC decoder 256 -> 1024 channels with upsampling ratios [8, 5, 4, 2, 3], HuBERT-base semantic
 // config. It is parsed by parse_codec_config_json, so the derived values are computed the same way

@@ -8,7 +8,7 @@
 // torch.nn.utils.weight_norm) becomes one plain `X.weight` (see weight_norm.h for the dim).
 // DAC convs already hold a folded `.weight` in transformers checkpoints.
 //
-// Names (shared/reference/higgs-tokenizer.md 1.2): acoustic_decoder.*, acoustic_encoder.*,
+// Names (docs/model.md#codec-checkpoint): acoustic_decoder.*, acoustic_encoder.*,
 // quantizer.quantizers.{q}.{project_in,project_out}.{weight,bias}, quantizer.quantizers.{q}.codebook.embed,
 // fc.* (fc_prior), fc1.*, fc2.*, encoder_semantic.*, decoder_semantic.*, semantic_model.* (HuBERT).
 #pragma once

@@ -7,7 +7,7 @@
 // d(k-1) - p on the right, a transposed conv by what its input range [ceil((o+p-k+1)/s),
 // floor((o+p)/s)] allows. The loss at the output, rounded up to whole frames, is the context.
 // The decoder is non-causal; for the Higgs codec (ratios 8,5,4,2,3) this gives 10 frames a side,
-// matching the +-10-frame receptive field in shared/reference/higgs-tokenizer.md section 2.
+// matching the +-10-frame receptive field in docs/model.md#windowed-decode.
 #pragma once
 
 #include <cstdint>

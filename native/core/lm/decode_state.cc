@@ -6,7 +6,7 @@
 
 namespace higgs::lm {
 
-DecodeState::DecodeState(const io::HiggsConfig& c, std::int64_t max_columns, const at::Device& device)
+DecodeState::DecodeState(const HiggsConfig& c, std::int64_t max_columns, const at::Device& device)
     : sampler(device, max_columns),
       num_codebooks_(c.num_codebooks),
       bos_(c.audio_stream_bos_id),

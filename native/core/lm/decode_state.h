@@ -10,19 +10,19 @@
 #include <cstdint>
 #include <vector>
 
-#include "io/config.h"
-#include "engine_limits.h"
+#include "buffer_limits.h"
+#include "lm/checkpoint_config.h"
 #include "lm/delay_pattern.h"
 #include "lm/static_sampling.h"
 
 namespace higgs::lm {
 
-using higgs::kMaxRasWindow;  // the history buffer's length (engine_limits.h)
+using higgs::kMaxRasWindow;  // the history buffer's length (buffer_limits.h)
 
 class DecodeState {
  public:
   // max_columns: the most columns one generation can produce (first all-bos column included).
-  DecodeState(const io::HiggsConfig& config, std::int64_t max_columns, const at::Device& device);
+  DecodeState(const HiggsConfig& config, std::int64_t max_columns, const at::Device& device);
 
   // Set-up for one generation: settings, the audio-out columns of the prompt (RAS context), and
   // the KV position of the first decode step (the prompt length). Column 0 is the all-bos one.

@@ -1,5 +1,5 @@
 // The delay pattern of Higgs Audio V2 generation, exactly as the original boson-ai loop
-// (higgs-model.md 4.2): codebook k lags k columns, so a segment ramps in over 8 columns (bos) and
+// (docs/model.md#ramp-in-and-ramp-out): codebook k lags k columns, so a segment ramps in over 8 columns (bos) and
 // ramps out over 8 columns (eos) once a codebook first emits eos. Host-side state: a column is
 // 8 small integers.
 #pragma once
@@ -29,8 +29,8 @@ class DelayPattern {
   std::int64_t remaining_delays_ = -1;  // ramp-out counter; -1 = no eos seen yet
 };
 
-// revert_delay_pattern, clip to [0, bos-1] and drop the first and last frames (higgs-model.md
-// 4.2 "Revert / output"): columns [len][K] -> codes [K][len - 9] (empty when len < 9), returned
+// revert_delay_pattern, clip to [0, bos-1] and drop the first and last frames
+// (docs/model.md#revert-and-trim): columns [len][K] -> codes [K][len - 9] (empty when len < 9), returned
 // codebook-major (codes[k * T + t]).
 std::vector<std::int32_t> revert_and_trim(const std::vector<Column>& columns, std::int64_t num_codebooks,
                                           std::int64_t max_code, std::int64_t* frames_out);

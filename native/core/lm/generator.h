@@ -1,4 +1,4 @@
-// The TTS generation loop (original boson-ai semantics, higgs-model.md 4): prefill the prompt
+// The TTS generation loop (original boson-ai semantics, docs/model.md#generation-loop): prefill the prompt
 // (which ends with <|audio_out_bos|>), start a segment with the all-bos column, then one decode
 // step per column: sample 8 codes, repetition-aware resampling, delay-pattern overrides, until the
 // ramp-out completes, the frame cap or the KV cache is reached. Output: codes [8, T] with the
@@ -55,7 +55,7 @@ GenerationOutput generate(HiggsLM& model, const GenerationInput& input, const Ge
                           DecodeRunner* runner = nullptr);
 constexpr std::int64_t kCheckEvery = 4;
 
-// RAS (higgs-model.md 4.5): the codebooks whose chosen code occurs at least `max_repeats` times
+// RAS (docs/model.md#sampling): the codebooks whose chosen code occurs at least `max_repeats` times
 // in the last `window` columns of `history` (audio-out context plus generated columns, the
 // column just fed included; bos/eos count, as in the original).
 std::vector<bool> ras_rows(const std::vector<Column>& history, const Column& chosen, std::int64_t window,

@@ -1,3 +1,5 @@
+// The Higgs LM forward (higgs_lm.h): input checks, DualFFN routing, attention over the KV cache
+// and the heads; and make_lm_input, a request's host vectors as LmInput.
 #include "lm/higgs_lm.h"
 
 #include <cmath>
@@ -70,7 +72,25 @@ void require(bool ok, const std::string& message) {
 
 }  // namespace
 
-HiggsLM::HiggsLM(io::HiggsConfig config, HiggsWeights weights, std::int64_t max_context,
+LmInput make_lm_input(const HiggsConfig& c, const std::vector<std::int32_t>& ids, const std::vector<std::uint8_t>& mask,
+                      const std::vector<std::int32_t>& codes, std::int64_t start_pos) {
+  const auto L = static_cast<std::int64_t>(ids.size());
+  if (static_cast<std::int64_t>(mask.size()) != L) {
+    throw HiggsError(ErrorCode::Input, "audio_mask must have one entry per input id (" + std::to_string(L) + ")");
+  }
+  if (codes.size() % c.num_codebooks != 0) {
+    throw HiggsError(ErrorCode::Input, "audio_codes must hold a multiple of " + std::to_string(c.num_codebooks) + " codes");
+  }
+  LmInput in;
+  in.input_ids = at::tensor(at::ArrayRef<std::int32_t>(ids), at::kInt).to(at::kLong);
+  in.audio_mask = at::tensor(at::ArrayRef<std::uint8_t>(mask), at::kByte).to(at::kBool);
+  const auto frames = static_cast<std::int64_t>(codes.size()) / c.num_codebooks;
+  in.audio_codes = at::tensor(at::ArrayRef<std::int32_t>(codes), at::kInt).to(at::kLong).view({frames, c.num_codebooks});
+  in.start_pos = start_pos;
+  return in;
+}
+
+HiggsLM::HiggsLM(HiggsConfig config, HiggsWeights weights, std::int64_t max_context,
                  const at::TensorOptions& options)
     : config_(std::move(config)),
       weights_([&] {

@@ -8,8 +8,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
-#include "io/config.h"
+#include "lm/checkpoint_config.h"
 #include "lm/higgs_weights.h"
 #include "lm/kv_cache.h"
 #include "lm/rope.h"
@@ -25,6 +26,13 @@ struct LmInput {
   std::int64_t start_pos = 0;  // must be <= the cache length; later positions are overwritten
 };
 
+// Host vectors -> LmInput: ids [L], mask [L] (1 = audio position), codes num_codebooks per audio
+// position, frame-major (the engine's requests). E_INPUT for what forward() cannot check on the
+// tensors: a mask of another length, codes that are not whole frames.
+LmInput make_lm_input(const HiggsConfig& config, const std::vector<std::int32_t>& ids,
+                      const std::vector<std::uint8_t>& mask, const std::vector<std::int32_t>& codes,
+                      std::int64_t start_pos);
+
 struct LmOutput {
   at::Tensor positions;     // [P] int64: which input rows the logits belong to
   at::Tensor audio_logits;  // [P, num_codebooks, codebook_vocab] fp32 on the CPU
@@ -33,13 +41,13 @@ struct LmOutput {
 
 class HiggsLM {
  public:
-  HiggsLM(io::HiggsConfig config, HiggsWeights weights, std::int64_t max_context,
+  HiggsLM(HiggsConfig config, HiggsWeights weights, std::int64_t max_context,
           const at::TensorOptions& options);
 
   // Validates the input (HiggsError E_INPUT on any inconsistency) and runs the layers.
   LmOutput forward(const LmInput& input, LogitsAt at, bool text_logits);
 
-  const io::HiggsConfig& config() const { return config_; }
+  const HiggsConfig& config() const { return config_; }
   const HiggsWeights& weights() const { return weights_; }
   KvCache& cache() { return cache_; }
   const RopeTables& rope() const { return rope_; }
@@ -51,7 +59,7 @@ class HiggsLM {
   at::Tensor embed(const LmInput& input, const Routing& routing) const;
   at::Tensor attention(std::int64_t layer, const at::Tensor& h, std::int64_t start);
 
-  io::HiggsConfig config_;
+  HiggsConfig config_;
   HiggsWeights weights_;
   at::TensorOptions options_;
   KvCache cache_;

@@ -8,13 +8,13 @@
 #include "errors.h"
 #include "io/safetensors.h"
 #include "io/tensor_view_to_tensor.h"
-#include "io/weight_names.h"
+#include "lm/weight_names.h"
 
 namespace higgs::lm {
 namespace {
 
 struct WeightSet {
-  std::map<std::string, io::WeightSource> sources;
+  std::map<std::string, WeightSource> sources;
   std::set<std::string> used;
   std::string dir;
   at::TensorOptions options;
@@ -62,11 +62,11 @@ std::int64_t HiggsWeights::bytes() const {
   return parameter_count() * static_cast<std::int64_t>(embed_tokens.element_size());
 }
 
-HiggsWeights load_weights(const std::string& model_dir, const io::HiggsConfig& c,
+HiggsWeights load_weights(const std::string& model_dir, const HiggsConfig& c,
                           const at::TensorOptions& options, const LoadProgressFn& progress) {
   const auto checkpoint = io::Checkpoint::open_dir(model_dir);
   WeightSet set;
-  set.sources = io::canonical_weights(checkpoint);
+  set.sources = canonical_weights(checkpoint);
   set.dir = model_dir;
   set.options = options;
   set.total = static_cast<std::int64_t>(set.sources.size());
@@ -126,7 +126,7 @@ void fuse_projections(HiggsWeights& w) {
   }
 }
 
-HiggsWeights random_weights(const io::HiggsConfig& c, std::uint64_t seed,
+HiggsWeights random_weights(const HiggsConfig& c, std::uint64_t seed,
                             const at::TensorOptions& options, bool with_text_head) {
   // Generated on the target device in fp32, then cast: same values for the same seed on a device.
   auto gen_options = options.dtype(at::kFloat);

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "io/config.h"
+#include "lm/checkpoint_config.h"
 
 namespace higgs::lm {
 
@@ -42,7 +42,7 @@ using LoadProgressFn = std::function<void(std::int64_t done, std::int64_t total)
 
 // Loads every weight of model_dir's safetensors, renamed from either format, converted to
 // `options` (dtype/device). Shapes are checked against `config`; errors name file and tensor.
-HiggsWeights load_weights(const std::string& model_dir, const io::HiggsConfig& config,
+HiggsWeights load_weights(const std::string& model_dir, const HiggsConfig& config,
                           const at::TensorOptions& options, const LoadProgressFn& progress = {});
 
 // Builds the fused projections of every layer (on the weights' device: no host copy) and turns
@@ -50,7 +50,7 @@ HiggsWeights load_weights(const std::string& model_dir, const io::HiggsConfig& c
 void fuse_projections(HiggsWeights& weights);
 
 // Deterministic random weights (normal, std 0.02; norms around 1) for benchmarks and tests.
-HiggsWeights random_weights(const io::HiggsConfig& config, std::uint64_t seed,
+HiggsWeights random_weights(const HiggsConfig& config, std::uint64_t seed,
                             const at::TensorOptions& options, bool with_text_head = true);
 
 }  // namespace higgs::lm

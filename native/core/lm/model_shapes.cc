@@ -4,9 +4,9 @@
 
 namespace higgs::lm {
 
-io::HiggsConfig named_config(const std::string& name) {
-  io::HiggsConfig c;
-  c.format = io::CheckpointFormat::Transformers;
+HiggsConfig named_config(const std::string& name) {
+  HiggsConfig c;
+  c.format = CheckpointFormat::Transformers;
   c.source = "named:" + name;
   c.vocab_size = 128256;
   c.rms_norm_eps = 1e-5;

@@ -1,13 +1,13 @@
 // Named model shapes for random-weight runs: "tiny" (the test fixture's shape) and "full"
-// (bosonai/higgs-audio-v2-generation-3B-base, higgs-model.md 1.1).
+// (bosonai/higgs-audio-v2-generation-3B-base, docs/model.md#shape-of-the-released-model).
 #pragma once
 
 #include <string>
 
-#include "io/config.h"
+#include "lm/checkpoint_config.h"
 
 namespace higgs::lm {
 
-io::HiggsConfig named_config(const std::string& name);  // throws E_INPUT for unknown names
+HiggsConfig named_config(const std::string& name);  // throws E_INPUT for unknown names
 
 }  // namespace higgs::lm

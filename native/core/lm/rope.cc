@@ -4,7 +4,7 @@
 
 namespace higgs::lm {
 
-at::Tensor rope_inv_freq(const io::RopeConfig& rope, std::int64_t head_dim) {
+at::Tensor rope_inv_freq(const RopeConfig& rope, std::int64_t head_dim) {
   const std::int64_t half = head_dim / 2;
   auto inv_freq = at::empty({half}, at::kDouble);
   auto* f = inv_freq.data_ptr<double>();
@@ -30,7 +30,7 @@ at::Tensor rope_inv_freq(const io::RopeConfig& rope, std::int64_t head_dim) {
   return inv_freq;
 }
 
-RopeTables rope_tables(const io::RopeConfig& rope, std::int64_t head_dim, std::int64_t max_positions,
+RopeTables rope_tables(const RopeConfig& rope, std::int64_t head_dim, std::int64_t max_positions,
                        const at::TensorOptions& options) {
   auto inv_freq = rope_inv_freq(rope, head_dim).to(at::kFloat);
   auto positions = at::arange(max_positions, at::kFloat);

@@ -1,3 +1,9 @@
+// The eager sampler, one of three implementations of the same draws (docs/model.md covers the
+// sampling itself). This one is the reference: plain tensor ops with host-side branches (no-op
+// processors skipped, topk with the request's k), run by the eager decode path, one step at a
+// time. static_sampling.cc is its graph-safe twin and the fused CUDA kernel
+// (gpu/kernels/decode_kernels.cu) replaces only its Gumbel-max draw; test_decode_static.cc and
+// test_fused_kernels.cc hold both to this one's tokens.
 #include "lm/sampling.h"
 
 #include "gpu/fused_ops.h"

@@ -1,3 +1,9 @@
+// The static (graph-safe) sampler. Why a second implementation beside sampling.cc: a CUDA graph
+// is captured once and replayed for every request, so nothing a request sets may be a host
+// scalar or decide an op's shape or a branch; sampling.cc's skipped processors and topk(k) would
+// bake the captured request's settings into the graph. Here the settings are device buffers and
+// every processor always runs (masked off when disabled). It must draw sampling.cc's tokens for
+// the same logits, seed and settings (test_decode_static.cc checks it on the CPU).
 #include "lm/static_sampling.h"
 
 #include <algorithm>

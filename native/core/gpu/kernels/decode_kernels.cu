@@ -286,7 +286,11 @@ __global__ void gemv_split_kernel(const bf16* weight, const bf16* x, bf16* y, in
 
 // Gumbel-max over one row of logits [rows, vocab] fp32 with the counter noise of sampling.h:
 // u = (hash(hash(row ^ base) ^ token) + 0.5) / 2^32, argmax(logit + -log(-log(u))) in fp64, the
-// first index on ties (as at::argmax). One block per row.
+// first index on ties (as at::argmax). One block per row. The third implementation of the draw
+// (beside lm/sampling.cc and lm/static_sampling.cc, which call it through lm::gumbel_argmax on
+// CUDA): as tensor ops the draw is a few dozen tiny kernels per step (hashes, logs, argmax),
+// whose launches cost more than their work in the graph-captured step. Only the draw is fused;
+// temperature, top-k and top-p stay tensor ops. test_fused_kernels.cc holds it to the tensor ops.
 __device__ __forceinline__ unsigned hash32(unsigned x) {
   x = ((x >> 16) ^ x) * 0x45d9f3bu;
   x = ((x >> 16) ^ x) * 0x45d9f3bu;

@@ -13,19 +13,19 @@
 #include <string>
 #include <vector>
 
-#include "safetensors.h"
+#include "io/safetensors.h"
 
-namespace higgs::io {
+namespace higgs::lm {
 
 struct WeightSource {
-  std::vector<TensorView> parts;  // concatenated along dim 0, in order (frozen first)
+  std::vector<io::TensorView> parts;  // concatenated along dim 0, in order (frozen first)
 };
 
 // Canonical name -> source. Keys that are known to be irrelevant (rotary inv_freq,
 // audio_codebook_weights) are dropped; any other unknown key is an error naming it.
-std::map<std::string, WeightSource> canonical_weights(const Checkpoint& checkpoint);
+std::map<std::string, WeightSource> canonical_weights(const io::Checkpoint& checkpoint);
 
 // The canonical name for one stored key ("" for keys that are ignored). Exposed for tests.
 std::string canonical_name(const std::string& stored_key);
 
-}  // namespace higgs::io
+}  // namespace higgs::lm

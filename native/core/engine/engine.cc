@@ -1,8 +1,8 @@
-#include "engine.h"
+// The Engine's LM side: construction and the two threads, model load (checkpoint or random
+// weights), forward, generate and cancel, unload, GPU memory, and the LM-thread hook.
+#include "engine/engine.h"
 
-#include <future>
-
-#include "engine_state.h"
+#include "engine/engine_state.h"
 #include "gpu/gpu.h"
 #include "lm/generator.h"
 #include "lm/model_shapes.h"
@@ -68,7 +68,7 @@ void Engine::load(std::string model_dir, ProgressFn progress, LoadDone done) {
       s->drop_model();  // free the old weights before reading new ones
       c10::InferenceMode guard;
       report("config", 0.0);
-      auto config = io::load_config(model_dir);
+      auto config = lm::load_config(model_dir);
       auto options = s->tensor_options();
       auto weights = lm::load_weights(model_dir, config, options, [&](std::int64_t d, std::int64_t t) {
         report("weights", 0.02 + 0.93 * static_cast<double>(d) / static_cast<double>(t));
@@ -119,7 +119,7 @@ void Engine::forward(ForwardRequest request, ForwardDone done) {
       c10::InferenceMode guard;
       const auto start = Clock::now();
       const auto& c = s->model->config();
-      auto in = make_lm_input(c, request.input_ids, request.audio_mask, request.audio_codes, request.start_pos);
+      auto in = lm::make_lm_input(c, request.input_ids, request.audio_mask, request.audio_codes, request.start_pos);
       const auto selection = request.logits == LogitsSelection::All     ? lm::LogitsAt::All
                              : request.logits == LogitsSelection::Audio ? lm::LogitsAt::Audio
                                                                         : lm::LogitsAt::Last;
@@ -153,7 +153,7 @@ void Engine::generate(GenerateRequest request, FramesFn on_frames, StepProgressF
       c10::InferenceMode guard;
       const auto& c = s->model->config();
       lm::GenerationInput input;
-      input.prompt = make_lm_input(c, request.input_ids, request.audio_mask, request.audio_codes, 0);
+      input.prompt = lm::make_lm_input(c, request.input_ids, request.audio_mask, request.audio_codes, 0);
       input.sampling = {request.temperature, request.top_k, request.top_p, request.ras_window,
                         request.ras_max_repeats, request.seed};
       input.max_frames = request.max_frames;
@@ -231,43 +231,17 @@ ModelInfo Engine::info() const {
   return *state_->info;
 }
 
-namespace {
-template <typename T>
-T wait_for(std::promise<T>& promise) {
-  return promise.get_future().get();
-}
-}  // namespace
-
-ModelInfo Engine::load_sync(const std::string& model_dir, ProgressFn progress) {
-  std::promise<ModelInfo> promise;
-  load(model_dir, std::move(progress), [&](std::exception_ptr e, const ModelInfo* info) {
-    if (e) promise.set_exception(e); else promise.set_value(*info);
+void Engine::run_on_lm_thread(std::function<void(const LoadedLm&)> job, Done done) {
+  state_->post([s = state_.get(), job = std::move(job), done = std::move(done)] {
+    try {
+      if (!s->model) throw HiggsError(ErrorCode::NotLoaded, "no model is loaded");
+      c10::InferenceMode guard;
+      job(LoadedLm{*s->model, s->runner.get(), *s->info});
+      done(nullptr);
+    } catch (...) {
+      done(as_higgs_error(std::current_exception()));
+    }
   });
-  return wait_for(promise);
-}
-
-ModelInfo Engine::load_random_sync(const std::string& config_name, std::uint64_t seed) {
-  std::promise<ModelInfo> promise;
-  load_random(config_name, seed, [&](std::exception_ptr e, const ModelInfo* info) {
-    if (e) promise.set_exception(e); else promise.set_value(*info);
-  });
-  return wait_for(promise);
-}
-
-GenerateResult Engine::generate_sync(GenerateRequest request, FramesFn on_frames, StepProgressFn on_progress) {
-  std::promise<GenerateResult> promise;
-  generate(std::move(request), std::move(on_frames), std::move(on_progress), [&](std::exception_ptr e, GenerateResult* r) {
-    if (e) promise.set_exception(e); else promise.set_value(std::move(*r));
-  });
-  return wait_for(promise);
-}
-
-ForwardResult Engine::forward_sync(ForwardRequest request) {
-  std::promise<ForwardResult> promise;
-  forward(std::move(request), [&](std::exception_ptr e, ForwardResult* result) {
-    if (e) promise.set_exception(e); else promise.set_value(std::move(*result));
-  });
-  return wait_for(promise);
 }
 
 }  // namespace higgs

@@ -1,12 +1,10 @@
 // The Engine's codec jobs: load the audio tokenizer, decode codes to a waveform (whole or a
 // window, for streaming), encode reference audio to codes. Same thread and error rules as the LM.
-#include <future>
-
 #include "codec/codec_encoder_load.h"
 #include "codec/codec_random.h"
 #include "codec/codec_weights.h"
-#include "engine.h"
-#include "engine_state.h"
+#include "engine/engine.h"
+#include "engine/engine_state.h"
 
 namespace higgs {
 
@@ -25,11 +23,6 @@ at::Tensor codes_tensor(const std::vector<std::int32_t>& codes, std::int64_t fra
 std::vector<float> to_samples(const at::Tensor& wave) {
   auto host = wave.to(at::kCPU, at::kFloat).contiguous();
   return {host.data_ptr<float>(), host.data_ptr<float>() + host.numel()};
-}
-
-template <typename T>
-T wait(std::promise<T>& promise) {
-  return promise.get_future().get();
 }
 
 // Engine::State is private to the Engine: these helpers take it as a deduced type.
@@ -159,52 +152,6 @@ CodecInfo Engine::codec_info() const {
   std::lock_guard<std::mutex> lock(state_->info_mutex);
   if (!state_->codec_info) throw HiggsError(ErrorCode::NotLoaded, "no audio codec is loaded");
   return *state_->codec_info;
-}
-
-CodecInfo Engine::load_codec_sync(const std::string& codec_dir) {
-  std::promise<CodecInfo> promise;
-  load_codec(codec_dir, [&](std::exception_ptr e, const CodecInfo* info) {
-    if (e) promise.set_exception(e); else promise.set_value(*info);
-  });
-  return wait(promise);
-}
-
-std::vector<float> Engine::decode_audio_sync(std::vector<std::int32_t> codes, std::int64_t frames) {
-  std::promise<std::vector<float>> promise;
-  decode_audio(std::move(codes), frames, [&](std::exception_ptr e, std::vector<float>* samples) {
-    if (e) promise.set_exception(e); else promise.set_value(std::move(*samples));
-  });
-  return wait(promise);
-}
-
-CodecInfo Engine::load_random_codec_sync(std::uint64_t seed) {
-  std::promise<CodecInfo> promise;
-  load_random_codec(seed, [&](std::exception_ptr e, const CodecInfo* info) {
-    if (e) promise.set_exception(e); else promise.set_value(*info);
-  });
-  return wait(promise);
-}
-
-std::vector<float> Engine::decode_audio_window_sync(std::vector<std::int32_t> codes, std::int64_t frames,
-                                                    std::int64_t begin, std::int64_t end) {
-  std::promise<std::vector<float>> promise;
-  decode_audio_window(std::move(codes), frames, begin, end, [&](std::exception_ptr e, std::vector<float>* samples) {
-    if (e) promise.set_exception(e); else promise.set_value(std::move(*samples));
-  });
-  return wait(promise);
-}
-
-std::vector<std::int32_t> Engine::encode_audio_sync(std::vector<float> samples, std::int64_t* frames) {
-  std::promise<std::vector<std::int32_t>> promise;
-  encode_audio(std::move(samples), [&](std::exception_ptr e, std::vector<std::int32_t>* codes, std::int64_t n) {
-    if (e) {
-      promise.set_exception(e);
-      return;
-    }
-    if (frames) *frames = n;
-    promise.set_value(std::move(*codes));
-  });
-  return wait(promise);
 }
 
 }  // namespace higgs

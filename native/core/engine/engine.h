@@ -2,8 +2,8 @@
 // thread (load, forward, generate: the KV cache's only user, and where CUDA graphs are captured
 // and replayed) and the codec thread (decode, encode), so audio windows are decoded while a
 // generation runs. Every call queues a job on one of them and reports back through a callback
-// invoked on that thread; the *_sync helpers wait for it (bench, native tests). This header has
-// no libtorch types: the binding and the bench see only it.
+// invoked on that thread (native/testing/engine_sync.h has blocking forms for higgs-bench and the
+// native tests). This header has no libtorch types: the binding and the bench see only it.
 #pragma once
 
 #include <cstdint>
@@ -13,9 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "engine_limits.h"
+#include "buffer_limits.h"
 
 namespace higgs {
+
+namespace lm {
+class DecodeRunner;
+class HiggsLM;
+}  // namespace lm
 
 struct EngineOptions {
   std::string device = "cpu";    // "cpu" or "cuda" / "cuda:N"
@@ -107,15 +112,6 @@ struct GenerateResult {
   double prefill_seconds = 0, decode_seconds = 0;
 };
 
-// higgs-bench: decode steps timed one by one (the host waits for the device after each) and
-// back to back (one wait at the end, as generation runs them).
-struct DecodeTiming {
-  std::string decode;                // the path timed: "eager", "static" or "graph"
-  std::vector<double> step_ms;       // each step alone
-  double pipelined_step_ms = 0;      // mean of `steps` steps launched back to back
-  double prefill_seconds = 0;
-};
-
 // True when this libtorch was built with CUDA and sees at least one GPU.
 bool cuda_available();
 
@@ -180,20 +176,19 @@ class Engine {
   void release_cached_memory(Done done);
   ModelInfo info() const;  // throws E_NOT_LOADED when nothing is loaded
 
-  ModelInfo load_sync(const std::string& model_dir, ProgressFn progress = {});
-  ModelInfo load_random_sync(const std::string& config_name, std::uint64_t seed);
-  ForwardResult forward_sync(ForwardRequest request);
-  GenerateResult generate_sync(GenerateRequest request, FramesFn on_frames = {}, StepProgressFn on_progress = {});
-  // Prefills `prompt` (its sampling settings are used), runs `warmup` untimed steps, then times
-  // `steps` steps alone and `steps` back to back. eager = true times HiggsLM::forward steps even
-  // when the engine decodes with a static/graph runner. Needs prompt + warmup + 2 steps positions.
-  DecodeTiming time_decode_sync(GenerateRequest prompt, std::int64_t warmup, std::int64_t steps, bool eager);
-  CodecInfo load_codec_sync(const std::string& codec_dir);
-  std::vector<float> decode_audio_sync(std::vector<std::int32_t> codes, std::int64_t frames);
-  CodecInfo load_random_codec_sync(std::uint64_t seed);
-  std::vector<float> decode_audio_window_sync(std::vector<std::int32_t> codes, std::int64_t frames,
-                                              std::int64_t begin, std::int64_t end);
-  std::vector<std::int32_t> encode_audio_sync(std::vector<float> samples, std::int64_t* frames);
+  // The loaded LM as a job on the LM thread sees it.
+  struct LoadedLm {
+    lm::HiggsLM& model;
+    lm::DecodeRunner* runner;  // the static/graph decode runner; null when decoding eagerly
+    const ModelInfo& info;
+  };
+  // Runs `job` on the LM thread, queued like every call (E_NOT_LOADED without a model; what it
+  // throws reaches `done` with a stable code). Only there may the model be touched: the KV cache
+  // and the captured CUDA graphs belong to that thread. This one generic hook exists so that
+  // code outside the core can work on the model where the engine's own jobs do, instead of the
+  // core holding bench-specific code: higgs-bench's decode-step timing (native/testing) is its
+  // user. The addon does not call it.
+  void run_on_lm_thread(std::function<void(const LoadedLm&)> job, Done done);
 
  private:
   struct State;

@@ -2,7 +2,7 @@
 // rewrites of transformers' convert_higgs_audio_v2_to_hf.py), plus merging of split tensors.
 // Keys are matched against an explicit list so that a checkpoint of another model fails here,
 // naming the key, rather than later with a missing-weight error.
-#include "io/weight_names.h"
+#include "lm/weight_names.h"
 
 #include <algorithm>
 #include <cctype>
@@ -10,7 +10,7 @@
 
 #include "errors.h"
 
-namespace higgs::io {
+namespace higgs::lm {
 
 namespace {
 
@@ -116,24 +116,24 @@ std::string unknown_key_message(const std::string& key) {
   return "unknown tensor key '" + key + "' (not a Higgs Audio V2 generation weight in either checkpoint format)";
 }
 
-const std::string& file_of(const TensorView& view) {
+const std::string& file_of(const io::TensorView& view) {
   static const std::string unknown = "(unknown file)";
   return view.file ? view.file->path() : unknown;
 }
 
 // The stored tensors that make up one canonical weight.
 struct Slots {
-  const TensorView* whole = nullptr;
-  const TensorView* frozen = nullptr;
-  const TensorView* trainable = nullptr;
+  const io::TensorView* whole = nullptr;
+  const io::TensorView* frozen = nullptr;
+  const io::TensorView* trainable = nullptr;
 
-  const TensorView*& at(Part part) {
+  const io::TensorView*& at(Part part) {
     return part == Part::Whole ? whole : part == Part::Frozen ? frozen : trainable;
   }
 };
 
 // Two halves are concatenated along dim 0, so they must agree in dtype and trailing dims.
-void check_split_parts(const std::string& canonical, const TensorView& frozen, const TensorView& trainable) {
+void check_split_parts(const std::string& canonical, const io::TensorView& frozen, const io::TensorView& trainable) {
   const bool compatible = frozen.dtype == trainable.dtype && !frozen.shape.empty() &&
                           frozen.shape.size() == trainable.shape.size() &&
                           std::equal(frozen.shape.begin() + 1, frozen.shape.end(), trainable.shape.begin() + 1);
@@ -145,13 +145,13 @@ void check_split_parts(const std::string& canonical, const TensorView& frozen, c
 
 WeightSource resolve(const std::string& canonical, const Slots& s) {
   if (s.whole && (s.frozen || s.trainable)) {
-    const TensorView& part = s.frozen ? *s.frozen : *s.trainable;
+    const io::TensorView& part = s.frozen ? *s.frozen : *s.trainable;
     throw model_format_error(file_of(*s.whole), "weight " + canonical + " is given both whole ('" + s.whole->name +
                                                     "') and split ('" + part.name + "' in " + file_of(part) + ")");
   }
   if (s.whole) return WeightSource{{*s.whole}};
   if (!s.frozen || !s.trainable) {
-    const TensorView& have = s.frozen ? *s.frozen : *s.trainable;
+    const io::TensorView& have = s.frozen ? *s.frozen : *s.trainable;
     throw model_format_error(file_of(have), "split weight " + canonical + " has '" + have.name +
                                                 "' but lacks its " + (s.frozen ? "trainable" : "frozen") + " part");
   }
@@ -167,13 +167,13 @@ std::string canonical_name(const std::string& stored_key) {
   return mapping->canonical;
 }
 
-std::map<std::string, WeightSource> canonical_weights(const Checkpoint& checkpoint) {
+std::map<std::string, WeightSource> canonical_weights(const io::Checkpoint& checkpoint) {
   std::map<std::string, Slots> slots;
   for (const auto& [key, view] : checkpoint.tensors()) {
     const auto mapping = map_key(key);
     if (!mapping) throw model_format_error(file_of(view), unknown_key_message(key));
     if (mapping->canonical.empty()) continue;  // ignored buffer
-    const TensorView*& slot = slots[mapping->canonical].at(mapping->part);
+    const io::TensorView*& slot = slots[mapping->canonical].at(mapping->part);
     if (slot) {
       throw model_format_error(file_of(view), "tensors '" + slot->name + "' and '" + key + "' both give weight " +
                                                   mapping->canonical);
@@ -185,4 +185,4 @@ std::map<std::string, WeightSource> canonical_weights(const Checkpoint& checkpoi
   return out;
 }
 
-}  // namespace higgs::io
+}  // namespace higgs::lm

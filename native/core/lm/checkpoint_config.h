@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-namespace higgs::io {
+namespace higgs::lm {
 
 enum class CheckpointFormat { Original, Transformers };
 
@@ -56,4 +56,4 @@ struct HiggsConfig {
 HiggsConfig parse_config_json(const std::string& json_text, const std::string& source);
 HiggsConfig load_config(const std::string& model_dir);  // reads model_dir/config.json
 
-}  // namespace higgs::io
+}  // namespace higgs::lm

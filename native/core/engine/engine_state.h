@@ -1,5 +1,5 @@
 // Internal to the Engine (engine.cc, engine_codec.cc): its state and the helpers its jobs share.
-// Not seen by the binding or the bench, which include engine.h only.
+// Not seen by the binding, the bench or native/testing, which include engine.h only.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -21,12 +21,12 @@
 
 #include "codec/codec_decoder.h"
 #include "codec/codec_encoder.h"
-#include "engine.h"
-#include "engine_worker.h"
+#include "engine/engine.h"
+#include "engine/engine_worker.h"
 #include "errors.h"
 #include "gpu/fused_ops.h"
 #include "gpu/gpu.h"
-#include "io/config.h"
+#include "lm/checkpoint_config.h"
 #include "lm/decode_runner.h"
 #include "lm/higgs_lm.h"
 
@@ -78,28 +78,8 @@ inline std::exception_ptr as_higgs_error(std::exception_ptr error) {
   }
 }
 
-// Host vectors -> the LM's input tensors, with the shape checks the LM cannot do itself.
-inline lm::LmInput make_lm_input(const io::HiggsConfig& c, const std::vector<std::int32_t>& ids,
-                          const std::vector<std::uint8_t>& mask, const std::vector<std::int32_t>& codes,
-                          std::int64_t start_pos) {
-  const auto L = static_cast<std::int64_t>(ids.size());
-  if (static_cast<std::int64_t>(mask.size()) != L) {
-    throw HiggsError(ErrorCode::Input, "audio_mask must have one entry per input id (" + std::to_string(L) + ")");
-  }
-  if (codes.size() % c.num_codebooks != 0) {
-    throw HiggsError(ErrorCode::Input, "audio_codes must hold a multiple of " + std::to_string(c.num_codebooks) + " codes");
-  }
-  lm::LmInput in;
-  in.input_ids = at::tensor(at::ArrayRef<std::int32_t>(ids), at::kInt).to(at::kLong);
-  in.audio_mask = at::tensor(at::ArrayRef<std::uint8_t>(mask), at::kByte).to(at::kBool);
-  const auto frames = static_cast<std::int64_t>(codes.size()) / c.num_codebooks;
-  in.audio_codes = at::tensor(at::ArrayRef<std::int32_t>(codes), at::kInt).to(at::kLong).view({frames, c.num_codebooks});
-  in.start_pos = start_pos;
-  return in;
-}
-
-inline const char* format_name(io::CheckpointFormat format) {
-  return format == io::CheckpointFormat::Original ? "original" : "transformers";
+inline const char* format_name(lm::CheckpointFormat format) {
+  return format == lm::CheckpointFormat::Original ? "original" : "transformers";
 }
 
 }  // namespace engine_detail

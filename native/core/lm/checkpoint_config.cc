@@ -1,10 +1,11 @@
-// config.json parsing for both checkpoint formats.
+// The LM checkpoint's config.json parsing, for both checkpoint formats (fields read through
+// io::JsonFields, as the codec's config is).
 //
 // Defaults: fields that decide tensor shapes (vocab/hidden/intermediate sizes, layer and head
 // counts, codebook count and size) are required. num_key_value_heads and head_dim are derived
 // as Llama derives them. Other fields fall back to the defaults of the Python config class that
 // wrote the file (LlamaConfig inside the original format, HiggsAudioV2Config for transformers).
-#include "io/config.h"
+#include "lm/checkpoint_config.h"
 
 #include <cstdint>
 #include <fstream>
@@ -13,103 +14,29 @@
 #include <sstream>
 
 #include "errors.h"
+#include "io/json_fields.h"
 
-namespace higgs::io {
+namespace higgs::lm {
 
 namespace {
 
 using json = nlohmann::json;
-
-// Typed access to one JSON object; `prefix` makes field paths like "text_config.hidden_size".
-// JSON null counts as absent, as Python's None does in the config classes.
-class Fields {
- public:
-  Fields(const json& obj, std::string prefix, const std::string& source)
-      : obj_(obj), prefix_(std::move(prefix)), source_(source) {}
-
-  const std::string& source() const { return source_; }
-  std::string path(const std::string& name) const { return prefix_ + name; }
-
-  const json* find(const std::string& name) const {
-    auto it = obj_.find(name);
-    return it == obj_.end() || it->is_null() ? nullptr : &*it;
-  }
-  bool has(const std::string& name) const { return find(name) != nullptr; }
-
-  [[noreturn]] void fail(const std::string& what) const { throw model_format_error(source_, what); }
-  [[noreturn]] void missing(const std::string& name) const { fail("missing field " + path(name)); }
-  [[noreturn]] void wrong_type(const std::string& name, const char* want) const {
-    fail("field " + path(name) + " must be " + want + ", got " + find(name)->dump());
-  }
-
-  std::int64_t to_int(const std::string& name, const json& v) const {
-    if (!v.is_number_integer()) wrong_type(name, "an integer");
-    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
-      wrong_type(name, "an integer that fits in 64 bits");
-    }
-    return v.get<std::int64_t>();
-  }
-  std::int64_t required_int(const std::string& name) const {
-    const json* v = find(name);
-    if (!v) missing(name);
-    return to_int(name, *v);
-  }
-  std::int64_t int_or(const std::string& name, std::int64_t def) const {
-    const json* v = find(name);
-    return v ? to_int(name, *v) : def;
-  }
-  double number(const std::string& name, const json& v) const {
-    if (!v.is_number()) wrong_type(name, "a number");
-    return v.get<double>();
-  }
-  double required_number(const std::string& name) const {
-    const json* v = find(name);
-    if (!v) missing(name);
-    return number(name, *v);
-  }
-  double number_or(const std::string& name, double def) const {
-    const json* v = find(name);
-    return v ? number(name, *v) : def;
-  }
-  bool bool_or(const std::string& name, bool def) const {
-    const json* v = find(name);
-    if (!v) return def;
-    if (!v->is_boolean()) wrong_type(name, "true or false");
-    return v->get<bool>();
-  }
-  std::string string_or(const std::string& name, const std::string& def) const {
-    const json* v = find(name);
-    if (!v) return def;
-    if (!v->is_string()) wrong_type(name, "a string");
-    return v->get<std::string>();
-  }
-  const json* object(const std::string& name) const {
-    const json* v = find(name);
-    if (v && !v->is_object()) wrong_type(name, "an object");
-    return v;
-  }
-  Fields sub(const json& obj, const std::string& name) const { return Fields(obj, path(name) + ".", source_); }
-
- private:
-  const json& obj_;
-  std::string prefix_;
-  std::string source_;
-};
+using io::JsonFields;
 
 // ---- Llama backbone (shared by both formats) ----
 
-void refuse_unless(const Fields& f, bool ok, const std::string& name, const std::string& why) {
+void refuse_unless(const JsonFields& f, bool ok, const std::string& name, const std::string& why) {
   if (!ok) f.fail(f.path(name) + " " + why);
 }
 
-void check_llama_features(const Fields& f) {
+void check_llama_features(const JsonFields& f) {
   const std::string act = f.string_or("hidden_act", "silu");
   refuse_unless(f, act == "silu", "hidden_act", "is '" + act + "': only silu is supported");
   refuse_unless(f, !f.bool_or("attention_bias", false), "attention_bias", "is true: biases are not supported");
   refuse_unless(f, !f.bool_or("mlp_bias", false), "mlp_bias", "is true: biases are not supported");
 }
 
-void parse_llama(const Fields& f, double default_eps, HiggsConfig& c) {
+void parse_llama(const JsonFields& f, double default_eps, HiggsConfig& c) {
   check_llama_features(f);
   c.vocab_size = f.required_int("vocab_size");
   c.hidden_size = f.required_int("hidden_size");
@@ -126,7 +53,7 @@ void parse_llama(const Fields& f, double default_eps, HiggsConfig& c) {
 }
 
 // rope_scaling / rope_parameters: {rope_type (or the older "type"), factor, ...}.
-void parse_rope_dict(const Fields& r, RopeConfig& rope) {
+void parse_rope_dict(const JsonFields& r, RopeConfig& rope) {
   const std::string type = r.has("rope_type") ? r.string_or("rope_type", "") : r.string_or("type", "default");
   if (type == "default") {
     rope.llama3 = false;
@@ -141,10 +68,10 @@ void parse_rope_dict(const Fields& r, RopeConfig& rope) {
 }
 
 // Older layout: rope_theta plus an optional rope_scaling object next to it.
-void parse_rope_legacy(const Fields& f, double default_theta, RopeConfig& rope) {
+void parse_rope_legacy(const JsonFields& f, double default_theta, RopeConfig& rope) {
   rope.theta = f.number_or("rope_theta", default_theta);
   rope.llama3 = false;
-  if (const json* scaling = f.object("rope_scaling")) parse_rope_dict(f.sub(*scaling, "rope_scaling"), rope);
+  if (const auto scaling = f.object("rope_scaling")) parse_rope_dict(*scaling, rope);
 }
 
 // HiggsAudioV2Config's rope_parameters default, used when a config names no RoPE at all.
@@ -159,9 +86,9 @@ RopeConfig transformers_default_rope() {
   return rope;
 }
 
-void parse_transformers_rope(const Fields& f, RopeConfig& rope) {
-  if (const json* params = f.object("rope_parameters")) {
-    const Fields r = f.sub(*params, "rope_parameters");
+void parse_transformers_rope(const JsonFields& f, RopeConfig& rope) {
+  if (const auto params = f.object("rope_parameters")) {
+    const JsonFields& r = *params;
     parse_rope_dict(r, rope);
     if (r.has("rope_theta")) {
       rope.theta = r.required_number("rope_theta");
@@ -179,10 +106,10 @@ void parse_transformers_rope(const Fields& f, RopeConfig& rope) {
 
 // ---- original format (model_type "higgs_audio") ----
 
-void check_dual_ffn_layers(const Fields& top, std::int64_t num_layers) {
+void check_dual_ffn_layers(const JsonFields& top, std::int64_t num_layers) {
   const json* layers = top.find("audio_dual_ffn_layers");
   if (!layers) top.missing("audio_dual_ffn_layers");
-  if (!layers->is_array()) top.wrong_type("audio_dual_ffn_layers", "a list of layer indices");
+  if (!layers->is_array()) top.fail_field("audio_dual_ffn_layers", "must be a list of layer indices, got " + layers->dump());
   std::set<std::int64_t> seen;
   for (const auto& v : *layers) {
     const std::int64_t i = top.to_int("audio_dual_ffn_layers", v);
@@ -200,7 +127,7 @@ void check_dual_ffn_layers(const Fields& top, std::int64_t num_layers) {
   }
 }
 
-void check_original_features(const Fields& top, std::int64_t num_layers) {
+void check_original_features(const JsonFields& top, std::int64_t num_layers) {
   if (!top.has("audio_adapter_type")) top.missing("audio_adapter_type");
   const std::string adapter = top.string_or("audio_adapter_type", "");
   refuse_unless(top, adapter == "dual_ffn" || adapter == "dual_ffn_fast_forward", "audio_adapter_type",
@@ -227,10 +154,8 @@ void check_original_features(const Fields& top, std::int64_t num_layers) {
 }
 
 void parse_original(const json& root, const std::string& source, HiggsConfig& c) {
-  const Fields top(root, "", source);
-  const json* text = top.object("text_config");
-  if (!text) top.missing("text_config");
-  const Fields t = top.sub(*text, "text_config");
+  const JsonFields top(root, "", source);
+  const JsonFields t = top.required_object("text_config");
   const std::string type = t.string_or("model_type", "llama");
   refuse_unless(t, type == "llama", "model_type", "is '" + type + "': only a llama text backbone is supported");
   parse_llama(t, 1e-6, c);           // LlamaConfig's default eps
@@ -251,7 +176,7 @@ void parse_original(const json& root, const std::string& source, HiggsConfig& c)
 // ---- transformers format (model_type "higgs_audio_v2") ----
 
 // eos_token_id may be one id or a list; <|eot_id|> (128009) is the one the TTS turn ends with.
-std::int64_t parse_eot(const Fields& f, std::int64_t def) {
+std::int64_t parse_eot(const JsonFields& f, std::int64_t def) {
   const json* v = f.find("eos_token_id");
   if (!v) return def;
   if (!v->is_array()) return f.to_int("eos_token_id", *v);
@@ -264,7 +189,7 @@ std::int64_t parse_eot(const Fields& f, std::int64_t def) {
 }
 
 void parse_transformers(const json& root, const std::string& source, HiggsConfig& c) {
-  const Fields f(root, "", source);
+  const JsonFields f(root, "", source);
   parse_llama(f, 1e-5, c);
   parse_transformers_rope(f, c.rope);
   c.num_codebooks = f.required_int("num_codebooks");
@@ -342,7 +267,7 @@ HiggsConfig parse_config_json(const std::string& json_text, const std::string& s
     throw model_format_error(source, std::string("config is not valid JSON (") + e.what() + ")");
   }
   if (!root.is_object()) throw model_format_error(source, "config is not a JSON object");
-  const Fields top(root, "", source);
+  const JsonFields top(root, "", source);
   if (!top.has("model_type")) top.missing("model_type");
   const std::string type = top.string_or("model_type", "");
 
@@ -370,4 +295,4 @@ HiggsConfig load_config(const std::string& model_dir) {
   return parse_config_json(os.str(), path);
 }
 
-}  // namespace higgs::io
+}  // namespace higgs::lm
