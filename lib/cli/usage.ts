@@ -80,8 +80,11 @@ const ENVIRONMENT = `Environment:
   HIGGS_DEVICE           auto, cpu, cuda or cuda:N (default auto: a GPU when the build and the
                          machine have one, else cpu)
   HIGGS_DTYPE            float32, bfloat16 or float16 (default float32 on cpu, bfloat16 on cuda)
-  HIGGS_MAX_CONCURRENCY  Requests generating at once (default 1 on cpu; on cuda derived
-                         after load from free GPU memory: (free - 2 GiB) / 1.5 GiB, 1 to 16)
+  HIGGS_SLOTS            Generations the engine decodes together, each with its own KV cache
+                         (default 0: the engine's choice, 4 on cpu; 1 on cuda for now)
+  HIGGS_MAX_CONCURRENCY  Requests generating at once (default on cpu: the engine's slots; on
+                         cuda derived after load from free GPU memory: (free - 2 GiB) / 1.5 GiB,
+                         1 to 16)
   HIGGS_MAX_QUEUE        Requests (serve: jobs) waiting beyond those (default 16); more are
                          refused with E_BUSY (serve: HTTP 429)
   HIGGS_MAX_CONTEXT      KV-cache positions (default 8192)

@@ -49,6 +49,12 @@ export interface HiggsConfig {
    * HiggsAudio derives the limit from free GPU memory once the model is loaded (lib/service/gpu-memory.ts).
    */
   maxConcurrency: number;
+  /**
+   * Generations the engine decodes together (continuous batching; each slot holds its own KV
+   * cache of maxContext positions); 0 = the engine's default (4 with eager decode on the CPU;
+   * the GPU's graph decode runs one at a time for now). On the CPU the admission limit follows it.
+   */
+  slots: number;
   /** Requests waiting for a slot; beyond that a request fails with E_BUSY. */
   maxQueue: number;
   logLevel: LogLevel;
@@ -75,6 +81,7 @@ export const CONFIG_VARIABLES: Readonly<Record<ConfigKey, string>> = {
   device: 'HIGGS_DEVICE',
   dtype: 'HIGGS_DTYPE',
   maxConcurrency: 'HIGGS_MAX_CONCURRENCY',
+  slots: 'HIGGS_SLOTS',
   maxQueue: 'HIGGS_MAX_QUEUE',
   logLevel: 'HIGGS_LOG_LEVEL',
   maxContext: 'HIGGS_MAX_CONTEXT',
@@ -129,6 +136,7 @@ const EnvSchema = z.object({
   HIGGS_DEVICE: optional(device),
   HIGGS_DTYPE: optional(oneOf(DTYPES)),
   HIGGS_MAX_CONCURRENCY: optional(integer(1, 256)),
+  HIGGS_SLOTS: optional(integer(0, 256)),
   HIGGS_MAX_QUEUE: optional(integer(0, 100_000)),
   HIGGS_LOG_LEVEL: optional(oneOf(LOG_LEVELS)),
   HIGGS_MAX_CONTEXT: optional(integer(256, 131_072)),
@@ -167,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     // On a GPU (cuda, or auto that finds one) the load derives the limit from free memory
     // (lib/service/gpu-memory.ts); 4 or 1 only stands until then.
     maxConcurrency: e.HIGGS_MAX_CONCURRENCY ?? (onGpu ? 4 : 1),
+    slots: e.HIGGS_SLOTS ?? 0,
     maxQueue: e.HIGGS_MAX_QUEUE ?? DEFAULT_MAX_QUEUE,
     logLevel: e.HIGGS_LOG_LEVEL ?? 'info',
     maxContext: e.HIGGS_MAX_CONTEXT ?? 8192,
@@ -182,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       device: from(e.HIGGS_DEVICE),
       dtype: from(e.HIGGS_DTYPE),
       maxConcurrency: from(e.HIGGS_MAX_CONCURRENCY),
+      slots: from(e.HIGGS_SLOTS),
       maxQueue: from(e.HIGGS_MAX_QUEUE),
       logLevel: from(e.HIGGS_LOG_LEVEL),
       maxContext: from(e.HIGGS_MAX_CONTEXT),

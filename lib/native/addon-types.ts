@@ -19,6 +19,12 @@ export interface EngineOptions {
   fusedKernels?: boolean;
   /** The candidate successors of the norm and GEMV kernels (default false); process-wide, the last Engine made decides. */
   nextKernels?: boolean;
+  /**
+   * Generations decoded together, each in a slot with its own KV cache of maxContext positions
+   * (continuous batching; every row computed as at batch 1). 0 (default): 4 with eager decode;
+   * static and graph decode run one generation at a time for now.
+   */
+  slots?: number;
 }
 
 export interface LoadProgress {
@@ -54,6 +60,8 @@ export interface ModelInfo {
   kvBuckets: number[];
   /** The decode step runs the fused CUDA kernels. */
   fusedKernels: boolean;
+  /** Generations decoded together: concurrent generate() calls beyond this wait in arrival order. */
+  slots: number;
 }
 
 export interface ForwardRequest {
@@ -122,6 +130,17 @@ export interface GenerateResult {
   stopReason: 'audio_end' | 'max_frames' | 'context_full';
   prefillSeconds: number;
   decodeSeconds: number;
+  /** The most generations the engine decoded together while this one ran (1 = alone). */
+  peakBatch: number;
+}
+
+/** The engine's slot batch as its LM thread last saw it (all 0 before a load). */
+export interface BatchStatus {
+  slots: number;
+  /** Slots holding a generation. */
+  busy: number;
+  /** Generations queued for a free slot. */
+  waiting: number;
 }
 
 export interface GenerateCallbacks {
@@ -147,6 +166,8 @@ export interface NativeEngine {
   info(): ModelInfo | null;
   /** Synchronous, no job queued: the GPU's numbers now; null on a CPU engine, a CPU-only libtorch, or after dispose(). */
   gpuMemory(): GpuMemory | null;
+  /** Synchronous, no job queued: the slot batch now (continuous batching). */
+  batchStatus(): BatchStatus;
   /** Starts a new peak for GpuMemory.peakAllocated (no-op on the CPU). */
   resetPeakGpuMemory(): void;
   /** Queued behind running work: gives the CUDA allocator's cached, unused blocks back to the driver (no-op on the CPU). */

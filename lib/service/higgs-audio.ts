@@ -8,7 +8,7 @@ import { loadConfig, type HiggsConfig } from '../config/load-config.js';
 import { HiggsError, errorCode } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { GpuCacheReleaser, availableGpuBytes, deriveMaxConcurrency } from './gpu-memory.js';
-import { loadNative, type CodecInfo, type GpuMemory, type ModelInfo, type NativeEngine } from '../native/loader.js';
+import { loadNative, type BatchStatus, type CodecInfo, type GpuMemory, type ModelInfo, type NativeEngine } from '../native/loader.js';
 import { RequestQueue } from './queue.js';
 import { parseRequest, type ValidatedRequest } from '../request/schema.js';
 import { toSynthesisOptions } from './synthesis-options.js';
@@ -65,8 +65,11 @@ export interface GenerateOutput {
 
 export type HealthStatus = 'idle' | 'loading' | 'ready' | 'failed' | 'disposed';
 
-/** Where the concurrency limit came from: set explicitly, derived from free GPU memory, or the fixed default. */
-export type ConcurrencySource = 'env' | 'derived' | 'default';
+/**
+ * Where the concurrency limit came from: set explicitly, the engine's slots (CPU), derived from
+ * free GPU memory, or the fixed default (before a load).
+ */
+export type ConcurrencySource = 'env' | 'engine' | 'derived' | 'default';
 
 export interface Health {
   status: HealthStatus;
@@ -78,6 +81,8 @@ export interface Health {
   requests: { served: number; failed: number; cancelled: number; active: number; queued: number };
   /** Requests allowed to run at once, and where that number came from. */
   concurrency: { limit: number; source: ConcurrencySource };
+  /** The engine's slot batch now: slots, how many hold a generation, how many generations wait; null until loaded. */
+  batch: BatchStatus | null;
   averageGenerationSeconds: number | null;
   /** Generation wall time divided by audio duration (lower is faster; < 1 is faster than real time). */
   averageRealTimeFactor: number | null;
@@ -142,10 +147,10 @@ export class HiggsAudio implements AsyncDisposable {
       const binding = loadNative();
       const { device, dtype } = resolveEngineDevice(c, binding);
       this.log.info({ event: 'load.start', modelDir, codecDir, device, dtype }, 'loading model');
-      const engine = new binding.Engine({ device, dtype, maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels });
+      const engine = new binding.Engine({ device, dtype, maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels, slots: c.slots });
       this.engine = engine;
       throwIfCancelled(signal);
-      await engine.load(modelDir, (p) => onProgress?.({ phase: p.phase, progress: p.progress * 0.9 }));
+      const model = await engine.load(modelDir, (p) => onProgress?.({ phase: p.phase, progress: p.progress * 0.9 }));
       throwIfCancelled(signal);
       this.tokenizer = loadTokenizer(modelDir);
       await engine.loadCodec(codecDir);
@@ -157,7 +162,7 @@ export class HiggsAudio implements AsyncDisposable {
           encode: (bytes) => encodeReferenceAudio(engine, bytes),
         });
       }
-      this.applyGpuMemoryPolicy(engine);
+      this.applyConcurrencyPolicy(engine, model);
       onProgress?.({ phase: 'ready', progress: 1 });
       this.loadSeconds = (performance.now() - started) / 1e3;
       this.status = 'ready';
@@ -177,10 +182,22 @@ export class HiggsAudio implements AsyncDisposable {
     }
   }
 
-  /** With the weights, KV cache and codec in place: size the queue to what is left, watch the cache. */
-  private applyGpuMemoryPolicy(engine: NativeEngine): void {
-    const memory = engine.gpuMemory(); // null on the CPU: 1 request at a time, nothing to release
-    if (!memory) return;
+  /**
+   * With the weights, KV cache and codec in place, size the admission queue. On the CPU it takes
+   * the engine's slots (the requests it decodes together). On a GPU the engine decodes one
+   * generation at a time for now, so the limit is what free memory allows, and requests overlap
+   * their voice encoding, codec decode and file encoding with the next generation. It also
+   * watches the GPU's cache.
+   */
+  private applyConcurrencyPolicy(engine: NativeEngine, info: ModelInfo): void {
+    const memory = engine.gpuMemory(); // null on the CPU: nothing to release
+    if (!memory) {
+      if (this.concurrencySource !== 'env') {
+        this.queue.setMaxConcurrent(info.slots);
+        this.concurrencySource = 'engine';
+      }
+      return;
+    }
     if (this.concurrencySource !== 'env') {
       this.queue.setMaxConcurrent(deriveMaxConcurrency(availableGpuBytes(memory)));
       this.concurrencySource = 'derived';
@@ -217,6 +234,7 @@ export class HiggsAudio implements AsyncDisposable {
           chunks: result.chunks.length,
           truncated: result.truncated,
           audioSeconds: result.durationSeconds,
+          batch: peakBatch(result.chunks),
         },
         'generated',
       );
@@ -259,7 +277,10 @@ export class HiggsAudio implements AsyncDisposable {
       yield* streamSpeech(this.engine!, this.tokenizer!, { ...toSynthesisOptions(request), ...voices }, hooks, ({ audioSeconds, result }) => {
         const seconds = (performance.now() - started) / 1e3;
         this.record(seconds, audioSeconds);
-        this.log.info({ requestId, event: 'stream.done', duration: seconds, chunks: result.chunks.length, truncated: result.truncated, audioSeconds }, 'streamed');
+        this.log.info(
+          { requestId, event: 'stream.done', duration: seconds, chunks: result.chunks.length, truncated: result.truncated, audioSeconds, batch: peakBatch(result.chunks) },
+          'streamed',
+        );
         options.onDone?.({ seed: result.seed, durationSeconds: audioSeconds, chunks: result.chunks, truncated: result.truncated });
       });
     } catch (error) {
@@ -322,6 +343,7 @@ export class HiggsAudio implements AsyncDisposable {
       loadSeconds: this.loadSeconds,
       requests: { served, failed: this.stats.failed, cancelled: this.stats.cancelled, active: this.queue.active, queued: this.queue.queued },
       concurrency: { limit: this.queue.maxConcurrent, source: this.concurrencySource },
+      batch: this.status === 'ready' ? (this.engine?.batchStatus() ?? null) : null,
       averageGenerationSeconds: served ? this.stats.generationSeconds / served : null,
       averageRealTimeFactor: this.stats.audioSeconds > 0 ? this.stats.generationSeconds / this.stats.audioSeconds : null,
       memory: { rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external },
@@ -366,4 +388,9 @@ function configuredDirs(c: HiggsConfig): { modelDir: string; codecDir: string } 
     );
   }
   return { modelDir: c.modelDir, codecDir: c.codecDir };
+}
+
+/** The largest batch any chunk of a request ran in (1 = alone), for its log line. */
+function peakBatch(chunks: readonly ChunkReport[]): number {
+  return chunks.reduce((most, chunk) => Math.max(most, chunk.peakBatch), 1);
 }

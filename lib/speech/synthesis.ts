@@ -53,6 +53,8 @@ export interface ChunkReport {
   historyChunks: number;
   prefillSeconds: number;
   decodeSeconds: number;
+  /** The most generations the engine decoded together while this chunk ran (1 = alone). */
+  peakBatch: number;
 }
 
 export interface SynthesisResult {
@@ -166,6 +168,7 @@ export async function synthesizeCodes(
       historyChunks: kept.length,
       prefillSeconds: result.prefillSeconds,
       decodeSeconds: result.decodeSeconds,
+      peakBatch: result.peakBatch,
     });
   }
   const truncated = reports.some((report) => report.stopReason !== 'audio_end');

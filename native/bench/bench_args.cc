@@ -11,7 +11,7 @@ namespace {
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
-               "usage: higgs-bench [--model DIR | --shape tiny|full] [--seed N] [--device cpu|cuda]\n"
+               "usage: higgs-bench [--model DIR | --shape tiny|mid|full] [--seed N] [--device cpu|cuda]\n"
                "                   [--dtype float32|bfloat16|float16] [--prompt N] [--steps N] [--warmup N]\n"
                "                   [--max-context N] [--threads N] [--json FILE] [--decode auto|eager|static|graph]\n"
                "                   [--voice-seconds N] [--request-seconds N]\n"

@@ -11,7 +11,7 @@ namespace {
 
 // Bumped when the JS-facing API changes (lib/native/loader.ts refuses another).
 // 3: every sampling field required, constants, the whole ModelInfo, EngineOptions.decode, no loadRandom.
-constexpr int kAbiVersion = 3;
+constexpr int kAbiVersion = 4;
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 
 // A reader of one object's fields, naming each in its errors as "<what>: <key> ...".
@@ -108,6 +108,7 @@ EngineOptions read_engine_options(const Napi::Value& value) {
   options.threads = static_cast<int>(f.number<std::uint32_t>("threads", static_cast<std::uint32_t>(options.threads)));
   options.fused_kernels = f.boolean("fusedKernels", options.fused_kernels);
   options.next_kernels = f.boolean("nextKernels", options.next_kernels);
+  options.slots = f.number<std::int64_t>("slots", options.slots);
   return options;
 }
 
@@ -171,6 +172,7 @@ Napi::Object write_model_info(Napi::Env env, const ModelInfo& m) {
   for (std::size_t i = 0; i < m.kv_buckets.size(); ++i) buckets.Set(static_cast<std::uint32_t>(i), num(env, m.kv_buckets[i]));
   o.Set("kvBuckets", buckets);
   o.Set("fusedKernels", m.fused_kernels);
+  o.Set("slots", num(env, m.slots));
   return o;
 }
 
@@ -211,6 +213,15 @@ Napi::Object write_generate_result(Napi::Env env, const GenerateResult& r) {
   o.Set("stopReason", r.stop_reason);
   o.Set("prefillSeconds", num(env, r.prefill_seconds));
   o.Set("decodeSeconds", num(env, r.decode_seconds));
+  o.Set("peakBatch", num(env, r.peak_batch));
+  return o;
+}
+
+Napi::Object write_batch_status(Napi::Env env, const BatchStatus& b) {
+  auto o = Napi::Object::New(env);
+  o.Set("slots", num(env, b.slots));
+  o.Set("busy", num(env, b.busy));
+  o.Set("waiting", num(env, b.waiting));
   return o;
 }
 

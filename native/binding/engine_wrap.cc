@@ -19,6 +19,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
                       InstanceMethod<&EngineWrap::encode_audio>("encodeAudio"),
                       InstanceMethod<&EngineWrap::codec_info>("codecInfo"),
                       InstanceMethod<&EngineWrap::gpu_memory>("gpuMemory"),
+                      InstanceMethod<&EngineWrap::batch_status>("batchStatus"),
                       InstanceMethod<&EngineWrap::reset_peak_gpu_memory>("resetPeakGpuMemory"),
                       InstanceMethod<&EngineWrap::release_cached_memory>("releaseCachedMemory"),
                       InstanceMethod<&EngineWrap::dispose>("dispose")});
@@ -164,6 +165,10 @@ Napi::Value EngineWrap::gpu_memory(const Napi::CallbackInfo& info) {
   GpuMemory m;
   if (!engine_ || !engine_->gpu_memory(&m)) return env.Null();
   return write_gpu_memory(env, m);
+}
+
+Napi::Value EngineWrap::batch_status(const Napi::CallbackInfo& info) {
+  return write_batch_status(info.Env(), engine_ ? engine_->batch_status() : BatchStatus{});
 }
 
 Napi::Value EngineWrap::reset_peak_gpu_memory(const Napi::CallbackInfo& info) {

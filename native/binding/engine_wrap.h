@@ -27,6 +27,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value codec_info(const Napi::CallbackInfo& info);
   Napi::Value info(const Napi::CallbackInfo& info);
   Napi::Value gpu_memory(const Napi::CallbackInfo& info);
+  Napi::Value batch_status(const Napi::CallbackInfo& info);
   Napi::Value reset_peak_gpu_memory(const Napi::CallbackInfo& info);
   Napi::Value release_cached_memory(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);

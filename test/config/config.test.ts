@@ -35,7 +35,7 @@ function dir(name: string): string {
 }
 
 describe('loadConfig defaults', () => {
-  it('falls back to the bundled tiny model and codec, no voices, cpu/float32', () => {
+  it('falls back to the bundled tiny model and codec, no voices, auto device and dtype', () => {
     const config = load({});
     expect(config).toEqual({
       modelDir: tinyHfDir,
@@ -44,6 +44,7 @@ describe('loadConfig defaults', () => {
       device: 'auto',
       dtype: 'auto',
       maxConcurrency: 1,
+      slots: 0,
       maxQueue: 16,
       logLevel: 'info',
       maxContext: 8192,
@@ -58,6 +59,7 @@ describe('loadConfig defaults', () => {
         device: 'default',
         dtype: 'default',
         maxConcurrency: 'default',
+        slots: 'default',
         maxQueue: 'default',
         logLevel: 'default',
         maxContext: 'default',
@@ -188,6 +190,7 @@ describe('HIGGS_DTYPE', () => {
 
 describe.each([
   { variable: 'HIGGS_MAX_CONCURRENCY', key: 'maxConcurrency', good: ['1', '3', '256'], bad: ['0', '-1', '1.5', 'two', '257', '1e3'] },
+  { variable: 'HIGGS_SLOTS', key: 'slots', good: ['0', '1', '4', '256'], bad: ['-1', '1.5', 'four', '257'] },
   { variable: 'HIGGS_MAX_QUEUE', key: 'maxQueue', good: ['0', '16', '100000'], bad: ['-1', 'ten', '2.5', '100001'] },
   { variable: 'HIGGS_MAX_CONTEXT', key: 'maxContext', good: ['256', '4096', '131072'], bad: ['10', '0', '131073', '8k'] },
   {

@@ -107,7 +107,7 @@ describe('higgs-audio worker (one-shot)', () => {
   });
 
   it('runs the platform loop (lib/runpod/worker/worker.ts) when RUNPOD_WEBHOOK_GET_JOB is set, and drains on SIGTERM', async () => {
-    // A fake platform: one job on the first take, then empty long polls; SIGTERM after the result.
+    // A fake platform: one job on the first take (job-take-batch when the worker has several free slots), then empty long polls; SIGTERM after the result.
     let taken = false;
     let child: ChildProcess | undefined;
     const results: { url: string; body: Record<string, unknown> }[] = [];
@@ -115,7 +115,7 @@ describe('higgs-audio worker (one-shot)', () => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk));
       req.on('end', () => {
-        if (req.method === 'GET' && req.url!.includes('/job-take/') && !taken) {
+        if (req.method === 'GET' && /\/job-take(-batch)?\//.test(req.url!) && !taken) {
           taken = true;
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'job-1', input }));
         } else if (req.method === 'POST' && req.url!.includes('/job-done/')) {

@@ -145,18 +145,18 @@ describe('HiggsAudio', () => {
     expect(health.concurrency).toEqual({ limit: 1, source: 'env' }); // set by the caller
   });
 
-  it('keeps one request at a time on the CPU by default and says so in health and the load log', async () => {
+  it('admits as many requests as the engine has slots on the CPU, and says so in health and the load log', async () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
-    const config = { ...loadConfig({ HIGGS_DEVICE: 'cpu' }), modelDir: tinyHfDir, codecDir, voicesDir: null, maxContext: 2048 };
+    const config = { ...loadConfig({ HIGGS_DEVICE: 'cpu', HIGGS_SLOTS: '3' }), modelDir: tinyHfDir, codecDir, voicesDir: null, maxContext: 2048 };
     const tts = new HiggsAudio({ config, logger });
     opened.push(tts);
-    expect(tts.health().concurrency).toEqual({ limit: 1, source: 'default' });
+    expect(tts.health().concurrency).toEqual({ limit: 1, source: 'default' }); // before the load
     await tts.generate(request({ max_new_tokens: 20 }));
-    expect(tts.maxConcurrency).toBe(1);
-    expect(tts.health()).toMatchObject({ concurrency: { limit: 1, source: 'default' }, gpuMemory: null });
+    expect(tts.maxConcurrency).toBe(3);
+    expect(tts.health()).toMatchObject({ concurrency: { limit: 3, source: 'engine' }, gpuMemory: null, model: { slots: 3, decode: 'eager' } });
     const loaded = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.event === 'load.done');
-    expect(loaded).toMatchObject({ maxConcurrency: 1, concurrencySource: 'default' });
+    expect(loaded).toMatchObject({ maxConcurrency: 3, concurrencySource: 'engine' });
     expect(lines.some((l) => l.includes('"gpu.release'))).toBe(false);
   });
 

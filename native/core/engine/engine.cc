@@ -37,7 +37,7 @@ void Engine::reset_peak_gpu_memory() {
 }
 
 void Engine::release_cached_memory(Done done) {
-  state_->post([done] {
+  state_->post_exclusive([done] {
     try {
       gpu::release_cached_memory();
       done(nullptr);
@@ -59,7 +59,7 @@ Engine::~Engine() {
 }
 
 void Engine::load(std::string model_dir, ProgressFn progress, LoadDone done) {
-  state_->post([s = state_.get(), model_dir, progress, done] {
+  state_->post_exclusive([s = state_.get(), model_dir, progress, done] {
     const auto start = Clock::now();
     auto report = [&](const char* phase, double p) {
       if (progress) progress({phase, p});
@@ -90,7 +90,7 @@ void Engine::load(std::string model_dir, ProgressFn progress, LoadDone done) {
 }
 
 void Engine::load_random(std::string config_name, std::uint64_t seed, LoadDone done) {
-  state_->post([s = state_.get(), config_name, seed, done] {
+  state_->post_exclusive([s = state_.get(), config_name, seed, done] {
     const auto start = Clock::now();
     try {
       s->drop_model();
@@ -113,7 +113,7 @@ void Engine::load_random(std::string config_name, std::uint64_t seed, LoadDone d
 }
 
 void Engine::forward(ForwardRequest request, ForwardDone done) {
-  state_->post([s = state_.get(), request = std::move(request), done] {
+  state_->post_exclusive([s = state_.get(), request = std::move(request), done] {
     try {
       if (!s->model) throw HiggsError(ErrorCode::NotLoaded, "no model is loaded");
       c10::InferenceMode guard;
@@ -145,9 +145,26 @@ void Engine::forward(ForwardRequest request, ForwardDone done) {
   });
 }
 
+namespace {
+GenerateResult to_result(lm::GenerationOutput& out, std::int64_t num_codebooks) {
+  GenerateResult result;
+  result.codes = std::move(out.codes);
+  result.frames = out.frames;
+  result.num_codebooks = num_codebooks;
+  result.columns = static_cast<std::int64_t>(out.columns.size());
+  result.prompt_positions = out.prompt_positions;
+  result.stop_reason = lm::stop_reason_name(out.stop);
+  result.prefill_seconds = out.prefill_seconds;
+  result.decode_seconds = out.decode_seconds;
+  result.peak_batch = out.peak_batch;
+  return result;
+}
+}  // namespace
+
 void Engine::generate(GenerateRequest request, FramesFn on_frames, StepProgressFn on_progress, GenerateDone done) {
   auto flag = state_->cancel_flag(request.request_id);
   state_->post([s = state_.get(), request = std::move(request), on_frames, on_progress, done, flag] {
+    const auto id = request.request_id;
     try {
       if (!s->model) throw HiggsError(ErrorCode::NotLoaded, "no model is loaded");
       c10::InferenceMode guard;
@@ -165,31 +182,37 @@ void Engine::generate(GenerateRequest request, FramesFn on_frames, StepProgressF
                                            "0 <= ras_window <= " + std::to_string(kMaxRasWindow) +
                                            ", ras_max_repeats >= 1, max_frames >= 1, stream_every >= 1)");
       }
+      // The callbacks may outlive this job (a batched generation runs over many steps): values only.
       lm::GenerationCallbacks callbacks;
-      callbacks.cancelled = [&flag] { return flag->load(); };
+      callbacks.cancelled = [flag] { return flag->load(); };
       callbacks.stream_every = request.stream_every;
       if (on_frames) {
-        callbacks.on_frames = [&](const std::vector<lm::Column>& frames, std::int64_t first) {
+        callbacks.on_frames = [on_frames](const std::vector<lm::Column>& frames, std::int64_t first) {
           std::vector<std::int32_t> flat;
           for (const auto& f : frames) for (auto v : f) flat.push_back(static_cast<std::int32_t>(v));
           on_frames(std::move(flat), first, static_cast<std::int64_t>(frames.size()));
         };
       }
       if (on_progress) callbacks.on_progress = on_progress;
-      auto out = lm::generate(*s->model, input, callbacks, s->runner.get());
-      GenerateResult result;
-      result.codes = std::move(out.codes);
-      result.frames = out.frames;
-      result.num_codebooks = c.num_codebooks;
-      result.columns = static_cast<std::int64_t>(out.columns.size());
-      result.prompt_positions = out.prompt_positions;
-      result.stop_reason = lm::stop_reason_name(out.stop);
-      result.prefill_seconds = out.prefill_seconds;
-      result.decode_seconds = out.decode_seconds;
-      s->forget_cancel(request.request_id);
-      done(nullptr, &result);
+      const auto K = c.num_codebooks;
+      auto finish = [s, done, id, K](std::exception_ptr error, lm::GenerationOutput* out) {
+        s->forget_cancel(id);
+        if (error) return done(as_higgs_error(error), nullptr);
+        auto result = to_result(*out, K);
+        done(nullptr, &result);
+      };
+      if (!s->batch) {  // static/graph decode: one generation at a time, from prefill to its end
+        auto out = lm::generate(*s->model, input, callbacks, s->runner.get());
+        return finish(nullptr, &out);
+      }
+      State::Waiting waiting;
+      waiting.input = std::move(input);
+      waiting.callbacks = std::move(callbacks);
+      waiting.done = std::move(finish);
+      s->waiting.push_back(std::move(waiting));  // admitted by the background work, in arrival order
+      s->publish_status();
     } catch (...) {
-      s->forget_cancel(request.request_id);
+      s->forget_cancel(id);
       done(as_higgs_error(std::current_exception()), nullptr);
     }
   });
@@ -202,7 +225,7 @@ void Engine::cancel(std::uint64_t request_id) {
 }
 
 void Engine::unload(Done done) {
-  state_->post([s = state_.get(), done] {
+  state_->post_exclusive([s = state_.get(), done] {
     s->drop_model();
     try {
       s->post_codec([s, done] {
@@ -231,8 +254,12 @@ ModelInfo Engine::info() const {
   return *state_->info;
 }
 
+BatchStatus Engine::batch_status() const {
+  return {state_->status_slots.load(), state_->status_busy.load(), state_->status_waiting.load()};
+}
+
 void Engine::run_on_lm_thread(std::function<void(const LoadedLm&)> job, Done done) {
-  state_->post([s = state_.get(), job = std::move(job), done = std::move(done)] {
+  state_->post_exclusive([s = state_.get(), job = std::move(job), done = std::move(done)] {
     try {
       if (!s->model) throw HiggsError(ErrorCode::NotLoaded, "no model is loaded");
       c10::InferenceMode guard;

@@ -36,6 +36,10 @@ struct EngineOptions {
   // The candidate successors of the norm and GEMV kernels (tested on CUDA, not yet measured
   // faster). Process-wide: the last Engine made decides.
   bool next_kernels = false;
+  // Generations decoded together (continuous batching, lm/slot_batch.h), each in a slot with its
+  // own KV cache of max_context positions. 0 = the default: 4 with eager decode; the static and
+  // graph paths decode one generation at a time for now (slots 1). Eager decode only.
+  std::int64_t slots = 0;
 };
 
 struct LoadProgress {
@@ -56,6 +60,7 @@ struct ModelInfo {
   double graph_capture_seconds = 0;   // capturing every KV bucket's graph (part of load_seconds)
   std::vector<std::int64_t> kv_buckets;  // static/graph decode: the KV lengths steps attend over
   bool fused_kernels = false;             // the decode step runs the fused CUDA kernels
+  std::int64_t slots = 1;                 // generations decoded together (EngineOptions::slots)
 };
 
 struct CodecInfo {
@@ -110,6 +115,14 @@ struct GenerateResult {
   std::int64_t frames = 0, num_codebooks = 0, columns = 0, prompt_positions = 0;
   std::string stop_reason;  // "audio_end", "max_frames" or "context_full"
   double prefill_seconds = 0, decode_seconds = 0;
+  std::int64_t peak_batch = 1;  // the most generations decoded together while this one ran
+};
+
+// The slot batch as last seen by the LM thread (continuous batching; all 0 before a load).
+struct BatchStatus {
+  std::int64_t slots = 0;    // generations decoded together at most
+  std::int64_t busy = 0;     // slots holding a generation
+  std::int64_t waiting = 0;  // generations queued for a free slot
 };
 
 // True when this libtorch was built with CUDA and sees at least one GPU.
@@ -175,6 +188,7 @@ class Engine {
   // driver (no-op on the CPU), then calls done.
   void release_cached_memory(Done done);
   ModelInfo info() const;  // throws E_NOT_LOADED when nothing is loaded
+  BatchStatus batch_status() const;  // from any thread, without waiting for the LM thread
 
   // The loaded LM as a job on the LM thread sees it.
   struct LoadedLm {

@@ -29,6 +29,7 @@
 #include "lm/checkpoint_config.h"
 #include "lm/decode_runner.h"
 #include "lm/higgs_lm.h"
+#include "lm/slot_batch.h"
 
 namespace higgs {
 namespace engine_detail {
@@ -115,6 +116,79 @@ struct Engine::State {
   // Touched only on the LM thread, except `info` (guarded by info_mutex).
   std::unique_ptr<lm::HiggsLM> model;
   std::unique_ptr<lm::DecodeRunner> runner;  // static/graph decode; refers to `model`
+  std::unique_ptr<lm::SlotBatch> batch;      // eager decode: continuous batching; refers to `model`
+
+  // What waits on the LM thread behind the slot batch, in arrival order: generations for a free
+  // slot, and exclusive jobs (load, forward, unload, ...) for the batch to drain. FIFO, so an
+  // exclusive job never overtakes a generation that arrived before it, nor the reverse.
+  struct Waiting {
+    std::function<void()> exclusive;  // or, when empty, a generation:
+    lm::GenerationInput input;
+    lm::GenerationCallbacks callbacks;
+    lm::SlotBatch::Done done;
+  };
+  std::deque<Waiting> waiting;
+
+  // Runs `job` now when the model is the LM thread's alone, else queues it behind the batch.
+  void post_exclusive(std::function<void()> job) {
+    lm_worker.post([this, job = std::move(job)]() mutable {
+      if (!batch || (waiting.empty() && batch->busy() == 0)) return job();
+      Waiting w;
+      w.exclusive = std::move(job);
+      waiting.push_back(std::move(w));
+    });
+  }
+
+  // The LM thread's background work (EngineWorker::set_background): cancelled waiters leave,
+  // the queue's front is admitted (or, if exclusive, run once no slot is busy), then one step.
+  bool background() {
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      if (!it->exclusive && it->callbacks.cancelled && it->callbacks.cancelled()) {
+        auto done = std::move(it->done);
+        it = waiting.erase(it);
+        done(std::make_exception_ptr(HiggsError(ErrorCode::Cancelled, "generation was cancelled")), nullptr);
+      } else {
+        ++it;
+      }
+    }
+    while (!waiting.empty()) {
+      auto& front = waiting.front();
+      if (front.exclusive) {
+        if (batch && batch->busy() > 0) break;
+        auto job = std::move(front.exclusive);
+        waiting.pop_front();
+        job();  // may replace or drop the model (and so the batch)
+        continue;
+      }
+      if (!batch) {
+        auto done = std::move(front.done);
+        waiting.pop_front();
+        done(std::make_exception_ptr(HiggsError(ErrorCode::NotLoaded, "no model is loaded")), nullptr);
+        continue;
+      }
+      if (batch->full()) break;
+      Waiting w = std::move(front);
+      waiting.pop_front();
+      c10::InferenceMode guard;
+      batch->admit(std::move(w.input), std::move(w.callbacks), std::move(w.done));
+    }
+    publish_status();
+    if (!batch || batch->busy() == 0) return false;
+    c10::InferenceMode guard;
+    batch->step();
+    publish_status();
+    return true;
+  }
+
+  // The batch's counters for batch_status(), written by the LM thread only.
+  std::atomic<std::int64_t> status_slots{0}, status_busy{0}, status_waiting{0};
+  void publish_status() {
+    std::int64_t generations = 0;
+    for (const auto& w : waiting) generations += w.exclusive ? 0 : 1;
+    status_slots = batch ? batch->slots() : (model ? 1 : 0);
+    status_busy = batch ? batch->busy() : 0;
+    status_waiting = generations;
+  }
   mutable std::mutex info_mutex;
   std::unique_ptr<ModelInfo> info;
 
@@ -123,6 +197,7 @@ struct Engine::State {
     auto setup = [threads = options.threads] {
       if (threads > 0) at::set_num_threads(threads);
     };
+    lm_worker.set_background([this] { return background(); });
     lm_worker.start(setup);
     codec_worker.start(setup);
   }
@@ -166,20 +241,34 @@ struct Engine::State {
     const auto mode = decode_mode(lm->options().device());
     base.decode = mode;
     if (mode != "eager") {
+      if (options.slots > 1) {
+        throw HiggsError(ErrorCode::Input, "slots > 1 needs eager decode for now (decode mode '" + mode + "' runs one generation at a time)");
+      }
       runner = std::make_unique<lm::DecodeRunner>(*lm, mode == "graph", options.fused_kernels);
       base.graph_capture_seconds = runner->capture_all();
       base.kv_buckets = runner->buckets();
       base.fused_kernels = runner->uses_fused_kernels();
+      base.slots = 1;
+    } else {
+      batch = std::make_unique<lm::SlotBatch>(*lm, options.slots > 0 ? options.slots : kDefaultSlots);
+      base.slots = batch->slots();
+      base.kv_cache_bytes = lm->cache().bytes() * base.slots;
     }
     base.load_seconds = engine_detail::seconds_since(start);
     model = std::move(lm);
+    publish_status();
     std::lock_guard<std::mutex> lock(info_mutex);
     info = std::make_unique<ModelInfo>(base);
   }
 
+  // The eager decode's default number of slots (EngineOptions::slots = 0).
+  static constexpr std::int64_t kDefaultSlots = 4;
+
   void drop_model() {
+    batch.reset();  // idle: only exclusive jobs drop the model
     runner.reset();
     model.reset();
+    publish_status();
     std::lock_guard<std::mutex> lock(info_mutex);
     info.reset();
   }

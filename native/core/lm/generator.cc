@@ -95,44 +95,6 @@ void check_cancelled(const GenerationCallbacks& cb) {
   if (cb.cancelled && cb.cancelled()) throw HiggsError(ErrorCode::Cancelled, "generation was cancelled");
 }
 
-// Eager decode: one HiggsLM::forward per column, sampling, RAS and the delay pattern on the host.
-void decode_eager(HiggsLM& model, const GenerationInput& input, const GenerationCallbacks& cb,
-                  std::vector<Column> history, FrameStreamer& streamer, GenerationOutput& out) {
-  const auto& config = model.config();
-  const auto K = config.num_codebooks;
-  const auto& p = input.sampling;
-  DelayPattern delay(K, config.audio_stream_bos_id, config.audio_stream_eos_id);
-  const auto max_context = model.cache().max_context();
-  while (static_cast<std::int64_t>(out.columns.size()) < input.max_frames) {
-    const auto position = out.prompt_positions + static_cast<std::int64_t>(out.columns.size()) - 1;
-    if (position >= max_context) {
-      out.stop = StopReason::ContextFull;
-      return;
-    }
-    check_cancelled(cb);
-    const auto step = static_cast<std::int64_t>(out.columns.size());  // the column being produced
-    auto logits = model.forward(column_input(out.columns.back(), position, config.audio_out_token_id),
-                                LogitsAt::Last, false)
-                      .audio_logits[0]
-                      .to(model.options().device());  // [K, V] fp32
-    auto column = to_column(sample_rows(logits, p, step));
-    const auto repeat = ras_rows(history, column, p.ras_window, p.ras_max_repeats);
-    if (std::find(repeat.begin(), repeat.end(), true) != repeat.end()) {
-      const auto redraw = to_column(resample_raw(logits, p, step));  // also in greedy mode, as the original
-      for (std::int64_t k = 0; k < K; ++k) if (repeat[k]) column[k] = redraw[k];
-    }
-    const bool ended = delay.apply(column);
-    out.columns.push_back(column);
-    history.push_back(column);
-    streamer.flush(out.columns, false);
-    if (cb.on_progress) cb.on_progress(static_cast<std::int64_t>(out.columns.size()), input.max_frames);
-    if (ended) {
-      out.stop = StopReason::AudioEnd;
-      return;
-    }
-  }
-}
-
 // Static decode: steps are launched without waiting; every kCheckEvery steps the host reads the
 // "done" flag and copies the new columns (the only synchronisation).
 void decode_static(HiggsLM& model, DecodeRunner& runner, const GenerationInput& input, const GenerationCallbacks& cb,
@@ -170,8 +132,104 @@ void decode_static(HiggsLM& model, DecodeRunner& runner, const GenerationInput& 
 
 }  // namespace
 
+// Eager decode: one HiggsLM::forward per column, sampling, RAS and the delay pattern on the host.
+struct EagerGeneration::Impl {
+  HiggsLM& model;
+  KvCache& cache;
+  GenerationInput input;
+  GenerationCallbacks cb;
+  std::int64_t K, max_code;
+  DelayPattern delay;
+  std::vector<Column> history;  // audio-out context of the prompt, then every column
+  FrameStreamer streamer;
+  GenerationOutput out;
+  Clock::time_point decode_start;
+
+  Impl(HiggsLM& m, KvCache& c, GenerationInput in, GenerationCallbacks callbacks)
+      : model(m),
+        cache(c),
+        input(std::move(in)),
+        cb(std::move(callbacks)),
+        K(m.config().num_codebooks),
+        max_code(m.config().audio_stream_bos_id - 1),  // clip: stream bos/eos never reach the codec
+        delay(K, m.config().audio_stream_bos_id, m.config().audio_stream_eos_id),
+        streamer{cb, K, max_code} {}
+};
+
+EagerGeneration::EagerGeneration(HiggsLM& model, KvCache& cache, GenerationInput input, GenerationCallbacks callbacks)
+    : impl_(std::make_unique<Impl>(model, cache, std::move(input), std::move(callbacks))) {
+  if (impl_->input.max_frames < 1) throw HiggsError(ErrorCode::Input, "max_frames must be at least 1");
+}
+
+EagerGeneration::~EagerGeneration() = default;
+
+void EagerGeneration::prefill() {
+  auto& g = *impl_;
+  const auto& config = g.model.config();
+  LmInput prompt = g.input.prompt;
+  prompt.start_pos = 0;  // the KV cache is reset per generation (and per long-form chunk)
+  g.out.prompt_positions = prompt.input_ids.size(0);
+  g.history = prompt_audio_out_columns(prompt, config.audio_in_token_id);
+  auto t0 = Clock::now();
+  g.model.forward(prompt, LogitsAt::Last, false, g.cache);  // <|audio_out_bos|> is fed like any text token
+  g.out.prefill_seconds = since(t0);
+  g.out.columns.push_back(g.delay.first_column());
+  g.history.push_back(g.out.columns.back());
+  g.out.stop = StopReason::MaxFrames;
+  g.decode_start = Clock::now();
+}
+
+bool EagerGeneration::step() {
+  auto& g = *impl_;
+  const auto& config = g.model.config();
+  const auto& p = g.input.sampling;
+  if (static_cast<std::int64_t>(g.out.columns.size()) >= g.input.max_frames) return true;  // MaxFrames
+  const auto position = g.out.prompt_positions + static_cast<std::int64_t>(g.out.columns.size()) - 1;
+  if (position >= g.cache.max_context()) {
+    g.out.stop = StopReason::ContextFull;
+    return true;
+  }
+  check_cancelled(g.cb);
+  const auto step = static_cast<std::int64_t>(g.out.columns.size());  // the column being produced
+  auto logits = g.model.forward(column_input(g.out.columns.back(), position, config.audio_out_token_id),
+                                LogitsAt::Last, false, g.cache)
+                    .audio_logits[0]
+                    .to(g.model.options().device());  // [K, V] fp32
+  auto column = to_column(sample_rows(logits, p, step));
+  const auto repeat = ras_rows(g.history, column, p.ras_window, p.ras_max_repeats);
+  if (std::find(repeat.begin(), repeat.end(), true) != repeat.end()) {
+    const auto redraw = to_column(resample_raw(logits, p, step));  // also in greedy mode, as the original
+    for (std::int64_t k = 0; k < g.K; ++k) if (repeat[k]) column[k] = redraw[k];
+  }
+  const bool ended = g.delay.apply(column);
+  g.out.columns.push_back(column);
+  g.history.push_back(column);
+  g.streamer.flush(g.out.columns, false);
+  if (g.cb.on_progress) g.cb.on_progress(static_cast<std::int64_t>(g.out.columns.size()), g.input.max_frames);
+  if (ended) {
+    g.out.stop = StopReason::AudioEnd;
+    return true;
+  }
+  return static_cast<std::int64_t>(g.out.columns.size()) >= g.input.max_frames;
+}
+
+GenerationOutput EagerGeneration::finish() {
+  auto& g = *impl_;
+  g.out.decode_seconds = since(g.decode_start);
+  g.streamer.flush(g.out.columns, true);
+  g.out.codes = revert_and_trim(g.out.columns, g.K, g.max_code, &g.out.frames);
+  return std::move(g.out);
+}
+
 GenerationOutput generate(HiggsLM& model, const GenerationInput& input, const GenerationCallbacks& cb,
                           DecodeRunner* runner) {
+  if (!runner) {
+    EagerGeneration generation(model, model.cache(), input, cb);
+    generation.prefill();
+    while (!generation.step()) {
+    }
+    return generation.finish();
+  }
   const auto& config = model.config();
   const auto K = config.num_codebooks;
   const auto max_code = config.audio_stream_bos_id - 1;  // clip: stream bos/eos never reach the codec
@@ -191,12 +249,7 @@ GenerationOutput generate(HiggsLM& model, const GenerationInput& input, const Ge
   FrameStreamer streamer{cb, K, max_code};
   t0 = Clock::now();
   out.stop = StopReason::MaxFrames;
-  if (runner) {
-    decode_static(model, *runner, input, cb, history, streamer, out);
-  } else {
-    history.push_back(out.columns.back());
-    decode_eager(model, input, cb, std::move(history), streamer, out);
-  }
+  decode_static(model, *runner, input, cb, history, streamer, out);
   out.decode_seconds = since(t0);
   streamer.flush(out.columns, true);
   out.codes = revert_and_trim(out.columns, K, max_code, &out.frames);

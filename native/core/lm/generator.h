@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "lm/delay_pattern.h"
@@ -39,6 +40,7 @@ struct GenerationOutput {
   StopReason stop = StopReason::MaxFrames;
   std::int64_t prompt_positions = 0;
   double prefill_seconds = 0, decode_seconds = 0;
+  std::int64_t peak_batch = 1;  // the most generations decoded together while this one ran
 };
 
 // The input of one eager audio step: `column` fed at KV position `position`.
@@ -54,6 +56,30 @@ class DecodeRunner;
 GenerationOutput generate(HiggsLM& model, const GenerationInput& input, const GenerationCallbacks& callbacks,
                           DecodeRunner* runner = nullptr);
 constexpr std::int64_t kCheckEvery = 4;
+
+// One generation decoded eagerly, one column per step(): generate()'s loop without a runner, as
+// an object, so that a SlotBatch can interleave several generations over their own KV caches.
+// A generation run through it gives the same columns as generate() over the model's own cache:
+// both are this code, and every row is computed as at batch 1.
+class EagerGeneration {
+ public:
+  EagerGeneration(HiggsLM& model, KvCache& cache, GenerationInput input, GenerationCallbacks callbacks);
+  ~EagerGeneration();
+  EagerGeneration(const EagerGeneration&) = delete;
+  EagerGeneration& operator=(const EagerGeneration&) = delete;
+
+  // Prefills the prompt into the cache and starts the segment with the all-bos column.
+  void prefill();
+  // Polls cancellation (E_CANCELLED), then produces one column. True once the generation has
+  // stopped (audio end, frame cap or context full); step() must not be called after that.
+  bool step();
+  // Streams what is left and reverts the delay pattern; call once, after step() returned true.
+  GenerationOutput finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // RAS (docs/model.md#sampling): the codebooks whose chosen code occurs at least `max_repeats` times
 // in the last `window` columns of `history` (audio-out context plus generated columns, the

@@ -103,7 +103,7 @@ HiggsLM::HiggsLM(HiggsConfig config, HiggsWeights weights, std::int64_t max_cont
       cache_(config_.num_layers, max_context, config_.num_kv_heads, config_.head_dim, options),
       rope_(rope_tables(config_.rope, config_.head_dim, max_context, options)) {}
 
-void HiggsLM::validate(const LmInput& in, bool text_logits) const {
+void HiggsLM::validate(const LmInput& in, bool text_logits, const KvCache& cache) const {
   require(in.input_ids.defined() && in.input_ids.dim() == 1 && in.input_ids.size(0) >= 1,
           "input_ids must be a non-empty 1-D sequence");
   const auto L = in.input_ids.size(0);
@@ -115,12 +115,12 @@ void HiggsLM::validate(const LmInput& in, bool text_logits) const {
               in.audio_codes.size(1) == K,
           "audio_codes must hold " + std::to_string(K) + " codes for each of the " +
               std::to_string(n_audio) + " audio positions");
-  require(in.start_pos >= 0 && in.start_pos <= cache_.length(),
+  require(in.start_pos >= 0 && in.start_pos <= cache.length(),
           "start_pos " + std::to_string(in.start_pos) + " is past the cached length " +
-              std::to_string(cache_.length()));
-  require(in.start_pos + L <= cache_.max_context(),
+              std::to_string(cache.length()));
+  require(in.start_pos + L <= cache.max_context(),
           "context of " + std::to_string(in.start_pos + L) + " positions exceeds max_context " +
-              std::to_string(cache_.max_context()));
+              std::to_string(cache.max_context()));
   auto text_ids = in.input_ids.masked_select(in.audio_mask.logical_not());
   if (text_ids.numel() > 0) {
     require(text_ids.min().item<std::int64_t>() >= 0 && text_ids.max().item<std::int64_t>() < config_.vocab_size,
@@ -155,7 +155,7 @@ at::Tensor HiggsLM::embed(const LmInput& in, const Routing& r) const {
   return x;
 }
 
-at::Tensor HiggsLM::attention(std::int64_t layer, const at::Tensor& h, std::int64_t start) {
+at::Tensor HiggsLM::attention(std::int64_t layer, const at::Tensor& h, std::int64_t start, KvCache& cache) {
   const auto& w = weights_.layers[layer];
   const auto L = h.size(0);
   const auto D = config_.head_dim, heads = config_.num_heads, kv_heads = config_.num_kv_heads;
@@ -165,7 +165,7 @@ at::Tensor HiggsLM::attention(std::int64_t layer, const at::Tensor& h, std::int6
   auto qkv = project_qkv(h, w, heads, kv_heads, D);
   auto q = apply_rope(qkv.q, cos, sin);
   auto k = apply_rope(qkv.k, cos, sin);
-  auto [keys, values] = cache_.write(layer, start, k, qkv.v);  // [T, kv_heads, D], T = start + L
+  auto [keys, values] = cache.write(layer, start, k, qkv.v);  // [T, kv_heads, D], T = start + L
   const auto T = keys.size(0);
 
   // GQA: query head h reads kv head h / group, so group the query heads under their kv head.
@@ -185,7 +185,12 @@ at::Tensor HiggsLM::attention(std::int64_t layer, const at::Tensor& h, std::int6
 }
 
 LmOutput HiggsLM::forward(const LmInput& in, LogitsAt logits_at, bool text_logits) {
-  validate(in, text_logits);
+  return forward(in, logits_at, text_logits, cache_);
+}
+
+LmOutput HiggsLM::forward(const LmInput& in, LogitsAt logits_at, bool text_logits, KvCache& cache) {
+  require(cache.max_context() <= cache_.max_context(), "a KV cache longer than the model's RoPE tables");
+  validate(in, text_logits, cache);
   const auto L = in.input_ids.size(0);
   const auto eps = config_.rms_norm_eps;
   const auto device = options_.device();
@@ -206,14 +211,14 @@ LmOutput HiggsLM::forward(const LmInput& in, LogitsAt logits_at, bool text_logit
     auto h = r.apply(
         x, [&](const at::Tensor& t) { return rms_norm(t, w.input_norm, eps); },
         [&](const at::Tensor& a) { return rms_norm(a, w.audio_input_norm, eps); });
-    x = x + attention(i, h, in.start_pos);
+    x = x + attention(i, h, in.start_pos, cache);
     auto y = r.apply(
         x,
         [&](const at::Tensor& t) { return text_mlp(rms_norm(t, w.post_attention_norm, eps), w); },
         [&](const at::Tensor& a) { return audio_mlp(rms_norm(a, w.audio_post_attention_norm, eps), w); });
     x = x + y;
   }
-  cache_.set_length(in.start_pos + L);
+  cache.set_length(in.start_pos + L);
 
   LmOutput out;
   switch (logits_at) {

@@ -44,8 +44,11 @@ class HiggsLM {
   HiggsLM(HiggsConfig config, HiggsWeights weights, std::int64_t max_context,
           const at::TensorOptions& options);
 
-  // Validates the input (HiggsError E_INPUT on any inconsistency) and runs the layers.
+  // Validates the input (HiggsError E_INPUT on any inconsistency) and runs the layers over the
+  // model's own KV cache, or over `cache` (a slot of a SlotBatch: same layers and head shape,
+  // at most max_context positions, since the RoPE tables stop there).
   LmOutput forward(const LmInput& input, LogitsAt at, bool text_logits);
+  LmOutput forward(const LmInput& input, LogitsAt at, bool text_logits, KvCache& cache);
 
   const HiggsConfig& config() const { return config_; }
   const HiggsWeights& weights() const { return weights_; }
@@ -55,9 +58,9 @@ class HiggsLM {
 
  private:
   struct Routing;
-  void validate(const LmInput& input, bool text_logits) const;
+  void validate(const LmInput& input, bool text_logits, const KvCache& cache) const;
   at::Tensor embed(const LmInput& input, const Routing& routing) const;
-  at::Tensor attention(std::int64_t layer, const at::Tensor& h, std::int64_t start);
+  at::Tensor attention(std::int64_t layer, const at::Tensor& h, std::int64_t start, KvCache& cache);
 
   HiggsConfig config_;
   HiggsWeights weights_;

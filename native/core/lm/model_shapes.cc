@@ -24,6 +24,20 @@ HiggsConfig named_config(const std::string& name) {
     c.rope.low_freq_factor = 1;
     c.rope.high_freq_factor = 4;
     c.rope.original_max_position_embeddings = 8192;
+  } else if (name == "mid") {
+    // Between the two: big enough that reading the weights dominates a CPU decode step, as on a
+    // GPU at full size, so batching gains show on a CPU (higgs-bench --shape mid).
+    c.hidden_size = 1024;
+    c.intermediate_size = 2752;
+    c.num_layers = 8;
+    c.num_heads = 16;
+    c.num_kv_heads = 4;
+    c.head_dim = 64;
+    c.max_position_embeddings = 16384;
+    c.rope.factor = 8;
+    c.rope.low_freq_factor = 1;
+    c.rope.high_freq_factor = 4;
+    c.rope.original_max_position_embeddings = 8192;
   } else if (name == "tiny") {
     c.hidden_size = 64;
     c.intermediate_size = 160;
@@ -37,7 +51,7 @@ HiggsConfig named_config(const std::string& name) {
     c.rope.high_freq_factor = 4;
     c.rope.original_max_position_embeddings = 64;
   } else {
-    throw HiggsError(ErrorCode::Input, "unknown model shape '" + name + "' (known: tiny, full)");
+    throw HiggsError(ErrorCode::Input, "unknown model shape '" + name + "' (known: tiny, mid, full)");
   }
   return c;
 }

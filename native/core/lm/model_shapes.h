@@ -1,4 +1,5 @@
-// Named model shapes for random-weight runs: "tiny" (the test fixture's shape) and "full"
+// Named model shapes for random-weight runs: "tiny" (the test fixture's shape), "mid" (for
+// CPU benchmarks of batching) and "full"
 // (bosonai/higgs-audio-v2-generation-3B-base, docs/model.md#shape-of-the-released-model).
 #pragma once
 
