@@ -82,6 +82,8 @@ const ENVIRONMENT = `Environment:
   HIGGS_DTYPE            float32, bfloat16 or float16 (default float32 on cpu, bfloat16 on cuda)
   HIGGS_SLOTS            Generations the engine decodes together, each with its own KV cache
                          (default 0: the engine's choice, 4 on cpu; 1 on cuda for now)
+  HIGGS_BATCHING         exact (default: each request computed as alone, same seed same
+                         audio) or fast (one batched forward for all slots)
   HIGGS_MAX_CONCURRENCY  Requests generating at once (default on cpu: the engine's slots; on
                          cuda derived after load from free GPU memory: (free - 2 GiB) / 1.5 GiB,
                          1 to 16)

@@ -55,6 +55,12 @@ export interface HiggsConfig {
    * the GPU's graph decode runs one at a time for now). On the CPU the admission limit follows it.
    */
   slots: number;
+  /**
+   * HIGGS_BATCHING: how the engine computes a step of several slots: "exact" (each request as
+   * at batch 1, so its audio never depends on what runs beside it) or "fast" (one batched
+   * forward: each weight read once per step for all; a request may differ from its solo run).
+   */
+  batching: Batching;
   /** Requests waiting for a slot; beyond that a request fails with E_BUSY. */
   maxQueue: number;
   logLevel: LogLevel;
@@ -82,6 +88,7 @@ export const CONFIG_VARIABLES: Readonly<Record<ConfigKey, string>> = {
   dtype: 'HIGGS_DTYPE',
   maxConcurrency: 'HIGGS_MAX_CONCURRENCY',
   slots: 'HIGGS_SLOTS',
+  batching: 'HIGGS_BATCHING',
   maxQueue: 'HIGGS_MAX_QUEUE',
   logLevel: 'HIGGS_LOG_LEVEL',
   maxContext: 'HIGGS_MAX_CONTEXT',
@@ -90,6 +97,12 @@ export const CONFIG_VARIABLES: Readonly<Record<ConfigKey, string>> = {
   fusedKernels: 'HIGGS_FUSED_KERNELS',
   nextKernels: 'HIGGS_KERNELS_NEXT',
 };
+
+/** HIGGS_SLOTS' upper bound: the native core's own (constants.limits.maxSlots; a test holds them equal). */
+export const MAX_SLOTS = 256;
+
+export const BATCHING_MODES = ['exact', 'fast'] as const;
+export type Batching = (typeof BATCHING_MODES)[number];
 
 /** HIGGS_MAX_QUEUE: requests (or serve's jobs) that may wait for a slot. */
 export const DEFAULT_MAX_QUEUE = 16;
@@ -136,7 +149,8 @@ const EnvSchema = z.object({
   HIGGS_DEVICE: optional(device),
   HIGGS_DTYPE: optional(oneOf(DTYPES)),
   HIGGS_MAX_CONCURRENCY: optional(integer(1, 256)),
-  HIGGS_SLOTS: optional(integer(0, 256)),
+  HIGGS_SLOTS: optional(integer(0, MAX_SLOTS)),
+  HIGGS_BATCHING: optional(oneOf(BATCHING_MODES)),
   HIGGS_MAX_QUEUE: optional(integer(0, 100_000)),
   HIGGS_LOG_LEVEL: optional(oneOf(LOG_LEVELS)),
   HIGGS_MAX_CONTEXT: optional(integer(256, 131_072)),
@@ -176,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     // (lib/service/gpu-memory.ts); 4 or 1 only stands until then.
     maxConcurrency: e.HIGGS_MAX_CONCURRENCY ?? (onGpu ? 4 : 1),
     slots: e.HIGGS_SLOTS ?? 0,
+    batching: e.HIGGS_BATCHING ?? 'exact',
     maxQueue: e.HIGGS_MAX_QUEUE ?? DEFAULT_MAX_QUEUE,
     logLevel: e.HIGGS_LOG_LEVEL ?? 'info',
     maxContext: e.HIGGS_MAX_CONTEXT ?? 8192,
@@ -192,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       dtype: from(e.HIGGS_DTYPE),
       maxConcurrency: from(e.HIGGS_MAX_CONCURRENCY),
       slots: from(e.HIGGS_SLOTS),
+      batching: from(e.HIGGS_BATCHING),
       maxQueue: from(e.HIGGS_MAX_QUEUE),
       logLevel: from(e.HIGGS_LOG_LEVEL),
       maxContext: from(e.HIGGS_MAX_CONTEXT),

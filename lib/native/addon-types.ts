@@ -21,10 +21,17 @@ export interface EngineOptions {
   nextKernels?: boolean;
   /**
    * Generations decoded together, each in a slot with its own KV cache of maxContext positions
-   * (continuous batching; every row computed as at batch 1). 0 (default): 4 with eager decode;
-   * static and graph decode run one generation at a time for now.
+   * (continuous batching). 0 (default): 4 with eager decode; static and graph decode run one
+   * generation at a time for now. Load fails (E_INPUT) below 0, above constants.limits.maxSlots,
+   * or when the slots' KV caches would not fit in the device's free memory.
    */
   slots?: number;
+  /**
+   * How a step of several slots is computed: "exact" (default: each row as at batch 1, so a
+   * request's codes never depend on its neighbours) or "fast" (one batched forward, each weight
+   * read once per step for every row; a row may differ in the last bits from its solo run).
+   */
+  batching?: 'exact' | 'fast';
 }
 
 export interface LoadProgress {
@@ -62,6 +69,8 @@ export interface ModelInfo {
   fusedKernels: boolean;
   /** Generations decoded together: concurrent generate() calls beyond this wait in arrival order. */
   slots: number;
+  /** How a step of several slots is computed (EngineOptions.batching). */
+  batching: 'exact' | 'fast';
 }
 
 export interface ForwardRequest {
@@ -117,6 +126,11 @@ export interface GenerateRequest {
   streamEvery?: number;
   /** Lets cancel(requestId) stop this generation; 0 = not cancellable. */
   requestId?: number;
+  /**
+   * Place among generations waiting for a slot: lower goes first, so a long request's
+   * continuation chunks (passing its arrival) keep its place; 0 (default) = at the back.
+   */
+  arrival?: number;
 }
 
 export interface GenerateResult {
@@ -213,7 +227,7 @@ export interface AddonConstants {
   /** The native core's error codes (lib/common/errors.ts has these and the library's own). */
   errorCodes: string[];
   /** Bounds the core enforces because its buffers depend on them (native/core/buffer_limits.h). */
-  limits: { maxRasWindow: number };
+  limits: { maxRasWindow: number; maxSlots: number };
 }
 
 export interface NativeBinding {

@@ -147,7 +147,7 @@ export class HiggsAudio implements AsyncDisposable {
       const binding = loadNative();
       const { device, dtype } = resolveEngineDevice(c, binding);
       this.log.info({ event: 'load.start', modelDir, codecDir, device, dtype }, 'loading model');
-      const engine = new binding.Engine({ device, dtype, maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels, slots: c.slots });
+      const engine = new binding.Engine({ device, dtype, maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels, slots: c.slots, batching: c.batching });
       this.engine = engine;
       throwIfCancelled(signal);
       const model = await engine.load(modelDir, (p) => onProgress?.({ phase: p.phase, progress: p.progress * 0.9 }));

@@ -97,6 +97,9 @@ export function frameCapForText(text: string, maxNewTokens = DEFAULT_MAX_NEW_TOK
 }
 
 let nextRequestId = 1;
+// Every chunk of one request waits for a slot with the request's arrival, so a long request's
+// later chunks go before requests that arrived after it.
+let nextArrival = 1;
 
 export async function synthesizeCodes(
   engine: NativeEngine,
@@ -106,6 +109,7 @@ export async function synthesizeCodes(
 ): Promise<SynthesisResult> {
   const info = engine.info();
   if (!info) throw new HiggsError('E_NOT_LOADED', 'no model is loaded');
+  const arrival = nextArrival++;
   // As the reference CLI: empty lines are dropped before chunking, so 'word' never splits on
   // paragraphs (docs/model.md#chunking). Special tokens the caller typed go first,
   // so that only the sound-event markup normalization itself writes reaches the prompt.
@@ -154,7 +158,7 @@ export async function synthesizeCodes(
           'keep fewer earlier chunks as context (generation_chunk_buffer_size) or send the text in parts',
       );
     }
-    const result = await generateChunk(engine, prompt, request, seed, maxFrames, codes[0]!.length, hooks, index, chunks.length);
+    const result = await generateChunk(engine, prompt, request, { seed, maxFrames, arrival }, codes[0]!.length, hooks, index, chunks.length);
     for (let k = 0; k < K; k += 1) {
       const row = result.codes.subarray(k * result.frames, (k + 1) * result.frames);
       for (const v of row) codes[k]!.push(v);
@@ -196,8 +200,7 @@ async function generateChunk(
   engine: NativeEngine,
   prompt: RenderedPrompt,
   request: SynthesisRequest,
-  seed: number,
-  maxFrames: number,
+  { seed, maxFrames, arrival }: { seed: number; maxFrames: number; arrival: number },
   frameOffset: number,
   hooks: SynthesisHooks,
   chunk: number,
@@ -221,6 +224,7 @@ async function generateChunk(
         seed,
         maxFrames,
         requestId,
+        arrival,
       },
       {
         onFrames: hooks.onFrames && ((frames, first, count) => hooks.onFrames!(frames, frameOffset + first, count)),

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "buffer_limits.h"
+
 namespace higgs::bench {
 namespace {
 
@@ -16,10 +18,13 @@ namespace {
                "                   [--max-context N] [--threads N] [--json FILE] [--decode auto|eager|static|graph]\n"
                "                   [--voice-seconds N] [--request-seconds N]\n"
                "                   [--no-codec] [--codec-seconds S,S,...] [--codec-window N] [--codec-repeats N]\n"
+               "                   [--batch B,B,...] [--batching exact|fast]\n"
                "Times load (and CUDA-graph capture), prefill of a mixed text/audio prompt, single-frame audio\n"
                "decode steps (eager and the engine's decode path), time to the first frame for a prompt with a\n"
-               "reference voice, and one long request (frames/s, peak GPU memory). Prints a table and a JSON\n"
-               "report (also to --json FILE).\n");
+               "reference voice, and one long request (frames/s, peak GPU memory). --batch adds a sweep over\n"
+               "batch sizes (continuous batching, eager decode): step times, aggregate frames/s, and a\n"
+               "newcomer's first audio while B streams run. Prints a table and a JSON report (also to\n"
+               "--json FILE).\n");
   std::exit(code);
 }
 
@@ -45,6 +50,26 @@ std::vector<double> to_seconds_list(const std::string& flag, const char* value) 
     if (item.empty() || !end || *end || !(v > 0) || v > 3600) {
       std::fprintf(stderr, "higgs-bench: %s needs a comma-separated list of seconds in (0, 3600], got '%s'\n",
                    flag.c_str(), value);
+      usage(2);
+    }
+    out.push_back(v);
+    start = comma + 1;
+  }
+  return out;
+}
+
+// "1,2,4" -> {1, 2, 4}: batch sizes 1..kMaxSlots - 1 (the newcomer needs a slot beside them).
+std::vector<std::int64_t> to_batch_list(const std::string& flag, const char* value) {
+  std::vector<std::int64_t> out;
+  const std::string text = value;
+  for (size_t start = 0; start <= text.size();) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    char* end = nullptr;
+    const long long v = std::strtoll(item.c_str(), &end, 10);
+    if (item.empty() || !end || *end || v < 1 || v >= kMaxSlots) {
+      std::fprintf(stderr, "higgs-bench: %s needs a comma-separated list of batch sizes in 1..%lld, got '%s'\n",
+                   flag.c_str(), static_cast<long long>(kMaxSlots - 1), value);
       usage(2);
     }
     out.push_back(v);
@@ -90,6 +115,8 @@ BenchArgs parse_bench_args(int argc, char** argv) {
     else if (flag == "--codec-seconds") a.codec_seconds = to_seconds_list(flag, value);
     else if (flag == "--codec-window") a.codec_window = to_int(flag, value);
     else if (flag == "--codec-repeats") a.codec_repeats = to_int(flag, value);
+    else if (flag == "--batch") a.batch = to_batch_list(flag, value);
+    else if (flag == "--batching") a.batching = value;
     else {
       std::fprintf(stderr, "higgs-bench: unknown flag %s\n", flag.c_str());
       usage(2);
@@ -107,8 +134,9 @@ BenchArgs parse_bench_args(int argc, char** argv) {
     usage(2);
   }
   if (a.max_context == 0) {
-    // The step timings (warm-up, alone, back to back), the voice prompt and the long request.
-    const std::int64_t steps = a.prompt + a.warmup + 2 * a.steps;
+    // The step timings (warm-up, alone, back to back; the batch sweep's rows one more), the voice
+    // prompt and the long request.
+    const std::int64_t steps = a.prompt + a.warmup + 2 * a.steps + 1;
     const std::int64_t voice = 64 + 25 * a.voice_seconds + 32;
     const std::int64_t request = 64 + 25 * a.request_seconds + 16;
     a.max_context = std::max({steps, voice, request});

@@ -32,6 +32,9 @@ struct BenchArgs {
   // edge, never in the core.
   bool fused_kernels = true;
   bool next_kernels = false;
+  // The batch sweep (--batch 1,2,4,...; empty = skipped): the engine gets max + 1 slots.
+  std::vector<std::int64_t> batch;
+  std::string batching = "exact";  // EngineOptions::batching: exact or fast
 };
 
 // Parses argv; prints usage and exits on --help or a bad flag.

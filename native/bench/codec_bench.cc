@@ -9,22 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "bench_stats.h"
 #include "engine_sync.h"
 
 namespace higgs::bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  const auto index = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(index, v.size() - 1)];
-}
 
 // Uniform random codes [num_quantizers][frames], codebook-major, from a seeded host generator.
 std::vector<std::int32_t> random_codes(const CodecInfo& c, std::int64_t frames, std::mt19937_64& rng) {

@@ -1,6 +1,7 @@
 // higgs-bench: times the engine with no Node involved: load (with CUDA-graph capture), prefill,
 // decode steps (eager and the engine's decode path), time to the first audio frame of a
-// cloned-voice prompt, one long request (end-to-end frames/s, peak GPU memory) and the codec.
+// cloned-voice prompt, one long request (end-to-end frames/s, peak GPU memory), the batch sweep
+// (--batch) and the codec.
 // JSON report for BENCHMARKS.md plus a short table.
 #include <algorithm>
 #include <chrono>
@@ -11,8 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "batch_sweep.h"
 #include "bench_args.h"
 #include "bench_prompts.h"
+#include "bench_stats.h"
 #include "codec_bench.h"
 #include "engine/engine.h"
 #include "engine_sync.h"
@@ -21,17 +24,12 @@
 using higgs::Engine;
 using higgs::ModelInfo;
 using higgs::bench::BenchArgs;
-using Clock = std::chrono::steady_clock;
+using higgs::bench::audio_step_weight_bytes;
+using higgs::bench::Clock;
+using higgs::bench::ms_since;
+using higgs::bench::percentile;
 
 namespace {
-
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  const auto index = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(index, v.size() - 1)];
-}
-
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 std::string gpu_name(const std::string& device) {
   if (device == "cpu") return "cpu";
@@ -49,17 +47,6 @@ double spec_bandwidth(const std::string& gpu) {
   if (gpu.find("H200") != std::string::npos) return 4.8e12;
   if (gpu.find("H100") != std::string::npos) return gpu.find("PCIe") != std::string::npos ? 2.0e12 : 3.35e12;
   return 0;
-}
-
-// Weights one audio decode step reads (attention, audio MLP, audio norms, final norm, audio
-// head); the text MLP and the text head are skipped (docs/model.md#decode-step-cost).
-double audio_step_weight_bytes(const ModelInfo& m) {
-  const double H = static_cast<double>(m.hidden_size), D = H / static_cast<double>(m.num_heads);
-  const double attention = H * (m.num_heads * D) * 2 + H * (m.num_kv_heads * D) * 2;  // q, o, k, v
-  const double audio_mlp = 3.0 * H * static_cast<double>(m.intermediate_size);
-  const double params = m.num_layers * (attention + audio_mlp + 2 * H) + H +
-                        static_cast<double>(m.num_codebooks * m.codebook_vocab) * H;
-  return params * static_cast<double>(m.weight_bytes) / static_cast<double>(m.parameter_count);
 }
 
 nlohmann::json step_stats(const higgs::DecodeTiming& t) {
@@ -121,6 +108,9 @@ int main(int argc, char** argv) {
     options.decode = args.decode;
     options.fused_kernels = args.fused_kernels;
     options.next_kernels = args.next_kernels;
+    options.batching = args.batching;
+    // The sweep's largest batch and a newcomer beside it.
+    if (!args.batch.empty()) options.slots = *std::max_element(args.batch.begin(), args.batch.end()) + 1;
     Engine engine(options);
 
     auto t0 = Clock::now();
@@ -198,6 +188,7 @@ int main(int argc, char** argv) {
     if (!report["gpu_memory"].is_null()) {
       std::printf("%-28s %.2f GB\n", "peak GPU memory", report["gpu_memory"]["peak_allocated"].get<double>() / 1e9);
     }
+    if (!args.batch.empty()) report["batch_sweep"] = higgs::bench::bench_batch_sweep(engine, info, args);
     if (args.codec) report["codec"] = higgs::bench::bench_codec(engine, args);  // prints its table lines
     const std::string text = report.dump(2);
     std::printf("%s\n", text.c_str());

@@ -11,7 +11,8 @@ namespace {
 
 // Bumped when the JS-facing API changes (lib/native/loader.ts refuses another).
 // 3: every sampling field required, constants, the whole ModelInfo, EngineOptions.decode, no loadRandom.
-constexpr int kAbiVersion = 4;
+// 5: EngineOptions.batching, ModelInfo.batching, limits.maxSlots, GenerateRequest.arrival.
+constexpr int kAbiVersion = 5;
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 
 // A reader of one object's fields, naming each in its errors as "<what>: <key> ...".
@@ -109,6 +110,7 @@ EngineOptions read_engine_options(const Napi::Value& value) {
   options.fused_kernels = f.boolean("fusedKernels", options.fused_kernels);
   options.next_kernels = f.boolean("nextKernels", options.next_kernels);
   options.slots = f.number<std::int64_t>("slots", options.slots);
+  options.batching = f.string("batching", options.batching);
   return options;
 }
 
@@ -143,6 +145,7 @@ GenerateRequest read_generate_request(const Napi::Value& value) {
   r.max_frames = f.number<std::int64_t>("maxFrames");
   r.stream_every = f.number<std::int64_t>("streamEvery", r.stream_every);
   r.request_id = f.number<std::uint64_t>("requestId", 0);
+  r.arrival = f.number<std::uint64_t>("arrival", 0);
   return r;
 }
 
@@ -173,6 +176,7 @@ Napi::Object write_model_info(Napi::Env env, const ModelInfo& m) {
   o.Set("kvBuckets", buckets);
   o.Set("fusedKernels", m.fused_kernels);
   o.Set("slots", num(env, m.slots));
+  o.Set("batching", m.batching);
   return o;
 }
 
@@ -251,6 +255,7 @@ Napi::Object write_constants(Napi::Env env) {
   o.Set("errorCodes", codes);
   auto limits = Napi::Object::New(env);
   limits.Set("maxRasWindow", num(env, static_cast<double>(kMaxRasWindow)));
+  limits.Set("maxSlots", num(env, static_cast<double>(kMaxSlots)));
   o.Set("limits", limits);
   return o;
 }

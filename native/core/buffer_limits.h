@@ -10,4 +10,8 @@ namespace higgs {
 // Longest RAS window the decode state's history buffer holds (every decode path).
 constexpr std::int64_t kMaxRasWindow = 64;
 
+// Most slots (generations decoded together, each with its own KV cache) an engine takes; load
+// also refuses slots whose KV caches would not fit in the memory the device has.
+constexpr std::int64_t kMaxSlots = 256;
+
 }  // namespace higgs

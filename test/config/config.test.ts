@@ -45,6 +45,7 @@ describe('loadConfig defaults', () => {
       dtype: 'auto',
       maxConcurrency: 1,
       slots: 0,
+      batching: 'exact',
       maxQueue: 16,
       logLevel: 'info',
       maxContext: 8192,
@@ -60,6 +61,7 @@ describe('loadConfig defaults', () => {
         dtype: 'default',
         maxConcurrency: 'default',
         slots: 'default',
+        batching: 'default',
         maxQueue: 'default',
         logLevel: 'default',
         maxContext: 'default',
@@ -185,6 +187,18 @@ describe('HIGGS_DTYPE', () => {
 
   it.each(['fp16', 'bf16', 'half', 'int8'])('refuses %j, naming the variable and the choices', (value) => {
     expect(failure({ HIGGS_DTYPE: value }).message).toContain(`HIGGS_DTYPE: must be one of float32, bfloat16, float16 (got "${value}")`);
+  });
+});
+
+describe('HIGGS_BATCHING', () => {
+  it('is exact unless asked, and takes fast', () => {
+    expect(load({}).batching).toBe('exact');
+    expect(load({}).sources.batching).toBe('default');
+    expect(load({ HIGGS_BATCHING: 'fast' })).toMatchObject({ batching: 'fast', sources: { batching: 'env' } });
+  });
+
+  it.each(['quick', 'Fast', '1'])('refuses %j, naming the variable and the choices', (value) => {
+    expect(failure({ HIGGS_BATCHING: value }).message).toContain(`HIGGS_BATCHING: must be one of exact, fast (got "${value}")`);
   });
 });
 

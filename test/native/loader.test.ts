@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CORE_ERROR_CODES, ERROR_CODES, LIBRARY_ERROR_CODES } from '../../lib/common/errors.js';
 import { EXPECTED_ABI, addonCandidates, loadNative } from '../../lib/native/loader.js';
+import { MAX_SLOTS } from '../../lib/config/load-config.js';
 import { REQUEST_DEFAULTS } from '../../lib/request/defaults.js';
 
 describe('loadNative', () => {
@@ -42,5 +43,7 @@ describe('loadNative', () => {
     expect(ERROR_CODES.filter((c) => !(CORE_ERROR_CODES as readonly string[]).includes(c))).toEqual([...LIBRARY_ERROR_CODES]);
     // The request schema never lets through a RAS window the core's buffers cannot hold.
     expect(REQUEST_DEFAULTS.ras_win_len.maximum).toBe(constants.limits.maxRasWindow);
+    // HIGGS_SLOTS takes no more slots than the engine does.
+    expect(MAX_SLOTS).toBe(constants.limits.maxSlots);
   });
 });

@@ -154,7 +154,11 @@ describe('HiggsAudio', () => {
     expect(tts.health().concurrency).toEqual({ limit: 1, source: 'default' }); // before the load
     await tts.generate(request({ max_new_tokens: 20 }));
     expect(tts.maxConcurrency).toBe(3);
-    expect(tts.health()).toMatchObject({ concurrency: { limit: 3, source: 'engine' }, gpuMemory: null, model: { slots: 3, decode: 'eager' } });
+    expect(tts.health()).toMatchObject({
+      concurrency: { limit: 3, source: 'engine' },
+      gpuMemory: null,
+      model: { slots: 3, decode: 'eager', batching: 'exact' },
+    });
     const loaded = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.event === 'load.done');
     expect(loaded).toMatchObject({ maxConcurrency: 3, concurrencySource: 'engine' });
     expect(lines.some((l) => l.includes('"gpu.release'))).toBe(false);

@@ -209,7 +209,8 @@ void Engine::generate(GenerateRequest request, FramesFn on_frames, StepProgressF
       waiting.input = std::move(input);
       waiting.callbacks = std::move(callbacks);
       waiting.done = std::move(finish);
-      s->waiting.push_back(std::move(waiting));  // admitted by the background work, in arrival order
+      waiting.arrival = request.arrival;
+      s->enqueue(std::move(waiting));  // admitted by the background work, in arrival order
       s->publish_status();
     } catch (...) {
       s->forget_cancel(id);

@@ -38,8 +38,13 @@ struct EngineOptions {
   bool next_kernels = false;
   // Generations decoded together (continuous batching, lm/slot_batch.h), each in a slot with its
   // own KV cache of max_context positions. 0 = the default: 4 with eager decode; the static and
-  // graph paths decode one generation at a time for now (slots 1). Eager decode only.
+  // graph paths decode one generation at a time for now (slots 1). Eager decode only. Load
+  // rejects (E_INPUT) below 0, above kMaxSlots, or KV caches larger than the device's memory.
   std::int64_t slots = 0;
+  // How a step of several slots is computed: "exact" (each row as at batch 1: a request's codes
+  // never depend on its neighbours) or "fast" (one batched forward: each weight read once per
+  // step; a row may differ in the last bits from its solo run). Eager decode only.
+  std::string batching = "exact";
 };
 
 struct LoadProgress {
@@ -61,6 +66,7 @@ struct ModelInfo {
   std::vector<std::int64_t> kv_buckets;  // static/graph decode: the KV lengths steps attend over
   bool fused_kernels = false;             // the decode step runs the fused CUDA kernels
   std::int64_t slots = 1;                 // generations decoded together (EngineOptions::slots)
+  std::string batching = "exact";         // how they are computed (EngineOptions::batching)
 };
 
 struct CodecInfo {
@@ -108,6 +114,11 @@ struct GenerateRequest {
   std::int64_t max_frames = 2048;  // columns including the first all-bos one
   std::int64_t stream_every = 8;   // frames per on_frames call
   std::uint64_t request_id = 0;    // for cancel(); 0 = not cancellable
+  // Place among the generations waiting for a slot: one with a lower arrival goes first, so the
+  // continuation chunks of a long request (sharing its arrival) keep its place in the queue.
+  // 0 = at the back. Never passes an exclusive job, or a generation without an arrival, queued
+  // before it.
+  std::uint64_t arrival = 0;
 };
 
 struct GenerateResult {

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <iterator>
+#include <fstream>
 #include <exception>
 #include <functional>
 #include <map>
@@ -22,6 +24,7 @@
 #include "codec/codec_decoder.h"
 #include "codec/codec_encoder.h"
 #include "engine/engine.h"
+#include "buffer_limits.h"
 #include "engine/engine_worker.h"
 #include "errors.h"
 #include "gpu/fused_ops.h"
@@ -79,6 +82,26 @@ inline std::exception_ptr as_higgs_error(std::exception_ptr error) {
   }
 }
 
+// Memory the system could give this process now (/proc/meminfo MemAvailable), in bytes; 0 when
+// unknown.
+inline std::int64_t available_host_memory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::int64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return 0;
+}
+
+// What CUDA device `index` can still hold: the driver's free memory plus the allocator's cached,
+// unused blocks; 0 when unknown.
+inline std::int64_t available_gpu_memory(int index) {
+  const auto m = gpu::memory_info(index);
+  return m ? m->free + (m->reserved - m->allocated) : 0;
+}
+
 inline const char* format_name(lm::CheckpointFormat format) {
   return format == lm::CheckpointFormat::Original ? "original" : "transformers";
 }
@@ -126,8 +149,23 @@ struct Engine::State {
     lm::GenerationInput input;
     lm::GenerationCallbacks callbacks;
     lm::SlotBatch::Done done;
+    std::uint64_t arrival = 0;  // GenerateRequest::arrival (0 = behind everything)
   };
   std::deque<Waiting> waiting;
+
+  // A generation goes behind every generation that arrived no later than it did, and never
+  // before an exclusive job or a generation without an arrival (arrival 0 goes to the back).
+  void enqueue(Waiting w) {
+    auto position = waiting.end();
+    if (w.arrival != 0) {
+      while (position != waiting.begin()) {
+        const auto& before = *std::prev(position);
+        if (before.exclusive || before.arrival == 0 || before.arrival <= w.arrival) break;
+        --position;
+      }
+    }
+    waiting.insert(position, std::move(w));
+  }
 
   // Runs `job` now when the model is the LM thread's alone, else queues it behind the batch.
   void post_exclusive(std::function<void()> job) {
@@ -240,6 +278,10 @@ struct Engine::State {
     base.has_text_head = lm->weights().text_head.defined();
     const auto mode = decode_mode(lm->options().device());
     base.decode = mode;
+    if (options.slots < 0 || options.slots > kMaxSlots) {
+      throw HiggsError(ErrorCode::Input, "slots must be 0 (the default) to " + std::to_string(kMaxSlots) + " (got " +
+                                             std::to_string(options.slots) + ")");
+    }
     if (mode != "eager") {
       if (options.slots > 1) {
         throw HiggsError(ErrorCode::Input, "slots > 1 needs eager decode for now (decode mode '" + mode + "' runs one generation at a time)");
@@ -250,8 +292,11 @@ struct Engine::State {
       base.fused_kernels = runner->uses_fused_kernels();
       base.slots = 1;
     } else {
-      batch = std::make_unique<lm::SlotBatch>(*lm, options.slots > 0 ? options.slots : kDefaultSlots);
+      const auto slots = options.slots > 0 ? options.slots : kDefaultSlots;
+      check_slot_memory(slots, lm->cache().bytes(), lm->options().device());
+      batch = std::make_unique<lm::SlotBatch>(*lm, slots, lm::parse_batch_mode(options.batching));
       base.slots = batch->slots();
+      base.batching = lm::batch_mode_name(batch->mode());
       base.kv_cache_bytes = lm->cache().bytes() * base.slots;
     }
     base.load_seconds = engine_detail::seconds_since(start);
@@ -263,6 +308,20 @@ struct Engine::State {
 
   // The eager decode's default number of slots (EngineOptions::slots = 0).
   static constexpr std::int64_t kDefaultSlots = 4;
+
+  // The other slots' KV caches (slot 0 is the model's, already made) must fit in what the device
+  // has free now, less a quarter kept for activations, the codec and the allocator.
+  static void check_slot_memory(std::int64_t slots, std::int64_t cache_bytes, const at::Device& device) {
+    const auto free = device.is_cuda() ? engine_detail::available_gpu_memory(device.index())
+                                       : engine_detail::available_host_memory();
+    const auto needed = static_cast<double>(slots - 1) * static_cast<double>(cache_bytes);
+    if (free > 0 && needed > 0.75 * static_cast<double>(free)) {
+      throw HiggsError(ErrorCode::Input, std::to_string(slots) + " slots need " + std::to_string(slots - 1) +
+                                             " more KV caches of " + std::to_string(cache_bytes >> 20) + " MiB, and " +
+                                             (device.is_cuda() ? "the GPU" : "this machine") + " has " +
+                                             std::to_string(free >> 20) + " MiB free: lower slots or max_context");
+    }
+  }
 
   void drop_model() {
     batch.reset();  // idle: only exclusive jobs drop the model

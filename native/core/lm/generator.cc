@@ -179,22 +179,39 @@ void EagerGeneration::prefill() {
   g.decode_start = Clock::now();
 }
 
-bool EagerGeneration::step() {
+bool EagerGeneration::begin_step() {
   auto& g = *impl_;
-  const auto& config = g.model.config();
-  const auto& p = g.input.sampling;
   if (static_cast<std::int64_t>(g.out.columns.size()) >= g.input.max_frames) return true;  // MaxFrames
-  const auto position = g.out.prompt_positions + static_cast<std::int64_t>(g.out.columns.size()) - 1;
-  if (position >= g.cache.max_context()) {
+  if (position() >= g.cache.max_context()) {
     g.out.stop = StopReason::ContextFull;
     return true;
   }
   check_cancelled(g.cb);
-  const auto step = static_cast<std::int64_t>(g.out.columns.size());  // the column being produced
-  auto logits = g.model.forward(column_input(g.out.columns.back(), position, config.audio_out_token_id),
+  return false;
+}
+
+const Column& EagerGeneration::fed() const { return impl_->out.columns.back(); }
+
+std::int64_t EagerGeneration::position() const {
+  return impl_->out.prompt_positions + static_cast<std::int64_t>(impl_->out.columns.size()) - 1;
+}
+
+KvCache& EagerGeneration::cache() const { return impl_->cache; }
+
+bool EagerGeneration::step() {
+  auto& g = *impl_;
+  if (begin_step()) return true;
+  auto logits = g.model.forward(column_input(fed(), position(), g.model.config().audio_out_token_id),
                                 LogitsAt::Last, false, g.cache)
-                    .audio_logits[0]
-                    .to(g.model.options().device());  // [K, V] fp32
+                    .audio_logits[0];
+  return accept(logits);
+}
+
+bool EagerGeneration::accept(const at::Tensor& audio_logits) {
+  auto& g = *impl_;
+  const auto& p = g.input.sampling;
+  const auto step = static_cast<std::int64_t>(g.out.columns.size());  // the column being produced
+  auto logits = audio_logits.to(g.model.options().device());         // [K, V] fp32
   auto column = to_column(sample_rows(logits, p, step));
   const auto repeat = ras_rows(g.history, column, p.ras_window, p.ras_max_repeats);
   if (std::find(repeat.begin(), repeat.end(), true) != repeat.end()) {

@@ -72,7 +72,16 @@ class EagerGeneration {
   void prefill();
   // Polls cancellation (E_CANCELLED), then produces one column. True once the generation has
   // stopped (audio end, frame cap or context full); step() must not be called after that.
+  // step() = begin_step(), a forward of fed() at position(), accept(its logits).
   bool step();
+  // The halves of step() for a batched forward of several generations (SlotBatch fast mode):
+  // begin_step polls cancellation and the caps (true = stopped, no column to compute); accept
+  // takes the audio logits [K, V] of fed() at position() and samples the next column.
+  bool begin_step();
+  const Column& fed() const;
+  std::int64_t position() const;
+  KvCache& cache() const;
+  bool accept(const at::Tensor& logits);
   // Streams what is left and reverts the delay pattern; call once, after step() returned true.
   GenerationOutput finish();
 

@@ -155,33 +155,37 @@ at::Tensor HiggsLM::embed(const LmInput& in, const Routing& r) const {
   return x;
 }
 
-at::Tensor HiggsLM::attention(std::int64_t layer, const at::Tensor& h, std::int64_t start, KvCache& cache) {
-  const auto& w = weights_.layers[layer];
-  const auto L = h.size(0);
+at::Tensor HiggsLM::attend(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values,
+                           std::int64_t start) const {
+  const auto L = q.size(0);
   const auto D = config_.head_dim, heads = config_.num_heads, kv_heads = config_.num_kv_heads;
   const auto group = heads / kv_heads;
-  auto cos = rope_.cos.narrow(0, start, L);
-  auto sin = rope_.sin.narrow(0, start, L);
-  auto qkv = project_qkv(h, w, heads, kv_heads, D);
-  auto q = apply_rope(qkv.q, cos, sin);
-  auto k = apply_rope(qkv.k, cos, sin);
-  auto [keys, values] = cache.write(layer, start, k, qkv.v);  // [T, kv_heads, D], T = start + L
   const auto T = keys.size(0);
-
   // GQA: query head h reads kv head h / group, so group the query heads under their kv head.
   auto q_grouped = q.permute({1, 0, 2}).reshape({kv_heads, group * L, D});
   auto scores = at::bmm(q_grouped, keys.permute({1, 2, 0})) * (1.0 / std::sqrt(static_cast<double>(D)));
   if (L > 1) {
     // Causal: row i (absolute position start+i) sees keys 0..start+i.
-    auto future = at::ones({L, T}, at::TensorOptions().dtype(at::kBool).device(h.device())).triu(start + 1);
+    auto future = at::ones({L, T}, at::TensorOptions().dtype(at::kBool).device(q.device())).triu(start + 1);
     scores = scores.view({kv_heads, group, L, T})
                  .masked_fill(future, -std::numeric_limits<float>::infinity())
                  .view({kv_heads, group * L, T});
   }
-  auto probs = at::softmax(scores, -1, at::kFloat).to(h.scalar_type());
+  auto probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
   auto out = at::bmm(probs, values.permute({1, 0, 2}));  // [kv_heads, group*L, D]
-  out = out.view({heads, L, D}).permute({1, 0, 2}).reshape({L, heads * D});
-  return at::linear(out, w.o_proj);
+  return out.view({heads, L, D}).permute({1, 0, 2}).reshape({L, heads * D});
+}
+
+at::Tensor HiggsLM::attention(std::int64_t layer, const at::Tensor& h, std::int64_t start, KvCache& cache) {
+  const auto& w = weights_.layers[layer];
+  const auto L = h.size(0);
+  auto cos = rope_.cos.narrow(0, start, L);
+  auto sin = rope_.sin.narrow(0, start, L);
+  auto qkv = project_qkv(h, w, config_.num_heads, config_.num_kv_heads, config_.head_dim);
+  auto q = apply_rope(qkv.q, cos, sin);
+  auto k = apply_rope(qkv.k, cos, sin);
+  auto [keys, values] = cache.write(layer, start, k, qkv.v);  // [T, kv_heads, D], T = start + L
+  return at::linear(attend(q, keys, values, start), w.o_proj);
 }
 
 LmOutput HiggsLM::forward(const LmInput& in, LogitsAt logits_at, bool text_logits) {
@@ -235,6 +239,51 @@ LmOutput HiggsLM::forward(const LmInput& in, LogitsAt logits_at, bool text_logit
                          .cpu();
   if (text_logits) out.text_logits = at::linear(hidden, weights_.text_head).to(at::kFloat).cpu();
   return out;
+}
+
+at::Tensor HiggsLM::decode_columns(const std::vector<AudioRow>& rows) {
+  const auto B = static_cast<std::int64_t>(rows.size());
+  const auto K = config_.num_codebooks, H = config_.hidden_size;
+  const auto eps = config_.rms_norm_eps;
+  const auto device = options_.device();
+  require(B >= 1, "decode_columns needs at least one row");
+  std::vector<std::int64_t> codes, positions;
+  for (const auto& row : rows) {
+    require(row.cache && row.cache->max_context() <= cache_.max_context(), "a KV cache longer than the model's RoPE tables");
+    require(static_cast<std::int64_t>(row.column.size()) == K, "a decode row needs one code per codebook");
+    require(row.position >= 0 && row.position <= row.cache->length() && row.position < row.cache->max_context(),
+            "decode row position " + std::to_string(row.position) + " is outside its KV cache");
+    for (auto code : row.column) {
+      require(code >= 0 && code < config_.codebook_vocab, "audio codes must be in [0, " + std::to_string(config_.codebook_vocab) + ")");
+    }
+    codes.insert(codes.end(), row.column.begin(), row.column.end());
+    positions.push_back(row.position);
+  }
+  // Embedding, norms, projections and the head run once for the B rows (one GEMM per weight);
+  // only the attention is per row, over that row's own cache and length.
+  auto offsets = at::arange(K, at::kLong) * config_.codebook_vocab;
+  auto ids = (at::tensor(codes, at::kLong).view({B, K}) + offsets).to(device).reshape({-1});
+  auto x = weights_.embed_audio.index_select(0, ids).view({B, K, H}).sum(1);
+  auto at_positions = at::tensor(positions, at::kLong).to(device);
+  auto cos = rope_.cos.index_select(0, at_positions);
+  auto sin = rope_.sin.index_select(0, at_positions);
+  std::vector<at::Tensor> attended(static_cast<std::size_t>(B));
+  for (std::int64_t i = 0; i < config_.num_layers; ++i) {
+    const auto& w = weights_.layers[i];
+    auto qkv = project_qkv(rms_norm(x, w.audio_input_norm, eps), w, config_.num_heads, config_.num_kv_heads,
+                           config_.head_dim);
+    auto q = apply_rope(qkv.q, cos, sin);
+    auto k = apply_rope(qkv.k, cos, sin);
+    for (std::int64_t b = 0; b < B; ++b) {
+      const auto& row = rows[static_cast<std::size_t>(b)];
+      auto [keys, values] = row.cache->write(i, row.position, k.narrow(0, b, 1), qkv.v.narrow(0, b, 1));
+      attended[static_cast<std::size_t>(b)] = attend(q.narrow(0, b, 1), keys, values, row.position);
+    }
+    x = x + at::linear(at::cat(attended, 0), w.o_proj);
+    x = x + audio_mlp(rms_norm(x, w.audio_post_attention_norm, eps), w);
+  }
+  for (const auto& row : rows) row.cache->set_length(row.position + 1);
+  return at::linear(rms_norm(x, weights_.norm, eps), weights_.audio_head).view({B, K, config_.codebook_vocab}).to(at::kFloat);
 }
 
 }  // namespace higgs::lm

@@ -50,6 +50,17 @@ class HiggsLM {
   LmOutput forward(const LmInput& input, LogitsAt at, bool text_logits);
   LmOutput forward(const LmInput& input, LogitsAt at, bool text_logits, KvCache& cache);
 
+  // One audio decode position for each of B rows, each over its own KV cache at its own
+  // position (continuous batching's fast mode): the projections, MLPs and head run as one GEMM
+  // over the B rows, so a row's logits may differ in the last bits from its forward() at batch 1.
+  // Returns the audio logits [B, num_codebooks, codebook_vocab] fp32 on the model's device.
+  struct AudioRow {
+    std::vector<std::int64_t> column;  // the column fed, one code per codebook
+    std::int64_t position = 0;         // its KV position: at most the cache's length
+    KvCache* cache = nullptr;
+  };
+  at::Tensor decode_columns(const std::vector<AudioRow>& rows);
+
   const HiggsConfig& config() const { return config_; }
   const HiggsWeights& weights() const { return weights_; }
   KvCache& cache() { return cache_; }
@@ -61,6 +72,8 @@ class HiggsLM {
   void validate(const LmInput& input, bool text_logits, const KvCache& cache) const;
   at::Tensor embed(const LmInput& input, const Routing& routing) const;
   at::Tensor attention(std::int64_t layer, const at::Tensor& h, std::int64_t start, KvCache& cache);
+  // Softmax attention of q [L, heads, D] (absolute positions start..) over keys/values [T, ...].
+  at::Tensor attend(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values, std::int64_t start) const;
 
   HiggsConfig config_;
   HiggsWeights weights_;

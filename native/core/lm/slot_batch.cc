@@ -1,5 +1,5 @@
-// SlotBatch (slot_batch.h): admission into free slots, one row-exact column per busy slot per
-// step, retirement with the row's own result or error.
+// SlotBatch (slot_batch.h): admission into free slots, one column per busy slot per step (row by
+// row, or one batched forward), retirement with the row's own result or error.
 #include "lm/slot_batch.h"
 
 #include <algorithm>
@@ -8,7 +8,15 @@
 
 namespace higgs::lm {
 
-SlotBatch::SlotBatch(HiggsLM& model, std::int64_t slots) : model_(model) {
+const char* batch_mode_name(BatchMode mode) { return mode == BatchMode::Fast ? "fast" : "exact"; }
+
+BatchMode parse_batch_mode(const std::string& name) {
+  if (name == "exact") return BatchMode::RowExact;
+  if (name == "fast") return BatchMode::Fast;
+  throw HiggsError(ErrorCode::Input, "unknown batching mode '" + name + "' (exact, fast)");
+}
+
+SlotBatch::SlotBatch(HiggsLM& model, std::int64_t slots, BatchMode mode) : model_(model), mode_(mode) {
   if (slots < 1) throw HiggsError(ErrorCode::Input, "slots must be at least 1 (got " + std::to_string(slots) + ")");
   const auto& c = model.config();
   caches_.push_back(&model.cache());
@@ -36,20 +44,61 @@ void SlotBatch::admit(GenerationInput input, GenerationCallbacks callbacks, Done
 }
 
 std::int64_t SlotBatch::step() {
-  std::int64_t stepped = 0;
-  const auto live = busy_;
+  std::vector<std::size_t> live;
   for (std::size_t slot = 0; slot < rows_.size(); ++slot) {
-    auto& row = rows_[slot];
-    if (!row.generation) continue;
-    ++stepped;
-    row.peak_batch = std::max(row.peak_batch, live);
+    if (rows_[slot].generation) live.push_back(slot);
+  }
+  for (auto slot : live) {
+    rows_[slot].peak_batch = std::max(rows_[slot].peak_batch, static_cast<std::int64_t>(live.size()));
+  }
+  if (mode_ == BatchMode::Fast) {
+    step_fast(live);
+    return static_cast<std::int64_t>(live.size());
+  }
+  for (auto slot : live) {
     try {
-      if (row.generation->step()) retire(slot, nullptr);
+      if (rows_[slot].generation->step()) retire(slot, nullptr);
     } catch (...) {
       retire(slot, std::current_exception());  // this row only: the others keep their state
     }
   }
-  return stepped;
+  return static_cast<std::int64_t>(live.size());
+}
+
+void SlotBatch::step_fast(const std::vector<std::size_t>& live) {
+  std::vector<std::size_t> fed;  // the rows that need a column this step
+  std::vector<HiggsLM::AudioRow> inputs;
+  for (auto slot : live) {
+    auto& generation = *rows_[slot].generation;
+    try {
+      if (generation.begin_step()) {
+        retire(slot, nullptr);
+        continue;
+      }
+    } catch (...) {
+      retire(slot, std::current_exception());
+      continue;
+    }
+    fed.push_back(slot);
+    inputs.push_back({generation.fed(), generation.position(), &generation.cache()});
+  }
+  if (fed.empty()) return;
+  at::Tensor logits;
+  try {
+    logits = model_.decode_columns(inputs);
+  } catch (...) {
+    // The shared forward failed (out of memory, ...): every row in it has lost its step.
+    const auto error = std::current_exception();
+    for (auto slot : fed) retire(slot, error);
+    return;
+  }
+  for (std::size_t i = 0; i < fed.size(); ++i) {
+    try {
+      if (rows_[fed[i]].generation->accept(logits[static_cast<std::int64_t>(i)])) retire(fed[i], nullptr);
+    } catch (...) {
+      retire(fed[i], std::current_exception());
+    }
+  }
 }
 
 void SlotBatch::retire(std::size_t slot, std::exception_ptr error) {

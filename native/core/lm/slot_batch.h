@@ -1,16 +1,22 @@
 // Continuous batching on the LM thread: S slots, each with a KV cache of its own and at most one
-// generation, advanced together one column per step(). Generations join between steps (their
-// prompt prefilled into a free slot) and leave as they stop, are cancelled or fail, without
-// touching the other rows. Each row is computed exactly as at batch 1 (row-exact: an
-// EagerGeneration per slot), so a request's codes never depend on what runs beside it, on its
-// slot or on the batch size. Slot 0 uses the model's own cache: exclusive jobs (forward, load)
-// run only when no slot is busy.
+// generation (an EagerGeneration), advanced together one column per step(). Generations join
+// between steps (their prompt prefilled into a free slot) and leave as they stop, are cancelled
+// or fail, without touching the other rows. Slot 0 uses the model's own cache: exclusive jobs
+// (forward, load) run only when no slot is busy.
+//
+// Two ways to compute a step (docs/architecture.md#continuous-batching):
+//  - RowExact: each row is its own batch-1 forward, so a request's codes never depend on what
+//    runs beside it, on its slot or on the batch size. Waiting is shared; compute is not.
+//  - Fast: one HiggsLM::decode_columns over the live rows (each weight read once per step for
+//    all of them). Same request, same slot, same neighbours: same codes; but the GEMMs' reduction
+//    order may change with the batch size, so a row can differ from its solo run.
 #pragma once
 
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "lm/generator.h"
@@ -19,16 +25,21 @@
 
 namespace higgs::lm {
 
+enum class BatchMode { RowExact, Fast };
+const char* batch_mode_name(BatchMode mode);
+BatchMode parse_batch_mode(const std::string& name);  // "exact" or "fast"; else E_INPUT
+
 class SlotBatch {
  public:
   // How a finished row reports: its output, or the error that ended it (E_CANCELLED, ...).
   using Done = std::function<void(std::exception_ptr error, GenerationOutput* output)>;
 
-  SlotBatch(HiggsLM& model, std::int64_t slots);
+  SlotBatch(HiggsLM& model, std::int64_t slots, BatchMode mode = BatchMode::RowExact);
 
   std::int64_t slots() const { return static_cast<std::int64_t>(rows_.size()); }
   std::int64_t busy() const { return busy_; }
   bool full() const { return busy_ == slots(); }
+  BatchMode mode() const { return mode_; }
 
   // Prefills the generation into the lowest free slot (there must be one). A generation that
   // fails to start (bad prompt, cancelled before it started) reports through `done` at once.
@@ -45,8 +56,10 @@ class SlotBatch {
     std::int64_t peak_batch = 0;
   };
   void retire(std::size_t slot, std::exception_ptr error);
+  void step_fast(const std::vector<std::size_t>& live);
 
   HiggsLM& model_;
+  BatchMode mode_;
   std::vector<std::unique_ptr<KvCache>> own_caches_;  // slots 1..S-1
   std::vector<KvCache*> caches_;                      // by slot
   std::vector<Row> rows_;                             // by slot; empty generation = free

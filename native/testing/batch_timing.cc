@@ -1,0 +1,94 @@
+// time_batch_sync (engine_sync.h): a slot batch of B live rows stepped on the LM thread through
+// Engine::run_on_lm_thread, each step timed.
+#include <chrono>
+#include <future>
+
+#include "engine_sync.h"
+#include "errors.h"
+#include "gpu/gpu.h"
+#include "lm/generator.h"
+#include "lm/higgs_lm.h"
+#include "lm/slot_batch.h"
+
+namespace higgs {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+BatchTiming time_batch(lm::HiggsLM& model, const GenerateRequest& prompt, std::int64_t B, std::int64_t warmup,
+                       std::int64_t steps, const std::string& batching) {
+  const auto device = model.options().device();
+  auto wait = [&] {
+    if (device.is_cuda()) gpu::synchronize(device.index());
+  };
+  lm::GenerationInput input;
+  input.prompt = lm::make_lm_input(model.config(), prompt.input_ids, prompt.audio_mask, prompt.audio_codes, 0);
+  input.sampling = {prompt.temperature, prompt.top_k, prompt.top_p, prompt.ras_window, prompt.ras_max_repeats,
+                    prompt.seed};
+  const auto P = input.prompt.input_ids.size(0);
+  input.max_frames = warmup + 2 * steps + 1;
+  if (P + input.max_frames > model.cache().max_context()) {
+    throw HiggsError(ErrorCode::Input, "the batch sweep needs max_context >= prompt + warmup + 2 * steps + 1");
+  }
+  lm::SlotBatch batch(model, B, lm::parse_batch_mode(batching));
+  std::uint64_t admitted = 0;
+  std::exception_ptr failure;
+  auto top_up = [&] {
+    while (!batch.full()) {
+      auto row = input;
+      row.sampling.seed = prompt.seed + admitted++;
+      batch.admit(std::move(row), {}, [&failure](std::exception_ptr error, lm::GenerationOutput*) {
+        if (error) failure = error;
+      });
+      if (failure) std::rethrow_exception(failure);
+    }
+  };
+  BatchTiming timing;
+  top_up();
+  for (std::int64_t i = 0; i < warmup; ++i) {
+    batch.step();
+    top_up();
+  }
+  wait();
+  for (std::int64_t i = 0; i < steps; ++i) {
+    const auto start = Clock::now();
+    batch.step();
+    wait();
+    timing.step_ms.push_back(ms_since(start));
+    top_up();
+  }
+  const auto start = Clock::now();
+  for (std::int64_t i = 0; i < steps; ++i) {
+    batch.step();
+    top_up();
+  }
+  wait();
+  timing.back_to_back_ms = ms_since(start) / static_cast<double>(steps);
+  if (failure) std::rethrow_exception(failure);
+  // Rows run warmup + 2 steps columns from the prompt unless one ended early and was replaced.
+  timing.mean_positions = static_cast<double>(P + warmup + steps);
+  return timing;
+}
+
+}  // namespace
+
+BatchTiming time_batch_sync(Engine& engine, GenerateRequest prompt, std::int64_t batch, std::int64_t warmup,
+                            std::int64_t steps, const std::string& batching) {
+  if (batch < 1 || steps < 1) throw HiggsError(ErrorCode::Input, "the batch sweep needs batch >= 1 and steps >= 1");
+  BatchTiming timing;
+  std::promise<void> promise;
+  engine.run_on_lm_thread(
+      [&](const Engine::LoadedLm& loaded) { timing = time_batch(loaded.model, prompt, batch, warmup, steps, batching); },
+      [&](std::exception_ptr error) {
+        if (error) promise.set_exception(error);
+        else promise.set_value();
+      });
+  promise.get_future().get();
+  return timing;
+}
+
+}  // namespace higgs

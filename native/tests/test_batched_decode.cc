@@ -1,0 +1,239 @@
+// Continuous batching's fast mode (HiggsLM::decode_columns, SlotBatch BatchMode::Fast) and the
+// engine's slot bounds and queue order: one batched forward over rows at different positions of
+// their own caches gives each row what its own batch-1 forward gives (exactly at B = 1, to
+// rounding above), the fast batch serves every request to its end, and the engine refuses slot
+// counts it cannot hold and queues by GenerateRequest::arrival.
+#include <ATen/ATen.h>
+
+#include <future>
+#include <memory>
+#include <mutex>
+
+#include "check.h"
+#include "engine/engine.h"
+#include "engine_sync.h"
+#include "errors.h"
+#include "lm/generator.h"
+#include "lm/slot_batch.h"
+#include "lm_test_util.h"
+
+using namespace higgs;
+using namespace higgs::lm;
+using namespace higgs::test;
+
+namespace {
+
+// A fresh cache holding `length` text positions of seeded ids, filled by a forward.
+std::unique_ptr<KvCache> prefilled(HiggsLM& model, std::uint64_t seed, std::int64_t length) {
+  const auto& c = model.config();
+  auto cache = std::make_unique<KvCache>(c.num_layers, model.cache().max_context(), c.num_kv_heads, c.head_dim,
+                                         model.options());
+  LmInput in;
+  in.input_ids = at::randint(0, 500, {length}, at::TensorOptions().dtype(at::kLong)).add(static_cast<std::int64_t>(seed) % 7);
+  in.audio_mask = at::zeros({length}, at::kBool);
+  in.audio_codes = at::zeros({0, c.num_codebooks}, at::kLong);
+  model.forward(in, LogitsAt::Last, false, *cache);
+  return cache;
+}
+
+Column column_of(std::int64_t seed, std::int64_t K) {
+  Column column;
+  for (std::int64_t k = 0; k < K; ++k) column.push_back((seed * 37 + k * 101) % 1024);
+  return column;
+}
+
+GenerationInput request(std::uint64_t seed, std::int64_t max_frames) {
+  GenerationInput input;
+  const std::int64_t length = 4 + static_cast<std::int64_t>(seed % 5);
+  input.prompt.input_ids = at::arange(length, at::kLong).add(static_cast<std::int64_t>(seed * 13 % 400));
+  input.prompt.audio_mask = at::zeros({length}, at::kBool);
+  input.prompt.audio_codes = at::zeros({0, 8}, at::kLong);
+  input.sampling.seed = seed;
+  input.sampling.top_k = 50;
+  input.sampling.top_p = 0.9;
+  input.max_frames = max_frames;
+  return input;
+}
+
+struct Outcome {
+  GenerationOutput out;
+  std::exception_ptr error;
+  bool done = false;
+  std::int64_t order = -1;
+};
+
+// All `inputs` offered to `batch` at once (admitted in order as slots free up), stepped to the end.
+std::vector<Outcome> run_all(SlotBatch& batch, const std::vector<GenerationInput>& inputs) {
+  std::vector<Outcome> outcomes(inputs.size());
+  std::size_t next = 0;
+  std::int64_t finished = 0;
+  while (finished < static_cast<std::int64_t>(inputs.size())) {
+    while (next < inputs.size() && !batch.full()) {
+      auto& outcome = outcomes[next];
+      batch.admit(inputs[next++], {}, [&outcome, &finished](std::exception_ptr error, GenerationOutput* out) {
+        outcome.done = true;
+        outcome.error = error;
+        if (out) outcome.out = std::move(*out);
+        outcome.order = finished++;
+      });
+    }
+    batch.step();
+  }
+  return outcomes;
+}
+
+}  // namespace
+
+HIGGS_TEST(decode_columns_gives_each_row_its_batch_1_logits) {
+  auto model = small_model(7, 128);
+  const auto K = model.config().num_codebooks;
+  // Rows at different positions, each over its own cache; the reference runs over copies.
+  std::vector<std::int64_t> lengths = {5, 17, 9, 30};
+  std::vector<std::unique_ptr<KvCache>> caches, references;
+  std::vector<HiggsLM::AudioRow> rows;
+  for (std::size_t b = 0; b < lengths.size(); ++b) {
+    at::manual_seed(static_cast<std::uint64_t>(b));
+    caches.push_back(prefilled(model, b, lengths[b]));
+    at::manual_seed(static_cast<std::uint64_t>(b));
+    references.push_back(prefilled(model, b, lengths[b]));
+    rows.push_back({column_of(static_cast<std::int64_t>(b), K), lengths[b], caches.back().get()});
+  }
+  auto batched = model.decode_columns(rows);
+  HIGGS_CHECK(batched.sizes() == at::IntArrayRef({4, K, model.config().codebook_vocab}));
+  for (std::size_t b = 0; b < rows.size(); ++b) {
+    auto solo = model.forward(column_input(rows[b].column, lengths[b], model.config().audio_out_token_id),
+                              LogitsAt::Last, false, *references[b])
+                    .audio_logits[0];
+    const auto error = relative_error(batched[static_cast<std::int64_t>(b)].cpu(), solo);
+    HIGGS_CHECK_MSG(error < 1e-5, "row " << b << " relative error " << error);
+    HIGGS_CHECK(caches[b]->length() == lengths[b] + 1);
+    HIGGS_CHECK(relative_error(caches[b]->keys(1).narrow(0, 0, lengths[b] + 1).cpu(),
+                               references[b]->keys(1).narrow(0, 0, lengths[b] + 1).cpu()) < 1e-5);
+  }
+  // One row: the very numbers of forward().
+  at::manual_seed(9);
+  auto one = prefilled(model, 9, 12);
+  at::manual_seed(9);
+  auto reference = prefilled(model, 9, 12);
+  auto single = model.decode_columns({{column_of(3, K), 12, one.get()}});
+  auto solo = model.forward(column_input(column_of(3, K), 12, model.config().audio_out_token_id), LogitsAt::Last, false,
+                            *reference)
+                  .audio_logits[0];
+  HIGGS_CHECK(at::equal(single[0].cpu(), solo));
+}
+
+HIGGS_TEST(decode_columns_rejects_rows_it_cannot_compute) {
+  auto model = small_model(7, 64);
+  const auto K = model.config().num_codebooks;
+  auto cache = prefilled(model, 1, 10);
+  HIGGS_CHECK_THROWS(model.decode_columns({}), ErrorCode::Input, "at least one row");
+  HIGGS_CHECK_THROWS(model.decode_columns({{column_of(1, K), 11, cache.get()}}), ErrorCode::Input, "outside its KV cache");
+  HIGGS_CHECK_THROWS(model.decode_columns({{Column(K, 5000), 10, cache.get()}}), ErrorCode::Input, "audio codes");
+  HIGGS_CHECK_THROWS(model.decode_columns({{Column(3, 1), 10, cache.get()}}), ErrorCode::Input, "one code per codebook");
+  HIGGS_CHECK(cache->length() == 10);
+}
+
+HIGGS_TEST(the_fast_batch_at_one_row_equals_the_eager_generation) {
+  auto model = small_model(7, 128);
+  const auto input = request(3, 40);
+  auto expected = generate(model, input, {});
+  SlotBatch batch(model, 1, BatchMode::Fast);
+  auto outcomes = run_all(batch, {input});
+  HIGGS_CHECK(!outcomes[0].error);
+  HIGGS_CHECK(outcomes[0].out.columns == expected.columns && outcomes[0].out.codes == expected.codes);
+  HIGGS_CHECK(outcomes[0].out.stop == expected.stop);
+}
+
+HIGGS_TEST(the_fast_batch_serves_every_request_to_its_end_and_repeats_itself) {
+  auto model = small_model(9, 96);
+  std::vector<GenerationInput> inputs;
+  for (int i = 0; i < 9; ++i) inputs.push_back(request(200 + i, 8 + 11 * i));
+  std::vector<GenerationOutput> solos;
+  for (const auto& input : inputs) solos.push_back(generate(model, input, {}));
+  SlotBatch first(model, 4, BatchMode::Fast);
+  auto a = run_all(first, inputs);
+  SlotBatch second(model, 4, BatchMode::Fast);
+  auto b = run_all(second, inputs);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    HIGGS_CHECK_MSG(a[i].done && !a[i].error, "request " << i);
+    // Same neighbours, same slots, same schedule: the same codes.
+    HIGGS_CHECK_MSG(a[i].out.columns == b[i].out.columns, "request " << i << " is not repeatable");
+    // Each ends where the caps say: a frame cap or context_full at the solo run's place, or an
+    // audio end, which only a differently rounded sample could move.
+    HIGGS_CHECK(a[i].out.peak_batch >= 1 && a[i].out.peak_batch <= 4);
+    if (a[i].out.stop == StopReason::MaxFrames) HIGGS_CHECK(static_cast<std::int64_t>(a[i].out.columns.size()) == inputs[i].max_frames);
+    if (a[i].out.stop == StopReason::ContextFull) {
+      HIGGS_CHECK(a[i].out.prompt_positions + static_cast<std::int64_t>(a[i].out.columns.size()) - 1 == 96);
+    }
+    HIGGS_CHECK(static_cast<std::int64_t>(a[i].out.columns.size()) <= inputs[i].max_frames);
+  }
+  HIGGS_CHECK(first.busy() == 0 && second.busy() == 0);
+}
+
+HIGGS_TEST(the_engine_refuses_slots_it_cannot_hold) {
+  {
+    EngineOptions options;
+    options.slots = -1;
+    Engine engine(options);
+    HIGGS_CHECK_THROWS(load_random_sync(engine, "tiny", 1), ErrorCode::Input, "slots must be 0");
+  }
+  {
+    EngineOptions options;
+    options.slots = kMaxSlots + 1;
+    Engine engine(options);
+    HIGGS_CHECK_THROWS(load_random_sync(engine, "tiny", 1), ErrorCode::Input, "slots must be 0");
+  }
+  {
+    // 200 caches of 16384 positions of the mid shape: 50 GiB, more than this machine has free.
+    EngineOptions options;
+    options.slots = 200;
+    options.max_context = 16384;
+    Engine engine(options);
+    HIGGS_CHECK_THROWS(load_random_sync(engine, "mid", 1), ErrorCode::Input, "lower slots or max_context");
+  }
+  {
+    EngineOptions options;
+    options.batching = "quick";
+    Engine engine(options);
+    HIGGS_CHECK_THROWS(load_random_sync(engine, "tiny", 1), ErrorCode::Input, "unknown batching mode");
+  }
+  EngineOptions options;
+  options.batching = "fast";
+  options.slots = 2;
+  Engine engine(options);
+  auto info = load_random_sync(engine, "tiny", 1);
+  HIGGS_CHECK(info.batching == "fast" && info.slots == 2);
+}
+
+HIGGS_TEST(waiting_generations_go_in_arrival_order) {
+  EngineOptions options;
+  options.slots = 1;
+  options.max_context = 256;
+  Engine engine(options);
+  load_random_sync(engine, "tiny", 3);
+  auto make = [](std::uint64_t arrival, std::int64_t frames) {
+    GenerateRequest r;
+    r.input_ids = {128000, 128006, 882, 128007, 271, 128013};
+    r.audio_mask.assign(6, 0);
+    r.max_frames = frames;
+    r.arrival = arrival;
+    return r;
+  };
+  std::mutex mutex;
+  std::vector<std::uint64_t> order;
+  std::vector<std::promise<void>> finished(5);
+  // The first holds the only slot while the others queue: 0 (no arrival: at the back, and never
+  // overtaken), then 5, 3, 4, which sort among themselves behind it.
+  const std::vector<std::uint64_t> arrivals = {1, 0, 5, 3, 4};
+  for (std::size_t i = 0; i < arrivals.size(); ++i) {
+    engine.generate(make(arrivals[i], i == 0 ? 120 : 4), {}, {}, [&, i](std::exception_ptr error, GenerateResult*) {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        order.push_back(error ? 999 : arrivals[i]);
+      }
+      finished[i].set_value();
+    });
+  }
+  for (auto& f : finished) f.get_future().get();
+  HIGGS_CHECK_MSG((order == std::vector<std::uint64_t>{1, 0, 3, 4, 5}), "order " << order[0] << order[1] << order[2] << order[3] << order[4]);
+}
