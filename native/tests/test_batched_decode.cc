@@ -1,8 +1,9 @@
 // Continuous batching's fast mode (HiggsLM::decode_columns, SlotBatch BatchMode::Fast) and the
 // engine's slot bounds and queue order: one batched forward over rows at different positions of
 // their own caches gives each row what its own batch-1 forward gives (exactly at B = 1, to
-// rounding above), the fast batch serves every request to its end, and the engine refuses slot
-// counts it cannot hold and queues by GenerateRequest::arrival.
+// rounding above), the fast batch serves every request to its end, long prompts are prefilled in
+// fixed pieces while the other rows keep decoding, and the engine refuses slot counts it cannot
+// hold and queues by GenerateRequest::arrival.
 #include <ATen/ATen.h>
 
 #include <future>
@@ -82,7 +83,83 @@ std::vector<Outcome> run_all(SlotBatch& batch, const std::vector<GenerationInput
   return outcomes;
 }
 
+// `text` text positions, then `frames` audio-out frames, then <|audio_out_bos|>: a cloned-voice
+// shape longer than one prefill piece.
+LmInput long_prompt(std::int64_t text, std::int64_t frames, std::int64_t K) {
+  std::vector<std::int64_t> ids, mask, codes;
+  for (std::int64_t i = 0; i < text; ++i) ids.push_back(100 + i % 300), mask.push_back(0);
+  for (std::int64_t i = 0; i < frames; ++i) {
+    ids.push_back(0), mask.push_back(1);
+    for (std::int64_t k = 0; k < K; ++k) codes.push_back((i * 31 + k * 7) % 1024);
+  }
+  ids.push_back(5), mask.push_back(0);
+  LmInput in;
+  in.input_ids = at::tensor(ids, at::kLong);
+  in.audio_mask = at::tensor(mask, at::kLong).to(at::kBool);
+  in.audio_codes = at::tensor(codes, at::kLong).view({frames, K});
+  return in;
+}
+
 }  // namespace
+
+HIGGS_TEST(a_prompt_prefilled_in_pieces_matches_one_forward_over_it) {
+  auto model = small_model(7, 512);
+  const auto K = model.config().num_codebooks;
+  auto prompt = long_prompt(70, 2 * kPrefillPiece, K);  // 327 positions: three pieces
+  const auto L = prompt.input_ids.size(0);
+  auto piece = prompt_piece(prompt, kPrefillPiece, 2 * kPrefillPiece);
+  HIGGS_CHECK(piece.start_pos == kPrefillPiece && piece.input_ids.size(0) == kPrefillPiece);
+  HIGGS_CHECK(at::equal(piece.audio_codes, prompt.audio_codes.narrow(0, kPrefillPiece - 70, kPrefillPiece)));
+  const auto& c = model.config();
+  KvCache pieces(c.num_layers, 512, c.num_kv_heads, c.head_dim, model.options());
+  prefill_prompt(model, prompt, pieces);
+  HIGGS_CHECK(pieces.length() == L);
+  model.forward(prompt, LogitsAt::Last, false);  // the model's own cache, in one forward
+  for (std::int64_t layer = 0; layer < c.num_layers; ++layer) {
+    HIGGS_CHECK(relative_error(pieces.keys(layer).narrow(0, 0, L).cpu(), model.cache().keys(layer).narrow(0, 0, L).cpu()) < 1e-5);
+    HIGGS_CHECK(relative_error(pieces.values(layer).narrow(0, 0, L).cpu(), model.cache().values(layer).narrow(0, 0, L).cpu()) < 1e-5);
+  }
+}
+
+HIGGS_TEST(a_long_prompt_joins_piece_by_piece_while_the_others_decode) {
+  auto model = small_model(7, 512);
+  const auto K = model.config().num_codebooks;
+  GenerationInput newcomer = request(77, 20);
+  newcomer.prompt = long_prompt(40, 2 * kPrefillPiece + 10, K);  // three pieces
+  std::vector<GenerationInput> running = {request(1, 60), request(2, 60)};
+  std::vector<GenerationOutput> solos;
+  for (const auto& input : running) solos.push_back(generate(model, input, {}));
+  const auto newcomer_solo = generate(model, newcomer, {});
+
+  SlotBatch batch(model, 3);
+  std::vector<std::int64_t> columns(3, 0);
+  std::vector<GenerationOutput> outs(3);
+  auto admit = [&](std::size_t i, const GenerationInput& input) {
+    GenerationCallbacks cb;
+    cb.on_progress = [&columns, i](std::int64_t n, std::int64_t) { columns[i] = n; };
+    batch.admit(input, cb, [&outs, i](std::exception_ptr error, GenerationOutput* out) {
+      HIGGS_CHECK(!error);
+      outs[i] = std::move(*out);
+    });
+  };
+  admit(0, running[0]);
+  admit(1, running[1]);
+  for (int i = 0; i < 5; ++i) batch.step();
+  admit(2, newcomer);
+  // Three steps prefill the newcomer, one piece each; the running rows decode in every one of
+  // them, and the newcomer's first column comes in the third.
+  for (int i = 0; i < 3; ++i) {
+    const auto before = columns;
+    HIGGS_CHECK(batch.prefilling());
+    batch.step();
+    HIGGS_CHECK_MSG(columns[0] == before[0] + 1 && columns[1] == before[1] + 1, "step " << i);
+    HIGGS_CHECK_MSG(columns[2] == (i == 2 ? 2 : 0), "step " << i << ": newcomer at " << columns[2]);
+  }
+  HIGGS_CHECK(!batch.prefilling());
+  while (batch.busy() > 0) batch.step();
+  for (std::size_t i = 0; i < 2; ++i) HIGGS_CHECK_MSG(outs[i].columns == solos[i].columns, "row " << i);
+  HIGGS_CHECK(outs[2].columns == newcomer_solo.columns && outs[2].prompt_positions == newcomer.prompt.input_ids.size(0));
+}
 
 HIGGS_TEST(decode_columns_gives_each_row_its_batch_1_logits) {
   auto model = small_model(7, 128);

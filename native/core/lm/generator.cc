@@ -1,5 +1,6 @@
 #include "lm/generator.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "errors.h"
@@ -45,6 +46,31 @@ LmInput column_input(const Column& column, std::int64_t position, std::int64_t a
   in.audio_codes = at::tensor(column, at::kLong).view({1, -1});
   in.start_pos = position;
   return in;
+}
+
+LmInput prompt_piece(const LmInput& prompt, std::int64_t begin, std::int64_t end) {
+  const auto L = prompt.input_ids.size(0);
+  if (begin == 0 && end == L) {
+    LmInput whole = prompt;
+    whole.start_pos = 0;
+    return whole;
+  }
+  LmInput piece;
+  piece.input_ids = prompt.input_ids.narrow(0, begin, end - begin);
+  piece.audio_mask = prompt.audio_mask.narrow(0, begin, end - begin);
+  // The audio frames of the piece follow the frames of the positions before it.
+  const auto frames_before = prompt.audio_mask.narrow(0, 0, begin).to(at::kLong).sum().item<std::int64_t>();
+  const auto frames = piece.audio_mask.to(at::kLong).sum().item<std::int64_t>();
+  piece.audio_codes = prompt.audio_codes.narrow(0, frames_before, frames);
+  piece.start_pos = begin;
+  return piece;
+}
+
+void prefill_prompt(HiggsLM& model, const LmInput& prompt, KvCache& cache) {
+  const auto L = prompt.input_ids.size(0);
+  for (std::int64_t begin = 0; begin < L; begin += kPrefillPiece) {
+    model.forward(prompt_piece(prompt, begin, std::min(L, begin + kPrefillPiece)), LogitsAt::Last, false, cache);
+  }
 }
 
 const char* stop_reason_name(StopReason reason) {
@@ -143,6 +169,7 @@ struct EagerGeneration::Impl {
   std::vector<Column> history;  // audio-out context of the prompt, then every column
   FrameStreamer streamer;
   GenerationOutput out;
+  std::int64_t prefilled = 0;  // prompt positions already in the cache
   Clock::time_point decode_start;
 
   Impl(HiggsLM& m, KvCache& c, GenerationInput in, GenerationCallbacks callbacks)
@@ -163,20 +190,40 @@ EagerGeneration::EagerGeneration(HiggsLM& model, KvCache& cache, GenerationInput
 
 EagerGeneration::~EagerGeneration() = default;
 
-void EagerGeneration::prefill() {
+bool EagerGeneration::prefill_piece() {
   auto& g = *impl_;
+  check_cancelled(g.cb);
   const auto& config = g.model.config();
-  LmInput prompt = g.input.prompt;
-  prompt.start_pos = 0;  // the KV cache is reset per generation (and per long-form chunk)
-  g.out.prompt_positions = prompt.input_ids.size(0);
-  g.history = prompt_audio_out_columns(prompt, config.audio_in_token_id);
+  const auto& prompt = g.input.prompt;
+  const auto L = prompt.input_ids.dim() == 1 ? prompt.input_ids.size(0) : 0;
+  if (g.prefilled == 0) {
+    if (L < 1) throw HiggsError(ErrorCode::Input, "input_ids must be a non-empty 1-D sequence");
+    if (L > g.cache.max_context()) {
+      throw HiggsError(ErrorCode::Input, "context of " + std::to_string(L) + " positions exceeds max_context " +
+                                             std::to_string(g.cache.max_context()));
+    }
+    g.out.prompt_positions = L;
+    g.history = prompt_audio_out_columns(prompt, config.audio_in_token_id);
+  }
+  // The KV cache is reset per generation (and per long-form chunk): positions start at 0.
+  const auto end = std::min(L, g.prefilled + kPrefillPiece);
   auto t0 = Clock::now();
-  g.model.forward(prompt, LogitsAt::Last, false, g.cache);  // <|audio_out_bos|> is fed like any text token
-  g.out.prefill_seconds = since(t0);
+  g.model.forward(prompt_piece(prompt, g.prefilled, end), LogitsAt::Last, false, g.cache);  // <|audio_out_bos|> is fed like any text token
+  g.out.prefill_seconds += since(t0);
+  g.prefilled = end;
+  if (end < L) return false;
   g.out.columns.push_back(g.delay.first_column());
   g.history.push_back(g.out.columns.back());
   g.out.stop = StopReason::MaxFrames;
   g.decode_start = Clock::now();
+  return true;
+}
+
+bool EagerGeneration::cancelled() const { return impl_->cb.cancelled && impl_->cb.cancelled(); }
+
+void EagerGeneration::prefill() {
+  while (!prefill_piece()) {
+  }
 }
 
 bool EagerGeneration::begin_step() {
@@ -259,7 +306,7 @@ GenerationOutput generate(HiggsLM& model, const GenerationInput& input, const Ge
   auto history = prompt_audio_out_columns(prompt, config.audio_in_token_id);
 
   auto t0 = Clock::now();
-  model.forward(prompt, LogitsAt::Last, false);  // <|audio_out_bos|> is fed like any text token
+  prefill_prompt(model, prompt, model.cache());  // <|audio_out_bos|> is fed like any text token
   out.prefill_seconds = since(t0);
 
   out.columns.push_back(DelayPattern(K, config.audio_stream_bos_id, config.audio_stream_eos_id).first_column());

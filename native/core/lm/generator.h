@@ -46,6 +46,15 @@ struct GenerationOutput {
 // The input of one eager audio step: `column` fed at KV position `position`.
 LmInput column_input(const Column& column, std::int64_t position, std::int64_t audio_out_token_id);
 
+// Prompts are prefilled in pieces of this many positions, at fixed boundaries (0, P, 2P, ...):
+// a long prompt joining a running batch holds the other rows up for one piece per step, and
+// since the boundaries never depend on what else runs, neither do the prompt's KV values.
+constexpr std::int64_t kPrefillPiece = 128;
+// Positions [begin, end) of `prompt` as an input starting at KV position `begin`.
+LmInput prompt_piece(const LmInput& prompt, std::int64_t begin, std::int64_t end);
+// The whole prompt into `cache` from position 0, piece by piece (what every decode path runs).
+void prefill_prompt(HiggsLM& model, const LmInput& prompt, KvCache& cache);
+
 class DecodeRunner;
 
 // Throws HiggsError(E_CANCELLED) when `cancelled` turns true; frames streamed so far stay valid.
@@ -68,8 +77,13 @@ class EagerGeneration {
   EagerGeneration(const EagerGeneration&) = delete;
   EagerGeneration& operator=(const EagerGeneration&) = delete;
 
-  // Prefills the prompt into the cache and starts the segment with the all-bos column.
+  // Prefills the next kPrefillPiece positions of the prompt into the cache; once the whole
+  // prompt is there, starts the segment with the all-bos column and returns true.
+  bool prefill_piece();
+  // The whole prompt (prefill_piece until it returns true).
   void prefill();
+  // Whether the request was cancelled (polled by step() itself; a batch asks while it waits).
+  bool cancelled() const;
   // Polls cancellation (E_CANCELLED), then produces one column. True once the generation has
   // stopped (audio end, frame cap or context full); step() must not be called after that.
   // step() = begin_step(), a forward of fed() at position(), accept(its logits).

@@ -35,18 +35,42 @@ void SlotBatch::admit(GenerationInput input, GenerationCallbacks callbacks, Done
   try {
     if (callbacks.cancelled && callbacks.cancelled()) throw HiggsError(ErrorCode::Cancelled, "generation was cancelled");
     auto generation = std::make_unique<EagerGeneration>(model_, *caches_[slot], std::move(input), std::move(callbacks));
-    generation->prefill();
     rows_[slot] = {std::move(generation), std::move(done)};
+    rows_[slot].admitted = admissions_++;
     ++busy_;
   } catch (...) {
     done(std::current_exception(), nullptr);
   }
 }
 
+bool SlotBatch::prefilling() const {
+  return std::any_of(rows_.begin(), rows_.end(), [](const Row& row) { return row.generation && row.prefilling; });
+}
+
+void SlotBatch::prefill_next() {
+  for (std::size_t slot = 0; slot < rows_.size(); ++slot) {  // cancelled while waiting for its turn
+    if (rows_[slot].generation && rows_[slot].prefilling && rows_[slot].generation->cancelled()) {
+      retire(slot, std::make_exception_ptr(HiggsError(ErrorCode::Cancelled, "generation was cancelled")));
+    }
+  }
+  std::size_t next = rows_.size();
+  for (std::size_t slot = 0; slot < rows_.size(); ++slot) {
+    const auto& row = rows_[slot];
+    if (row.generation && row.prefilling && (next == rows_.size() || row.admitted < rows_[next].admitted)) next = slot;
+  }
+  if (next == rows_.size()) return;
+  try {
+    if (rows_[next].generation->prefill_piece()) rows_[next].prefilling = false;
+  } catch (...) {
+    retire(next, std::current_exception());  // a bad prompt: this row only
+  }
+}
+
 std::int64_t SlotBatch::step() {
+  prefill_next();  // decoding starts in the step that completes the prompt
   std::vector<std::size_t> live;
   for (std::size_t slot = 0; slot < rows_.size(); ++slot) {
-    if (rows_[slot].generation) live.push_back(slot);
+    if (rows_[slot].generation && !rows_[slot].prefilling) live.push_back(slot);
   }
   for (auto slot : live) {
     rows_[slot].peak_batch = std::max(rows_[slot].peak_batch, static_cast<std::int64_t>(live.size()));

@@ -40,13 +40,15 @@ class SlotBatch {
   std::int64_t busy() const { return busy_; }
   bool full() const { return busy_ == slots(); }
   BatchMode mode() const { return mode_; }
+  bool prefilling() const;  // some admitted row's prompt is not all in its cache yet
 
-  // Prefills the generation into the lowest free slot (there must be one). A generation that
-  // fails to start (bad prompt, cancelled before it started) reports through `done` at once.
+  // Puts the generation into the lowest free slot (there must be one); its prompt is prefilled
+  // by the next steps. A generation cancelled before it started reports through `done` at once.
   void admit(GenerationInput input, GenerationCallbacks callbacks, Done done);
 
-  // One column for every busy slot, in slot order; rows that stop, fail or are cancelled retire
-  // and report. Returns the number of rows that were stepped (the live batch size).
+  // One prefill piece (kPrefillPiece positions) of the earliest admitted row still prefilling,
+  // then one column for every row that is decoding, in slot order; rows that stop, fail or are
+  // cancelled retire and report. Returns the number of rows that decoded (the live batch size).
   std::int64_t step();
 
  private:
@@ -54,8 +56,11 @@ class SlotBatch {
     std::unique_ptr<EagerGeneration> generation;
     Done done;
     std::int64_t peak_batch = 0;
+    bool prefilling = true;
+    std::uint64_t admitted = 0;  // admission order: the earliest prefills first
   };
   void retire(std::size_t slot, std::exception_ptr error);
+  void prefill_next();
   void step_fast(const std::vector<std::size_t>& live);
 
   HiggsLM& model_;
@@ -64,6 +69,7 @@ class SlotBatch {
   std::vector<KvCache*> caches_;                      // by slot
   std::vector<Row> rows_;                             // by slot; empty generation = free
   std::int64_t busy_ = 0;
+  std::uint64_t admissions_ = 0;
 };
 
 }  // namespace higgs::lm
