@@ -131,6 +131,8 @@ export interface GenerateRequest {
    * continuation chunks (passing its arrival) keep its place; 0 (default) = at the back.
    */
   arrival?: number;
+  /** More chunks of this request follow with the same arrival: a slot is kept for the next one for up to a second. */
+  continues?: boolean;
 }
 
 export interface GenerateResult {

@@ -158,7 +158,7 @@ export async function synthesizeCodes(
           'keep fewer earlier chunks as context (generation_chunk_buffer_size) or send the text in parts',
       );
     }
-    const result = await generateChunk(engine, prompt, request, { seed, maxFrames, arrival }, codes[0]!.length, hooks, index, chunks.length);
+    const result = await generateChunk(engine, prompt, request, { seed, maxFrames, arrival, continues: index + 1 < chunks.length }, codes[0]!.length, hooks, index, chunks.length);
     for (let k = 0; k < K; k += 1) {
       const row = result.codes.subarray(k * result.frames, (k + 1) * result.frames);
       for (const v of row) codes[k]!.push(v);
@@ -200,7 +200,7 @@ async function generateChunk(
   engine: NativeEngine,
   prompt: RenderedPrompt,
   request: SynthesisRequest,
-  { seed, maxFrames, arrival }: { seed: number; maxFrames: number; arrival: number },
+  { seed, maxFrames, arrival, continues }: { seed: number; maxFrames: number; arrival: number; continues: boolean },
   frameOffset: number,
   hooks: SynthesisHooks,
   chunk: number,
@@ -225,6 +225,7 @@ async function generateChunk(
         maxFrames,
         requestId,
         arrival,
+        continues,
       },
       {
         onFrames: hooks.onFrames && ((frames, first, count) => hooks.onFrames!(frames, frameOffset + first, count)),

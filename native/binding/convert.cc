@@ -11,7 +11,7 @@ namespace {
 
 // Bumped when the JS-facing API changes (lib/native/loader.ts refuses another).
 // 3: every sampling field required, constants, the whole ModelInfo, EngineOptions.decode, no loadRandom.
-// 5: EngineOptions.batching, ModelInfo.batching, limits.maxSlots, GenerateRequest.arrival.
+// 5: EngineOptions.batching, ModelInfo.batching, limits.maxSlots, GenerateRequest.arrival and continues.
 constexpr int kAbiVersion = 5;
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 
@@ -146,6 +146,7 @@ GenerateRequest read_generate_request(const Napi::Value& value) {
   r.stream_every = f.number<std::int64_t>("streamEvery", r.stream_every);
   r.request_id = f.number<std::uint64_t>("requestId", 0);
   r.arrival = f.number<std::uint64_t>("arrival", 0);
+  r.continues = f.boolean("continues", false);
   return r;
 }
 

@@ -9,6 +9,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "check.h"
 #include "engine/engine.h"
@@ -313,4 +314,50 @@ HIGGS_TEST(waiting_generations_go_in_arrival_order) {
   }
   for (auto& f : finished) f.get_future().get();
   HIGGS_CHECK_MSG((order == std::vector<std::uint64_t>{1, 0, 3, 4, 5}), "order " << order[0] << order[1] << order[2] << order[3] << order[4]);
+}
+
+HIGGS_TEST(a_finished_chunk_keeps_its_request_s_place_for_the_next) {
+  EngineOptions options;
+  options.slots = 1;
+  options.max_context = 256;
+  Engine engine(options);
+  load_random_sync(engine, "tiny", 3);
+  auto make = [](std::uint64_t arrival, bool continues) {
+    GenerateRequest r;
+    r.input_ids = {128000, 128006, 882, 128007, 271, 128013};
+    r.audio_mask.assign(6, 0);
+    r.max_frames = 30;
+    r.arrival = arrival;
+    r.continues = continues;
+    return r;
+  };
+  std::mutex mutex;
+  std::vector<std::string> order;
+  auto start = [&](const std::string& name, GenerateRequest r) {
+    auto finished = std::make_shared<std::promise<void>>();
+    engine.generate(r, {}, {}, [&, name, finished](std::exception_ptr error, GenerateResult*) {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        order.push_back(error ? name + " failed" : name);
+      }
+      finished->set_value();
+    });
+    return finished->get_future();
+  };
+  // The first chunk of request 1 runs while request 2 waits; the second chunk is made only after
+  // the first ended (as the library does), and still goes first.
+  auto first = start("1a", make(1, true));
+  auto later = start("2", make(2, false));
+  first.get();
+  auto second = start("1b", make(1, false));
+  second.get();
+  later.get();
+  HIGGS_CHECK_MSG((order == std::vector<std::string>{"1a", "1b", "2"}), order[1]);
+  // A continuation that never comes holds the slot only for a while.
+  order.clear();
+  auto abandoned = start("3a", make(3, true));
+  auto next = start("4", make(4, false));
+  abandoned.get();
+  next.get();
+  HIGGS_CHECK((order == std::vector<std::string>{"3a", "4"}));
 }

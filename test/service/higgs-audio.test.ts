@@ -164,6 +164,37 @@ describe('HiggsAudio', () => {
     expect(lines.some((l) => l.includes('"gpu.release'))).toBe(false);
   });
 
+  it("keeps a long request's place: its later chunks go before a request that arrived after it", async () => {
+    // One slot, two requests admitted: the engine's queue decides who decodes next.
+    const config = {
+      ...loadConfig({ HIGGS_DEVICE: 'cpu', HIGGS_SLOTS: '1', HIGGS_MAX_CONCURRENCY: '2' }),
+      modelDir: tinyHfDir,
+      codecDir,
+      voicesDir: null,
+      maxContext: 2048,
+    };
+    const tts = new HiggsAudio({ config, logger: createLogger({ level: 'silent' }) });
+    opened.push(tts);
+    await tts.load();
+    const finished: string[] = [];
+    let started!: () => void;
+    const firstChunkRuns = new Promise<void>((resolve) => (started = resolve));
+    const long = tts
+      .generate(request({ transcript: 'One two three. Four five six. Seven eight nine.', chunk_method: 'word', chunk_max_word_num: 3, max_new_tokens: 120 }), {
+        onProgress: () => started(),
+      })
+      .then((out) => {
+        finished.push('long');
+        return out;
+      });
+    await firstChunkRuns;
+    const late = tts.generate(request({ seed: 8, max_new_tokens: 120 })).then(() => finished.push('late'));
+    const out = await long;
+    await late;
+    expect(out.chunks).toHaveLength(3);
+    expect(finished).toEqual(['long', 'late']);
+  });
+
   it('logs JSON lines with requestId and never an audio payload', async () => {
     const lines: string[] = [];
     const dir = mkdtempSync(join(tmpdir(), 'higgs-ref-'));

@@ -195,9 +195,11 @@ void Engine::generate(GenerateRequest request, FramesFn on_frames, StepProgressF
       }
       if (on_progress) callbacks.on_progress = on_progress;
       const auto K = c.num_codebooks;
-      auto finish = [s, done, id, K](std::exception_ptr error, lm::GenerationOutput* out) {
+      auto finish = [s, done, id, K, arrival = request.arrival, continues = request.continues](std::exception_ptr error,
+                                                                                              lm::GenerationOutput* out) {
         s->forget_cancel(id);
         if (error) return done(as_higgs_error(error), nullptr);
+        if (continues && s->batch) s->waiting.hold(arrival);  // before `done`, which makes the next chunk
         auto result = to_result(*out, K);
         done(nullptr, &result);
       };
@@ -205,12 +207,12 @@ void Engine::generate(GenerateRequest request, FramesFn on_frames, StepProgressF
         auto out = lm::generate(*s->model, input, callbacks, s->runner.get());
         return finish(nullptr, &out);
       }
-      State::Waiting waiting;
+      WaitingQueue::Entry waiting;
       waiting.input = std::move(input);
       waiting.callbacks = std::move(callbacks);
       waiting.done = std::move(finish);
       waiting.arrival = request.arrival;
-      s->enqueue(std::move(waiting));  // admitted by the background work, in arrival order
+      s->waiting.push(std::move(waiting));  // admitted by the background work, in arrival order
       s->publish_status();
     } catch (...) {
       s->forget_cancel(id);

@@ -119,6 +119,10 @@ struct GenerateRequest {
   // 0 = at the back. Never passes an exclusive job, or a generation without an arrival, queued
   // before it.
   std::uint64_t arrival = 0;
+  // More chunks of this request follow (with the same arrival): when this one ends, a slot is
+  // kept for the next for up to a second, so that requests that came later do not take it in
+  // the moment the next chunk is being made.
+  bool continues = false;
 };
 
 struct GenerateResult {

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <iterator>
 #include <fstream>
 #include <exception>
 #include <functional>
@@ -26,6 +25,7 @@
 #include "engine/engine.h"
 #include "buffer_limits.h"
 #include "engine/engine_worker.h"
+#include "engine/waiting_queue.h"
 #include "errors.h"
 #include "gpu/fused_ops.h"
 #include "gpu/gpu.h"
@@ -141,54 +141,23 @@ struct Engine::State {
   std::unique_ptr<lm::DecodeRunner> runner;  // static/graph decode; refers to `model`
   std::unique_ptr<lm::SlotBatch> batch;      // eager decode: continuous batching; refers to `model`
 
-  // What waits on the LM thread behind the slot batch, in arrival order: generations for a free
-  // slot, and exclusive jobs (load, forward, unload, ...) for the batch to drain. FIFO, so an
-  // exclusive job never overtakes a generation that arrived before it, nor the reverse.
-  struct Waiting {
-    std::function<void()> exclusive;  // or, when empty, a generation:
-    lm::GenerationInput input;
-    lm::GenerationCallbacks callbacks;
-    lm::SlotBatch::Done done;
-    std::uint64_t arrival = 0;  // GenerateRequest::arrival (0 = behind everything)
-  };
-  std::deque<Waiting> waiting;
-
-  // A generation goes behind every generation that arrived no later than it did, and never
-  // before an exclusive job or a generation without an arrival (arrival 0 goes to the back).
-  void enqueue(Waiting w) {
-    auto position = waiting.end();
-    if (w.arrival != 0) {
-      while (position != waiting.begin()) {
-        const auto& before = *std::prev(position);
-        if (before.exclusive || before.arrival == 0 || before.arrival <= w.arrival) break;
-        --position;
-      }
-    }
-    waiting.insert(position, std::move(w));
-  }
+  WaitingQueue waiting;  // generations and exclusive jobs behind the slot batch (waiting_queue.h)
 
   // Runs `job` now when the model is the LM thread's alone, else queues it behind the batch.
   void post_exclusive(std::function<void()> job) {
     lm_worker.post([this, job = std::move(job)]() mutable {
       if (!batch || (waiting.empty() && batch->busy() == 0)) return job();
-      Waiting w;
-      w.exclusive = std::move(job);
-      waiting.push_back(std::move(w));
+      waiting.push_exclusive(std::move(job));
     });
   }
 
   // The LM thread's background work (EngineWorker::set_background): cancelled waiters leave,
   // the queue's front is admitted (or, if exclusive, run once no slot is busy), then one step.
   bool background() {
-    for (auto it = waiting.begin(); it != waiting.end();) {
-      if (!it->exclusive && it->callbacks.cancelled && it->callbacks.cancelled()) {
-        auto done = std::move(it->done);
-        it = waiting.erase(it);
-        done(std::make_exception_ptr(HiggsError(ErrorCode::Cancelled, "generation was cancelled")), nullptr);
-      } else {
-        ++it;
-      }
-    }
+    waiting.drop_cancelled([](const lm::SlotBatch::Done& done) {
+      done(std::make_exception_ptr(HiggsError(ErrorCode::Cancelled, "generation was cancelled")), nullptr);
+    });
+    bool held = false;  // a free slot is kept for an earlier request's next chunk
     while (!waiting.empty()) {
       auto& front = waiting.front();
       if (front.exclusive) {
@@ -205,13 +174,21 @@ struct Engine::State {
         continue;
       }
       if (batch->full()) break;
-      Waiting w = std::move(front);
+      if (batch->slots() - batch->busy() <= waiting.held_before(front.arrival)) {
+        held = true;
+        break;
+      }
+      auto w = std::move(front);
       waiting.pop_front();
       c10::InferenceMode guard;
       batch->admit(std::move(w.input), std::move(w.callbacks), std::move(w.done));
     }
     publish_status();
-    if (!batch || batch->busy() == 0) return false;
+    if (!batch || batch->busy() == 0) {
+      // Nothing to step: while a hold keeps waiters out, look again shortly (it expires).
+      if (held) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      return held;
+    }
     c10::InferenceMode guard;
     batch->step();
     publish_status();
@@ -221,8 +198,7 @@ struct Engine::State {
   // The batch's counters for batch_status(), written by the LM thread only.
   std::atomic<std::int64_t> status_slots{0}, status_busy{0}, status_waiting{0};
   void publish_status() {
-    std::int64_t generations = 0;
-    for (const auto& w : waiting) generations += w.exclusive ? 0 : 1;
+    const auto generations = waiting.generations();
     status_slots = batch ? batch->slots() : (model ? 1 : 0);
     status_busy = batch ? batch->busy() : 0;
     status_waiting = generations;
