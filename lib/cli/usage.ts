@@ -80,8 +80,11 @@ const ENVIRONMENT = `Environment:
   HIGGS_DEVICE           auto, cpu, cuda or cuda:N (default auto: a GPU when the build and the
                          machine have one, else cpu)
   HIGGS_DTYPE            float32, bfloat16 or float16 (default float32 on cpu, bfloat16 on cuda)
+  HIGGS_DECODE           auto (CUDA graphs on a GPU, eager on cpu), eager (batches), static
+                         or graph
   HIGGS_SLOTS            Generations the engine decodes together, each with its own KV cache
-                         (default 0: the engine's choice, 4 on cpu; 1 on cuda for now)
+                         (default 0: the engine's choice: 4 on cpu; with eager decode on cuda
+                         what free memory holds; 1 with graph decode)
   HIGGS_BATCHING         exact (default: each request computed as alone, same seed same
                          audio) or fast (one batched forward for all slots)
   HIGGS_MAX_CONCURRENCY  Requests generating at once (default on cpu: the engine's slots; on

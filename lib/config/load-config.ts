@@ -50,9 +50,15 @@ export interface HiggsConfig {
    */
   maxConcurrency: number;
   /**
+   * HIGGS_DECODE: the engine's decode path: "auto" (CUDA graphs on a GPU, eager on the CPU),
+   * "eager" (one forward per step; the path that batches), "static" or "graph".
+   */
+  decode: DecodeMode;
+  /**
    * Generations the engine decodes together (continuous batching; each slot holds its own KV
-   * cache of maxContext positions); 0 = the engine's default (4 with eager decode on the CPU;
-   * the GPU's graph decode runs one at a time for now). On the CPU the admission limit follows it.
+   * cache of maxContext positions); 0 = the engine's default with eager decode (4 on the CPU,
+   * what free GPU memory holds on a GPU); the static and graph paths run one at a time for now.
+   * When the engine has more than one slot, the admission limit follows it.
    */
   slots: number;
   /**
@@ -87,6 +93,7 @@ export const CONFIG_VARIABLES: Readonly<Record<ConfigKey, string>> = {
   device: 'HIGGS_DEVICE',
   dtype: 'HIGGS_DTYPE',
   maxConcurrency: 'HIGGS_MAX_CONCURRENCY',
+  decode: 'HIGGS_DECODE',
   slots: 'HIGGS_SLOTS',
   batching: 'HIGGS_BATCHING',
   maxQueue: 'HIGGS_MAX_QUEUE',
@@ -103,6 +110,8 @@ export const MAX_SLOTS = 256;
 
 export const BATCHING_MODES = ['exact', 'fast'] as const;
 export type Batching = (typeof BATCHING_MODES)[number];
+export const DECODE_MODES = ['auto', 'eager', 'static', 'graph'] as const;
+export type DecodeMode = (typeof DECODE_MODES)[number];
 
 /** HIGGS_MAX_QUEUE: requests (or serve's jobs) that may wait for a slot. */
 export const DEFAULT_MAX_QUEUE = 16;
@@ -149,6 +158,7 @@ const EnvSchema = z.object({
   HIGGS_DEVICE: optional(device),
   HIGGS_DTYPE: optional(oneOf(DTYPES)),
   HIGGS_MAX_CONCURRENCY: optional(integer(1, 256)),
+  HIGGS_DECODE: optional(oneOf(DECODE_MODES)),
   HIGGS_SLOTS: optional(integer(0, MAX_SLOTS)),
   HIGGS_BATCHING: optional(oneOf(BATCHING_MODES)),
   HIGGS_MAX_QUEUE: optional(integer(0, 100_000)),
@@ -189,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     // On a GPU (cuda, or auto that finds one) the load derives the limit from free memory
     // (lib/service/gpu-memory.ts); 4 or 1 only stands until then.
     maxConcurrency: e.HIGGS_MAX_CONCURRENCY ?? (onGpu ? 4 : 1),
+    decode: e.HIGGS_DECODE ?? 'auto',
     slots: e.HIGGS_SLOTS ?? 0,
     batching: e.HIGGS_BATCHING ?? 'exact',
     maxQueue: e.HIGGS_MAX_QUEUE ?? DEFAULT_MAX_QUEUE,
@@ -206,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       device: from(e.HIGGS_DEVICE),
       dtype: from(e.HIGGS_DTYPE),
       maxConcurrency: from(e.HIGGS_MAX_CONCURRENCY),
+      decode: from(e.HIGGS_DECODE),
       slots: from(e.HIGGS_SLOTS),
       batching: from(e.HIGGS_BATCHING),
       maxQueue: from(e.HIGGS_MAX_QUEUE),

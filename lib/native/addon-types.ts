@@ -21,8 +21,9 @@ export interface EngineOptions {
   nextKernels?: boolean;
   /**
    * Generations decoded together, each in a slot with its own KV cache of maxContext positions
-   * (continuous batching). 0 (default): 4 with eager decode; static and graph decode run one
-   * generation at a time for now. Load fails (E_INPUT) below 0, above constants.limits.maxSlots,
+   * (continuous batching). 0 (default): with eager decode 4 on the CPU, on a GPU what its free
+   * memory holds after the weights (at most 32); static and graph decode run one generation at
+   * a time for now. Load fails (E_INPUT) below 0, above constants.limits.maxSlots,
    * or when the slots' KV caches would not fit in the device's free memory.
    */
   slots?: number;
@@ -71,6 +72,8 @@ export interface ModelInfo {
   slots: number;
   /** How a step of several slots is computed (EngineOptions.batching). */
   batching: 'exact' | 'fast';
+  /** KV positions each slot holds (maxContext). */
+  slotContext: number;
 }
 
 export interface ForwardRequest {

@@ -66,7 +66,7 @@ export interface GenerateOutput {
 export type HealthStatus = 'idle' | 'loading' | 'ready' | 'failed' | 'disposed';
 
 /**
- * Where the concurrency limit came from: set explicitly, the engine's slots (CPU), derived from
+ * Where the concurrency limit came from: set explicitly, the engine's slots (CPU, or a batching GPU engine), derived from
  * free GPU memory, or the fixed default (before a load).
  */
 export type ConcurrencySource = 'env' | 'engine' | 'derived' | 'default';
@@ -147,7 +147,7 @@ export class HiggsAudio implements AsyncDisposable {
       const binding = loadNative();
       const { device, dtype } = resolveEngineDevice(c, binding);
       this.log.info({ event: 'load.start', modelDir, codecDir, device, dtype }, 'loading model');
-      const engine = new binding.Engine({ device, dtype, maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels, slots: c.slots, batching: c.batching });
+      const engine = new binding.Engine({ device, dtype, maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels, decode: c.decode, slots: c.slots, batching: c.batching });
       this.engine = engine;
       throwIfCancelled(signal);
       const model = await engine.load(modelDir, (p) => onProgress?.({ phase: p.phase, progress: p.progress * 0.9 }));
@@ -183,25 +183,21 @@ export class HiggsAudio implements AsyncDisposable {
   }
 
   /**
-   * With the weights, KV cache and codec in place, size the admission queue. On the CPU it takes
-   * the engine's slots (the requests it decodes together). On a GPU the engine decodes one
-   * generation at a time for now, so the limit is what free memory allows, and requests overlap
-   * their voice encoding, codec decode and file encoding with the next generation. It also
-   * watches the GPU's cache.
+   * With the weights, KV cache and codec in place, size the admission queue. It takes the
+   * engine's slots (the requests it decodes together) on the CPU, and on a GPU whose engine
+   * batches (eager decode, slots sized by the engine from free memory). A GPU engine with one
+   * slot (the graph decode, for now) decodes one generation at a time, so the limit is what free
+   * memory allows, and requests overlap their voice encoding, codec decode and file encoding with
+   * the next generation. It also watches the GPU's cache.
    */
   private applyConcurrencyPolicy(engine: NativeEngine, info: ModelInfo): void {
     const memory = engine.gpuMemory(); // null on the CPU: nothing to release
-    if (!memory) {
-      if (this.concurrencySource !== 'env') {
-        this.queue.setMaxConcurrent(info.slots);
-        this.concurrencySource = 'engine';
-      }
-      return;
-    }
     if (this.concurrencySource !== 'env') {
-      this.queue.setMaxConcurrent(deriveMaxConcurrency(availableGpuBytes(memory)));
-      this.concurrencySource = 'derived';
+      const bySlots = !memory || info.slots > 1;
+      this.queue.setMaxConcurrent(bySlots ? info.slots : deriveMaxConcurrency(availableGpuBytes(memory)));
+      this.concurrencySource = bySlots ? 'engine' : 'derived';
     }
+    if (!memory) return;
     this.cacheReleaser = new GpuCacheReleaser(engine, this.config.gpuReleaseThresholdMb * 1024 * 1024, this.log);
   }
 

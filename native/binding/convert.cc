@@ -11,7 +11,7 @@ namespace {
 
 // Bumped when the JS-facing API changes (lib/native/loader.ts refuses another).
 // 3: every sampling field required, constants, the whole ModelInfo, EngineOptions.decode, no loadRandom.
-// 5: EngineOptions.batching, ModelInfo.batching, limits.maxSlots, GenerateRequest.arrival and continues.
+// 5: EngineOptions.batching, ModelInfo.batching and slotContext, limits.maxSlots, GenerateRequest.arrival and continues.
 constexpr int kAbiVersion = 5;
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 
@@ -178,6 +178,7 @@ Napi::Object write_model_info(Napi::Env env, const ModelInfo& m) {
   o.Set("fusedKernels", m.fused_kernels);
   o.Set("slots", num(env, m.slots));
   o.Set("batching", m.batching);
+  o.Set("slotContext", num(env, m.slot_context));
   return o;
 }
 

@@ -44,6 +44,7 @@ describe('loadConfig defaults', () => {
       device: 'auto',
       dtype: 'auto',
       maxConcurrency: 1,
+      decode: 'auto',
       slots: 0,
       batching: 'exact',
       maxQueue: 16,
@@ -60,6 +61,7 @@ describe('loadConfig defaults', () => {
         device: 'default',
         dtype: 'default',
         maxConcurrency: 'default',
+        decode: 'default',
         slots: 'default',
         batching: 'default',
         maxQueue: 'default',
@@ -187,6 +189,16 @@ describe('HIGGS_DTYPE', () => {
 
   it.each(['fp16', 'bf16', 'half', 'int8'])('refuses %j, naming the variable and the choices', (value) => {
     expect(failure({ HIGGS_DTYPE: value }).message).toContain(`HIGGS_DTYPE: must be one of float32, bfloat16, float16 (got "${value}")`);
+  });
+});
+
+describe('HIGGS_DECODE', () => {
+  it.each(['auto', 'eager', 'static', 'graph'] as const)('takes %s', (value) => {
+    expect(load({ HIGGS_DECODE: value })).toMatchObject({ decode: value, sources: { decode: 'env' } });
+  });
+
+  it.each(['cuda-graph', 'Eager', 'fast'])('refuses %j, naming the variable and the choices', (value) => {
+    expect(failure({ HIGGS_DECODE: value }).message).toContain(`HIGGS_DECODE: must be one of auto, eager, static, graph (got "${value}")`);
   });
 });
 

@@ -157,7 +157,7 @@ describe('HiggsAudio', () => {
     expect(tts.health()).toMatchObject({
       concurrency: { limit: 3, source: 'engine' },
       gpuMemory: null,
-      model: { slots: 3, decode: 'eager', batching: 'exact' },
+      model: { slots: 3, decode: 'eager', batching: 'exact', slotContext: 2048 },
     });
     const loaded = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.event === 'load.done');
     expect(loaded).toMatchObject({ maxConcurrency: 3, concurrencySource: 'engine' });

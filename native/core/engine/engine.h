@@ -37,9 +37,10 @@ struct EngineOptions {
   // faster). Process-wide: the last Engine made decides.
   bool next_kernels = false;
   // Generations decoded together (continuous batching, lm/slot_batch.h), each in a slot with its
-  // own KV cache of max_context positions. 0 = the default: 4 with eager decode; the static and
-  // graph paths decode one generation at a time for now (slots 1). Eager decode only. Load
-  // rejects (E_INPUT) below 0, above kMaxSlots, or KV caches larger than the device's memory.
+  // own KV cache of max_context positions. 0 = the default with eager decode: 4 on the CPU, on a
+  // GPU what its free memory holds after the weights (at most 32); the static and graph paths
+  // decode one generation at a time for now (slots 1). Eager decode only. Load rejects (E_INPUT)
+  // below 0, above kMaxSlots, or KV caches larger than the device's memory.
   std::int64_t slots = 0;
   // How a step of several slots is computed: "exact" (each row as at batch 1: a request's codes
   // never depend on its neighbours) or "fast" (one batched forward: each weight read once per
@@ -67,6 +68,7 @@ struct ModelInfo {
   bool fused_kernels = false;             // the decode step runs the fused CUDA kernels
   std::int64_t slots = 1;                 // generations decoded together (EngineOptions::slots)
   std::string batching = "exact";         // how they are computed (EngineOptions::batching)
+  std::int64_t slot_context = 0;          // KV positions each slot holds (max_context)
 };
 
 struct CodecInfo {

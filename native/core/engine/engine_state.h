@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -268,13 +269,15 @@ struct Engine::State {
       base.fused_kernels = runner->uses_fused_kernels();
       base.slots = 1;
     } else {
-      const auto slots = options.slots > 0 ? options.slots : kDefaultSlots;
-      check_slot_memory(slots, lm->cache().bytes(), lm->options().device());
+      const auto device = lm->options().device();
+      const auto slots = options.slots > 0 ? options.slots : default_slots(lm->cache().bytes(), device);
+      check_slot_memory(slots, lm->cache().bytes(), device);
       batch = std::make_unique<lm::SlotBatch>(*lm, slots, lm::parse_batch_mode(options.batching));
       base.slots = batch->slots();
       base.batching = lm::batch_mode_name(batch->mode());
       base.kv_cache_bytes = lm->cache().bytes() * base.slots;
     }
+    base.slot_context = lm->cache().max_context();
     base.load_seconds = engine_detail::seconds_since(start);
     model = std::move(lm);
     publish_status();
@@ -282,8 +285,19 @@ struct Engine::State {
     info = std::make_unique<ModelInfo>(base);
   }
 
-  // The eager decode's default number of slots (EngineOptions::slots = 0).
+  // The eager decode's default number of slots (EngineOptions::slots = 0): 4 on the CPU; on a
+  // GPU as many as the memory left after the weights holds KV caches for, keeping
+  // kGpuWorkingReserve for the codec, activations and the allocator, at most kMaxDerivedSlots.
   static constexpr std::int64_t kDefaultSlots = 4;
+  static constexpr std::int64_t kMaxDerivedSlots = 32;
+  static constexpr std::int64_t kGpuWorkingReserve = std::int64_t{4} << 30;
+
+  static std::int64_t default_slots(std::int64_t cache_bytes, const at::Device& device) {
+    if (!device.is_cuda()) return kDefaultSlots;
+    const auto usable = engine_detail::available_gpu_memory(device.index()) - kGpuWorkingReserve;
+    const auto extra = usable > 0 && cache_bytes > 0 ? usable / cache_bytes : 0;  // slot 0's cache is made
+    return std::clamp<std::int64_t>(1 + extra, 1, kMaxDerivedSlots);
+  }
 
   // The other slots' KV caches (slot 0 is the model's, already made) must fit in what the device
   // has free now, less a quarter kept for activations, the codec and the allocator.
