@@ -136,7 +136,8 @@ BenchArgs parse_bench_args(int argc, char** argv) {
   if (a.max_context == 0) {
     // The step timings (warm-up, alone, back to back; the batch sweep's rows one more), the voice
     // prompt and the long request.
-    const std::int64_t steps = a.prompt + a.warmup + 2 * a.steps + 1;
+    const std::int64_t batch = a.batch.empty() ? 0 : *std::max_element(a.batch.begin(), a.batch.end());
+    const std::int64_t steps = a.prompt + batch + a.warmup + 2 * a.steps + 1;
     const std::int64_t voice = 64 + 25 * a.voice_seconds + 32;
     const std::int64_t request = 64 + 25 * a.request_seconds + 16;
     a.max_context = std::max({steps, voice, request});

@@ -30,10 +30,12 @@ BatchTiming time_batch(lm::HiggsLM& model, const GenerateRequest& prompt, std::i
   input.sampling = {prompt.temperature, prompt.top_k, prompt.top_p, prompt.ras_window, prompt.ras_max_repeats,
                     prompt.seed};
   const auto P = input.prompt.input_ids.size(0);
-  input.max_frames = warmup + 2 * steps + 1;
-  if (P + input.max_frames > model.cache().max_context()) {
-    throw HiggsError(ErrorCode::Input, "the batch sweep needs max_context >= prompt + warmup + 2 * steps + 1");
+  // Rows prefill one after another (one piece per step), so the first is up to B columns ahead:
+  // none may end before the timed steps do.
+  if (P + B + warmup + 2 * steps + 1 > model.cache().max_context()) {
+    throw HiggsError(ErrorCode::Input, "the batch sweep needs max_context >= prompt + batch + warmup + 2 * steps + 1");
   }
+  input.max_frames = model.cache().max_context();  // rows run to the end of their cache
   lm::SlotBatch batch(model, B, lm::parse_batch_mode(batching));
   std::uint64_t admitted = 0;
   std::exception_ptr failure;
@@ -70,8 +72,8 @@ BatchTiming time_batch(lm::HiggsLM& model, const GenerateRequest& prompt, std::i
   wait();
   timing.back_to_back_ms = ms_since(start) / static_cast<double>(steps);
   if (failure) std::rethrow_exception(failure);
-  // Rows run warmup + 2 steps columns from the prompt unless one ended early and was replaced.
-  timing.mean_positions = static_cast<double>(P + warmup + steps);
+  // About where the rows were in the timed steps (they started up to B columns apart).
+  timing.mean_positions = static_cast<double>(P) + static_cast<double>(B) / 2 + static_cast<double>(warmup + steps);
   return timing;
 }
 

@@ -3,7 +3,7 @@
 // their own caches gives each row what its own batch-1 forward gives (exactly at B = 1, to
 // rounding above), the fast batch serves every request to its end, long prompts are prefilled in
 // fixed pieces while the other rows keep decoding, and the engine refuses slot counts it cannot
-// hold and queues by GenerateRequest::arrival.
+// hold (or more than their memory holds) and queues by GenerateRequest::arrival.
 #include <ATen/ATen.h>
 
 #include <future>
@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "engine/engine.h"
+#include "engine/slot_memory.h"
 #include "engine_sync.h"
 #include "errors.h"
 #include "lm/generator.h"
@@ -262,14 +263,6 @@ HIGGS_TEST(the_engine_refuses_slots_it_cannot_hold) {
     HIGGS_CHECK_THROWS(load_random_sync(engine, "tiny", 1), ErrorCode::Input, "slots must be 0");
   }
   {
-    // 200 caches of 16384 positions of the mid shape: 50 GiB, more than this machine has free.
-    EngineOptions options;
-    options.slots = 200;
-    options.max_context = 16384;
-    Engine engine(options);
-    HIGGS_CHECK_THROWS(load_random_sync(engine, "mid", 1), ErrorCode::Input, "lower slots or max_context");
-  }
-  {
     EngineOptions options;
     options.batching = "quick";
     Engine engine(options);
@@ -281,6 +274,20 @@ HIGGS_TEST(the_engine_refuses_slots_it_cannot_hold) {
   Engine engine(options);
   auto info = load_random_sync(engine, "tiny", 1);
   HIGGS_CHECK(info.batching == "fast" && info.slots == 2);
+}
+
+HIGGS_TEST(slots_fit_the_memory_there_is) {
+  constexpr std::int64_t MiB = 1 << 20, GiB = std::int64_t{1} << 30;
+  // A GPU with 40 GiB free and caches of 896 MiB (full model, bf16, 8192 positions): 4 GiB kept,
+  // 41 more caches fit, clamped to 32 in all.
+  HIGGS_CHECK(derived_slots(40 * GiB, 896 * MiB) == kMaxDerivedSlots);
+  HIGGS_CHECK(derived_slots(10 * GiB, 896 * MiB) == 1 + (6 * GiB) / (896 * MiB));
+  HIGGS_CHECK(derived_slots(3 * GiB, 896 * MiB) == 1);  // below the reserve: the model's cache only
+  HIGGS_CHECK(derived_slots(0, 896 * MiB) == 1);        // unknown memory
+  check_slot_memory(4, 100 * MiB, 1 * GiB, "this machine");  // 300 MiB of 1 GiB
+  check_slot_memory(200, 100 * MiB, 0, "this machine");      // unknown: not checked
+  HIGGS_CHECK_THROWS(check_slot_memory(9, 100 * MiB, 1 * GiB, "this machine"), ErrorCode::Input,
+                     "8 more KV caches of 100 MiB, and this machine has 1024 MiB free");
 }
 
 HIGGS_TEST(waiting_generations_go_in_arrival_order) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's GPU check, for a lent machine with CUDA and Python torch + transformers but no
 # Node and no internet. One run: build the core, native tests and higgs-bench against Python
-# torch's libtorch; run the native tests on CUDA (and CPU); run higgs-bench; regenerate the
+# torch's libtorch; run the native tests on CUDA (and CPU: the batching tests among them); run
+# higgs-bench (batch 1, and the continuous-batching sweep on the full shape); regenerate the
 # transformers goldens when missing or older than their script; print a markdown table last.
 # Everything it reports lands in $OUT (the device tool copies that folder back).
 #
@@ -110,6 +111,19 @@ if [[ ${RESULT[build]} != FAILED ]]; then
       tail -n 20 "$OUT/bench-$shape.log"
     fi
   done
+  # Continuous batching (eager decode, the path that batches): the batch sweep of the full shape,
+  # row-exact and fast, with a newcomer's first audio while B streams run.
+  if [[ $BENCH_DEVICE == cuda && " $BENCH_SHAPES " == *" full "* ]]; then
+    # Row-exact costs B forwards per step: a shorter sweep.
+    for run in "fast:${SWEEP:-1,2,4,8,16,32}" "exact:${SWEEP_EXACT:-1,4,16}"; do
+      batching=${run%%:*}
+      stamp "higgs-bench full on cuda, batch sweep ($batching)"
+      timeout 240 "$BUILD"/higgs-bench --shape full --device cuda --decode eager --batching "$batching" \
+        --batch "${run#*:}" --prompt 128 --steps 32 --warmup 4 --request-seconds 0 --no-codec \
+        --json "$OUT/bench-full-sweep-$batching.json" >"$OUT/bench-full-sweep-$batching.log" 2>&1 ||
+        tail -n 20 "$OUT/bench-full-sweep-$batching.log"
+    done
+  fi
   # The same graph-captured step with ATen ops only (the kernels' share of the gain), and with the
   # candidate successor kernels (HIGGS_KERNELS_NEXT: the default once they measure faster).
   if [[ $BENCH_DEVICE == cuda && " $BENCH_SHAPES " == *" full "* ]]; then
@@ -171,6 +185,9 @@ fi
   for shape in $BENCH_SHAPES; do pairs+=("higgs-bench ($shape)=$OUT/bench-$shape.json"); done
   [[ -f $OUT/bench-full-aten.json ]] && pairs+=("higgs-bench (full, ATen ops only)=$OUT/bench-full-aten.json")
   [[ -f $OUT/bench-full-next.json ]] && pairs+=("higgs-bench (full, HIGGS_KERNELS_NEXT=1)=$OUT/bench-full-next.json")
+  for batching in fast exact; do
+    [[ -f $OUT/bench-full-sweep-$batching.json ]] && pairs+=("higgs-bench (full, eager, batch sweep)=$OUT/bench-full-sweep-$batching.json")
+  done
   [[ $BASELINE == 1 ]] && pairs+=("transformers (full)=$OUT/bench-transformers.json")
   python3 scripts/device/summarize_bench.py "${pairs[@]}"
 } | tee "$OUT/summary.md"

@@ -46,6 +46,19 @@ def main(pairs):
         print(f"| {name} | {num(d, 'eager.p50_ms', '.3f')} | {num(d, 'graph_capture_s', '.3f')} | {first} | {long_request} | "
               f"{peak} | {num(d, 'codec.codec_decode_ms_per_audio_s', '.2f')} | {num(d, 'codec.codec_window_ms_per_chunk', '.2f')} |")
 
+    sweeps = [(name, d) for name, d in reports if d and d.get("batch_sweep")]
+    if sweeps:
+        print()
+        print("| engine / shape | batching | batch | step ms p50 | p90 | back to back | frames/s | RTF per stream | GB/s (weights + KV) | newcomer first audio ms | frame gap p50 / p99 ms |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for name, d in sweeps:
+            sweep = d["batch_sweep"]
+            for row in sweep["rows"]:
+                print(f"| {name} | {sweep.get('batching', '-')} | {row['batch']} | {num(row, 'step_ms_p50', '.2f')} | "
+                      f"{num(row, 'step_ms_p90', '.2f')} | {num(row, 'back_to_back_ms', '.2f')} | {num(row, 'frames_per_s', '.1f')} | "
+                      f"{num(row, 'real_time_factor', '.3f')} | {num(row, 'gb_per_s', '.1f')} | {num(row, 'newcomer_first_audio_ms', '.1f')} | "
+                      f"{num(row, 'frame_gap_p50_ms', '.1f')} / {num(row, 'frame_gap_p99_ms', '.1f')} |")
+
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -10,8 +10,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <fstream>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -21,11 +21,12 @@
 #include <thread>
 #include <vector>
 
+#include "buffer_limits.h"
 #include "codec/codec_decoder.h"
 #include "codec/codec_encoder.h"
 #include "engine/engine.h"
-#include "buffer_limits.h"
 #include "engine/engine_worker.h"
+#include "engine/slot_memory.h"
 #include "engine/waiting_queue.h"
 #include "errors.h"
 #include "gpu/fused_ops.h"
@@ -285,32 +286,18 @@ struct Engine::State {
     info = std::make_unique<ModelInfo>(base);
   }
 
-  // The eager decode's default number of slots (EngineOptions::slots = 0): 4 on the CPU; on a
-  // GPU as many as the memory left after the weights holds KV caches for, keeping
-  // kGpuWorkingReserve for the codec, activations and the allocator, at most kMaxDerivedSlots.
+  // The eager decode's default number of slots (EngineOptions::slots = 0): 4 on the CPU, on a
+  // GPU what its free memory holds (slot_memory.h).
   static constexpr std::int64_t kDefaultSlots = 4;
-  static constexpr std::int64_t kMaxDerivedSlots = 32;
-  static constexpr std::int64_t kGpuWorkingReserve = std::int64_t{4} << 30;
 
-  static std::int64_t default_slots(std::int64_t cache_bytes, const at::Device& device) {
-    if (!device.is_cuda()) return kDefaultSlots;
-    const auto usable = engine_detail::available_gpu_memory(device.index()) - kGpuWorkingReserve;
-    const auto extra = usable > 0 && cache_bytes > 0 ? usable / cache_bytes : 0;  // slot 0's cache is made
-    return std::clamp<std::int64_t>(1 + extra, 1, kMaxDerivedSlots);
+  static std::int64_t available_memory(const at::Device& device) {
+    return device.is_cuda() ? engine_detail::available_gpu_memory(device.index()) : engine_detail::available_host_memory();
   }
-
-  // The other slots' KV caches (slot 0 is the model's, already made) must fit in what the device
-  // has free now, less a quarter kept for activations, the codec and the allocator.
+  static std::int64_t default_slots(std::int64_t cache_bytes, const at::Device& device) {
+    return device.is_cuda() ? derived_slots(available_memory(device), cache_bytes) : kDefaultSlots;
+  }
   static void check_slot_memory(std::int64_t slots, std::int64_t cache_bytes, const at::Device& device) {
-    const auto free = device.is_cuda() ? engine_detail::available_gpu_memory(device.index())
-                                       : engine_detail::available_host_memory();
-    const auto needed = static_cast<double>(slots - 1) * static_cast<double>(cache_bytes);
-    if (free > 0 && needed > 0.75 * static_cast<double>(free)) {
-      throw HiggsError(ErrorCode::Input, std::to_string(slots) + " slots need " + std::to_string(slots - 1) +
-                                             " more KV caches of " + std::to_string(cache_bytes >> 20) + " MiB, and " +
-                                             (device.is_cuda() ? "the GPU" : "this machine") + " has " +
-                                             std::to_string(free >> 20) + " MiB free: lower slots or max_context");
-    }
+    higgs::check_slot_memory(slots, cache_bytes, available_memory(device), device.is_cuda() ? "the GPU" : "this machine");
   }
 
   void drop_model() {
