@@ -1,7 +1,6 @@
 // time_batch_sync (engine_sync.h): a slot batch of B live rows stepped on the LM thread through
 // Engine::run_on_lm_thread, each step timed.
 #include <chrono>
-#include <future>
 
 #include "engine_sync.h"
 #include "errors.h"
@@ -83,14 +82,9 @@ BatchTiming time_batch_sync(Engine& engine, GenerateRequest prompt, std::int64_t
                             std::int64_t steps, const std::string& batching) {
   if (batch < 1 || steps < 1) throw HiggsError(ErrorCode::Input, "the batch sweep needs batch >= 1 and steps >= 1");
   BatchTiming timing;
-  std::promise<void> promise;
-  engine.run_on_lm_thread(
-      [&](const Engine::LoadedLm& loaded) { timing = time_batch(loaded.model, prompt, batch, warmup, steps, batching); },
-      [&](std::exception_ptr error) {
-        if (error) promise.set_exception(error);
-        else promise.set_value();
-      });
-  promise.get_future().get();
+  run_on_lm_thread_sync(engine, [&](const Engine::LoadedLm& loaded) {
+    timing = time_batch(loaded.model, prompt, batch, warmup, steps, batching);
+  });
   return timing;
 }
 

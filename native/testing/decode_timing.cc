@@ -3,7 +3,6 @@
 // through Engine::run_on_lm_thread, the core's one hook for such code.
 #include <algorithm>
 #include <chrono>
-#include <future>
 
 #include "engine_sync.h"
 #include "errors.h"
@@ -77,13 +76,7 @@ DecodeTiming time_steps(const Engine::LoadedLm& loaded, const GenerateRequest& p
 DecodeTiming time_decode_sync(Engine& engine, GenerateRequest prompt, std::int64_t warmup, std::int64_t steps,
                               bool eager) {
   DecodeTiming timing;
-  std::promise<void> promise;
-  engine.run_on_lm_thread([&](const Engine::LoadedLm& loaded) { timing = time_steps(loaded, prompt, warmup, steps, eager); },
-                          [&](std::exception_ptr error) {
-                            if (error) promise.set_exception(error);
-                            else promise.set_value();
-                          });
-  promise.get_future().get();
+  run_on_lm_thread_sync(engine, [&](const Engine::LoadedLm& loaded) { timing = time_steps(loaded, prompt, warmup, steps, eager); });
   return timing;
 }
 

@@ -72,4 +72,13 @@ std::vector<std::int32_t> encode_audio_sync(Engine& engine, std::vector<float> s
   return promise.get_future().get();
 }
 
+void run_on_lm_thread_sync(Engine& engine, std::function<void(const Engine::LoadedLm&)> job) {
+  std::promise<void> promise;
+  engine.run_on_lm_thread(std::move(job), [&promise](std::exception_ptr error) {
+    if (error) promise.set_exception(error);
+    else promise.set_value();
+  });
+  promise.get_future().get();
+}
+
 }  // namespace higgs

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ std::vector<float> decode_audio_window_sync(Engine& engine, std::vector<std::int
                                             std::int64_t begin, std::int64_t end);
 // `frames` (may be null) receives the number of frames of the codes.
 std::vector<std::int32_t> encode_audio_sync(Engine& engine, std::vector<float> samples, std::int64_t* frames);
+
+// Runs `job` on the LM thread (Engine::run_on_lm_thread) and waits; rethrows what it threw.
+void run_on_lm_thread_sync(Engine& engine, std::function<void(const Engine::LoadedLm&)> job);
 
 // higgs-bench: decode steps timed one by one (the host waits for the device after each) and
 // back to back (one wait at the end, as generation runs them).

@@ -102,6 +102,26 @@ LmInput long_prompt(std::int64_t text, std::int64_t frames, std::int64_t K) {
   return in;
 }
 
+// The engine of the queue tests: the tiny random model in one slot.
+std::unique_ptr<Engine> one_slot_engine() {
+  EngineOptions options;
+  options.slots = 1;
+  options.max_context = 256;
+  auto engine = std::make_unique<Engine>(options);
+  load_random_sync(*engine, "tiny", 3);
+  return engine;
+}
+
+// A short generation for the engine's queue tests.
+GenerateRequest queued(std::uint64_t arrival, std::int64_t frames) {
+  GenerateRequest r;
+  r.input_ids = {128000, 128006, 882, 128007, 271, 128013};
+  r.audio_mask.assign(6, 0);
+  r.max_frames = frames;
+  r.arrival = arrival;
+  return r;
+}
+
 }  // namespace
 
 HIGGS_TEST(a_prompt_prefilled_in_pieces_matches_one_forward_over_it) {
@@ -291,19 +311,8 @@ HIGGS_TEST(slots_fit_the_memory_there_is) {
 }
 
 HIGGS_TEST(waiting_generations_go_in_arrival_order) {
-  EngineOptions options;
-  options.slots = 1;
-  options.max_context = 256;
-  Engine engine(options);
-  load_random_sync(engine, "tiny", 3);
-  auto make = [](std::uint64_t arrival, std::int64_t frames) {
-    GenerateRequest r;
-    r.input_ids = {128000, 128006, 882, 128007, 271, 128013};
-    r.audio_mask.assign(6, 0);
-    r.max_frames = frames;
-    r.arrival = arrival;
-    return r;
-  };
+  auto owned = one_slot_engine();
+  auto& engine = *owned;
   std::mutex mutex;
   std::vector<std::uint64_t> order;
   std::vector<std::promise<void>> finished(5);
@@ -311,7 +320,7 @@ HIGGS_TEST(waiting_generations_go_in_arrival_order) {
   // overtaken), then 5, 3, 4, which sort among themselves behind it.
   const std::vector<std::uint64_t> arrivals = {1, 0, 5, 3, 4};
   for (std::size_t i = 0; i < arrivals.size(); ++i) {
-    engine.generate(make(arrivals[i], i == 0 ? 120 : 4), {}, {}, [&, i](std::exception_ptr error, GenerateResult*) {
+    engine.generate(queued(arrivals[i], i == 0 ? 120 : 4), {}, {}, [&, i](std::exception_ptr error, GenerateResult*) {
       {
         std::lock_guard<std::mutex> lock(mutex);
         order.push_back(error ? 999 : arrivals[i]);
@@ -324,17 +333,10 @@ HIGGS_TEST(waiting_generations_go_in_arrival_order) {
 }
 
 HIGGS_TEST(a_finished_chunk_keeps_its_request_s_place_for_the_next) {
-  EngineOptions options;
-  options.slots = 1;
-  options.max_context = 256;
-  Engine engine(options);
-  load_random_sync(engine, "tiny", 3);
+  auto owned = one_slot_engine();
+  auto& engine = *owned;
   auto make = [](std::uint64_t arrival, bool continues) {
-    GenerateRequest r;
-    r.input_ids = {128000, 128006, 882, 128007, 271, 128013};
-    r.audio_mask.assign(6, 0);
-    r.max_frames = 30;
-    r.arrival = arrival;
+    auto r = queued(arrival, 30);
     r.continues = continues;
     return r;
   };
