@@ -45,8 +45,9 @@ export interface HiggsConfig {
   /** HIGGS_DTYPE; "auto" is bfloat16 on a GPU and float32 on the CPU. */
   dtype: Dtype | 'auto';
   /**
-   * Requests generating at once. On a GPU without HIGGS_MAX_CONCURRENCY this is a fallback only:
-   * HiggsAudio derives the limit from free GPU memory once the model is loaded (lib/service/gpu-memory.ts).
+   * Requests generating at once. Without HIGGS_MAX_CONCURRENCY this is a fallback only: once the
+   * model is loaded HiggsAudio takes the engine's slots, or on a one-slot GPU engine derives the
+   * limit from free GPU memory (lib/service/gpu-memory.ts).
    */
   maxConcurrency: number;
   /**

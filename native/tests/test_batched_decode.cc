@@ -234,13 +234,21 @@ HIGGS_TEST(decode_columns_rejects_rows_it_cannot_compute) {
 
 HIGGS_TEST(the_fast_batch_at_one_row_equals_the_eager_generation) {
   auto model = small_model(7, 128);
-  const auto input = request(3, 40);
-  auto expected = generate(model, input, {});
-  SlotBatch batch(model, 1, BatchMode::Fast);
-  auto outcomes = run_all(batch, {input});
-  HIGGS_CHECK(!outcomes[0].error);
-  HIGGS_CHECK(outcomes[0].out.columns == expected.columns && outcomes[0].out.codes == expected.codes);
-  HIGGS_CHECK(outcomes[0].out.stop == expected.stop);
+  // Sampled with top-k and top-p, greedy, and at another temperature without top-k: the batch's
+  // shared draws (one set of noise ops for all rows) give sample_rows' and resample_raw's codes.
+  auto greedy = request(4, 40), warm = request(5, 40);
+  greedy.sampling.temperature = 0;
+  warm.sampling.temperature = 0.7;
+  warm.sampling.top_k = 0;
+  for (const auto& input : {request(3, 40), greedy, warm}) {
+    auto expected = generate(model, input, {});
+    SlotBatch batch(model, 1, BatchMode::Fast);
+    auto outcomes = run_all(batch, {input});
+    HIGGS_CHECK(!outcomes[0].error);
+    HIGGS_CHECK_MSG(outcomes[0].out.columns == expected.columns && outcomes[0].out.codes == expected.codes,
+                    "seed " << input.sampling.seed);
+    HIGGS_CHECK(outcomes[0].out.stop == expected.stop);
+  }
 }
 
 HIGGS_TEST(the_fast_batch_serves_every_request_to_its_end_and_repeats_itself) {

@@ -254,17 +254,27 @@ bool EagerGeneration::step() {
   return accept(logits);
 }
 
+const SamplingParams& EagerGeneration::sampling() const { return impl_->input.sampling; }
+
+std::int64_t EagerGeneration::producing() const { return static_cast<std::int64_t>(impl_->out.columns.size()); }
+
 bool EagerGeneration::accept(const at::Tensor& audio_logits) {
   auto& g = *impl_;
   const auto& p = g.input.sampling;
-  const auto step = static_cast<std::int64_t>(g.out.columns.size());  // the column being produced
-  auto logits = audio_logits.to(g.model.options().device());         // [K, V] fp32
+  const auto step = producing();
+  auto logits = audio_logits.to(g.model.options().device());  // [K, V] fp32
   auto column = to_column(sample_rows(logits, p, step));
   const auto repeat = ras_rows(g.history, column, p.ras_window, p.ras_max_repeats);
-  if (std::find(repeat.begin(), repeat.end(), true) != repeat.end()) {
-    const auto redraw = to_column(resample_raw(logits, p, step));  // also in greedy mode, as the original
-    for (std::int64_t k = 0; k < g.K; ++k) if (repeat[k]) column[k] = redraw[k];
-  }
+  if (std::find(repeat.begin(), repeat.end(), true) == repeat.end()) return accept_drawn(column, column);  // no redraw taken
+  // The redraw only when some codebook repeats; also in greedy mode, as the original.
+  return accept_drawn(std::move(column), to_column(resample_raw(logits, p, step)));
+}
+
+bool EagerGeneration::accept_drawn(Column column, const Column& redraw) {
+  auto& g = *impl_;
+  const auto& p = g.input.sampling;
+  const auto repeat = ras_rows(g.history, column, p.ras_window, p.ras_max_repeats);
+  for (std::int64_t k = 0; k < g.K; ++k) if (repeat[k]) column[k] = redraw[k];
   const bool ended = g.delay.apply(column);
   g.out.columns.push_back(column);
   g.history.push_back(column);

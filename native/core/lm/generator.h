@@ -96,6 +96,12 @@ class EagerGeneration {
   std::int64_t position() const;
   KvCache& cache() const;
   bool accept(const at::Tensor& logits);
+  // accept() for a batch that draws every row's column at once: the settings and the index of
+  // the column being produced, then the drawn column and its RAS redraw (taken for the
+  // codebooks whose code repeats too often).
+  const SamplingParams& sampling() const;
+  std::int64_t producing() const;
+  bool accept_drawn(Column chosen, const Column& redraw);
   // Streams what is left and reverts the delay pattern; call once, after step() returned true.
   GenerationOutput finish();
 

@@ -44,12 +44,31 @@ std::uint32_t seed_base(std::uint64_t seed) {
   return hash32(hash32(static_cast<std::uint32_t>(seed)) ^ static_cast<std::uint32_t>(seed >> 32));
 }
 
-at::Tensor uniform_grid(const at::Tensor& base, std::int64_t rows, std::int64_t vocab) {
-  auto options = base.options();
-  auto row = at::arange(rows, options).unsqueeze(1);
-  auto token = at::arange(vocab, options).unsqueeze(0);
+namespace {
+
+// u in (0, 1) of (base, row, token), broadcast over the three int64 tensors.
+at::Tensor uniform_of(const at::Tensor& base, const at::Tensor& row, const at::Tensor& token) {
   auto h = hash32_tensor(at::bitwise_xor(hash32_tensor(at::bitwise_xor(row, base)), token));
   return (h.to(at::kDouble) + 0.5) / 4294967296.0;
+}
+
+// argmax over the last dimension of logits + Gumbel(u); -inf logits stay -inf (never drawn).
+at::Tensor gumbel_max(const at::Tensor& logits, const at::Tensor& u) {
+  auto gumbel = -at::log(-at::log(u));
+  return at::argmax(logits.to(at::kDouble) + gumbel, -1);
+}
+
+}  // namespace
+
+at::Tensor uniform_grid(const at::Tensor& base, std::int64_t rows, std::int64_t vocab) {
+  auto options = base.options();
+  return uniform_of(base, at::arange(rows, options).unsqueeze(1), at::arange(vocab, options).unsqueeze(0));
+}
+
+at::Tensor gumbel_argmax_batched(const at::Tensor& logits, const at::Tensor& bases) {
+  auto options = bases.options();
+  return gumbel_max(logits, uniform_of(bases.view({-1, 1, 1}), at::arange(logits.size(1), options).view({1, -1, 1}),
+                                       at::arange(logits.size(2), options).view({1, 1, -1})));
 }
 
 at::Tensor gumbel_argmax(const at::Tensor& logits, const at::Tensor& base) {
@@ -62,10 +81,7 @@ at::Tensor gumbel_argmax(const at::Tensor& logits, const at::Tensor& base) {
 }
 
 at::Tensor gumbel_argmax_ops(const at::Tensor& logits, const at::Tensor& base) {
-  auto u = uniform_grid(base, logits.size(0), logits.size(1));
-  auto gumbel = -at::log(-at::log(u));
-  // -inf logits stay -inf: masked tokens are never drawn.
-  return at::argmax(logits.to(at::kDouble) + gumbel, -1);
+  return gumbel_max(logits, uniform_grid(base, logits.size(0), logits.size(1)));
 }
 
 std::uint32_t hash32(std::uint32_t x) {

@@ -41,6 +41,11 @@ at::Tensor uniform_grid(const at::Tensor& base, std::int64_t rows, std::int64_t 
 at::Tensor gumbel_argmax(const at::Tensor& logits, const at::Tensor& base);
 at::Tensor gumbel_argmax_ops(const at::Tensor& logits, const at::Tensor& base);  // the tensor-op version
 
+// Gumbel-max for B generations at once (continuous batching's fast mode): logits [B, rows, vocab]
+// and each generation's draw base, int64 [B]; returns int64 [B, rows] whose row b is
+// gumbel_argmax(logits[b], bases[b]): the same noise, one set of ops for all.
+at::Tensor gumbel_argmax_batched(const at::Tensor& logits, const at::Tensor& bases);
+
 // The counter base of one draw (hash of seed_base, step and stream), as the host computes it.
 std::uint32_t draw_base(std::uint32_t seed_base, std::int64_t step, NoiseStream stream);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "errors.h"
+#include "lm/sampling.h"
 
 namespace higgs::lm {
 
@@ -107,9 +108,9 @@ void SlotBatch::step_fast(const std::vector<std::size_t>& live) {
     inputs.push_back({generation.fed(), generation.position(), &generation.cache()});
   }
   if (fed.empty()) return;
-  at::Tensor logits;
+  std::vector<Column> chosen, redraw;
   try {
-    logits = model_.decode_columns(inputs);
+    draw_all(model_.decode_columns(inputs), fed, chosen, redraw);
   } catch (...) {
     // The shared forward failed (out of memory, ...): every row in it has lost its step.
     const auto error = std::current_exception();
@@ -118,10 +119,53 @@ void SlotBatch::step_fast(const std::vector<std::size_t>& live) {
   }
   for (std::size_t i = 0; i < fed.size(); ++i) {
     try {
-      if (rows_[fed[i]].generation->accept(logits[static_cast<std::int64_t>(i)])) retire(fed[i], nullptr);
+      if (rows_[fed[i]].generation->accept_drawn(std::move(chosen[i]), redraw[i])) retire(fed[i], nullptr);
     } catch (...) {
       retire(fed[i], std::current_exception());
     }
+  }
+}
+
+// Each row's column as sample_rows draws it, and its RAS redraw as resample_raw does (for all
+// rows: most steps of some row need it), with one set of noise ops and one host copy for the batch.
+void SlotBatch::draw_all(const at::Tensor& logits, const std::vector<std::size_t>& fed, std::vector<Column>& chosen,
+                         std::vector<Column>& redraw) {
+  const auto B = static_cast<std::int64_t>(fed.size());
+  std::vector<std::int64_t> sample_bases, resample_bases;
+  std::vector<std::uint8_t> greedy;
+  // Rows with the same processors are processed together (they work row by row, so this is
+  // exact): requests mostly share the defaults.
+  std::vector<std::pair<const SamplingParams*, std::vector<std::int64_t>>> groups;
+  for (std::int64_t i = 0; i < B; ++i) {
+    const auto& generation = *rows_[fed[static_cast<std::size_t>(i)]].generation;
+    const auto& p = generation.sampling();
+    const auto seed = seed_base(p.seed);
+    greedy.push_back(p.temperature <= 0);
+    sample_bases.push_back(draw_base(seed, generation.producing(), NoiseStream::Sample));
+    resample_bases.push_back(draw_base(seed, generation.producing(), NoiseStream::RasResample));
+    if (greedy.back()) continue;
+    auto same = std::find_if(groups.begin(), groups.end(), [&](const auto& g) {
+      return g.first->temperature == p.temperature && g.first->top_k == p.top_k && g.first->top_p == p.top_p;
+    });
+    if (same == groups.end()) groups.push_back({&p, {i}});
+    else same->second.push_back(i);
+  }
+  const auto on = [&](const std::vector<std::int64_t>& v) { return at::tensor(v, at::kLong).to(logits.device()); };
+  auto processed = logits.clone();  // greedy rows keep their raw logits (their draw is replaced below)
+  for (const auto& [params, rows] : groups) {
+    const auto index = on(rows);
+    processed.index_copy_(0, index, process_logits(logits.index_select(0, index), *params));
+  }
+  auto drawn = gumbel_argmax_batched(processed, on(sample_bases));
+  auto is_greedy = at::tensor(greedy, at::kByte).to(at::kBool).to(logits.device()).view({B, 1});
+  drawn = at::where(is_greedy, at::argmax(logits, -1), drawn);
+  auto redrawn = gumbel_argmax_batched(logits.to(at::kFloat), on(resample_bases));
+  auto host = at::stack({drawn, redrawn}).to(at::kCPU, at::kLong).contiguous();  // [2, B, K]
+  const auto K = logits.size(1);
+  const auto* p = host.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < B; ++i) {
+    chosen.emplace_back(p + i * K, p + (i + 1) * K);
+    redraw.emplace_back(p + (B + i) * K, p + (B + i + 1) * K);
   }
 }
 

@@ -8,8 +8,9 @@
 //  - RowExact: each row is its own batch-1 forward, so a request's codes never depend on what
 //    runs beside it, on its slot or on the batch size. Waiting is shared; compute is not.
 //  - Fast: one HiggsLM::decode_columns over the live rows (each weight read once per step for
-//    all of them). Same request, same slot, same neighbours: same codes; but the GEMMs' reduction
-//    order may change with the batch size, so a row can differ from its solo run.
+//    all of them), and the rows' draws in one set of noise ops. Same request, same slot, same
+//    neighbours: same codes; but the GEMMs' reduction order may change with the batch size, so
+//    a row can differ from its solo run.
 #pragma once
 
 #include <cstdint>
@@ -62,6 +63,8 @@ class SlotBatch {
   void retire(std::size_t slot, std::exception_ptr error);
   void prefill_next();
   void step_fast(const std::vector<std::size_t>& live);
+  void draw_all(const at::Tensor& logits, const std::vector<std::size_t>& fed, std::vector<Column>& chosen,
+                std::vector<Column>& redraw);
 
   HiggsLM& model_;
   BatchMode mode_;
