@@ -26,7 +26,6 @@ export type {
 export { bundledCodecDir, bundledModelDir } from './config/load-config.js';
 export { resolveEngineDevice } from './service/engine-device.js';
 export { RUNPOD_VOLUME_ROOT, runpodVolume } from './runpod/volume.js';
-export { deriveMaxConcurrency, GPU_RESERVE_BYTES, MAX_DERIVED_CONCURRENCY, REQUEST_WORKING_BYTES } from './service/gpu-memory.js';
 
 // Text to tokens, prompts and codes.
 export { loadTokenizer } from './text/tokenizer.js';

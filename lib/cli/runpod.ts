@@ -52,7 +52,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
       port,
       apiKey: io.env.HIGGS_API_KEY || undefined,
       rateLimitPerMinute: rateLimit,
-      concurrency: tts.maxConcurrency, // after ready(): derived from free GPU memory unless set
+      concurrency: tts.maxConcurrency, // after ready(): the engine's slots unless set
       maxQueue: config.maxQueue,
       logger,
     });
@@ -87,7 +87,7 @@ async function worker(args: readonly string[], io: CliIO): Promise<number> {
   try {
     if (!platform) return await runOneShot(handler, given ?? DEFAULT_TEST_INPUT, { stdout: io.stdout, stderr: io.stderr, cwd: io.cwd, signal: stop.signal });
     // Our stop signal covers SIGINT (through the CLI) and SIGTERM: the worker drains on it.
-    // Read once the model is loaded, when the limit has been derived from free GPU memory.
+    // Read once the model is loaded, when the limit follows the engine's slots.
     const running = runWorker(handler, { env: io.env, concurrency: () => tts.maxConcurrency, handleSignals: false });
     const onStop = () => void running.stop();
     if (stop.signal.aborted) onStop();

@@ -87,9 +87,8 @@ const ENVIRONMENT = `Environment:
                          what free memory holds; 1 with graph decode)
   HIGGS_BATCHING         exact (default: each request computed as alone, same seed same
                          audio) or fast (one batched forward for all slots)
-  HIGGS_MAX_CONCURRENCY  Requests generating at once (default: the engine's slots on cpu and
-                         wherever it batches; with one slot on cuda derived after load from free
-                         GPU memory: (free - 2 GiB) / 1.5 GiB, 1 to 16)
+  HIGGS_MAX_CONCURRENCY  Requests generating at once (default: the engine's slots, once the
+                         model is loaded; 1 with the GPU's graph decode)
   HIGGS_MAX_QUEUE        Requests (serve: jobs) waiting beyond those (default 16); more are
                          refused with E_BUSY (serve: HTTP 429)
   HIGGS_MAX_CONTEXT      KV-cache positions (default 8192)

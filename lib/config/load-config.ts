@@ -46,8 +46,7 @@ export interface HiggsConfig {
   dtype: Dtype | 'auto';
   /**
    * Requests generating at once. Without HIGGS_MAX_CONCURRENCY this is a fallback only: once the
-   * model is loaded HiggsAudio takes the engine's slots, or on a one-slot GPU engine derives the
-   * limit from free GPU memory (lib/service/gpu-memory.ts).
+   * model is loaded HiggsAudio takes the engine's slots.
    */
   maxConcurrency: number;
   /**
@@ -188,7 +187,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const voices = pickVoices(e.HIGGS_VOICES_DIR, volume?.voicesDir);
 
   const device = e.HIGGS_DEVICE ?? 'auto';
-  const onGpu = device.startsWith('cuda');
   const from = (value: unknown): ConfigSource => (value === undefined ? 'default' : 'env');
   return {
     modelDir: model.dir,
@@ -196,10 +194,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     voicesDir: voices.dir,
     device,
     dtype: e.HIGGS_DTYPE ?? 'auto',
-    // On the CPU one engine thread does the LM work: a second request would only wait inside it.
-    // On a GPU (cuda, or auto that finds one) the load derives the limit from free memory
-    // (lib/service/gpu-memory.ts); 4 or 1 only stands until then.
-    maxConcurrency: e.HIGGS_MAX_CONCURRENCY ?? (onGpu ? 4 : 1),
+    // Stands only until the load: then the limit is the engine's slots.
+    maxConcurrency: e.HIGGS_MAX_CONCURRENCY ?? 1,
     decode: e.HIGGS_DECODE ?? 'auto',
     slots: e.HIGGS_SLOTS ?? 0,
     batching: e.HIGGS_BATCHING ?? 'exact',

@@ -7,7 +7,7 @@ import { codecFingerprint } from '../audio/codec-id.js';
 import { loadConfig, type HiggsConfig } from '../config/load-config.js';
 import { HiggsError, errorCode } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
-import { GpuCacheReleaser, availableGpuBytes, deriveMaxConcurrency } from './gpu-memory.js';
+import { GpuCacheReleaser } from './gpu-memory.js';
 import { loadNative, type BatchStatus, type CodecInfo, type GpuMemory, type ModelInfo, type NativeEngine } from '../native/loader.js';
 import { RequestQueue } from './queue.js';
 import { parseRequest, type ValidatedRequest } from '../request/schema.js';
@@ -65,11 +65,8 @@ export interface GenerateOutput {
 
 export type HealthStatus = 'idle' | 'loading' | 'ready' | 'failed' | 'disposed';
 
-/**
- * Where the concurrency limit came from: set explicitly, the engine's slots (CPU, or a batching GPU engine), derived from
- * free GPU memory, or the fixed default (before a load).
- */
-export type ConcurrencySource = 'env' | 'engine' | 'derived' | 'default';
+/** Where the concurrency limit came from: set explicitly, the engine's slots, or the fixed default (before a load). */
+export type ConcurrencySource = 'env' | 'engine' | 'default';
 
 export interface Health {
   status: HealthStatus;
@@ -118,7 +115,7 @@ export class HiggsAudio implements AsyncDisposable {
     this.concurrencySource = explicit ? 'env' : 'default';
   }
 
-  /** Requests allowed to run at once: final once load() resolved (derived from free GPU memory on CUDA unless set). */
+  /** Requests allowed to run at once: final once load() resolved (the engine's slots unless set). */
   get maxConcurrency(): number {
     return this.queue.maxConcurrent;
   }
@@ -183,20 +180,19 @@ export class HiggsAudio implements AsyncDisposable {
   }
 
   /**
-   * With the weights, KV cache and codec in place, size the admission queue. It takes the
-   * engine's slots (the requests it decodes together) on the CPU, and on a GPU whose engine
-   * batches (eager decode, slots sized by the engine from free memory). A GPU engine with one
-   * slot (the graph decode, for now) decodes one generation at a time, so the limit is what free
-   * memory allows, and requests overlap their voice encoding, codec decode and file encoding with
-   * the next generation. It also watches the GPU's cache.
+   * With the weights, KV cache and codec in place, size the admission queue: the engine's slots
+   * (the generations it decodes together), so that a RunPod worker takes only jobs it can start
+   * and the platform scales out instead of piling them on one worker. A one-slot engine (the
+   * GPU's graph decode, for now) thus runs one request at a time; HIGGS_MAX_CONCURRENCY admits
+   * more, to overlap their voice encoding, codec decode and delivery with the next generation.
+   * It also watches the GPU's cache.
    */
   private applyConcurrencyPolicy(engine: NativeEngine, info: ModelInfo): void {
-    const memory = engine.gpuMemory(); // null on the CPU: nothing to release
     if (this.concurrencySource !== 'env') {
-      const bySlots = !memory || info.slots > 1;
-      this.queue.setMaxConcurrent(bySlots ? info.slots : deriveMaxConcurrency(availableGpuBytes(memory)));
-      this.concurrencySource = bySlots ? 'engine' : 'derived';
+      this.queue.setMaxConcurrent(info.slots);
+      this.concurrencySource = 'engine';
     }
+    const memory = engine.gpuMemory(); // null on the CPU: nothing to release
     if (!memory) return;
     this.cacheReleaser = new GpuCacheReleaser(engine, this.config.gpuReleaseThresholdMb * 1024 * 1024, this.log);
   }

@@ -2,8 +2,8 @@
  * Admission in front of the engine: at most `maxConcurrent` requests run, at most `maxQueued`
  * wait; beyond that a request fails at once with E_BUSY. A waiting request whose AbortSignal
  * fires leaves the queue with E_CANCELLED. Slots are released in `finally`, so a failed or
- * cancelled request never blocks the next one. The limit may change at any time (it is derived
- * from free GPU memory after the model loads): raising it starts waiting requests at once,
+ * cancelled request never blocks the next one. The limit may change at any time (it takes the
+ * engine's slots after the model loads): raising it starts waiting requests at once,
  * lowering it lets running ones finish and only holds back new starts.
  */
 import { HiggsError } from '../common/errors.js';

@@ -168,9 +168,9 @@ describe('HIGGS_DEVICE', () => {
     expect(config.sources.device).toBe('env');
   });
 
-  // On cuda, 4 is the fallback until HiggsAudio derives the limit from free GPU memory at load.
-  it('defaults dtype to auto and concurrency by device: 4 on cuda, else 1 until a GPU load derives it', () => {
-    expect(load({ HIGGS_DEVICE: 'cuda' })).toMatchObject({ dtype: 'auto', maxConcurrency: 4 });
+  // 1 stands until the load, when HiggsAudio takes the engine's slots.
+  it('defaults dtype to auto and concurrency to 1 on every device until the load', () => {
+    expect(load({ HIGGS_DEVICE: 'cuda' })).toMatchObject({ dtype: 'auto', maxConcurrency: 1 });
     expect(load({ HIGGS_DEVICE: 'cpu' })).toMatchObject({ dtype: 'auto', maxConcurrency: 1 });
     expect(load({})).toMatchObject({ dtype: 'auto', maxConcurrency: 1 });
   });

@@ -1,66 +1,12 @@
-// GPU memory policy: the concurrency derivation (pure, table-driven), the cache-release rule,
-// and the addon's memory calls on a CPU engine (null numbers, release a no-op).
+// GPU memory policy: the cache-release rule, and the addon's memory calls on a CPU engine (null
+// numbers, release a no-op).
 import { describe, expect, it } from 'vitest';
-import {
-  GPU_RESERVE_BYTES,
-  GpuCacheReleaser,
-  MAX_DERIVED_CONCURRENCY,
-  REQUEST_WORKING_BYTES,
-  availableGpuBytes,
-  deriveMaxConcurrency,
-} from '../../lib/service/gpu-memory.js';
+import { GpuCacheReleaser } from '../../lib/service/gpu-memory.js';
 import { createLogger } from '../../lib/common/log.js';
 import { loadNative, type GpuMemory } from '../../lib/native/loader.js';
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
-
-describe('deriveMaxConcurrency', () => {
-  it('keeps the documented estimates: 2 GiB reserve, 1.5 GiB a request, at most 16', () => {
-    expect([GPU_RESERVE_BYTES, REQUEST_WORKING_BYTES, MAX_DERIVED_CONCURRENCY]).toEqual([2 * GIB, 1.5 * GIB, 16]);
-  });
-
-  it.each([
-    [0, 1], // nothing left: still serve one at a time
-    [1 * GIB, 1],
-    [2 * GIB, 1],
-    [3.5 * GIB - 1, 1],
-    [3.5 * GIB, 1],
-    [5 * GIB - 1, 1],
-    [5 * GIB, 2],
-    [13.5 * GIB, 7], // a 24 GB card after the bf16 model, KV cache and codec
-    [20 * GIB, 12],
-    [26 * GIB, 16],
-    [26 * GIB - 1, 15],
-    [37 * GIB, 16], // a 48 GB card: clamped
-    [70 * GIB, 16],
-  ])('%d bytes available -> %d', (available, limit) => {
-    expect(deriveMaxConcurrency(available)).toBe(limit);
-  });
-
-  it.each([
-    [-GIB, 1],
-    [Number.NaN, 1],
-    [Number.POSITIVE_INFINITY, 16],
-  ])('degenerate input %d -> %d', (available, limit) => {
-    expect(deriveMaxConcurrency(available)).toBe(limit);
-  });
-
-  it('takes other estimates', () => {
-    expect(deriveMaxConcurrency(10 * GIB, 0, GIB)).toBe(10);
-    expect(deriveMaxConcurrency(10 * GIB, 4 * GIB, 3 * GIB)).toBe(2);
-  });
-});
-
-describe('availableGpuBytes', () => {
-  it.each([
-    [{ free: 10 * GIB, reserved: 8 * GIB, allocated: 8 * GIB }, 10 * GIB],
-    [{ free: 10 * GIB, reserved: 9 * GIB, allocated: 8 * GIB }, 11 * GIB], // the cache is usable too
-    [{ free: 0, reserved: 0, allocated: 0 }, 0],
-  ])('%o -> %d', (memory, bytes) => {
-    expect(availableGpuBytes(memory)).toBe(bytes);
-  });
-});
 
 /**
  * A stand-in for a CUDA engine's two memory calls (no GPU here): reserved bytes the test sets,

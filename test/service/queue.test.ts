@@ -1,5 +1,5 @@
 // RequestQueue: admission, E_BUSY, cancellation while waiting, and changing the limit while
-// requests run and wait (the CUDA limit is derived after load, with requests possibly queued).
+// requests run and wait (the limit takes the engine's slots after load, with requests possibly queued).
 import { describe, expect, it } from 'vitest';
 import { RequestQueue } from '../../lib/service/queue.js';
 

@@ -254,7 +254,7 @@ describe('runWorker on a fake RunPod platform', () => {
     fake.stopJobs('long', 'long2');
   });
 
-  it('reads a concurrency function once the model is loaded (the limit derived at load)', async () => {
+  it('reads a concurrency function once the model is loaded (the limit set at load)', async () => {
     const seen: string[] = [];
     const concurrency = () => (seen.push(tts.health().status), tts.maxConcurrency);
     await start({ concurrency, jobs: ['f1', 'f2'].map((id) => ({ id, input: request() })) });
