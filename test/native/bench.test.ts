@@ -65,12 +65,50 @@ describe('higgs-bench', () => {
     expect(report.request.columns).toBeLessThanOrEqual(25 * 2 + 9);
   });
 
+  it('adds a batch sweep with --batch: per batch size the step, throughput and a newcomer beside it', () => {
+    const json = join(mkdtempSync(join(tmpdir(), 'higgs-bench-')), 'report.json');
+    execFileSync(bench, ['--shape', 'tiny', '--steps', '4', '--warmup', '1', '--batch', '1,3', '--batching', 'fast', '--voice-seconds', '2',
+      '--request-seconds', '0', '--no-codec', '--json', json], { encoding: 'utf8', timeout: 120_000 });
+    const row = z.object({
+      batch: z.number().int().positive(),
+      step_ms_p50: positive,
+      step_ms_p90: positive,
+      back_to_back_ms: positive,
+      frames_per_s: positive,
+      real_time_factor: positive,
+      weight_bytes_per_step: positive,
+      kv_bytes_per_step: positive,
+      gb_per_s: positive,
+      newcomer_first_audio_ms: positive,
+      newcomer_prompt_positions: z.number().int().positive(),
+      frame_gap_p50_ms: positive,
+      frame_gap_p99_ms: positive,
+      graph_capture_s: z.null(),
+      graph_pool_bytes: z.null(),
+    }).strict();
+    const sweep = z.object({ batching: z.literal('fast'), slots: z.literal(4), warmup: z.literal(1), steps: z.literal(4), graphs: z.literal(false), rows: z.array(row) })
+      .strict()
+      .parse(JSON.parse(readFileSync(json, 'utf8')).batch_sweep);
+    expect(sweep.rows.map((r) => r.batch)).toEqual([1, 3]);
+    for (const r of sweep.rows) {
+      expect(r.frames_per_s).toBeCloseTo((r.batch * 1e3) / r.step_ms_p50, 6);
+      expect(r.real_time_factor).toBeCloseTo((r.step_ms_p50 * 25) / 1e3, 9);
+      expect(r.newcomer_prompt_positions).toBe(32 + 25 * 2 + 1 + 24 + 1);
+    }
+    // The weights are read once whatever the batch; each row reads its own KV.
+    expect(sweep.rows[1]!.weight_bytes_per_step).toBe(sweep.rows[0]!.weight_bytes_per_step);
+    expect(sweep.rows[1]!.kv_bytes_per_step).toBeGreaterThan(2 * sweep.rows[0]!.kv_bytes_per_step);
+  });
+
   it('refuses bad flags with the usage text and exit code 2', () => {
-    for (const args of [['--steps', 'many'], ['--frobnicate', '1'], ['--prompt', '1']]) {
+    for (const args of [['--steps', 'many'], ['--frobnicate', '1'], ['--prompt', '1'], ['--batch', '0'], ['--batch', '1,x'], ['--batch', '256']]) {
       const run = spawnSync(bench, args, { encoding: 'utf8' });
       expect(run.status).toBe(2);
       expect(run.stderr).toContain('usage: higgs-bench');
     }
+    const mode = spawnSync(bench, ['--shape', 'tiny', '--batch', '1', '--batching', 'quick', '--no-codec', '--request-seconds', '0'], { encoding: 'utf8' });
+    expect(mode.status).toBe(1);
+    expect(mode.stderr).toContain("E_INPUT: unknown batching mode 'quick' (exact, fast)");
     const ok = spawnSync(bench, ['--help'], { encoding: 'utf8' });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain('--request-seconds');
