@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "buffer_limits.h"
+#include "lm/generator.h"
 
 namespace higgs::bench {
 namespace {
@@ -134,10 +135,11 @@ BenchArgs parse_bench_args(int argc, char** argv) {
     usage(2);
   }
   if (a.max_context == 0) {
-    // The step timings (warm-up, alone, back to back; the batch sweep's rows one more), the voice
-    // prompt and the long request.
+    // The step timings (warm-up, alone, back to back; the batch sweep's rows also their lead:
+    // they prefill one piece per step, one after another), the voice prompt and the long request.
     const std::int64_t batch = a.batch.empty() ? 0 : *std::max_element(a.batch.begin(), a.batch.end());
-    const std::int64_t steps = a.prompt + batch + a.warmup + 2 * a.steps + 1;
+    const std::int64_t pieces = (a.prompt + lm::kPrefillPiece - 1) / lm::kPrefillPiece;
+    const std::int64_t steps = a.prompt + batch * pieces + a.warmup + 2 * a.steps + 1;
     const std::int64_t voice = 64 + 25 * a.voice_seconds + 32;
     const std::int64_t request = 64 + 25 * a.request_seconds + 16;
     a.max_context = std::max({steps, voice, request});

@@ -29,10 +29,11 @@ BatchTiming time_batch(lm::HiggsLM& model, const GenerateRequest& prompt, std::i
   input.sampling = {prompt.temperature, prompt.top_k, prompt.top_p, prompt.ras_window, prompt.ras_max_repeats,
                     prompt.seed};
   const auto P = input.prompt.input_ids.size(0);
-  // Rows prefill one after another (one piece per step), so the first is up to B columns ahead:
-  // none may end before the timed steps do.
-  if (P + B + warmup + 2 * steps + 1 > model.cache().max_context()) {
-    throw HiggsError(ErrorCode::Input, "the batch sweep needs max_context >= prompt + batch + warmup + 2 * steps + 1");
+  // Rows prefill one after another (one piece per step), so the first is up to B times its
+  // pieces columns ahead: none may end before the timed steps do.
+  const auto lead = B * ((P + lm::kPrefillPiece - 1) / lm::kPrefillPiece);
+  if (P + lead + warmup + 2 * steps + 1 > model.cache().max_context()) {
+    throw HiggsError(ErrorCode::Input, "the batch sweep needs max_context >= prompt + batch * prompt pieces + warmup + 2 * steps + 1");
   }
   input.max_frames = model.cache().max_context();  // rows run to the end of their cache
   lm::SlotBatch batch(model, B, lm::parse_batch_mode(batching));
@@ -71,8 +72,8 @@ BatchTiming time_batch(lm::HiggsLM& model, const GenerateRequest& prompt, std::i
   wait();
   timing.back_to_back_ms = ms_since(start) / static_cast<double>(steps);
   if (failure) std::rethrow_exception(failure);
-  // About where the rows were in the timed steps (they started up to B columns apart).
-  timing.mean_positions = static_cast<double>(P) + static_cast<double>(B) / 2 + static_cast<double>(warmup + steps);
+  // About where the rows were in the timed steps (they started up to `lead` columns apart).
+  timing.mean_positions = static_cast<double>(P) + static_cast<double>(lead) / 2 + static_cast<double>(warmup + steps);
   return timing;
 }
 

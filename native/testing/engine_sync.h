@@ -50,7 +50,7 @@ DecodeTiming time_decode_sync(Engine& engine, GenerateRequest prompt, std::int64
 // generations of `prompt` (seeds seed, seed + 1, ...; a row that ends is replaced between steps),
 // computed as `batching` says ("exact" or "fast"). Made and dropped on the LM thread, beside the
 // engine's own batch; every KV cache has the engine's max_context, which must hold the prompt,
-// batch + warmup + 2 * steps + 1 columns (E_INPUT otherwise).
+// batch * (its prefill pieces) + warmup + 2 * steps + 1 columns (E_INPUT otherwise).
 struct BatchTiming {
   std::vector<double> step_ms;  // each step of `batch` rows, alone (the host waits after each)
   double back_to_back_ms = 0;   // mean of `steps` steps in a row, replacements included

@@ -1,7 +1,7 @@
 // Continuous batching on the LM thread: S slots, each with a KV cache of its own and at most one
 // generation (an EagerGeneration), advanced together one column per step(). Generations join
-// between steps (their prompt prefilled into a free slot) and leave as they stop, are cancelled
-// or fail, without touching the other rows. Slot 0 uses the model's own cache: exclusive jobs
+// a free slot between steps (their prompt prefilled one piece per step while the others decode)
+// and leave as they stop, are cancelled or fail, without touching the other rows. Slot 0 uses the model's own cache: exclusive jobs
 // (forward, load) run only when no slot is busy.
 //
 // Two ways to compute a step (docs/architecture.md#continuous-batching):
