@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { HiggsError } from '../common/errors.js';
 import { LOG_LEVELS, type LogLevel } from '../common/log-levels.js';
 import { packageRoot } from '../common/package-root.js';
+import type { EngineOptions } from '../native/addon-types.js';
 
 export const DTYPES = ['float32', 'bfloat16', 'float16'] as const;
 export type Dtype = (typeof DTYPES)[number];
@@ -108,9 +109,10 @@ export const CONFIG_VARIABLES: Readonly<Record<ConfigKey, string>> = {
 /** HIGGS_SLOTS' upper bound: the native core's own (constants.limits.maxSlots; a test holds them equal). */
 export const MAX_SLOTS = 256;
 
-export const BATCHING_MODES = ['exact', 'fast'] as const;
+// The engine's choices (EngineOptions), listed for validation: `satisfies` keeps them its own.
+export const BATCHING_MODES = ['exact', 'fast'] as const satisfies readonly NonNullable<EngineOptions['batching']>[];
 export type Batching = (typeof BATCHING_MODES)[number];
-export const DECODE_MODES = ['auto', 'eager', 'static', 'graph'] as const;
+export const DECODE_MODES = ['auto', 'eager', 'static', 'graph'] as const satisfies readonly NonNullable<EngineOptions['decode']>[];
 export type DecodeMode = (typeof DECODE_MODES)[number];
 
 /** HIGGS_MAX_QUEUE: requests (or serve's jobs) that may wait for a slot. */

@@ -172,6 +172,27 @@ struct EagerGeneration::Impl {
   std::int64_t prefilled = 0;  // prompt positions already in the cache
   Clock::time_point decode_start;
 
+  // RAS: the codebooks of `column` that repeat too often in the window.
+  std::vector<bool> repeats(const Column& column) const {
+    return ras_rows(history, column, input.sampling.ras_window, input.sampling.ras_max_repeats);
+  }
+
+  // The tail of a step: the repeating codebooks take the redraw, then the delay pattern, the
+  // bookkeeping and the stream. True once the generation has stopped.
+  bool take(Column column, const std::vector<bool>& repeat, const Column& redraw) {
+    for (std::int64_t k = 0; k < K; ++k) if (repeat[k]) column[k] = redraw[k];
+    const bool ended = delay.apply(column);
+    out.columns.push_back(column);
+    history.push_back(column);
+    streamer.flush(out.columns, false);
+    if (cb.on_progress) cb.on_progress(static_cast<std::int64_t>(out.columns.size()), input.max_frames);
+    if (ended) {
+      out.stop = StopReason::AudioEnd;
+      return true;
+    }
+    return static_cast<std::int64_t>(out.columns.size()) >= input.max_frames;
+  }
+
   Impl(HiggsLM& m, KvCache& c, GenerationInput in, GenerationCallbacks callbacks)
       : model(m),
         cache(c),
@@ -264,27 +285,15 @@ bool EagerGeneration::accept(const at::Tensor& audio_logits) {
   const auto step = producing();
   auto logits = audio_logits.to(g.model.options().device());  // [K, V] fp32
   auto column = to_column(sample_rows(logits, p, step));
-  const auto repeat = ras_rows(g.history, column, p.ras_window, p.ras_max_repeats);
-  if (std::find(repeat.begin(), repeat.end(), true) == repeat.end()) return accept_drawn(column, column);  // no redraw taken
+  const auto repeat = g.repeats(column);
+  if (std::find(repeat.begin(), repeat.end(), true) == repeat.end()) return g.take(std::move(column), repeat, {});
   // The redraw only when some codebook repeats; also in greedy mode, as the original.
-  return accept_drawn(std::move(column), to_column(resample_raw(logits, p, step)));
+  return g.take(std::move(column), repeat, to_column(resample_raw(logits, p, step)));
 }
 
 bool EagerGeneration::accept_drawn(Column column, const Column& redraw) {
-  auto& g = *impl_;
-  const auto& p = g.input.sampling;
-  const auto repeat = ras_rows(g.history, column, p.ras_window, p.ras_max_repeats);
-  for (std::int64_t k = 0; k < g.K; ++k) if (repeat[k]) column[k] = redraw[k];
-  const bool ended = g.delay.apply(column);
-  g.out.columns.push_back(column);
-  g.history.push_back(column);
-  g.streamer.flush(g.out.columns, false);
-  if (g.cb.on_progress) g.cb.on_progress(static_cast<std::int64_t>(g.out.columns.size()), g.input.max_frames);
-  if (ended) {
-    g.out.stop = StopReason::AudioEnd;
-    return true;
-  }
-  return static_cast<std::int64_t>(g.out.columns.size()) >= g.input.max_frames;
+  const auto repeat = impl_->repeats(column);
+  return impl_->take(std::move(column), repeat, redraw);
 }
 
 GenerationOutput EagerGeneration::finish() {
