@@ -66,6 +66,8 @@ export interface ModelInfo {
   graphCaptureSeconds: number;
   /** Static/graph decode: the KV lengths a step attends over (empty for eager). */
   kvBuckets: number[];
+  /** Static/graph decode with slots > 1: the row counts a step is captured for (empty otherwise). */
+  rowBuckets: number[];
   /** The decode step runs the fused CUDA kernels. */
   fusedKernels: boolean;
   /** Generations decoded together: concurrent generate() calls beyond this wait in arrival order. */

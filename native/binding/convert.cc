@@ -12,7 +12,7 @@ namespace {
 // Bumped when the JS-facing API changes (lib/native/loader.ts refuses another).
 // 3: every sampling field required, constants, the whole ModelInfo, EngineOptions.decode, no loadRandom.
 // 5: EngineOptions.batching, ModelInfo.batching and slotContext, limits.maxSlots, GenerateRequest.arrival and continues.
-constexpr int kAbiVersion = 5;
+constexpr int kAbiVersion = 6;
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 
 // A reader of one object's fields, naming each in its errors as "<what>: <key> ...".
@@ -172,9 +172,13 @@ Napi::Object write_model_info(Napi::Env env, const ModelInfo& m) {
   o.Set("loadSeconds", num(env, m.load_seconds));
   o.Set("decode", m.decode);
   o.Set("graphCaptureSeconds", num(env, m.graph_capture_seconds));
-  auto buckets = Napi::Array::New(env, m.kv_buckets.size());
-  for (std::size_t i = 0; i < m.kv_buckets.size(); ++i) buckets.Set(static_cast<std::uint32_t>(i), num(env, m.kv_buckets[i]));
-  o.Set("kvBuckets", buckets);
+  const auto numbers = [&](const std::vector<std::int64_t>& values) {
+    auto array = Napi::Array::New(env, values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) array.Set(static_cast<std::uint32_t>(i), num(env, values[i]));
+    return array;
+  };
+  o.Set("kvBuckets", numbers(m.kv_buckets));
+  o.Set("rowBuckets", numbers(m.row_buckets));
   o.Set("fusedKernels", m.fused_kernels);
   o.Set("slots", num(env, m.slots));
   o.Set("batching", m.batching);

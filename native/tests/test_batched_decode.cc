@@ -312,9 +312,9 @@ HIGGS_TEST(slots_fit_the_memory_there_is) {
   HIGGS_CHECK(derived_slots(10 * GiB, 896 * MiB) == 1 + (6 * GiB) / (896 * MiB));
   HIGGS_CHECK(derived_slots(3 * GiB, 896 * MiB) == 1);  // below the reserve: the model's cache only
   HIGGS_CHECK(derived_slots(0, 896 * MiB) == 1);        // unknown memory
-  check_slot_memory(4, 100 * MiB, 1 * GiB, "this machine");  // 300 MiB of 1 GiB
-  check_slot_memory(200, 100 * MiB, 0, "this machine");      // unknown: not checked
-  HIGGS_CHECK_THROWS(check_slot_memory(9, 100 * MiB, 1 * GiB, "this machine"), ErrorCode::Input,
+  check_slot_memory(4, 3, 100 * MiB, 1 * GiB, "this machine");  // 300 MiB of 1 GiB
+  check_slot_memory(200, 199, 100 * MiB, 0, "this machine");      // unknown: not checked
+  HIGGS_CHECK_THROWS(check_slot_memory(9, 8, 100 * MiB, 1 * GiB, "this machine"), ErrorCode::Input,
                      "8 more KV caches of 100 MiB, and this machine has 1024 MiB free");
 }
 

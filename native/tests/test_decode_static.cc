@@ -72,7 +72,7 @@ HIGGS_TEST(static_sampler_draws_the_eager_samplers_tokens) {
       {0.0, 0, 1.0}, {1.0, 0, 1.0}, {0.7, 0, 1.0}, {1.0, 5, 1.0}, {1.0, 0, 0.9}, {0.8, 50, 0.95},
       {1.3, 4000, 0.5}, {1.0, 1026, 1.0}, {0.5, 1, 0.3}, {0.0, 5, 0.9},  // greedy ignores top-k / top-p
   };
-  SamplerBuffers buffers(device, 16);
+  SamplerBuffers buffers(device);
   for (std::size_t t = 0; t < table.size(); ++t) {
     auto p = table[t];
     p.seed = 1000 + t * 7919;
@@ -83,6 +83,27 @@ HIGGS_TEST(static_sampler_draws_the_eager_samplers_tokens) {
                       "settings " << t << " step " << step);
       HIGGS_CHECK_MSG(at::equal(static_resample_raw(logits, buffers, s), resample_raw(logits, p, step)),
                       "resample, settings " << t << " step " << step);
+    }
+  }
+}
+
+// A draw's counter base hashed on the device (a DecodeState row's seed and step) equals the
+// host's draw_base, for steps and seeds across the 32-bit range.
+HIGGS_TEST(device_draw_bases_equal_the_host_ones) {
+  const auto device = test_options().device();
+  std::vector<std::int64_t> seeds, steps;
+  for (std::uint64_t seed : {0ull, 1ull, 77ull, 0xFFFFFFFFull, 0x123456789ABCull}) {
+    for (std::int64_t step : {0ll, 1ll, 2ll, 4095ll, 0xFFFFFFFFll}) {
+      seeds.push_back(static_cast<std::int64_t>(seed_base(seed)));
+      steps.push_back(step);
+    }
+  }
+  const auto on = [&](const std::vector<std::int64_t>& v) { return at::tensor(v, at::kLong).to(device); };
+  for (auto stream : {NoiseStream::Sample, NoiseStream::RasResample}) {
+    auto bases = draw_bases(on(seeds), on(steps), stream).to(at::kCPU);
+    for (std::size_t i = 0; i < seeds.size(); ++i) {
+      const auto want = draw_base(static_cast<std::uint32_t>(seeds[i]), steps[i], stream);
+      HIGGS_CHECK_MSG(bases[static_cast<std::int64_t>(i)].item<std::int64_t>() == static_cast<std::int64_t>(want), "case " << i);
     }
   }
 }

@@ -158,7 +158,7 @@ HIGGS_TEST(fused_samplers_draw_the_tensor_op_tokens) {
   logits.narrow(1, 10, 4).fill_(5.0f);  // ties at the top
   const std::vector<SamplingParams> table = {{0.0, 0, 1.0}, {1.0, 0, 1.0}, {0.7, 0, 1.0}, {1.0, 5, 1.0},
                                              {1.0, 0, 0.9}, {0.8, 50, 0.95}, {0.5, 1, 0.3}};
-  SamplerBuffers buffers(at::kCUDA, 16);
+  SamplerBuffers buffers(at::kCUDA);
   for (std::size_t t = 0; t < table.size(); ++t) {
     auto p = table[t];
     p.seed = 2000 + t * 104729;

@@ -36,15 +36,16 @@ struct EngineOptions {
   // The candidate successors of the norm and GEMV kernels (tested on CUDA, not yet measured
   // faster). Process-wide: the last Engine made decides.
   bool next_kernels = false;
-  // Generations decoded together (continuous batching, lm/slot_batch.h), each in a slot with its
-  // own KV cache of max_context positions. 0 = the default with eager decode: 4 on the CPU, on a
-  // GPU what its free memory holds after the weights (at most 32); the static and graph paths
-  // decode one generation at a time for now (slots 1). Eager decode only. Load rejects (E_INPUT)
-  // below 0, above kMaxSlots, or KV caches larger than the device's memory.
+  // Generations decoded together (continuous batching, lm/generation_batch.h), each in a slot
+  // with its own KV cache of max_context positions. 0 = the default: with eager decode 4 on the
+  // CPU and on a GPU what its free memory holds after the weights (at most 32); with static or
+  // graph decode 1 (the one-row step with the fused kernels), and slots > 1 there decode their
+  // rows' state on the device (lm/device_slot_batch.h, a graph per row bucket). Load rejects
+  // (E_INPUT) below 0, above kMaxSlots, or KV caches larger than the device's memory.
   std::int64_t slots = 0;
   // How a step of several slots is computed: "exact" (each row as at batch 1: a request's codes
   // never depend on its neighbours) or "fast" (one batched forward: each weight read once per
-  // step; a row may differ in the last bits from its solo run). Eager decode only.
+  // step; a row may differ in the last bits from its solo run).
   std::string batching = "exact";
 };
 
@@ -65,6 +66,7 @@ struct ModelInfo {
   std::string decode;                 // the decode mode in use: "eager", "static" or "graph"
   double graph_capture_seconds = 0;   // capturing every KV bucket's graph (part of load_seconds)
   std::vector<std::int64_t> kv_buckets;  // static/graph decode: the KV lengths steps attend over
+  std::vector<std::int64_t> row_buckets;  // static/graph decode with slots > 1: rows per captured step
   bool fused_kernels = false;             // the decode step runs the fused CUDA kernels
   std::int64_t slots = 1;                 // generations decoded together (EngineOptions::slots)
   std::string batching = "exact";         // how they are computed (EngineOptions::batching)

@@ -34,6 +34,7 @@
 #include "lm/checkpoint_config.h"
 #include "lm/decode_runner.h"
 #include "lm/higgs_lm.h"
+#include "lm/device_slot_batch.h"
 #include "lm/slot_batch.h"
 
 namespace higgs {
@@ -140,8 +141,8 @@ struct Engine::State {
 
   // Touched only on the LM thread, except `info` (guarded by info_mutex).
   std::unique_ptr<lm::HiggsLM> model;
-  std::unique_ptr<lm::DecodeRunner> runner;  // static/graph decode; refers to `model`
-  std::unique_ptr<lm::SlotBatch> batch;      // eager decode: continuous batching; refers to `model`
+  std::unique_ptr<lm::DecodeRunner> runner;      // static/graph decode of one slot; refers to `model`
+  std::unique_ptr<lm::GenerationBatch> batch;    // continuous batching (eager, or static/graph with slots > 1)
 
   WaitingQueue waiting;  // generations and exclusive jobs behind the slot batch (waiting_queue.h)
 
@@ -156,7 +157,7 @@ struct Engine::State {
   // The LM thread's background work (EngineWorker::set_background): cancelled waiters leave,
   // the queue's front is admitted (or, if exclusive, run once no slot is busy), then one step.
   bool background() {
-    waiting.drop_cancelled([](const lm::SlotBatch::Done& done) {
+    waiting.drop_cancelled([](const lm::GenerationBatch::Done& done) {
       done(std::make_exception_ptr(HiggsError(ErrorCode::Cancelled, "generation was cancelled")), nullptr);
     });
     bool held = false;  // a free slot is kept for an earlier request's next chunk
@@ -260,23 +261,32 @@ struct Engine::State {
       throw HiggsError(ErrorCode::Input, "slots must be 0 (the default) to " + std::to_string(kMaxSlots) + " (got " +
                                              std::to_string(options.slots) + ")");
     }
-    if (mode != "eager") {
-      if (options.slots > 1) {
-        throw HiggsError(ErrorCode::Input, "slots > 1 needs eager decode for now (decode mode '" + mode + "' runs one generation at a time)");
-      }
+    const auto device = lm->options().device();
+    const auto batching = lm::parse_batch_mode(options.batching);
+    if (mode != "eager" && options.slots <= 1) {  // one generation at a time, from prefill to its end
       runner = std::make_unique<lm::DecodeRunner>(*lm, mode == "graph", options.fused_kernels);
       base.graph_capture_seconds = runner->capture_all();
       base.kv_buckets = runner->buckets();
       base.fused_kernels = runner->uses_fused_kernels();
       base.slots = 1;
+    } else if (mode != "eager") {  // the rows' decode state on the device, one arena of KV caches
+      check_slot_memory(options.slots, options.slots, lm->cache().bytes(), device);
+      auto rows = std::make_unique<lm::DeviceSlotBatch>(*lm, options.slots, batching, mode == "graph", options.fused_kernels);
+      base.graph_capture_seconds = rows->capture_all();
+      base.kv_buckets = rows->runner().buckets();
+      base.row_buckets = rows->runner().row_buckets();
+      base.fused_kernels = rows->runner().uses_fused_kernels();
+      base.kv_cache_bytes = lm->cache().bytes() + rows->kv_bytes();
+      batch = std::move(rows);
     } else {
-      const auto device = lm->options().device();
       const auto slots = options.slots > 0 ? options.slots : default_slots(lm->cache().bytes(), device);
-      check_slot_memory(slots, lm->cache().bytes(), device);
-      batch = std::make_unique<lm::SlotBatch>(*lm, slots, lm::parse_batch_mode(options.batching));
+      check_slot_memory(slots, slots - 1, lm->cache().bytes(), device);
+      batch = std::make_unique<lm::SlotBatch>(*lm, slots, batching);
+      base.kv_cache_bytes = lm->cache().bytes() * slots;
+    }
+    if (batch) {
       base.slots = batch->slots();
       base.batching = lm::batch_mode_name(batch->mode());
-      base.kv_cache_bytes = lm->cache().bytes() * base.slots;
     }
     base.slot_context = lm->cache().max_context();
     base.load_seconds = engine_detail::seconds_since(start);
@@ -296,8 +306,10 @@ struct Engine::State {
   static std::int64_t default_slots(std::int64_t cache_bytes, const at::Device& device) {
     return device.is_cuda() ? derived_slots(available_memory(device), cache_bytes) : kDefaultSlots;
   }
-  static void check_slot_memory(std::int64_t slots, std::int64_t cache_bytes, const at::Device& device) {
-    higgs::check_slot_memory(slots, cache_bytes, available_memory(device), device.is_cuda() ? "the GPU" : "this machine");
+  static void check_slot_memory(std::int64_t slots, std::int64_t new_caches, std::int64_t cache_bytes,
+                                const at::Device& device) {
+    higgs::check_slot_memory(slots, new_caches, cache_bytes, available_memory(device),
+                             device.is_cuda() ? "the GPU" : "this machine");
   }
 
   void drop_model() {

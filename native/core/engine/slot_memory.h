@@ -24,13 +24,14 @@ inline std::int64_t derived_slots(std::int64_t available, std::int64_t cache_byt
   return std::clamp<std::int64_t>(1 + extra, 1, kMaxDerivedSlots);
 }
 
-// E_INPUT when the other slots' caches would take more than three quarters of `available`
-// (0 = unknown: not checked).
-inline void check_slot_memory(std::int64_t slots, std::int64_t cache_bytes, std::int64_t available,
-                              const std::string& device) {
-  const auto needed = static_cast<double>(slots - 1) * static_cast<double>(cache_bytes);
+// E_INPUT when the `new_caches` KV caches `slots` slots allocate (slots - 1 with eager decode,
+// whose slot 0 is the model's cache; slots with static decode, whose rows live in one arena)
+// would take more than three quarters of `available` (0 = unknown: not checked).
+inline void check_slot_memory(std::int64_t slots, std::int64_t new_caches, std::int64_t cache_bytes,
+                              std::int64_t available, const std::string& device) {
+  const auto needed = static_cast<double>(new_caches) * static_cast<double>(cache_bytes);
   if (available > 0 && needed > 0.75 * static_cast<double>(available)) {
-    throw HiggsError(ErrorCode::Input, std::to_string(slots) + " slots need " + std::to_string(slots - 1) +
+    throw HiggsError(ErrorCode::Input, std::to_string(slots) + " slots need " + std::to_string(new_caches) +
                                            " more KV caches of " + std::to_string(cache_bytes >> 20) + " MiB, and " +
                                            device + " has " + std::to_string(available >> 20) +
                                            " MiB free: lower slots or max_context");

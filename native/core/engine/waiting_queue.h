@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "lm/generator.h"
-#include "lm/slot_batch.h"
+#include "lm/generation_batch.h"
 
 namespace higgs {
 
@@ -31,7 +31,7 @@ class WaitingQueue {
     std::function<void()> exclusive;  // or, when empty, a generation:
     lm::GenerationInput input;
     lm::GenerationCallbacks callbacks;
-    lm::SlotBatch::Done done;
+    lm::GenerationBatch::Done done;
     std::uint64_t arrival = 0;  // GenerateRequest::arrival (0 = behind everything)
   };
 

@@ -1,4 +1,5 @@
 // gpu.h on a CUDA libtorch: ATen's CUDAGraph, the CUDA caching allocator and cudaMemGetInfo.
+#include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
@@ -7,6 +8,7 @@
 #include <cuda_runtime_api.h>
 
 #include "gpu/gpu.h"
+#include "gpu/host_copy.h"
 
 #include "errors.h"
 
@@ -74,5 +76,36 @@ void StepGraph::capture(const std::function<void()>& step, GraphPool pool, int w
 }
 
 void StepGraph::replay() { impl_->graph.replay(); }
+
+struct HostCopy::Impl {
+  at::Tensor host;
+  at::cuda::CUDAEvent landed;
+  bool pending = false;
+};
+
+HostCopy::HostCopy() : impl_(std::make_unique<Impl>()) {}
+HostCopy::~HostCopy() = default;
+
+void HostCopy::start(const at::Tensor& source) {
+  auto& i = *impl_;
+  if (!source.is_cuda()) {
+    i.host = source.to(at::kCPU).clone();
+    i.pending = false;
+    return;
+  }
+  if (!i.host.defined() || i.host.sizes() != source.sizes() || i.host.scalar_type() != source.scalar_type()) {
+    i.host = at::empty(source.sizes(), source.options().device(at::kCPU).pinned_memory(true));
+  }
+  i.host.copy_(source, /*non_blocking=*/true);
+  i.landed.record(c10::cuda::getCurrentCUDAStream(source.device().index()));
+  i.pending = true;
+}
+
+at::Tensor HostCopy::wait() {
+  auto& i = *impl_;
+  if (i.pending) i.landed.synchronize();
+  i.pending = false;
+  return i.host;
+}
 
 }  // namespace higgs::gpu

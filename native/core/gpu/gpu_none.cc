@@ -1,5 +1,7 @@
-// gpu.h for a libtorch without CUDA: no graphs, no device memory numbers.
+// gpu.h and host_copy.h for a libtorch without CUDA: no graphs, no device memory numbers, copies
+// done at once.
 #include "gpu/gpu.h"
+#include "gpu/host_copy.h"
 
 #include "errors.h"
 
@@ -20,5 +22,13 @@ void StepGraph::capture(const std::function<void()>&, GraphPool, int) {
   throw HiggsError(ErrorCode::Internal, "CUDA graphs need a libtorch built with CUDA");
 }
 void StepGraph::replay() { throw HiggsError(ErrorCode::Internal, "CUDA graphs need a libtorch built with CUDA"); }
+
+struct HostCopy::Impl {
+  at::Tensor host;
+};
+HostCopy::HostCopy() : impl_(std::make_unique<Impl>()) {}
+HostCopy::~HostCopy() = default;
+void HostCopy::start(const at::Tensor& source) { impl_->host = source.to(at::kCPU).clone(); }
+at::Tensor HostCopy::wait() { return impl_->host; }
 
 }  // namespace higgs::gpu

@@ -12,8 +12,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// The audio-out columns already in the prompt (reference clips in assistant turns, earlier
-// chunks): the RAS window starts on them. Audio-in clips (<|AUDIO|>) are not audio_out_ids.
+Column to_column(const at::Tensor& codes) {
+  auto host = codes.to(at::kCPU, at::kLong).contiguous();
+  return Column(host.data_ptr<std::int64_t>(), host.data_ptr<std::int64_t>() + host.numel());
+}
+
+}  // namespace
+
 std::vector<Column> prompt_audio_out_columns(const LmInput& prompt, std::int64_t audio_in_token_id) {
   std::vector<Column> columns;
   auto ids = prompt.input_ids.contiguous();
@@ -32,12 +37,15 @@ std::vector<Column> prompt_audio_out_columns(const LmInput& prompt, std::int64_t
   return columns;
 }
 
-Column to_column(const at::Tensor& codes) {
-  auto host = codes.to(at::kCPU, at::kLong).contiguous();
-  return Column(host.data_ptr<std::int64_t>(), host.data_ptr<std::int64_t>() + host.numel());
+std::int64_t checked_prompt_length(const LmInput& prompt, std::int64_t max_context) {
+  const auto L = prompt.input_ids.dim() == 1 ? prompt.input_ids.size(0) : 0;
+  if (L < 1) throw HiggsError(ErrorCode::Input, "input_ids must be a non-empty 1-D sequence");
+  if (L > max_context) {
+    throw HiggsError(ErrorCode::Input, "context of " + std::to_string(L) + " positions exceeds max_context " +
+                                           std::to_string(max_context));
+  }
+  return L;
 }
-
-}  // namespace
 
 LmInput column_input(const Column& column, std::int64_t position, std::int64_t audio_out_token_id) {
   LmInput in;
@@ -95,27 +103,16 @@ std::vector<bool> ras_rows(const std::vector<Column>& history, const Column& cho
   return rows;
 }
 
+void FrameStreamer::flush(const std::vector<Column>& columns, bool all) {
+  const auto n = std::max<std::int64_t>(0, static_cast<std::int64_t>(columns.size()) - K - 1);
+  if (!cb.on_frames || n <= streamed || (!all && n - streamed < cb.stream_every)) return;
+  std::vector<Column> frames;
+  for (auto i = streamed; i < n; ++i) frames.push_back(reverted_frame(columns, i + 1, max_code));
+  cb.on_frames(frames, streamed);
+  streamed = n;
+}
+
 namespace {
-
-// Hands reverted frames to on_frames as columns arrive. Output frame i (reverted frame i + 1) is
-// final, and not the dropped last frame, once column i + 1 + K exists.
-struct FrameStreamer {
-  const GenerationCallbacks& cb;
-  std::int64_t K, max_code;
-  std::int64_t streamed = 0;  // output frames already handed to on_frames
-
-  std::int64_t ready(const std::vector<Column>& columns) const {
-    return std::max<std::int64_t>(0, static_cast<std::int64_t>(columns.size()) - K - 1);
-  }
-  void flush(const std::vector<Column>& columns, bool all) {
-    const auto n = ready(columns);
-    if (!cb.on_frames || n <= streamed || (!all && n - streamed < cb.stream_every)) return;
-    std::vector<Column> frames;
-    for (auto i = streamed; i < n; ++i) frames.push_back(reverted_frame(columns, i + 1, max_code));
-    cb.on_frames(frames, streamed);
-    streamed = n;
-  }
-};
 
 void check_cancelled(const GenerationCallbacks& cb) {
   if (cb.cancelled && cb.cancelled()) throw HiggsError(ErrorCode::Cancelled, "generation was cancelled");
@@ -216,13 +213,8 @@ bool EagerGeneration::prefill_piece() {
   check_cancelled(g.cb);
   const auto& config = g.model.config();
   const auto& prompt = g.input.prompt;
-  const auto L = prompt.input_ids.dim() == 1 ? prompt.input_ids.size(0) : 0;
+  const auto L = checked_prompt_length(prompt, g.cache.max_context());
   if (g.prefilled == 0) {
-    if (L < 1) throw HiggsError(ErrorCode::Input, "input_ids must be a non-empty 1-D sequence");
-    if (L > g.cache.max_context()) {
-      throw HiggsError(ErrorCode::Input, "context of " + std::to_string(L) + " positions exceeds max_context " +
-                                             std::to_string(g.cache.max_context()));
-    }
     g.out.prompt_positions = L;
     g.history = prompt_audio_out_columns(prompt, config.audio_in_token_id);
   }

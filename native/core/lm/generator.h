@@ -57,6 +57,24 @@ void prefill_prompt(HiggsLM& model, const LmInput& prompt, KvCache& cache);
 
 class DecodeRunner;
 
+// The prompt's length, checked against what a cache of max_context holds (E_INPUT otherwise).
+std::int64_t checked_prompt_length(const LmInput& prompt, std::int64_t max_context);
+
+// The audio-out columns already in the prompt (reference clips in assistant turns, earlier
+// chunks): the RAS window starts on them. Audio-in clips (<|AUDIO|>) are not audio-out.
+std::vector<Column> prompt_audio_out_columns(const LmInput& prompt, std::int64_t audio_in_token_id);
+
+// Hands reverted frames to on_frames as columns arrive. Output frame i (reverted frame i + 1) is
+// final, and not the dropped last frame, once column i + 1 + K exists.
+struct FrameStreamer {
+  const GenerationCallbacks& cb;
+  std::int64_t K, max_code;
+  std::int64_t streamed = 0;  // output frames already handed to on_frames
+
+  // all: also a last group shorter than cb.stream_every (the generation has stopped).
+  void flush(const std::vector<Column>& columns, bool all);
+};
+
 // Throws HiggsError(E_CANCELLED) when `cancelled` turns true; frames streamed so far stay valid.
 // With a runner (made for this model) the decode steps are the static, device-resident ones
 // (CUDA graphs when the runner has them): the host reads the state every kCheckEvery steps, so

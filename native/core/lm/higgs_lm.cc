@@ -101,7 +101,8 @@ HiggsLM::HiggsLM(HiggsConfig config, HiggsWeights weights, std::int64_t max_cont
       }()),
       options_(options),
       cache_(config_.num_layers, max_context, config_.num_kv_heads, config_.head_dim, options),
-      rope_(rope_tables(config_.rope, config_.head_dim, max_context, options)) {}
+      // One row past max_context: the scratch position of a KvArena row (kv_cache.h) is ropes too.
+      rope_(rope_tables(config_.rope, config_.head_dim, max_context + 1, options)) {}
 
 void HiggsLM::validate(const LmInput& in, bool text_logits, const KvCache& cache) const {
   require(in.input_ids.defined() && in.input_ids.dim() == 1 && in.input_ids.size(0) >= 1,

@@ -40,6 +40,12 @@ std::uint32_t draw_base(std::uint32_t seed_base, std::int64_t step, NoiseStream 
   return hash32(base ^ static_cast<std::uint32_t>(static_cast<std::int64_t>(stream)));
 }
 
+at::Tensor draw_bases(const at::Tensor& seed_base, const at::Tensor& step, NoiseStream stream) {
+  // The host version's uint32 casts keep the low 32 bits.
+  auto base = hash32_tensor(at::bitwise_xor(seed_base, step.bitwise_and(kMask32)));
+  return hash32_tensor(at::bitwise_xor(base, static_cast<std::int64_t>(stream)));
+}
+
 std::uint32_t seed_base(std::uint64_t seed) {
   return hash32(hash32(static_cast<std::uint32_t>(seed)) ^ static_cast<std::uint32_t>(seed >> 32));
 }

@@ -48,6 +48,8 @@ at::Tensor gumbel_argmax_batched(const at::Tensor& logits, const at::Tensor& bas
 
 // The counter base of one draw (hash of seed_base, step and stream), as the host computes it.
 std::uint32_t draw_base(std::uint32_t seed_base, std::int64_t step, NoiseStream stream);
+// The same for int64 tensors of seed bases and steps (broadcast): on the device, graph-safe.
+at::Tensor draw_bases(const at::Tensor& seed_base, const at::Tensor& step, NoiseStream stream);
 
 // u in (0, 1) for every (row, token) of a [rows, vocab] grid, as float64 on `device`.
 at::Tensor counter_uniform(std::uint64_t seed, std::int64_t step, NoiseStream stream, std::int64_t rows,

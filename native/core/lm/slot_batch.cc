@@ -9,14 +9,6 @@
 
 namespace higgs::lm {
 
-const char* batch_mode_name(BatchMode mode) { return mode == BatchMode::Fast ? "fast" : "exact"; }
-
-BatchMode parse_batch_mode(const std::string& name) {
-  if (name == "exact") return BatchMode::RowExact;
-  if (name == "fast") return BatchMode::Fast;
-  throw HiggsError(ErrorCode::Input, "unknown batching mode '" + name + "' (exact, fast)");
-}
-
 SlotBatch::SlotBatch(HiggsLM& model, std::int64_t slots, BatchMode mode) : model_(model), mode_(mode) {
   if (slots < 1) throw HiggsError(ErrorCode::Input, "slots must be at least 1 (got " + std::to_string(slots) + ")");
   const auto& c = model.config();
