@@ -80,11 +80,12 @@ const ENVIRONMENT = `Environment:
   HIGGS_DEVICE           auto, cpu, cuda or cuda:N (default auto: a GPU when the build and the
                          machine have one, else cpu)
   HIGGS_DTYPE            float32, bfloat16 or float16 (default float32 on cpu, bfloat16 on cuda)
-  HIGGS_DECODE           auto (CUDA graphs on a GPU, eager on cpu), eager (batches), static
-                         or graph
+  HIGGS_DECODE           auto (CUDA graphs on a GPU, eager on cpu), eager (host sampling),
+                         static (state on the device) or graph (static steps as CUDA graphs)
   HIGGS_SLOTS            Generations the engine decodes together, each with its own KV cache
                          (default 0: the engine's choice: 4 on cpu; with eager decode on cuda
-                         what free memory holds; 1 with graph decode)
+                         what free memory holds; 1 with static or graph decode, where more
+                         batch the rows on the device)
   HIGGS_BATCHING         exact (default: each request computed as alone, same seed same
                          audio) or fast (one batched forward for all slots)
   HIGGS_MAX_CONCURRENCY  Requests generating at once (default: the engine's slots, once the

@@ -52,13 +52,15 @@ export interface HiggsConfig {
   maxConcurrency: number;
   /**
    * HIGGS_DECODE: the engine's decode path: "auto" (CUDA graphs on a GPU, eager on the CPU),
-   * "eager" (one forward per step; the path that batches), "static" or "graph".
+   * "eager" (one forward per step, sampling on the host), "static" (the step's state on the
+   * device) or "graph" (static steps as CUDA graphs).
    */
   decode: DecodeMode;
   /**
    * Generations the engine decodes together (continuous batching; each slot holds its own KV
-   * cache of maxContext positions); 0 = the engine's default with eager decode (4 on the CPU,
-   * what free GPU memory holds on a GPU); the static and graph paths run one at a time for now.
+   * cache of maxContext positions); 0 = the engine's default: with eager decode 4 on the CPU and
+   * what free GPU memory holds on a GPU, with static or graph decode 1 (more batch the rows on
+   * the device).
    * When the engine has more than one slot, the admission limit follows it.
    */
   slots: number;

@@ -22,8 +22,8 @@ export interface EngineOptions {
   /**
    * Generations decoded together, each in a slot with its own KV cache of maxContext positions
    * (continuous batching). 0 (default): with eager decode 4 on the CPU, on a GPU what its free
-   * memory holds after the weights (at most 32); static and graph decode run one generation at
-   * a time for now. Load fails (E_INPUT) below 0, above constants.limits.maxSlots,
+   * memory holds after the weights (at most 32); with static or graph decode 1, and more there
+   * keep the rows' decode state on the device (one captured graph per row bucket). Load fails (E_INPUT) below 0, above constants.limits.maxSlots,
    * or when the slots' KV caches would not fit in the device's free memory.
    */
   slots?: number;

@@ -183,7 +183,7 @@ export class HiggsAudio implements AsyncDisposable {
    * With the weights, KV cache and codec in place, size the admission queue: the engine's slots
    * (the generations it decodes together), so that a RunPod worker takes only jobs it can start
    * and the platform scales out instead of piling them on one worker. A one-slot engine (the
-   * GPU's graph decode, for now) thus runs one request at a time; HIGGS_MAX_CONCURRENCY admits
+   * GPU's graph decode unless HIGGS_SLOTS is set) thus runs one request at a time; HIGGS_MAX_CONCURRENCY admits
    * more, to overlap their voice encoding, codec decode and delivery with the next generation.
    * It also watches the GPU's cache.
    */

@@ -105,8 +105,8 @@ nlohmann::json bench_batch_sweep(Engine& engine, const ModelInfo& info, const Be
                           {"weight_bytes_per_step", weights},
                           {"kv_bytes_per_step", kv_bytes},
                           {"gb_per_s", (weights + kv_bytes) / (p50 * 1e-3) / 1e9},
-                          {"graph_capture_s", nullptr},
-                          {"graph_pool_bytes", nullptr}};
+                          {"graph_capture_s", timing.capture_seconds < 0 ? nlohmann::json(nullptr) : nlohmann::json(timing.capture_seconds)},
+                          {"graph_pool_bytes", timing.pool_bytes < 0 ? nlohmann::json(nullptr) : nlohmann::json(timing.pool_bytes)}};
     row.update(newcomer(engine, info, B, args));
     std::printf("%-28s B=%-3lld step p50 %.2f ms, %.1f frames/s, RTF %.3f, first audio %.1f ms, gap p99 %.1f ms\n",
                 "batch sweep", static_cast<long long>(B), p50, row["frames_per_s"].get<double>(),
@@ -115,7 +115,7 @@ nlohmann::json bench_batch_sweep(Engine& engine, const ModelInfo& info, const Be
     rows.push_back(row);
   }
   return {{"batching", args.batching}, {"slots", info.slots}, {"warmup", args.warmup}, {"steps", args.steps},
-          {"graphs", false}, {"rows", rows}};
+          {"decode", info.decode}, {"graphs", info.decode == "graph"}, {"rows", rows}};
 }
 
 }  // namespace higgs::bench

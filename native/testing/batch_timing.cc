@@ -1,5 +1,6 @@
-// time_batch_sync (engine_sync.h): a slot batch of B live rows stepped on the LM thread through
-// Engine::run_on_lm_thread, each step timed.
+// time_batch_sync (engine_sync.h): a batch of B live rows stepped on the LM thread through
+// Engine::run_on_lm_thread, each step timed: a SlotBatch with eager decode, a DeviceSlotBatch
+// (its graphs captured first) with static or graph decode.
 #include <chrono>
 
 #include "engine_sync.h"
@@ -7,6 +8,7 @@
 #include "gpu/gpu.h"
 #include "lm/generator.h"
 #include "lm/higgs_lm.h"
+#include "lm/device_slot_batch.h"
 #include "lm/slot_batch.h"
 
 namespace higgs {
@@ -18,8 +20,8 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-BatchTiming time_batch(lm::HiggsLM& model, const GenerateRequest& prompt, std::int64_t B, std::int64_t warmup,
-                       std::int64_t steps, const std::string& batching) {
+BatchTiming time_batch(lm::HiggsLM& model, const ModelInfo& info, const GenerateRequest& prompt, std::int64_t B,
+                       std::int64_t warmup, std::int64_t steps, const std::string& batching) {
   const auto device = model.options().device();
   auto wait = [&] {
     if (device.is_cuda()) gpu::synchronize(device.index());
@@ -36,7 +38,22 @@ BatchTiming time_batch(lm::HiggsLM& model, const GenerateRequest& prompt, std::i
     throw HiggsError(ErrorCode::Input, "the batch sweep needs max_context >= prompt + batch * prompt pieces + warmup + 2 * steps + 1");
   }
   input.max_frames = model.cache().max_context();  // rows run to the end of their cache
-  lm::SlotBatch batch(model, B, lm::parse_batch_mode(batching));
+  const auto mode = lm::parse_batch_mode(batching);
+  BatchTiming timing;
+  std::unique_ptr<lm::GenerationBatch> rows;
+  if (info.decode == "eager") {
+    rows = std::make_unique<lm::SlotBatch>(model, B, mode);
+  } else {
+    auto device_rows = std::make_unique<lm::DeviceSlotBatch>(model, B, mode, info.decode == "graph", info.fused_kernels);
+    device_rows->capture_all();
+    for (const auto& capture : device_rows->runner().captures()) {
+      if (capture.rows != B) continue;  // the bucket this batch size steps in
+      timing.capture_seconds = capture.seconds;
+      timing.pool_bytes = capture.pool_bytes;
+    }
+    rows = std::move(device_rows);
+  }
+  auto& batch = *rows;
   std::uint64_t admitted = 0;
   std::exception_ptr failure;
   auto top_up = [&] {
@@ -50,7 +67,6 @@ BatchTiming time_batch(lm::HiggsLM& model, const GenerateRequest& prompt, std::i
     }
     while (batch.prefilling()) batch.step();  // untimed: the timed steps decode only
   };
-  BatchTiming timing;
   top_up();
   for (std::int64_t i = 0; i < warmup; ++i) {
     batch.step();
@@ -84,7 +100,7 @@ BatchTiming time_batch_sync(Engine& engine, GenerateRequest prompt, std::int64_t
   if (batch < 1 || steps < 1) throw HiggsError(ErrorCode::Input, "the batch sweep needs batch >= 1 and steps >= 1");
   BatchTiming timing;
   run_on_lm_thread_sync(engine, [&](const Engine::LoadedLm& loaded) {
-    timing = time_batch(loaded.model, prompt, batch, warmup, steps, batching);
+    timing = time_batch(loaded.model, loaded.info, prompt, batch, warmup, steps, batching);
   });
   return timing;
 }

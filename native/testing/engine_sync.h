@@ -46,15 +46,18 @@ struct DecodeTiming {
 DecodeTiming time_decode_sync(Engine& engine, GenerateRequest prompt, std::int64_t warmup, std::int64_t steps,
                               bool eager);
 
-// higgs-bench's batch sweep: steps of a slot batch (lm/slot_batch.h) holding `batch` live
-// generations of `prompt` (seeds seed, seed + 1, ...; a row that ends is replaced between steps),
-// computed as `batching` says ("exact" or "fast"). Made and dropped on the LM thread, beside the
-// engine's own batch; every KV cache has the engine's max_context, which must hold the prompt,
+// higgs-bench's batch sweep: steps of a batch holding `batch` live generations of `prompt`
+// (seeds seed, seed + 1, ...; a row that ends is replaced between steps), computed as `batching`
+// says ("exact" or "fast"): a SlotBatch with the engine's eager decode, a DeviceSlotBatch with
+// its static or graph decode. Made and dropped on the LM thread, beside the engine's own batch;
+// every KV cache has the engine's max_context, which must hold the prompt,
 // batch * (its prefill pieces) + warmup + 2 * steps + 1 columns (E_INPUT otherwise).
 struct BatchTiming {
   std::vector<double> step_ms;  // each step of `batch` rows, alone (the host waits after each)
   double back_to_back_ms = 0;   // mean of `steps` steps in a row, replacements included
   double mean_positions = 0;    // mean KV length a row attended over in the timed steps
+  double capture_seconds = -1;  // graph decode: capturing the row bucket of `batch` rows (-1: no graphs)
+  std::int64_t pool_bytes = -1;  // and the graph pool's growth meanwhile
 };
 BatchTiming time_batch_sync(Engine& engine, GenerateRequest prompt, std::int64_t batch, std::int64_t warmup,
                             std::int64_t steps, const std::string& batching);

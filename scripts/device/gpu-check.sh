@@ -111,15 +111,17 @@ if [[ ${RESULT[build]} != FAILED ]]; then
       tail -n 20 "$OUT/bench-$shape.log"
     fi
   done
-  # Continuous batching (eager decode, the path that batches): the batch sweep of the full shape,
-  # row-exact and fast, with a newcomer's first audio while B streams run.
+  # Continuous batching: the batch sweep of the full shape with the device batch (graph decode,
+  # lm/device_slot_batch.h; SWEEP_DECODE=eager for the host-sampled slot batch), row-exact and
+  # fast, with a newcomer's first audio while B streams run. max_context 1024: fewer KV buckets
+  # to capture and arenas of 1024 positions per row.
   if [[ $BENCH_DEVICE == cuda && " $BENCH_SHAPES " == *" full "* ]]; then
     # Row-exact costs B forwards per step: a shorter sweep.
     for run in "fast:${SWEEP:-1,2,4,8,16,32}" "exact:${SWEEP_EXACT:-1,4,16}"; do
       batching=${run%%:*}
-      stamp "higgs-bench full on cuda, batch sweep ($batching)"
-      timeout 240 "$BUILD"/higgs-bench --shape full --device cuda --decode eager --batching "$batching" \
-        --batch "${run#*:}" --prompt 128 --steps 32 --warmup 4 --request-seconds 0 --no-codec \
+      stamp "higgs-bench full on cuda, batch sweep ($batching, ${SWEEP_DECODE:-graph} decode)"
+      timeout 240 "$BUILD"/higgs-bench --shape full --device cuda --decode "${SWEEP_DECODE:-graph}" --batching "$batching" \
+        --batch "${run#*:}" --prompt 128 --steps 32 --warmup 4 --max-context 1024 --request-seconds 0 --no-codec \
         --json "$OUT/bench-full-sweep-$batching.json" >"$OUT/bench-full-sweep-$batching.log" 2>&1 ||
         tail -n 20 "$OUT/bench-full-sweep-$batching.log"
     done
@@ -186,7 +188,7 @@ fi
   [[ -f $OUT/bench-full-aten.json ]] && pairs+=("higgs-bench (full, ATen ops only)=$OUT/bench-full-aten.json")
   [[ -f $OUT/bench-full-next.json ]] && pairs+=("higgs-bench (full, HIGGS_KERNELS_NEXT=1)=$OUT/bench-full-next.json")
   for batching in fast exact; do
-    [[ -f $OUT/bench-full-sweep-$batching.json ]] && pairs+=("higgs-bench (full, eager, batch sweep)=$OUT/bench-full-sweep-$batching.json")
+    [[ -f $OUT/bench-full-sweep-$batching.json ]] && pairs+=("higgs-bench (full, ${SWEEP_DECODE:-graph}, batch sweep $batching)=$OUT/bench-full-sweep-$batching.json")
   done
   [[ $BASELINE == 1 ]] && pairs+=("transformers (full)=$OUT/bench-transformers.json")
   python3 scripts/device/summarize_bench.py "${pairs[@]}"

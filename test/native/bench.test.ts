@@ -65,10 +65,11 @@ describe('higgs-bench', () => {
     expect(report.request.columns).toBeLessThanOrEqual(25 * 2 + 9);
   });
 
-  it('adds a batch sweep with --batch: per batch size the step, throughput and a newcomer beside it', () => {
+  // Eager decode steps a SlotBatch, static decode a DeviceSlotBatch (the rows' state on the device).
+  it.each(['eager', 'static'] as const)('adds a batch sweep with --batch (%s decode): per batch size the step, throughput and a newcomer beside it', (decode) => {
     const json = join(mkdtempSync(join(tmpdir(), 'higgs-bench-')), 'report.json');
     execFileSync(bench, ['--shape', 'tiny', '--steps', '4', '--warmup', '1', '--batch', '1,3', '--batching', 'fast', '--voice-seconds', '2',
-      '--request-seconds', '0', '--no-codec', '--json', json], { encoding: 'utf8', timeout: 120_000 });
+      '--request-seconds', '0', '--no-codec', '--decode', decode, '--json', json], { encoding: 'utf8', timeout: 120_000 });
     const row = z.object({
       batch: z.number().int().positive(),
       step_ms_p50: positive,
@@ -86,7 +87,8 @@ describe('higgs-bench', () => {
       graph_capture_s: z.null(),
       graph_pool_bytes: z.null(),
     }).strict();
-    const sweep = z.object({ batching: z.literal('fast'), slots: z.literal(4), warmup: z.literal(1), steps: z.literal(4), graphs: z.literal(false), rows: z.array(row) })
+    const sweep = z.object({ batching: z.literal('fast'), slots: z.literal(4), warmup: z.literal(1), steps: z.literal(4), decode: z.literal(decode),
+      graphs: z.literal(false), rows: z.array(row) })
       .strict()
       .parse(JSON.parse(readFileSync(json, 'utf8')).batch_sweep);
     expect(sweep.rows.map((r) => r.batch)).toEqual([1, 3]);

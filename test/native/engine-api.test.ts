@@ -125,15 +125,27 @@ describe('Engine', () => {
       expect(info.fusedKernels).toBe(false); // never on the CPU, and switched off here
       expect(info.graphCaptureSeconds).toBe(0);
       expect(info.intermediateSize).toBeGreaterThan(info.hiddenSize);
+      expect(info.slots).toBe(1);
+      expect(info.rowBuckets).toEqual([]); // one slot: the one-row runner
       expect(engine.info()).toEqual(info);
     } finally {
       await engine.dispose();
+    }
+    // Several slots with static decode: the device batch, its row buckets reported.
+    const rows = newEngine({ decode: 'static', slots: 5, batching: 'fast' });
+    try {
+      const info = await rows.load(tinyHfDir);
+      expect(info).toMatchObject({ decode: 'static', slots: 5, batching: 'fast', rowBuckets: [1, 2, 4, 5] });
+      expect(info.kvBuckets.at(-1)).toBe(info.maxContext);
+    } finally {
+      await rows.dispose();
     }
     const eager = newEngine({ decode: 'eager' });
     try {
       const info = await eager.load(tinyHfDir);
       expect(info.decode).toBe('eager');
       expect(info.kvBuckets).toEqual([]);
+      expect(info.rowBuckets).toEqual([]);
     } finally {
       await eager.dispose();
     }

@@ -212,7 +212,7 @@ class Engine {
   // The loaded LM as a job on the LM thread sees it.
   struct LoadedLm {
     lm::HiggsLM& model;
-    lm::DecodeRunner* runner;  // the static/graph decode runner; null when decoding eagerly
+    lm::DecodeRunner* runner;  // the one-slot static/graph runner; null with eager decode or slots > 1
     const ModelInfo& info;
   };
   // Runs `job` on the LM thread, queued like every call (E_NOT_LOADED without a model; what it

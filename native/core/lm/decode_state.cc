@@ -127,9 +127,10 @@ std::vector<Column> DecodeState::columns(std::int64_t begin, std::int64_t end) c
   return out;
 }
 
-at::Tensor DecodeState::window(std::int64_t B, const at::Tensor& from, std::int64_t n) const {
+at::Tensor DecodeState::window(std::int64_t B, std::int64_t n) const {
   const auto K = num_codebooks_;
-  auto index = (from.view({B, 1}) + at::arange(n, from.options()).view({1, n})).clamp_max(max_columns_ - 1);
+  auto first = step.narrow(0, 0, B).view({B, 1}) - n;
+  auto index = (first + at::arange(n, step.options()).view({1, n})).clamp(0, max_columns_ - 1);
   auto picked = columns_.narrow(0, 0, B).gather(1, index.view({B, n, 1}).expand({B, n, K})).view({B, n * K});
   return at::cat({done_.narrow(0, 0, B).to(at::kLong).view({B, 1}), end_column_.narrow(0, 0, B).view({B, 1}), picked}, 1);
 }

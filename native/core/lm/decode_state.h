@@ -49,10 +49,11 @@ class DecodeState {
   std::int64_t end_column() const;  // the column that ended the segment; valid when done()
   std::vector<Column> columns(std::int64_t begin, std::int64_t end) const;  // [begin, end)
 
-  // Rows 0..B-1 packed for one device -> host copy: int64 [B, 2 + n * K] holding done, the end
-  // column, then row r's columns from[r] .. from[r] + n - 1 (indices past the buffer read its last
-  // column: callers take only what exists). `from`: int64 [B] on the device.
-  at::Tensor window(std::int64_t B, const at::Tensor& from, std::int64_t n) const;
+  // Rows 0..B-1 packed for one device -> host copy, with nothing uploaded first: int64
+  // [B, 2 + n * K] holding done, the end column, then the n columns before the row's step
+  // (steps[r] - n .. steps[r] - 1, where steps[r] is the end column + 1 once done, else the
+  // columns the row has produced; indices below 0 read column 0: callers skip them).
+  at::Tensor window(std::int64_t B, std::int64_t n) const;
 
   std::int64_t rows() const { return step.size(0); }
   std::int64_t max_columns() const { return max_columns_; }

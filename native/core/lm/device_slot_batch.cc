@@ -36,7 +36,7 @@ struct DeviceSlotBatch::Row {
 struct DeviceSlotBatch::Read {
   std::int64_t rows = 0, n = 0;         // rows 0..rows-1, n columns each
   std::vector<std::uint64_t> ids;       // the generation each row held when the read started (0: none)
-  std::vector<std::int64_t> from, upto;  // the columns [from, upto) it covers
+  std::vector<std::int64_t> from, upto;  // the columns [from, upto) it covers at most
 };
 
 DeviceSlotBatch::DeviceSlotBatch(HiggsLM& model, std::int64_t slots, BatchMode mode, bool use_graphs,
@@ -195,9 +195,7 @@ void DeviceSlotBatch::start_read() {
   }
   if (read->rows == 0) return;
   read->n = std::max<std::int64_t>(read->n, 1);
-  auto from = at::tensor(std::vector<std::int64_t>(read->from.begin(), read->from.begin() + read->rows), at::kLong)
-                  .to(model_.options().device());
-  copy_.start(runner_.state().window(read->rows, from, read->n));
+  copy_.start(runner_.state().window(read->rows, read->n));
   read_ = std::move(read);
 }
 
@@ -212,10 +210,11 @@ void DeviceSlotBatch::collect_read() {
     if (read->ids[slot] == 0 || read->ids[slot] != row.id) continue;  // retired (and maybe reused) since
     const auto* w = data + slot * width;
     const bool done = w[0] != 0;
-    const auto available = done ? std::min(w[1] + 1, read->upto[slot]) : read->upto[slot];
-    for (auto c = std::max<std::int64_t>(read->from[slot], static_cast<std::int64_t>(row.out.columns.size()));
-         c < available; ++c) {
-      const auto* column = w + 2 + (c - read->from[slot]) * K;
+    // The window ends at the row's device step: the end column + 1 once done, else `upto`.
+    const auto available = done ? w[1] + 1 : read->upto[slot];
+    const auto first = available - read->n;
+    for (auto c = static_cast<std::int64_t>(row.out.columns.size()); c < available; ++c) {
+      const auto* column = w + 2 + (c - first) * K;
       row.out.columns.emplace_back(column, column + K);
     }
     try {

@@ -1,5 +1,6 @@
-// Continuous batching through `serve` with the real handler over the tiny model: requests sent
-// at once decode together in the engine's slots (exact batching, the default) and give the very
+// Continuous batching through `serve` with the real handler over the tiny model, with eager
+// decode (the host-sampled slot batch) and static decode (the device batch): requests sent at
+// once decode together in the engine's slots (exact batching, the default) and give the very
 // bytes they give one after another; a streamed request hears its first audio while others run.
 // Speed is not asserted here: higgs-bench --batch measures it (BENCHMARKS.md).
 import { join } from 'node:path';
@@ -13,35 +14,8 @@ import { startServer, type RunningServer } from '../../../lib/runpod/serve/serve
 import { tinyHfDir } from '../../setup/fixture-paths.js';
 import { goldensDir } from '../../support/goldens.js';
 
-let tts: HiggsAudio;
-let handler: TtsHandler;
-let server: RunningServer;
-let endpoint: ReturnType<ReturnType<typeof runpodSdk>['endpoint']> & {};
-
-beforeAll(async () => {
-  const config = {
-    ...loadConfig({ HIGGS_DEVICE: 'cpu', HIGGS_SLOTS: '8', HIGGS_MAX_QUEUE: '32' }),
-    modelDir: tinyHfDir,
-    codecDir: join(goldensDir, 'codec'),
-    voicesDir: null,
-    maxContext: 2048,
-  };
-  tts = new HiggsAudio({ config, logger: createLogger({ level: 'silent' }) });
-  handler = createTtsHandler(tts, null);
-  await handler.ready();
-  // As the CLI: the server runs as many jobs at once as the service admits (the engine's slots).
-  expect(tts.maxConcurrency).toBe(8);
-  server = await startServer(handler, { port: 0, concurrency: tts.maxConcurrency });
-  endpoint = runpodSdk('any-key', { baseUrl: `${server.url}/v2` }).endpoint('local')!;
-});
-
-afterAll(async () => {
-  await server?.close();
-  await handler?.dispose();
-});
-
 /** The most slots seen busy while `work` runs. */
-async function peakBusy<T>(work: Promise<T>): Promise<{ result: T; peak: number }> {
+async function peakBusy<T>(tts: HiggsAudio, work: Promise<T>): Promise<{ result: T; peak: number }> {
   let peak = 0;
   let running = true;
   const watch = (async () => {
@@ -57,7 +31,35 @@ async function peakBusy<T>(work: Promise<T>): Promise<{ result: T; peak: number 
   return { result, peak };
 }
 
-describe('continuous batching through serve', () => {
+describe.each(['eager', 'static'] as const)('continuous batching through serve (%s decode)', (decode) => {
+  let tts: HiggsAudio;
+  let handler: TtsHandler;
+  let server: RunningServer;
+  let endpoint: ReturnType<ReturnType<typeof runpodSdk>['endpoint']> & {};
+
+  beforeAll(async () => {
+    const config = {
+      ...loadConfig({ HIGGS_DEVICE: 'cpu', HIGGS_DECODE: decode, HIGGS_SLOTS: '8', HIGGS_MAX_QUEUE: '32' }),
+      modelDir: tinyHfDir,
+      codecDir: join(goldensDir, 'codec'),
+      voicesDir: null,
+      maxContext: 2048,
+    };
+    tts = new HiggsAudio({ config, logger: createLogger({ level: 'silent' }) });
+    handler = createTtsHandler(tts, null);
+    await handler.ready();
+    expect(tts.health().model?.decode).toBe(decode);
+    // As the CLI: the server runs as many jobs at once as the service admits (the engine's slots).
+    expect(tts.maxConcurrency).toBe(8);
+    server = await startServer(handler, { port: 0, concurrency: tts.maxConcurrency });
+    endpoint = runpodSdk('any-key', { baseUrl: `${server.url}/v2` }).endpoint('local')!;
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await handler?.dispose();
+  });
+
   it('gives 8 requests sent at once the bytes they get one after another', async () => {
     const inputs = Array.from({ length: 8 }, (_, i) => ({
       transcript: ['Hello there.', 'A second voice speaks.', 'Numbers: one, two, three.', 'The last line.'][i % 4],
@@ -71,7 +73,7 @@ describe('continuous batching through serve', () => {
       expect(result.status).toBe('COMPLETED');
       alone.push(result.output.audio_base64 as string);
     }
-    const { result: together, peak } = await peakBusy(Promise.all(inputs.map((input) => endpoint.runSync({ input }))));
+    const { result: together, peak } = await peakBusy(tts, Promise.all(inputs.map((input) => endpoint.runSync({ input }))));
     expect(peak).toBeGreaterThan(1); // they did decode together
     together.forEach((result, i) => {
       expect(result.status).toBe('COMPLETED');
