@@ -28,3 +28,20 @@ export function pcm16(samples: Float32Array): Buffer {
   }
   return out;
 }
+
+/**
+ * The sample bytes of a PCM WAV file (its `data` chunk), for raw PCM output. E_INPUT-free by
+ * design: the input is this library's own writer's output, so a missing chunk is a bug.
+ */
+export function wavSampleBytes(wav: Buffer): Buffer {
+  if (wav.length < 12 || wav.toString('ascii', 0, 4) !== 'RIFF' || wav.toString('ascii', 8, 12) !== 'WAVE') {
+    throw new Error('wavSampleBytes: not a RIFF/WAVE file');
+  }
+  for (let at = 12; at + 8 <= wav.length; ) {
+    const id = wav.toString('ascii', at, at + 4);
+    const size = wav.readUInt32LE(at + 4);
+    if (id === 'data') return wav.subarray(at + 8, Math.min(wav.length, at + 8 + size));
+    at += 8 + size + (size % 2); // chunks are padded to even sizes
+  }
+  throw new Error('wavSampleBytes: no data chunk');
+}

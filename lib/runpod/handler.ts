@@ -12,6 +12,8 @@ import { HiggsError } from '../common/errors.js';
 import { splitJobInput } from './job-input.js';
 import { streamParts } from './stream-parts.js';
 import type { AudioDelivery } from '../s3/delivery.js';
+import { createOpenAiSpeech, usageOf, type OpenAiSpeech } from '../openai/speech-service.js';
+import { passthroughJob, type PassthroughJob } from '../openai/passthrough.js';
 
 /** What a handler needs from the mode that runs it. */
 export interface JobContext {
@@ -38,6 +40,8 @@ export interface TtsHandler {
   stream(input: unknown, ctx: JobContext): AsyncIterable<Record<string, unknown>>;
   health(): Record<string, unknown>;
   dispose(): Promise<void>;
+  /** The OpenAI-compatible speech and voices calls over the same service (lib/openai). */
+  readonly speech: OpenAiSpeech;
 }
 
 /**
@@ -61,13 +65,29 @@ function chooseS3Config(topLevel: unknown, inInput: unknown): unknown {
   return present(topLevel) ? topLevel : inInput;
 }
 
+/** An OpenAI passthrough job's whole output: the call's JSON, or its audio as base64. */
+async function runPassthrough(speech: OpenAiSpeech, job: PassthroughJob, ctx: JobContext): Promise<Record<string, unknown>> {
+  if (job.route === '/v1/models') return speech.models();
+  if (job.route === '/v1/audio/voices') return speech.voices();
+  const out = await speech.file(job.body, { signal: ctx.signal, requestId: ctx.id });
+  const limit = BASE64_LIMITS[ctx.route ?? 'run'];
+  if (Math.ceil(out.audio.length / 3) * 4 > limit) {
+    throw new HiggsError('E_INPUT', `output: the audio is over the ${(limit / 1e6).toFixed(0)} MB result limit; ask for a compressed response_format or stream it`);
+  }
+  return { audio_base64: out.audio.toString('base64'), content_type: out.contentType, seed: out.seed, usage: out.usage };
+}
+
 export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null): TtsHandler {
+  const speech = createOpenAiSpeech(tts);
   return {
+    speech,
     ready: () => tts.load(),
     health: () => tts.health() as unknown as Record<string, unknown>,
     dispose: () => tts.dispose(),
     wantsStream: (input) => {
       try {
+        const passthrough = passthroughJob(input);
+        if (passthrough) return passthrough.route === '/v1/audio/speech' && speech.delivery(passthrough.body) !== 'file';
         return splitJobInput(input).stream;
       } catch {
         return false; // run() reports the input error
@@ -75,6 +95,8 @@ export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null
     },
 
     async run(input, ctx) {
+      const passthrough = passthroughJob(input);
+      if (passthrough) return runPassthrough(speech, passthrough, ctx);
       const job = splitJobInput(input);
       if (job.action === 'health') return { health: tts.health() };
       // Where the audio would go is checked before the work, not after it.
@@ -111,6 +133,16 @@ export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null
     },
 
     async *stream(input, ctx) {
+      const passthrough = passthroughJob(input);
+      if (passthrough) {
+        // The same chunks as serve's raw stream or SSE events, one per part, then the usage.
+        const stream = speech.stream(passthrough.body, { signal: ctx.signal, requestId: ctx.id });
+        let part = 0;
+        for await (const bytes of stream.chunks) yield { part: part++, content_type: stream.contentType, audio_base64: bytes.toString('base64') };
+        const done = stream.done();
+        yield { part: part++, content_type: stream.contentType, audio_base64: '', done: true, ...(done ? { seed: done.seed, usage: usageOf(done.chunks) } : {}) };
+        return;
+      }
       const job = splitJobInput(input);
       if (job.output === 's3') throw new HiggsError('E_INPUT', 'output: a streamed job sends its audio in the stream parts; "s3" needs "stream": false');
       let part = 0;

@@ -322,6 +322,12 @@ export class HiggsAudio implements AsyncDisposable {
     this.stats.audioSeconds += audioSeconds;
   }
 
+  /** The preset voices of the voices directory (loads the service first; [] without a directory). */
+  async voiceNames(options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    await this.load({ signal: options.signal });
+    return this.voices ? this.voices.list() : [];
+  }
+
   health(): Health {
     const info = this.engine?.info() ?? null;
     const memory = process.memoryUsage();

@@ -85,11 +85,11 @@ export interface JobRequest {
   webhook?: string;
 }
 
-/** The `{"input": ...}` envelope of /run, /runsync and POST /. */
-export async function readJobRequest(req: IncomingMessage, limit: number): Promise<JobRequest> {
+/** A JSON object body; `example` shows what to send when it is missing or not an object. */
+export async function readJsonObject(req: IncomingMessage, limit: number, example: string): Promise<Record<string, unknown>> {
   checkContentType(req);
   const raw = await readBody(req, limit);
-  if (raw.length === 0) throw new HttpError(400, 'body: empty; send {"input": {...}}');
+  if (raw.length === 0) throw new HttpError(400, `body: empty; send ${example}`);
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
@@ -97,9 +97,14 @@ export async function readJobRequest(req: IncomingMessage, limit: number): Promi
     throw new HttpError(400, `body: not valid JSON (${(error as Error).message})`);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpError(400, 'body: must be a JSON object like {"input": {...}}');
+    throw new HttpError(400, `body: must be a JSON object like ${example}`);
   }
-  const { input, webhook, s3Config } = body as Record<string, unknown>;
+  return body as Record<string, unknown>;
+}
+
+/** The `{"input": ...}` envelope of /run, /runsync and POST /. */
+export async function readJobRequest(req: IncomingMessage, limit: number): Promise<JobRequest> {
+  const { input, webhook, s3Config } = await readJsonObject(req, limit, '{"input": {...}}');
   if (input === undefined || input === null) throw new HttpError(400, 'input: required; send {"input": {...}}');
   if (webhook !== undefined && typeof webhook !== 'string') throw new HttpError(400, 'webhook: must be a URL string');
   return { input, webhook, s3Config };

@@ -17,6 +17,7 @@ import { AUTH_FAILURES_PER_MINUTE, RateLimiter, authenticate, hasKey } from './a
 import { HttpError, readJobRequest, sendJson, sendJsonParts, waitParam } from './http.js';
 import { applyConnectionLimits, boundSend, connectionLimits, type ConnectionLimits } from './limits.js';
 import { JobRunner } from './runner.js';
+import { createOpenAiRoutes } from './openai-routes.js';
 
 export interface ServeOptions extends JobTableOptions, ConnectionLimits {
   host?: string;
@@ -67,6 +68,7 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
   const runner = new JobRunner(handler, table, concurrency, logger);
   const limiter = rateLimitPerMinute ? new RateLimiter(rateLimitPerMinute) : null;
   const authFailures = new RateLimiter(AUTH_FAILURES_PER_MINUTE);
+  const openAi = createOpenAiRoutes(handler.speech, bodyLimitBytes);
 
   const submit = async (req: IncomingMessage, route: JobRoute): Promise<Job> => {
     // Refused before the body is read: a full queue costs the client nothing but the answer.
@@ -187,6 +189,13 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
       // `/v2/<endpoint>/run` and `/run` are the same route: the endpoint id is not checked.
       const path = url.pathname.replace(/^\/v2\/[^/]+(?=\/)/, '').replace(/^\/+|\/+$/g, '');
       const [first = '', second, ...more] = path.split('/');
+      // OpenAI's paths answer in OpenAI's shape, errors included (openai-routes.ts).
+      if (first === 'v1') {
+        return await openAi(req, res, path, () => {
+          const who = authenticate(req, apiKey, authFailures);
+          limiter?.take(who);
+        });
+      }
       const key = second === undefined ? first : more.length === 0 ? `${first}/:id` : path;
       // Own keys only: "/__proto__" or "/constructor" is no route.
       const methods = Object.hasOwn(routes, key) ? routes[key]! : undefined;

@@ -264,6 +264,30 @@ describe('runWorker on a fake RunPod platform', () => {
     expect(first.query.batch_size).toBe(String(tts.maxConcurrency));
   });
 
+  it('runs OpenAI passthrough jobs (openai_route / openai_input) with the audio serve would send', async () => {
+    await start();
+    const body = { model: 'tts-1', input: 'Hello there.', seed: 4, max_new_tokens: 40 };
+    const direct = await handler.speech.file({ ...body, response_format: 'pcm' }, {});
+    fake.enqueue(
+      { id: 'oa-file', input: { openai_route: '/v1/audio/speech', openai_input: { ...body, response_format: 'pcm' } } },
+      { id: 'oa-models', input: { openai_route: '/v1/models' } },
+      { id: 'oa-stream', input: { openai_route: '/v1/audio/speech', openai_input: { ...body, response_format: 'pcm', stream: true } } },
+      { id: 'oa-bad', input: { openai_route: '/v1/chat/completions', openai_input: {} } },
+    );
+    await fake.waitFor(() => ['oa-file', 'oa-models', 'oa-stream', 'oa-bad'].every((id) => fake.result(id) !== undefined));
+    const file = (fake.result('oa-file') as { output: Record<string, unknown> }).output;
+    expect(file).toMatchObject({ content_type: expect.stringContaining('audio/pcm'), seed: 4, usage: { output_tokens: expect.any(Number) } });
+    expect(Buffer.from(String(file.audio_base64), 'base64').equals(direct.audio)).toBe(true);
+    const models = (fake.result('oa-models') as { output: { data: Array<{ id: string }> } }).output;
+    expect(models.data.map((m) => m.id)).toContain('tts-1');
+    const parts = fake.of('stream').filter((r) => r.jobId === 'oa-stream').map((p) => (p.json as { output: Record<string, unknown> }).output);
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.at(-1)).toMatchObject({ done: true, audio_base64: '', seed: 4 });
+    const streamed = Buffer.concat(parts.map((p) => Buffer.from(String(p.audio_base64), 'base64')));
+    expect(streamed.length).toBe(direct.audio.length); // the same samples, windowed (no header)
+    expect(errorOf(fake.result('oa-bad'))).toMatchObject({ error_type: 'E_INPUT', error_message: expect.stringContaining('openai_route') });
+  });
+
   it('streams parts through job-stream, then posts the final job-done with isStream=true', async () => {
     await start();
     fake.enqueue({ id: 'st', input: request({ stream: true, max_new_tokens: 100 }) });

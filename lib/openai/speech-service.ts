@@ -1,0 +1,115 @@
+/**
+ * The OpenAI-compatible speech and voices calls over one HiggsAudio: whatever carries them
+ * (`serve`'s /v1 routes, a RunPod job's passthrough) gets the same audio, limits and errors as
+ * every other route, since each call is a HiggsAudio.generate or .stream of the translated request.
+ */
+import type { HiggsAudio, StreamDone } from '../service/higgs-audio.js';
+import type { ChunkReport } from '../speech/synthesis.js';
+import { HiggsError } from '../common/errors.js';
+import { wavSampleBytes } from '../audio/wav-stream.js';
+import { SPEECH_MODELS, parseSpeechRequest, type SpeechDelivery, type SpeechFormat } from './speech-request.js';
+
+export const CONTENT_TYPES: Record<SpeechFormat, string> = {
+  mp3: 'audio/mpeg',
+  opus: 'audio/ogg; codecs=opus',
+  flac: 'audio/flac',
+  wav: 'audio/wav',
+  pcm: 'audio/pcm; rate=24000; channels=1; encoding=s16le',
+};
+
+/** OpenAI's usage block: prompt positions in, audio frames out. */
+export interface SpeechUsage {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+}
+
+export function usageOf(chunks: readonly ChunkReport[]): SpeechUsage {
+  const input = chunks.reduce((n, c) => n + c.promptPositions, 0);
+  const output = chunks.reduce((n, c) => n + c.frames, 0);
+  return { input_tokens: input, output_tokens: output, total_tokens: input + output };
+}
+
+export interface SpeechFile {
+  audio: Buffer;
+  contentType: string;
+  seed: number;
+  usage: SpeechUsage;
+}
+
+export interface SpeechStream {
+  delivery: Exclude<SpeechDelivery, 'file'>;
+  contentType: string;
+  /** Audio bytes as windows are decoded (pcm: no header; wav: a header with open sizes first). */
+  chunks: AsyncIterable<Buffer>;
+  /** What the stream was, once `chunks` is done (undefined if it failed or was cancelled). */
+  done(): StreamDone | undefined;
+}
+
+export interface SpeechCall {
+  signal?: AbortSignal;
+  requestId?: string;
+}
+
+export interface OpenAiSpeech {
+  /** The delivery a body asks for ('file', 'audio' or 'sse'); E_INPUT for a bad body. */
+  delivery(body: unknown): SpeechDelivery;
+  file(body: unknown, call?: SpeechCall): Promise<SpeechFile>;
+  stream(body: unknown, call?: SpeechCall): SpeechStream;
+  models(): { object: 'list'; data: Array<{ id: string; object: 'model'; created: number; owned_by: string }> };
+  voices(): Promise<{ voices: Array<{ id: string; name: string }> }>;
+}
+
+/** Drops the WAV header a stream starts with: raw PCM16 is the samples alone. */
+async function* withoutHeader(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let first = true;
+  for await (const chunk of chunks) {
+    if (first) {
+      first = false;
+      if (chunk.length !== 44 || chunk.toString('ascii', 0, 4) !== 'RIFF') throw new HiggsError('E_INTERNAL', 'a stream did not start with its WAV header');
+      continue;
+    }
+    yield chunk;
+  }
+}
+
+export function createOpenAiSpeech(tts: HiggsAudio): OpenAiSpeech {
+  const created = Math.floor(Date.now() / 1000);
+  return {
+    delivery: (body) => parseSpeechRequest(body).delivery,
+
+    async file(body, call = {}) {
+      const request = parseSpeechRequest(body);
+      const out = await tts.generate(request.input, { signal: call.signal, requestId: call.requestId });
+      return {
+        audio: request.format === 'pcm' ? wavSampleBytes(out.audio) : out.audio,
+        contentType: CONTENT_TYPES[request.format],
+        seed: out.seed,
+        usage: usageOf(out.chunks),
+      };
+    },
+
+    stream(body, call = {}) {
+      const request = parseSpeechRequest(body);
+      if (request.delivery === 'file') throw new HiggsError('E_INTERNAL', 'stream() of a request that asks for a file');
+      let summary: StreamDone | undefined;
+      const audio = tts.stream(request.input, { signal: call.signal, requestId: call.requestId, onDone: (s) => (summary = s) });
+      return {
+        delivery: request.delivery,
+        contentType: CONTENT_TYPES[request.format],
+        chunks: request.format === 'pcm' ? withoutHeader(audio) : audio,
+        done: () => summary,
+      };
+    },
+
+    models: () => ({
+      object: 'list',
+      data: SPEECH_MODELS.map((id) => ({ id, object: 'model' as const, created, owned_by: 'higgs-audio' })),
+    }),
+
+    async voices() {
+      const names = await tts.voiceNames();
+      return { voices: names.map((name) => ({ id: name, name })) };
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * `serve`'s OpenAI-compatible routes (README "OpenAI-compatible API"): POST /v1/audio/speech
+ * (a whole file, raw chunked audio as windows decode, or server-sent events), GET /v1/models and
+ * GET /v1/audio/voices. The calls themselves are lib/openai/speech-service.ts; this file is the
+ * HTTP around them: bodies, headers, streaming with backpressure, and a client that hangs up
+ * cancelling its generation. Errors leave in OpenAI's shape (openai-errors.ts).
+ */
+import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { usageOf, type OpenAiSpeech, type SpeechStream } from '../../openai/speech-service.js';
+import { HttpError, readJsonObject, sendJson } from './http.js';
+import { openAiError } from './openai-errors.js';
+
+const SPEECH_EXAMPLE = '{"model": "tts-1", "input": "Hello.", "voice": "NAME"}';
+
+type OpenAiRoute = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
+/** Aborted when the client goes away before its answer is complete. */
+function hangUpSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+/** Writes with backpressure; false once the client is gone. */
+async function write(res: ServerResponse, bytes: Buffer | string): Promise<boolean> {
+  if (res.destroyed) return false;
+  if (!res.write(bytes)) {
+    await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  }
+  return !res.destroyed;
+}
+
+/**
+ * Streams `stream` as chunked audio or as server-sent events. The first chunk is awaited before
+ * the status line, so a request that fails before any audio (an unknown voice, a full queue)
+ * still gets its error status; after that an error ends an SSE stream with an error event and
+ * cuts a raw one short (its chunked encoding never completes, which clients report).
+ */
+async function sendStream(res: ServerResponse, stream: SpeechStream): Promise<void> {
+  const chunks = stream.chunks[Symbol.asyncIterator]();
+  let next = await chunks.next();
+  const sse = stream.delivery === 'sse';
+  res.writeHead(200, sse ? { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } : { 'content-type': stream.contentType });
+  res.flushHeaders();
+  const event = (body: unknown) => `data: ${JSON.stringify(body)}\n\n`;
+  try {
+    while (!next.done) {
+      const bytes = next.value;
+      const sent = sse ? await write(res, event({ type: 'speech.audio.delta', audio: bytes.toString('base64') })) : await write(res, bytes);
+      if (!sent) return;
+      next = await chunks.next();
+    }
+    const done = stream.done();
+    if (sse) await write(res, event({ type: 'speech.audio.done', usage: done ? usageOf(done.chunks) : null }));
+    res.end();
+  } catch (error) {
+    if (sse && !res.destroyed) {
+      await write(res, event({ type: 'error', error: openAiError(error).body.error }));
+      res.end();
+    } else {
+      res.destroy(error as Error);
+    }
+  } finally {
+    await chunks.return?.();
+  }
+}
+
+export function createOpenAiRoutes(speech: OpenAiSpeech, bodyLimitBytes: number) {
+  const routes: Record<string, Partial<Record<string, OpenAiRoute>>> = {
+    'v1/models': { GET: (_req, res) => sendJson(res, 200, speech.models()) },
+    'v1/audio/voices': { GET: async (_req, res) => sendJson(res, 200, await speech.voices()) },
+    'v1/audio/speech': {
+      POST: async (req, res) => {
+        const body = await readJsonObject(req, bodyLimitBytes, SPEECH_EXAMPLE);
+        const signal = hangUpSignal(res);
+        if (speech.delivery(body) !== 'file') return sendStream(res, speech.stream(body, { signal }));
+        const out = await speech.file(body, { signal });
+        if (res.destroyed) return;
+        res.writeHead(200, { 'content-type': out.contentType, 'content-length': out.audio.length });
+        res.end(out.audio);
+      },
+    },
+  };
+
+  /** Answers a /v1 request (path without slashes around it); every error in OpenAI's shape. */
+  return async function dispatch(req: IncomingMessage, res: ServerResponse, path: string, authorize: () => void): Promise<void> {
+    try {
+      const methods = Object.hasOwn(routes, path) ? routes[path]! : undefined;
+      if (!methods) throw new HttpError(404, `no route ${req.method} /${path}`);
+      const method = req.method === 'HEAD' && methods.GET ? 'GET' : (req.method ?? 'GET');
+      const route = Object.hasOwn(methods, method) ? methods[method] : undefined;
+      if (!route) throw new HttpError(405, `${req.method} is not allowed on /${path} (use ${Object.keys(methods).join(' or ')})`, { allow: Object.keys(methods).join(', ') });
+      authorize();
+      await route(req, res);
+    } catch (error) {
+      const answer = openAiError(error);
+      if (!res.headersSent && !res.destroyed) sendJson(res, answer.status, answer.body, answer.headers);
+      else res.destroy();
+      req.resume();
+    }
+  };
+}

@@ -1,0 +1,217 @@
+// The OpenAI-compatible routes of `serve`, driven by the official `openai` client over real HTTP
+// on loopback with the tiny model: speech in every format (read back by soxi and opusinfo, raw
+// PCM by its length and its samples), raw chunked streaming and server-sent events whose first
+// audio arrives while the generation still runs, the models and voices lists, errors in
+// OpenAI's shape, and a streaming client that hangs up cancelling its generation.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../lib/config/load-config.js';
+import { createLogger } from '../../../lib/common/log.js';
+import { HiggsAudio } from '../../../lib/service/higgs-audio.js';
+import { createTtsHandler, type TtsHandler } from '../../../lib/runpod/handler.js';
+import { startServer, type RunningServer } from '../../../lib/runpod/serve/server.js';
+import { wavSampleBytes } from '../../../lib/audio/wav-stream.js';
+import { tinyHfDir } from '../../setup/fixture-paths.js';
+import { goldensDir } from '../../support/goldens.js';
+
+const KEY = 'test-key';
+let tts: HiggsAudio;
+let handler: TtsHandler;
+let server: RunningServer;
+let client: OpenAI;
+const work = mkdtempSync(join(tmpdir(), 'higgs-openai-'));
+
+// Extensions beside OpenAI's fields (seed, max_new_tokens, ...) are sent as the client sends
+// any body: the type says what OpenAI documents, the server reads the rest.
+type SpeechBody = OpenAI.Audio.SpeechCreateParams & Record<string, unknown>;
+const speech = (body: Partial<SpeechBody>) =>
+  client.audio.speech.create({ model: 'tts-1', voice: 'tone', input: 'Hello there.', seed: 7, max_new_tokens: 60, ...body } as SpeechBody);
+
+beforeAll(async () => {
+  const voices = join(work, 'voices');
+  execFileSync('mkdir', ['-p', voices]);
+  execFileSync('sox', ['-n', '-r', '24000', '-c', '1', '-b', '16', join(voices, 'tone.wav'), 'synth', '1', 'sine', '300']);
+  writeFileSync(join(voices, 'tone.txt'), 'A tone.');
+  const config = {
+    ...loadConfig({ HIGGS_DEVICE: 'cpu', HIGGS_SLOTS: '2', HIGGS_MAX_CONCURRENCY: '2', HIGGS_MAX_QUEUE: '0' }),
+    modelDir: tinyHfDir,
+    codecDir: join(goldensDir, 'codec'),
+    voicesDir: voices,
+    maxContext: 4096,
+  };
+  tts = new HiggsAudio({ config, logger: createLogger({ level: 'silent' }) });
+  handler = createTtsHandler(tts, null);
+  await handler.ready();
+  server = await startServer(handler, { port: 0, concurrency: 2, apiKey: KEY });
+  client = new OpenAI({ apiKey: KEY, baseURL: `${server.url}/v1`, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await handler?.dispose();
+});
+
+async function bytesOf(response: Response): Promise<Buffer> {
+  return Buffer.from(await response.arrayBuffer());
+}
+
+/** PCM16 streams decode window by window: equal to the whole file's samples up to float rounding. */
+function expectSameSamples(streamed: Buffer, whole: Buffer): void {
+  expect(streamed.length).toBe(whole.length);
+  let worst = 0;
+  for (let i = 0; i < whole.length; i += 2) worst = Math.max(worst, Math.abs(streamed.readInt16LE(i) - whole.readInt16LE(i)));
+  expect(worst).toBeLessThanOrEqual(8);
+}
+
+function soxi(file: string): { rate: number; channels: number; samples: number } {
+  const field = (flag: string) => Number(execFileSync('soxi', [flag, file], { encoding: 'utf8' }).trim());
+  return { rate: field('-r'), channels: field('-c'), samples: field('-s') };
+}
+
+describe('OpenAI-compatible API through serve', () => {
+  it('speaks in every response format, each read back by an independent reader', async () => {
+    const wav = await speech({ response_format: 'wav' });
+    expect(wav.headers.get('content-type')).toBe('audio/wav');
+    const wavBytes = await bytesOf(wav);
+    writeFileSync(join(work, 'a.wav'), wavBytes);
+    const reference = soxi(join(work, 'a.wav'));
+    expect(reference).toMatchObject({ rate: 24000, channels: 1 });
+    expect(reference.samples).toBeGreaterThan(0);
+    for (const [format, ext, type] of [['flac', 'flac', 'audio/flac'], ['mp3', 'mp3', 'audio/mpeg']] as const) {
+      const response = await speech({ response_format: format });
+      expect(response.headers.get('content-type')).toBe(type);
+      const file = join(work, `a.${ext}`);
+      writeFileSync(file, await bytesOf(response));
+      const read = soxi(file);
+      expect(read.channels, format).toBe(1);
+      expect(read.rate, format).toBe(24000);
+      // mp3 frames pad the ends; flac is lossless and exact.
+      if (format === 'flac') expect(read.samples).toBe(reference.samples);
+      else expect(Math.abs(read.samples - reference.samples)).toBeLessThan(2400);
+    }
+    const opus = await speech({ response_format: 'opus' });
+    writeFileSync(join(work, 'a.opus'), await bytesOf(opus));
+    expect(execFileSync('opusinfo', [join(work, 'a.opus')], { encoding: 'utf8' })).toContain('Channels: 1');
+    // pcm: the same seed's samples with no header, 2 bytes each.
+    const pcm = await bytesOf(await speech({ response_format: 'pcm' }));
+    expect(pcm.length).toBe(reference.samples * 2);
+    expect(pcm.equals(wavSampleBytes(wavBytes))).toBe(true);
+  });
+
+  it('streams raw PCM as it is decoded, the first bytes while the generation runs', async () => {
+    const whole = await bytesOf(await speech({ response_format: 'pcm', max_new_tokens: 400 }));
+    const response = await speech({ response_format: 'pcm', stream_format: 'audio', max_new_tokens: 400 });
+    const reader = response.body!.getReader();
+    const chunks: Buffer[] = [];
+    let first = true;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (first) {
+        first = false;
+        expect(tts.health().requests.active).toBe(1); // still generating
+      }
+      chunks.push(Buffer.from(value));
+    }
+    expect(chunks.length).toBeGreaterThan(1);
+    expectSameSamples(Buffer.concat(chunks), whole);
+  });
+
+  it('streams server-sent events: audio deltas, then done with usage', async () => {
+    const whole = await bytesOf(await speech({ response_format: 'pcm' }));
+    const response = await speech({ response_format: 'pcm', stream_format: 'sse' });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const text = (await bytesOf(response)).toString('utf8');
+    const events = text
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: '))
+      .map((e) => JSON.parse(e.slice(6)) as { type: string; audio?: string; usage?: Record<string, number> });
+    const deltas = events.filter((e) => e.type === 'speech.audio.delta');
+    expect(deltas.length).toBeGreaterThan(0);
+    expectSameSamples(Buffer.concat(deltas.map((e) => Buffer.from(e.audio!, 'base64'))), whole);
+    const done = events.at(-1)!;
+    expect(done.type).toBe('speech.audio.done');
+    expect(done.usage!.output_tokens).toBeGreaterThan(0);
+    expect(done.usage!.total_tokens).toBe(done.usage!.input_tokens! + done.usage!.output_tokens!);
+  });
+
+  it('lists the models and the preset voices', async () => {
+    const models = [];
+    for await (const model of client.models.list()) models.push(model.id);
+    expect(models).toEqual(['higgs-audio-v2', 'tts-1', 'tts-1-hd', 'gpt-4o-mini-tts']);
+    const voices = await fetch(`${server.url}/v1/audio/voices`, { headers: { authorization: `Bearer ${KEY}` } });
+    expect(await voices.json()).toEqual({ voices: [{ id: 'tone', name: 'tone' }] });
+  });
+
+  it('answers bad requests in OpenAI error shape, naming the field', async () => {
+    const failure = async (body: Partial<SpeechBody>, c = client) => {
+      try {
+        await (c === client ? speech(body) : c.audio.speech.create({ model: 'tts-1', voice: 'tone', input: 'Hi.' }));
+      } catch (error) {
+        expect(error).toBeInstanceOf(OpenAI.APIError);
+        return error as InstanceType<typeof OpenAI.APIError>;
+      }
+      throw new Error('expected a failure');
+    };
+    const voice = await failure({ voice: 'alloy' });
+    expect(voice).toMatchObject({ status: 400, param: 'voice', code: 'E_INPUT', type: 'invalid_request_error' });
+    expect(voice.message).toContain('alloy');
+    const format = await failure({ response_format: 'aac' as 'mp3' });
+    expect(format).toMatchObject({ status: 400, param: 'response_format' });
+    expect(format.message).toContain('mp3, opus, flac, wav, pcm');
+    expect(await failure({ input: 'x'.repeat(10_001) })).toMatchObject({ status: 400, param: 'input' });
+    expect(await failure({ speed: 2 })).toMatchObject({ status: 400, param: 'speed' });
+    expect(await failure({ response_format: 'mp3', stream_format: 'audio' })).toMatchObject({ status: 400, param: 'response_format' });
+    const wrongKey = new OpenAI({ apiKey: 'wrong', baseURL: `${server.url}/v1`, maxRetries: 0 });
+    expect(await failure({}, wrongKey)).toMatchObject({ status: 401, type: 'authentication_error' });
+  });
+
+  it('answers 429 with Retry-After when every slot is taken and nothing may wait', async () => {
+    const controllers = [new AbortController(), new AbortController()];
+    const running = controllers.map((c, i) =>
+      fetch(`${server.url}/v1/audio/speech`, {
+        method: 'POST',
+        signal: c.signal,
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        // Seeds whose generations run to the frame cap (a random seed may end early).
+        body: JSON.stringify({ model: 'tts-1', input: 'A long one that keeps going.', response_format: 'pcm', stream: true, seed: i + 1, max_new_tokens: 3000 }),
+      }),
+    );
+    const answers = await Promise.all(running); // both streaming: both slots are taken
+    expect(tts.health().requests).toMatchObject({ active: 2, queued: 0 });
+    const busy = await fetch(`${server.url}/v1/audio/speech`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tts-1', input: 'Hi.' }),
+    });
+    expect(busy.status).toBe(429);
+    expect(busy.headers.get('retry-after')).toBe('5');
+    expect(await busy.json()).toMatchObject({ error: { type: 'rate_limit_error', code: 'E_BUSY' } });
+    for (const c of controllers) c.abort();
+    await Promise.allSettled(answers.map((a) => a.body?.cancel()));
+  });
+
+  it('cancels the generation of a streaming client that hangs up, and serves the next request', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${server.url}/v1/audio/speech`, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tts-1', input: 'A long one that keeps going.', response_format: 'pcm', stream: true, seed: 3, max_new_tokens: 3000 }),
+    });
+    const reader = response.body!.getReader();
+    await reader.read(); // the first audio
+    controller.abort();
+    await expect(reader.read()).rejects.toThrow();
+    // 3000 frames would take far longer: the generation stops, its slot frees.
+    const idle = () => tts.health().requests.active === 0 && tts.health().batch?.busy === 0;
+    for (let i = 0; i < 200 && !idle(); i += 1) await new Promise((r) => setTimeout(r, 25));
+    expect(idle()).toBe(true);
+    const next = await bytesOf(await speech({ response_format: 'pcm', max_new_tokens: 30 }));
+    expect(next.length).toBeGreaterThan(0);
+  });
+});
