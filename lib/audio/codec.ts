@@ -29,6 +29,16 @@ export async function encodeReferenceAudio(engine: NativeEngine, bytes: Uint8Arr
   return Array.from({ length: codec.numQuantizers }, (_, q) => Array.from(codes.subarray(q * frames, (q + 1) * frames)));
 }
 
+/**
+ * Audio bytes of any readable format (wav/flac/ogg/mp3, within the reference limits) as a PCM16
+ * WAV at their own rate, mono: what a preset voice stores. E_INPUT for audio that cannot be read.
+ */
+export async function toPresetWav(bytes: Uint8Array): Promise<Buffer> {
+  const native = loadNative();
+  const decoded = await native.readAudio(bytes, REFERENCE_AUDIO_LIMITS);
+  return (await native.writeAudio(decoded.samples, decoded.sampleRate, 'wav')).bytes;
+}
+
 /** codes [numQuantizers][frames] -> mono samples at the codec rate. */
 export async function decodeCodes(engine: NativeEngine, codes: readonly (readonly number[])[]): Promise<Float32Array> {
   const codec = codecOf(engine);

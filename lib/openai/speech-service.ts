@@ -58,6 +58,10 @@ export interface OpenAiSpeech {
   stream(body: unknown, call?: SpeechCall): SpeechStream;
   models(): { object: 'list'; data: Array<{ id: string; object: 'model'; created: number; owned_by: string }> };
   voices(): Promise<{ voices: Array<{ id: string; name: string }> }>;
+  /** Stores a preset (HiggsAudio.addVoice); returns its entry. */
+  createVoice(name: string, audio: Uint8Array, transcript: string, call?: SpeechCall): Promise<{ id: string; name: string }>;
+  /** Removes a preset; false when there is none of that name. */
+  deleteVoice(name: string, call?: SpeechCall): Promise<boolean>;
 }
 
 /** Drops the WAV header a stream starts with: raw PCM16 is the samples alone. */
@@ -111,5 +115,12 @@ export function createOpenAiSpeech(tts: HiggsAudio): OpenAiSpeech {
       const names = await tts.voiceNames();
       return { voices: names.map((name) => ({ id: name, name })) };
     },
+
+    async createVoice(name, audio, transcript, call = {}) {
+      await tts.addVoice(name, audio, transcript, { signal: call.signal });
+      return { id: name, name };
+    },
+
+    deleteVoice: (name, call = {}) => tts.removeVoice(name, { signal: call.signal }),
   };
 }

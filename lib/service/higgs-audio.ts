@@ -18,8 +18,10 @@ import { synthesizeSpeech } from '../speech/whole-file.js';
 import type { ChunkReport } from '../speech/synthesis.js';
 import { streamSpeech } from '../speech/stream.js';
 import { loadTokenizer, type HiggsTokenizer } from '../text/tokenizer.js';
-import { VoiceLibrary } from '../voices/library.js';
-import { encodeReferenceAudio } from '../audio/codec.js';
+import { DEFAULT_MAX_TRANSCRIPT_CHARS, VoiceLibrary } from '../voices/library.js';
+import { addPreset, removePreset } from '../voices/presets.js';
+import { cleanText } from '../voices/transcript.js';
+import { encodeReferenceAudio, toPresetWav } from '../audio/codec.js';
 import type { AudioFormat } from '../native/loader.js';
 
 export interface HiggsAudioOptions {
@@ -320,6 +322,35 @@ export class HiggsAudio implements AsyncDisposable {
     this.stats.served += 1;
     this.stats.generationSeconds += generationSeconds;
     this.stats.audioSeconds += audioSeconds;
+  }
+
+  /**
+   * Stores a new preset voice: `audio` (any readable format, within the reference-audio limits)
+   * as NAME.wav and `transcript` as NAME.txt in the voices directory, then encodes its codes once
+   * (cached), so the first request that uses it does not wait for the encoder.
+   * @throws HiggsError E_INPUT: no voices directory, a bad or taken name, unreadable audio, a bad
+   *   transcript; VoicesReadOnlyError (E_INPUT) where the directory cannot be written.
+   */
+  async addVoice(name: string, audio: Uint8Array, transcript: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.load({ signal: options.signal });
+    const dir = this.config.voicesDir;
+    if (!dir || !this.voices) throw new HiggsError('E_INPUT', 'no voices directory is configured (HIGGS_VOICES_DIR)');
+    const text = cleanText(transcript, DEFAULT_MAX_TRANSCRIPT_CHARS, 'ref_text');
+    await addPreset(dir, name, await toPresetWav(audio), text);
+    try {
+      await this.voices.resolve(name);
+    } catch (error) {
+      await removePreset(dir, name).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Removes a preset voice; false when there is none of that name. */
+  async removeVoice(name: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    await this.load({ signal: options.signal });
+    const dir = this.config.voicesDir;
+    if (!dir) throw new HiggsError('E_INPUT', 'no voices directory is configured (HIGGS_VOICES_DIR)');
+    return removePreset(dir, name);
   }
 
   /** The preset voices of the voices directory (loads the service first; [] without a directory). */

@@ -85,6 +85,21 @@ export interface JobRequest {
   webhook?: string;
 }
 
+/** The request's media type, lower case, without parameters ('' when absent). */
+export function mediaType(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** A multipart/form-data body (at most `limit` bytes), parsed by Node's own fetch implementation. */
+export async function readForm(req: IncomingMessage, limit: number): Promise<FormData> {
+  const raw = await readBody(req, limit);
+  try {
+    return await new Request('http://local/', { method: 'POST', headers: { 'content-type': req.headers['content-type']! }, body: new Uint8Array(raw) }).formData();
+  } catch (error) {
+    throw new HttpError(400, `body: not valid multipart/form-data (${(error as Error).message})`);
+  }
+}
+
 /** A JSON object body; `example` shows what to send when it is missing or not an object. */
 export async function readJsonObject(req: IncomingMessage, limit: number, example: string): Promise<Record<string, unknown>> {
   checkContentType(req);

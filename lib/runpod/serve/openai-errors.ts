@@ -1,11 +1,12 @@
 /**
  * Errors of the /v1 routes in OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`,
  * which OpenAI's client libraries read: 400 a bad field (named in `param`), 401 the API key, 413
- * a body too large, 429 with Retry-After (E_BUSY and the rate limit), 503 while the model loads,
- * 500 with no stack. `code` is this library's stable code (E_INPUT, E_BUSY, ...).
+ * a body too large, 403 a read-only voices directory, 429 with Retry-After (E_BUSY and the rate
+ * limit), 503 while the model loads, 500 with no stack. `code` is this library's stable code (E_INPUT, E_BUSY, ...).
  */
 import { HiggsError, errorCode } from '../../common/errors.js';
 import { HttpError } from './http.js';
+import { VoicesReadOnlyError } from '../../voices/presets.js';
 
 export interface OpenAiErrorAnswer {
   status: number;
@@ -53,6 +54,7 @@ export function openAiError(error: unknown): OpenAiErrorAnswer {
     headers,
     body: { error: { message, type: TYPES[status] ?? 'server_error', param, code } },
   });
+  if (error instanceof VoicesReadOnlyError) return answer(403, error.message, error.code, null);
   if (error instanceof HttpError) {
     return answer(error.status, error.message, error.code ?? null, null, error.headers);
   }

@@ -1,19 +1,52 @@
 /**
  * `serve`'s OpenAI-compatible routes (README "OpenAI-compatible API"): POST /v1/audio/speech
- * (a whole file, raw chunked audio as windows decode, or server-sent events), GET /v1/models and
- * GET /v1/audio/voices. The calls themselves are lib/openai/speech-service.ts; this file is the
+ * (JSON or multipart; a whole file, raw chunked audio as windows decode, or server-sent events),
+ * GET /v1/models, and GET / POST /v1/audio/voices and DELETE /v1/audio/voices/{id}. The calls themselves are lib/openai/speech-service.ts; this file is the
  * HTTP around them: bodies, headers, streaming with backpressure, and a client that hangs up
  * cancelling its generation. Errors leave in OpenAI's shape (openai-errors.ts).
  */
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { usageOf, type OpenAiSpeech, type SpeechStream } from '../../openai/speech-service.js';
-import { HttpError, readJsonObject, sendJson } from './http.js';
+import { HttpError, mediaType, readForm, readJsonObject, sendJson } from './http.js';
 import { openAiError } from './openai-errors.js';
 
 const SPEECH_EXAMPLE = '{"model": "tts-1", "input": "Hello.", "voice": "NAME"}';
+/** Multipart fields of the speech body that are numbers or booleans in JSON. */
+const NUMERIC_FIELDS = new Set(['speed', 'seed', 'temperature', 'top_p', 'top_k', 'max_new_tokens']);
 
-type OpenAiRoute = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+type OpenAiRoute = (req: IncomingMessage, res: ServerResponse, id?: string) => Promise<void> | void;
+
+/** A multipart speech body as its JSON equivalent: an uploaded ref_audio file becomes base64. */
+async function formBody(form: FormData): Promise<Record<string, unknown>> {
+  const body: Record<string, unknown> = {};
+  for (const [key, value] of form.entries()) {
+    if (typeof value !== 'string') {
+      if (key !== 'ref_audio') throw new HttpError(400, `${key}: only ref_audio may be a file`);
+      body[key] = Buffer.from(await value.arrayBuffer()).toString('base64');
+    } else if (NUMERIC_FIELDS.has(key)) {
+      body[key] = value.trim() === '' ? value : Number(value); // not a number: the schema names it
+    } else if (key === 'stream') {
+      body[key] = value === 'true' ? true : value === 'false' ? false : value;
+    } else {
+      body[key] = value;
+    }
+  }
+  return body;
+}
+
+/** POST /v1/audio/voices: multipart `name`, `audio_sample` (or `file`) and `ref_text`. */
+async function voiceUpload(req: IncomingMessage, bodyLimitBytes: number): Promise<{ name: string; audio: Uint8Array; transcript: string }> {
+  if (mediaType(req) !== 'multipart/form-data') throw new HttpError(400, 'body: send multipart/form-data with name, audio_sample and ref_text');
+  const form = await readForm(req, bodyLimitBytes);
+  const name = form.get('name');
+  const file = form.get('audio_sample') ?? form.get('file');
+  const transcript = form.get('ref_text');
+  if (typeof name !== 'string') throw new HttpError(400, 'name: required (the preset name)');
+  if (file === null || typeof file === 'string') throw new HttpError(400, 'audio_sample: required, as a file');
+  if (typeof transcript !== 'string') throw new HttpError(400, 'ref_text: required (what the sample says)');
+  return { name, audio: new Uint8Array(await file.arrayBuffer()), transcript };
+}
 
 /** Aborted when the client goes away before its answer is complete. */
 function hangUpSignal(res: ServerResponse): AbortSignal {
@@ -71,10 +104,24 @@ async function sendStream(res: ServerResponse, stream: SpeechStream): Promise<vo
 export function createOpenAiRoutes(speech: OpenAiSpeech, bodyLimitBytes: number) {
   const routes: Record<string, Partial<Record<string, OpenAiRoute>>> = {
     'v1/models': { GET: (_req, res) => sendJson(res, 200, speech.models()) },
-    'v1/audio/voices': { GET: async (_req, res) => sendJson(res, 200, await speech.voices()) },
+    'v1/audio/voices': {
+      GET: async (_req, res) => sendJson(res, 200, await speech.voices()),
+      POST: async (req, res) => {
+        const upload = await voiceUpload(req, bodyLimitBytes);
+        sendJson(res, 200, await speech.createVoice(upload.name, upload.audio, upload.transcript));
+      },
+    },
+    'v1/audio/voices/:id': {
+      DELETE: async (req, res, id) => {
+        req.resume();
+        if (!(await speech.deleteVoice(id!))) throw new HttpError(404, `voice ${JSON.stringify(id)} not found`);
+        sendJson(res, 200, { id, deleted: true });
+      },
+    },
     'v1/audio/speech': {
       POST: async (req, res) => {
-        const body = await readJsonObject(req, bodyLimitBytes, SPEECH_EXAMPLE);
+        const body =
+          mediaType(req) === 'multipart/form-data' ? await formBody(await readForm(req, bodyLimitBytes)) : await readJsonObject(req, bodyLimitBytes, SPEECH_EXAMPLE);
         const signal = hangUpSignal(res);
         if (speech.delivery(body) !== 'file') return sendStream(res, speech.stream(body, { signal }));
         const out = await speech.file(body, { signal });
@@ -88,13 +135,15 @@ export function createOpenAiRoutes(speech: OpenAiSpeech, bodyLimitBytes: number)
   /** Answers a /v1 request (path without slashes around it); every error in OpenAI's shape. */
   return async function dispatch(req: IncomingMessage, res: ServerResponse, path: string, authorize: () => void): Promise<void> {
     try {
-      const methods = Object.hasOwn(routes, path) ? routes[path]! : undefined;
+      const voice = /^v1\/audio\/voices\/([^/]+)$/.exec(path);
+      const key = voice ? 'v1/audio/voices/:id' : path;
+      const methods = Object.hasOwn(routes, key) ? routes[key]! : undefined;
       if (!methods) throw new HttpError(404, `no route ${req.method} /${path}`);
       const method = req.method === 'HEAD' && methods.GET ? 'GET' : (req.method ?? 'GET');
       const route = Object.hasOwn(methods, method) ? methods[method] : undefined;
       if (!route) throw new HttpError(405, `${req.method} is not allowed on /${path} (use ${Object.keys(methods).join(' or ')})`, { allow: Object.keys(methods).join(', ') });
       authorize();
-      await route(req, res);
+      await route(req, res, voice ? decodeURIComponent(voice[1]!) : undefined);
     } catch (error) {
       const answer = openAiError(error);
       if (!res.headersSent && !res.destroyed) sendJson(res, answer.status, answer.body, answer.headers);

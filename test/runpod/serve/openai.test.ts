@@ -55,6 +55,8 @@ afterAll(async () => {
   await handler?.dispose();
 });
 
+const auth = { authorization: `Bearer ${KEY}` };
+
 async function bytesOf(response: Response): Promise<Buffer> {
   return Buffer.from(await response.arrayBuffer());
 }
@@ -143,8 +145,58 @@ describe('OpenAI-compatible API through serve', () => {
     const models = [];
     for await (const model of client.models.list()) models.push(model.id);
     expect(models).toEqual(['higgs-audio-v2', 'tts-1', 'tts-1-hd', 'gpt-4o-mini-tts']);
-    const voices = await fetch(`${server.url}/v1/audio/voices`, { headers: { authorization: `Bearer ${KEY}` } });
+    const voices = await fetch(`${server.url}/v1/audio/voices`, { headers: auth });
     expect(await voices.json()).toEqual({ voices: [{ id: 'tone', name: 'tone' }] });
+  });
+
+  it('takes a multipart speech body as its JSON twin, an uploaded ref_audio file included', async () => {
+    const fields = { model: 'tts-1', input: 'Hello there.', voice: 'tone', response_format: 'wav', seed: '7', max_new_tokens: '40' };
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    const viaForm = await fetch(`${server.url}/v1/audio/speech`, { method: 'POST', headers: auth, body: form });
+    expect(viaForm.status).toBe(200);
+    const viaJson = await bytesOf(await speech({ response_format: 'wav', max_new_tokens: 40 }));
+    expect((await bytesOf(viaForm)).equals(viaJson)).toBe(true);
+    // A clip uploaded as a file is the same voice as the same clip inline as base64.
+    const clip = execFileSync('cat', [join(work, 'voices', 'tone.wav')]);
+    const upload = new FormData();
+    for (const [k, v] of Object.entries({ input: 'Hello there.', response_format: 'wav', seed: '7', max_new_tokens: '40', ref_text: 'A tone.' })) upload.append(k, v);
+    upload.append('ref_audio', new Blob([clip]), 'tone.wav');
+    const uploaded = await fetch(`${server.url}/v1/audio/speech`, { method: 'POST', headers: auth, body: upload });
+    expect(uploaded.status).toBe(200);
+    const inline = await bytesOf(await speech({ voice: undefined, ref_audio: clip.toString('base64'), ref_text: 'A tone.', response_format: 'wav', max_new_tokens: 40 }));
+    expect((await bytesOf(uploaded)).equals(inline)).toBe(true);
+  });
+
+  it('creates, lists, uses and deletes a preset voice with multipart uploads', async () => {
+    const sample = join(work, 'low.flac');
+    execFileSync('sox', ['-n', '-r', '16000', '-c', '1', '-b', '16', sample, 'synth', '1.5', 'sine', '180']);
+    const create = (name: string, headers = auth) => {
+      const form = new FormData();
+      form.append('name', name);
+      form.append('audio_sample', new Blob([execFileSync('cat', [sample])]), 'low.flac');
+      form.append('ref_text', 'A low tone.');
+      return fetch(`${server.url}/v1/audio/voices`, { method: 'POST', headers, body: form });
+    };
+    const created = await create('low');
+    expect(created.status).toBe(200);
+    expect(await created.json()).toEqual({ id: 'low', name: 'low' });
+    const list = await (await fetch(`${server.url}/v1/audio/voices`, { headers: auth })).json();
+    expect(list).toEqual({ voices: [{ id: 'low', name: 'low' }, { id: 'tone', name: 'tone' }] });
+    expect((await bytesOf(await speech({ voice: 'low', response_format: 'wav', max_new_tokens: 30 }))).length).toBeGreaterThan(44);
+    // Taken names, names that could leave the directory, a wrong key.
+    const again = await create('low');
+    expect(again.status).toBe(400);
+    expect(await again.json()).toMatchObject({ error: { code: 'E_INPUT', message: expect.stringContaining('exists') } });
+    for (const bad of ['../evil', 'a/b', '.hidden', 'x'.repeat(65)]) expect((await create(bad)).status, bad).toBe(400);
+    expect((await create('other', { authorization: 'Bearer wrong' })).status).toBe(401);
+    const evil = await fetch(`${server.url}/v1/audio/voices/..%2Ftone`, { method: 'DELETE', headers: auth });
+    expect(evil.status).toBe(400);
+    const removed = await fetch(`${server.url}/v1/audio/voices/low`, { method: 'DELETE', headers: auth });
+    expect(await removed.json()).toEqual({ id: 'low', deleted: true });
+    const gone = await fetch(`${server.url}/v1/audio/voices/low`, { method: 'DELETE', headers: auth });
+    expect(gone.status).toBe(404);
+    expect((await (await fetch(`${server.url}/v1/audio/voices`, { headers: auth })).json()).voices).toEqual([{ id: 'tone', name: 'tone' }]);
   });
 
   it('answers bad requests in OpenAI error shape, naming the field', async () => {
@@ -213,5 +265,30 @@ describe('OpenAI-compatible API through serve', () => {
     expect(idle()).toBe(true);
     const next = await bytesOf(await speech({ response_format: 'pcm', max_new_tokens: 30 }));
     expect(next.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a read-only voices directory', () => {
+  it('refuses to store a voice with a 403 in OpenAI shape', async () => {
+    // sysfs: no file can be created there, not even by root.
+    const readOnly = new HiggsAudio({
+      config: { ...loadConfig({ HIGGS_DEVICE: 'cpu' }), modelDir: tinyHfDir, codecDir: join(goldensDir, 'codec'), voicesDir: '/sys/kernel', maxContext: 1024 },
+      logger: createLogger({ level: 'silent' }),
+    });
+    const roHandler = createTtsHandler(readOnly, null);
+    await roHandler.ready();
+    const roServer = await startServer(roHandler, { port: 0 });
+    try {
+      const form = new FormData();
+      form.append('name', 'new');
+      form.append('audio_sample', new Blob([execFileSync('cat', [join(work, 'voices', 'tone.wav')])]), 'tone.wav');
+      form.append('ref_text', 'A tone.');
+      const answer = await fetch(`${roServer.url}/v1/audio/voices`, { method: 'POST', body: form });
+      expect(answer.status).toBe(403);
+      expect(await answer.json()).toMatchObject({ error: { type: 'permission_error', code: 'E_INPUT', message: expect.stringContaining('read-only') } });
+    } finally {
+      await roServer.close();
+      await roHandler.dispose();
+    }
   });
 });
