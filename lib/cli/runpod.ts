@@ -16,6 +16,7 @@ import { createLogger } from '../common/log.js';
 import { usage } from './usage.js';
 import { createTtsHandler } from '../runpod/handler.js';
 import { createS3Delivery } from '../s3/client.js';
+import { readFetchPolicy } from '../openai/fetch-reference.js';
 import { isPlatformMode } from '../runpod/env.js';
 import { DEFAULT_TEST_INPUT, runOneShot } from '../runpod/oneshot.js';
 import { runWorker } from '../runpod/worker/worker.js';
@@ -42,7 +43,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
   const config = loadConfig(io.env, { volume: runpodVolume() });
   const logger = createLogger({ level: config.logLevel });
   const tts = new HiggsAudio({ config, logger });
-  const handler = createTtsHandler(tts, createS3Delivery());
+  const handler = createTtsHandler(tts, createS3Delivery(), { refAudioFetch: readFetchPolicy(io.env) });
   const stop = stopSignal(io);
   try {
     await handler.ready(); // a broken model fails the command now, not the first request
@@ -82,7 +83,7 @@ async function worker(args: readonly string[], io: CliIO): Promise<number> {
   // One-shot: stdout carries only the result line, so the logs go to stderr.
   const logger = createLogger({ level: config.logLevel, destination: platform ? undefined : { write: (line: string) => void io.stderr.write(line) } });
   const tts = new HiggsAudio({ config, logger });
-  const handler = createTtsHandler(tts, createS3Delivery());
+  const handler = createTtsHandler(tts, createS3Delivery(), { refAudioFetch: readFetchPolicy(io.env) });
   const stop = stopSignal(io);
   try {
     if (!platform) return await runOneShot(handler, given ?? DEFAULT_TEST_INPUT, { stdout: io.stdout, stderr: io.stderr, cwd: io.cwd, signal: stop.signal });

@@ -100,6 +100,11 @@ const ENVIRONMENT = `Environment:
   HIGGS_S3_ALLOWED_ENDPOINTS
                          Hosts (host or host:port, comma-separated) a job's own s3Config
                          may upload to although they are loopback or private addresses
+  HIGGS_REF_AUDIO_FETCH  1: the speech API fetches an http(s) ref_audio URL (public
+                         addresses only, no redirects; default 0: refused)
+  HIGGS_REF_AUDIO_ALLOWED_HOSTS
+                         Hosts (host or host:port, comma-separated) a fetched ref_audio may
+                         come from although they are loopback or private addresses
   HIGGS_DRAIN_TIMEOUT_MS worker: after SIGTERM, how long running jobs may finish before
                          they are failed and posted (default 8000)
   HIGGS_LOG_LEVEL        trace, debug, info, warn, error, fatal or silent (default info)

@@ -3,7 +3,7 @@
  * into this library's request: the same HiggsAudio input every other route sends, so the limits
  * and defaults stay those of lib/request/schema.ts (one validation). Unknown fields are ignored
  * here, as OpenAI clients send fields of their own; a known field of the wrong type or range is
- * an E_INPUT that names it.
+ * an E_INPUT that names it. An http(s) ref_audio is left for fetch-reference.ts.
  */
 import * as z from 'zod';
 import { HiggsError } from '../common/errors.js';
@@ -24,6 +24,8 @@ export const SPEECH_MODELS = ['higgs-audio-v2', 'tts-1', 'tts-1-hd', 'gpt-4o-min
 export interface SpeechRequest {
   /** The library request (lib/request/schema.ts fields), validated when it runs. */
   input: Record<string, unknown>;
+  /** An http(s) ref_audio: fetched (where allowed) into input.ref_audio before the request runs. */
+  referenceUrl?: string;
   format: SpeechFormat;
   delivery: SpeechDelivery;
 }
@@ -52,14 +54,13 @@ function inputError(param: string, message: string): HiggsError {
   return new HiggsError('E_INPUT', `invalid request: ${param}: ${message}`);
 }
 
-/** ref_audio as plain base64: a data: URI loses its prefix; URLs are not fetched. */
+/** ref_audio as plain base64: a data: URI loses its prefix. */
 function referenceBase64(value: string): string {
-  if (/^https?:\/\//i.test(value)) {
-    throw inputError('ref_audio', 'http(s) URLs are not fetched by this server; send the audio as base64 or a data: URI');
-  }
   const dataUri = /^data:[^,]*;base64,/i.exec(value);
   return dataUri ? value.slice(dataUri[0].length) : value;
 }
+
+const isUrl = (value: string) => /^https?:\/\//i.test(value);
 
 /**
  * The speech body -> the library request, the format and the delivery.
@@ -85,9 +86,11 @@ export function parseSpeechRequest(body: unknown): SpeechRequest {
 
   const input: Record<string, unknown> = { transcript: b.input };
   if (voice !== undefined) input.ref_audio = voice;
+  let referenceUrl: string | undefined;
   if (b.ref_audio !== undefined) {
     if (b.ref_text === undefined) throw inputError('ref_text', 'ref_audio needs the transcript of the clip');
-    input.ref_audio = { base64: referenceBase64(b.ref_audio), transcript: b.ref_text };
+    if (isUrl(b.ref_audio)) referenceUrl = b.ref_audio;
+    input.ref_audio = { base64: isUrl(b.ref_audio) ? '' : referenceBase64(b.ref_audio), transcript: b.ref_text };
   }
   if (b.instructions !== undefined && b.instructions.trim() !== '') input.scene_prompt = b.instructions;
   for (const key of ['seed', 'temperature', 'top_p', 'top_k', 'max_new_tokens'] as const) {
@@ -95,5 +98,5 @@ export function parseSpeechRequest(body: unknown): SpeechRequest {
   }
   // pcm is the WAV writer's samples without the header; streams are PCM16 either way.
   input.output_format = format === 'pcm' ? 'wav' : format;
-  return { input, format, delivery };
+  return { input, format, delivery, referenceUrl };
 }

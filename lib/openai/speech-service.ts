@@ -7,7 +7,8 @@ import type { HiggsAudio, StreamDone } from '../service/higgs-audio.js';
 import type { ChunkReport } from '../speech/synthesis.js';
 import { HiggsError } from '../common/errors.js';
 import { wavSampleBytes } from '../audio/wav-stream.js';
-import { SPEECH_MODELS, parseSpeechRequest, type SpeechDelivery, type SpeechFormat } from './speech-request.js';
+import { SPEECH_MODELS, parseSpeechRequest, type SpeechDelivery, type SpeechFormat, type SpeechRequest } from './speech-request.js';
+import { FETCH_DISABLED, fetchReferenceAudio, type FetchPolicy } from './fetch-reference.js';
 
 export const CONTENT_TYPES: Record<SpeechFormat, string> = {
   mp3: 'audio/mpeg',
@@ -77,14 +78,22 @@ async function* withoutHeader(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buf
   }
 }
 
-export function createOpenAiSpeech(tts: HiggsAudio): OpenAiSpeech {
+/** The library input of a request, its http(s) ref_audio fetched first (where the policy allows). */
+async function inputOf(request: SpeechRequest, policy: FetchPolicy, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  if (request.referenceUrl === undefined) return request.input;
+  const base64 = await fetchReferenceAudio(request.referenceUrl, policy, signal);
+  return { ...request.input, ref_audio: { ...(request.input.ref_audio as Record<string, unknown>), base64 } };
+}
+
+/** `policy`: whether and where an http(s) ref_audio may be fetched (off by default). */
+export function createOpenAiSpeech(tts: HiggsAudio, policy: FetchPolicy = FETCH_DISABLED): OpenAiSpeech {
   const created = Math.floor(Date.now() / 1000);
   return {
     delivery: (body) => parseSpeechRequest(body).delivery,
 
     async file(body, call = {}) {
       const request = parseSpeechRequest(body);
-      const out = await tts.generate(request.input, { signal: call.signal, requestId: call.requestId });
+      const out = await tts.generate(await inputOf(request, policy, call.signal), { signal: call.signal, requestId: call.requestId });
       return {
         audio: request.format === 'pcm' ? wavSampleBytes(out.audio) : out.audio,
         contentType: CONTENT_TYPES[request.format],
@@ -97,7 +106,13 @@ export function createOpenAiSpeech(tts: HiggsAudio): OpenAiSpeech {
       const request = parseSpeechRequest(body);
       if (request.delivery === 'file') throw new HiggsError('E_INTERNAL', 'stream() of a request that asks for a file');
       let summary: StreamDone | undefined;
-      const audio = tts.stream(request.input, { signal: call.signal, requestId: call.requestId, onDone: (s) => (summary = s) });
+      const options = { signal: call.signal, requestId: call.requestId, onDone: (s: StreamDone) => (summary = s) };
+      const audio =
+        request.referenceUrl === undefined
+          ? tts.stream(request.input, options)
+          : (async function* () {
+              yield* tts.stream(await inputOf(request, policy, call.signal), options);
+            })();
       return {
         delivery: request.delivery,
         contentType: CONTENT_TYPES[request.format],

@@ -14,6 +14,7 @@ import { streamParts } from './stream-parts.js';
 import type { AudioDelivery } from '../s3/delivery.js';
 import { createOpenAiSpeech, usageOf, type OpenAiSpeech } from '../openai/speech-service.js';
 import { passthroughJob, type PassthroughJob } from '../openai/passthrough.js';
+import type { FetchPolicy } from '../openai/fetch-reference.js';
 
 /** What a handler needs from the mode that runs it. */
 export interface JobContext {
@@ -77,8 +78,13 @@ async function runPassthrough(speech: OpenAiSpeech, job: PassthroughJob, ctx: Jo
   return { audio_base64: out.audio.toString('base64'), content_type: out.contentType, seed: out.seed, usage: out.usage };
 }
 
-export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null): TtsHandler {
-  const speech = createOpenAiSpeech(tts);
+export interface TtsHandlerOptions {
+  /** Whether and where the speech API may fetch an http(s) ref_audio (readFetchPolicy); off by default. */
+  refAudioFetch?: FetchPolicy;
+}
+
+export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null, options: TtsHandlerOptions = {}): TtsHandler {
+  const speech = createOpenAiSpeech(tts, options.refAudioFetch);
   return {
     speech,
     ready: () => tts.load(),

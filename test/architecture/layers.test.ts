@@ -16,6 +16,7 @@ const LAYERS: readonly string[][] = [
   ['request'],
   ['speech'],
   ['service', 's3'],
+  ['openai'],
   ['runpod'],
   ['runpod/worker', 'runpod/serve'],
   ['cli'],

@@ -15,6 +15,9 @@ import { HiggsAudio } from '../../../lib/service/higgs-audio.js';
 import { createTtsHandler, type TtsHandler } from '../../../lib/runpod/handler.js';
 import { startServer, type RunningServer } from '../../../lib/runpod/serve/server.js';
 import { wavSampleBytes } from '../../../lib/audio/wav-stream.js';
+import { FETCH_DISABLED, readFetchPolicy } from '../../../lib/openai/fetch-reference.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tinyHfDir } from '../../setup/fixture-paths.js';
 import { goldensDir } from '../../support/goldens.js';
 
@@ -123,17 +126,26 @@ describe('OpenAI-compatible API through serve', () => {
     expectSameSamples(Buffer.concat(chunks), whole);
   });
 
-  it('streams server-sent events: audio deltas, then done with usage', async () => {
-    const whole = await bytesOf(await speech({ response_format: 'pcm' }));
-    const response = await speech({ response_format: 'pcm', stream_format: 'sse' });
+  it('streams server-sent events: audio deltas while the generation runs, then done with usage', async () => {
+    const whole = await bytesOf(await speech({ response_format: 'pcm', max_new_tokens: 400 }));
+    const response = await speech({ response_format: 'pcm', stream_format: 'sse', max_new_tokens: 400 });
     expect(response.headers.get('content-type')).toBe('text/event-stream');
-    const text = (await bytesOf(response)).toString('utf8');
+    const reader = response.body!.getReader();
+    let text = '';
+    let sawActive = false;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (text === '') sawActive = tts.health().requests.active === 1; // the first event: still generating
+      text += Buffer.from(value).toString('utf8');
+    }
+    expect(sawActive).toBe(true);
     const events = text
       .split('\n\n')
       .filter((e) => e.startsWith('data: '))
       .map((e) => JSON.parse(e.slice(6)) as { type: string; audio?: string; usage?: Record<string, number> });
     const deltas = events.filter((e) => e.type === 'speech.audio.delta');
-    expect(deltas.length).toBeGreaterThan(0);
+    expect(deltas.length).toBeGreaterThan(1);
     expectSameSamples(Buffer.concat(deltas.map((e) => Buffer.from(e.audio!, 'base64'))), whole);
     const done = events.at(-1)!;
     expect(done.type).toBe('speech.audio.done');
@@ -265,6 +277,44 @@ describe('OpenAI-compatible API through serve', () => {
     expect(idle()).toBe(true);
     const next = await bytesOf(await speech({ response_format: 'pcm', max_new_tokens: 30 }));
     expect(next.length).toBeGreaterThan(0);
+  });
+});
+
+describe('an http(s) ref_audio URL', () => {
+  it('is refused unless the operator allows fetching, and then only from public or allowed hosts', async () => {
+    const clip = execFileSync('cat', [join(work, 'voices', 'tone.wav')]);
+    const files = createServer((req, res) => {
+      if (req.url === '/tone.wav') return void res.end(clip);
+      if (req.url === '/moved') return void res.writeHead(302, { location: '/tone.wav' }).end();
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => files.listen(0, '127.0.0.1', () => r()));
+    const port = (files.address() as AddressInfo).port;
+    const body = (path: string) => ({ model: 'tts-1', input: 'Hello there.', ref_audio: `http://127.0.0.1:${port}${path}`, ref_text: 'A tone.', response_format: 'wav', seed: 7, max_new_tokens: 40 });
+    const message = async (work: Promise<unknown>) => ((await work.then(() => null, (e: Error) => e)) as Error | null)?.message ?? 'no error';
+    try {
+      // serve's default: off.
+      const off = await fetch(`${server.url}/v1/audio/speech`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body('/tone.wav')) });
+      expect(off.status).toBe(400);
+      expect(await off.json()).toMatchObject({ error: { param: 'ref_audio', message: expect.stringContaining('HIGGS_REF_AUDIO_FETCH=1') } });
+      // On: a loopback host is refused like a job's private S3 endpoint...
+      const publicOnly = createTtsHandler(tts, null, { refAudioFetch: readFetchPolicy({ HIGGS_REF_AUDIO_FETCH: '1' }) }).speech;
+      expect(await message(publicOnly.file(body('/tone.wav')))).toMatch(/ref_audio: URL host 127\.0\.0\.1 is a loopback.*HIGGS_REF_AUDIO_ALLOWED_HOSTS/);
+      // ...unless the operator names it; then the fetched clip is the same voice as the clip inline.
+      const allowed = readFetchPolicy({ HIGGS_REF_AUDIO_FETCH: '1', HIGGS_REF_AUDIO_ALLOWED_HOSTS: `127.0.0.1:${port}` });
+      const speech = createTtsHandler(tts, null, { refAudioFetch: allowed }).speech;
+      const fetched = await speech.file(body('/tone.wav'));
+      const inline = await speech.file({ ...body(''), ref_audio: clip.toString('base64') });
+      expect(fetched.audio.equals(inline.audio)).toBe(true);
+      expect(await message(speech.file(body('/moved')))).toContain('redirects are not followed');
+      expect(await message(speech.file(body('/missing')))).toContain('HTTP 404');
+      const small = createTtsHandler(tts, null, { refAudioFetch: { ...allowed, maxBytes: 1000 } }).speech;
+      expect(await message(small.file(body('/tone.wav')))).toContain('over the 1000 byte limit');
+      expect(FETCH_DISABLED.enabled).toBe(false);
+      expect(() => readFetchPolicy({ HIGGS_REF_AUDIO_FETCH: 'yes' })).toThrow(/HIGGS_REF_AUDIO_FETCH/);
+    } finally {
+      files.close();
+    }
   });
 });
 
