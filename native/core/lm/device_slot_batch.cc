@@ -140,7 +140,7 @@ void DeviceSlotBatch::stop_at_caps() {
 }
 
 std::int64_t DeviceSlotBatch::step() {
-  prefill_next();  // decoding starts in the step after the one that completes the prompt
+  prefill_next();  // a prompt completed here decodes in this same step
   stop_at_caps();
   std::vector<std::size_t> live;
   std::vector<std::int64_t> positions;  // by slot up to the last live one; -1 = not advancing
