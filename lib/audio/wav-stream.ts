@@ -19,29 +19,18 @@ export function streamingWavHeader(sampleRate: number): Buffer {
   return header;
 }
 
-/** Float samples -> little-endian PCM16, clipped, with the same scaling as the native writer. */
+/**
+ * Float samples -> little-endian PCM16, clipped, exactly as the native writer (to_pcm16 in
+ * native/core/audio/audio_encode.cc): v * 32768 rounded half to even (lrint), saturated.
+ */
 export function pcm16(samples: Float32Array): Buffer {
   const out = Buffer.alloc(samples.length * 2);
   for (let i = 0; i < samples.length; i += 1) {
     const v = Math.max(-1, Math.min(1, Number.isNaN(samples[i]!) ? 0 : samples[i]!));
-    out.writeInt16LE(Math.min(32767, Math.round(v * 32768)), i * 2);
+    const x = v * 32768;
+    let r = Math.round(x); // halves go up; lrint sends them to the even neighbour
+    if (r - x === 0.5 && r % 2 !== 0) r -= 1;
+    out.writeInt16LE(Math.max(-32768, Math.min(32767, r)), i * 2);
   }
   return out;
-}
-
-/**
- * The sample bytes of a PCM WAV file (its `data` chunk), for raw PCM output. E_INPUT-free by
- * design: the input is this library's own writer's output, so a missing chunk is a bug.
- */
-export function wavSampleBytes(wav: Buffer): Buffer {
-  if (wav.length < 12 || wav.toString('ascii', 0, 4) !== 'RIFF' || wav.toString('ascii', 8, 12) !== 'WAVE') {
-    throw new Error('wavSampleBytes: not a RIFF/WAVE file');
-  }
-  for (let at = 12; at + 8 <= wav.length; ) {
-    const id = wav.toString('ascii', at, at + 4);
-    const size = wav.readUInt32LE(at + 4);
-    if (id === 'data') return wav.subarray(at + 8, Math.min(wav.length, at + 8 + size));
-    at += 8 + size + (size % 2); // chunks are padded to even sizes
-  }
-  throw new Error('wavSampleBytes: no data chunk');
 }

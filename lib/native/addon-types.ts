@@ -217,7 +217,7 @@ export interface CodecInfo {
   loadSeconds: number;
 }
 
-export type AudioFormat = 'wav' | 'flac' | 'mp3' | 'opus' | 'vorbis';
+export type AudioFormat = 'wav' | 'flac' | 'mp3' | 'opus' | 'vorbis' | 'ulaw' | 'alaw';
 
 export interface DecodedAudio {
   /** Mono (channels averaged), at the file's own rate. */

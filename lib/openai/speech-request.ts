@@ -8,9 +8,13 @@
 import * as z from 'zod';
 import { HiggsError } from '../common/errors.js';
 import { parseWith } from '../request/issues.js';
+import { OUTPUT_FORMAT_ALIASES } from '../request/defaults.js';
 
-/** The response formats this route writes (aac has no maintained encoder in the image). */
-export const SPEECH_FORMATS = ['mp3', 'opus', 'flac', 'wav', 'pcm'] as const;
+/**
+ * The response formats this route writes: OpenAI's (aac has no maintained encoder in the image)
+ * and the G.711 telephony ones; the library's aliases (pcm_16000, ulaw_8000, ...) too.
+ */
+export const SPEECH_FORMATS = ['mp3', 'opus', 'flac', 'wav', 'pcm', 'ulaw', 'alaw'] as const;
 export type SpeechFormat = (typeof SPEECH_FORMATS)[number];
 /** Formats a stream can carry as it is decoded: PCM16 windows (wav: a header with open sizes). */
 export const STREAMABLE_FORMATS = ['pcm', 'wav'] as const satisfies readonly SpeechFormat[];
@@ -48,6 +52,7 @@ const bodySchema = z.looseObject({
   top_p: z.number().optional(),
   top_k: z.number().optional(),
   max_new_tokens: z.number().optional(),
+  sample_rate: z.number().optional(),
 });
 
 function inputError(param: string, message: string): HiggsError {
@@ -69,9 +74,11 @@ const isUrl = (value: string) => /^https?:\/\//i.test(value);
  */
 export function parseSpeechRequest(body: unknown): SpeechRequest {
   const b = parseWith(bodySchema, body);
-  const format = (b.response_format ?? 'mp3') as SpeechFormat;
+  const asked = b.response_format ?? 'mp3';
+  const alias = Object.hasOwn(OUTPUT_FORMAT_ALIASES, asked) ? OUTPUT_FORMAT_ALIASES[asked] : undefined;
+  const format = (alias?.format ?? asked) as SpeechFormat;
   if (!(SPEECH_FORMATS as readonly string[]).includes(format)) {
-    throw inputError('response_format', `${JSON.stringify(b.response_format)} is not supported (supported: ${SPEECH_FORMATS.join(', ')})`);
+    throw inputError('response_format', `${JSON.stringify(b.response_format)} is not supported (supported: ${SPEECH_FORMATS.join(', ')}, or ${Object.keys(OUTPUT_FORMAT_ALIASES).join(', ')})`);
   }
   if (b.speed !== undefined && b.speed !== 1) {
     throw inputError('speed', 'only 1.0 is supported for now (time-stretching is not built yet)');
@@ -93,10 +100,9 @@ export function parseSpeechRequest(body: unknown): SpeechRequest {
     input.ref_audio = { base64: isUrl(b.ref_audio) ? '' : referenceBase64(b.ref_audio), transcript: b.ref_text };
   }
   if (b.instructions !== undefined && b.instructions.trim() !== '') input.scene_prompt = b.instructions;
-  for (const key of ['seed', 'temperature', 'top_p', 'top_k', 'max_new_tokens'] as const) {
+  for (const key of ['seed', 'temperature', 'top_p', 'top_k', 'max_new_tokens', 'sample_rate'] as const) {
     if (b[key] !== undefined) input[key] = b[key];
   }
-  // pcm is the WAV writer's samples without the header; streams are PCM16 either way.
-  input.output_format = format === 'pcm' ? 'wav' : format;
+  input.output_format = alias ? asked : format; // the library resolves an alias (and checks sample_rate against it)
   return { input, format, delivery, referenceUrl };
 }

@@ -6,7 +6,6 @@
 import type { HiggsAudio, StreamDone } from '../service/higgs-audio.js';
 import type { ChunkReport } from '../speech/synthesis.js';
 import { HiggsError } from '../common/errors.js';
-import { wavSampleBytes } from '../audio/wav-stream.js';
 import { SPEECH_MODELS, parseSpeechRequest, type SpeechDelivery, type SpeechFormat, type SpeechRequest } from './speech-request.js';
 import { FETCH_DISABLED, fetchReferenceAudio, type FetchPolicy } from './fetch-reference.js';
 
@@ -15,7 +14,9 @@ export const CONTENT_TYPES: Record<SpeechFormat, string> = {
   opus: 'audio/ogg; codecs=opus',
   flac: 'audio/flac',
   wav: 'audio/wav',
-  pcm: 'audio/pcm; rate=24000; channels=1; encoding=s16le',
+  pcm: 'audio/pcm; channels=1; encoding=s16le',
+  ulaw: 'audio/wav',
+  alaw: 'audio/wav',
 };
 
 /** OpenAI's usage block: prompt positions in, audio frames out. */
@@ -65,19 +66,6 @@ export interface OpenAiSpeech {
   deleteVoice(name: string, call?: SpeechCall): Promise<boolean>;
 }
 
-/** Drops the WAV header a stream starts with: raw PCM16 is the samples alone. */
-async function* withoutHeader(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let first = true;
-  for await (const chunk of chunks) {
-    if (first) {
-      first = false;
-      if (chunk.length !== 44 || chunk.toString('ascii', 0, 4) !== 'RIFF') throw new HiggsError('E_INTERNAL', 'a stream did not start with its WAV header');
-      continue;
-    }
-    yield chunk;
-  }
-}
-
 /** The library input of a request, its http(s) ref_audio fetched first (where the policy allows). */
 async function inputOf(request: SpeechRequest, policy: FetchPolicy, signal?: AbortSignal): Promise<Record<string, unknown>> {
   if (request.referenceUrl === undefined) return request.input;
@@ -95,8 +83,8 @@ export function createOpenAiSpeech(tts: HiggsAudio, policy: FetchPolicy = FETCH_
       const request = parseSpeechRequest(body);
       const out = await tts.generate(await inputOf(request, policy, call.signal), { signal: call.signal, requestId: call.requestId });
       return {
-        audio: request.format === 'pcm' ? wavSampleBytes(out.audio) : out.audio,
-        contentType: CONTENT_TYPES[request.format],
+        audio: out.audio,
+        contentType: request.format === 'pcm' ? `${CONTENT_TYPES.pcm}; rate=${out.sampleRate}` : CONTENT_TYPES[request.format],
         seed: out.seed,
         usage: usageOf(out.chunks),
       };
@@ -115,8 +103,8 @@ export function createOpenAiSpeech(tts: HiggsAudio, policy: FetchPolicy = FETCH_
             })();
       return {
         delivery: request.delivery,
-        contentType: CONTENT_TYPES[request.format],
-        chunks: request.format === 'pcm' ? withoutHeader(audio) : audio,
+        contentType: request.format === 'pcm' ? `${CONTENT_TYPES.pcm}; rate=24000` : CONTENT_TYPES[request.format],
+        chunks: audio,
         done: () => summary,
       };
     },

@@ -8,9 +8,28 @@ import { REFERENCE_AUDIO_LIMITS } from '../audio/limits.js';
 import { CHUNK_METHODS, DEFAULT_CHUNK_METHOD } from '../text/chunking.js';
 import { DEFAULT_NUM_CODEBOOKS } from '../audio/delay-pattern.js';
 
-/** Output formats a request may ask for (the addon also writes vorbis; not offered to requests). */
-export const OUTPUT_FORMATS = ['wav', 'flac', 'mp3', 'opus'] as const;
+/**
+ * Output formats a request may ask for (the addon also writes vorbis; not offered to requests):
+ * files, raw PCM (s16le mono, no header) and the G.711 telephony codecs in WAV.
+ */
+export const OUTPUT_FORMATS = ['wav', 'flac', 'mp3', 'opus', 'pcm', 'ulaw', 'alaw'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** Output sample rates a request may ask for (resampled from the codec's 24 kHz with libsoxr). */
+export const SAMPLE_RATES = [8000, 16000, 22050, 24000, 44100, 48000] as const;
+export type SampleRate = (typeof SAMPLE_RATES)[number];
+
+/** The rate of a format when the request names none: the codec's, 8 kHz for telephony. */
+export function defaultSampleRate(format: OutputFormat): SampleRate {
+  return format === 'ulaw' || format === 'alaw' ? 8000 : 24000;
+}
+
+/** ElevenLabs-style output names that fix the format and the rate, one to one. */
+export const OUTPUT_FORMAT_ALIASES: Readonly<Record<string, { format: OutputFormat; sampleRate: SampleRate }>> = {
+  ...Object.fromEntries(SAMPLE_RATES.map((rate) => [`pcm_${rate}`, { format: 'pcm' as const, sampleRate: rate }])),
+  ulaw_8000: { format: 'ulaw', sampleRate: 8000 },
+  alaw_8000: { format: 'alaw', sampleRate: 8000 },
+};
 
 /** Where the audio goes: inline base64 in the result, or an S3 upload. */
 
@@ -152,6 +171,13 @@ export const REQUEST_DEFAULTS = {
     type: 'string',
     enum: OUTPUT_FORMATS,
     default: 'wav',
+    description: 'Also pcm_8000 ... pcm_48000, ulaw_8000, alaw_8000 (a format and its rate).',
+  },
+  sample_rate: {
+    type: 'integer',
+    enum: SAMPLE_RATES,
+    default: null,
+    description: 'Output rate in Hz; unset: 24000 (the codec), 8000 for ulaw and alaw.',
   },
 } as const;
 

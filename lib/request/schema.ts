@@ -7,8 +7,12 @@ import * as z from 'zod';
 import {
   DEFAULT_MAX_NEW_TOKENS_CAP,
   OUTPUT_FORMATS,
+  OUTPUT_FORMAT_ALIASES,
   REQUEST_DEFAULTS as D,
+  SAMPLE_RATES,
+  defaultSampleRate,
   type OutputFormat,
+  type SampleRate,
 } from './defaults.js';
 import { parseWith } from './issues.js';
 import { boundedText } from './text.js';
@@ -20,9 +24,11 @@ export {
   MAX_INLINE_AUDIO_BYTES,
   MAX_SPEAKERS,
   OUTPUT_FORMATS,
+  OUTPUT_FORMAT_ALIASES,
   REQUEST_DEFAULTS,
+  SAMPLE_RATES,
 } from './defaults.js';
-export type { OutputFormat, RequestFieldDoc } from './defaults.js';
+export type { OutputFormat, RequestFieldDoc, SampleRate } from './defaults.js';
 export { RequestInputError, formatIssues, parseWith } from './issues.js';
 export type { InlineVoiceSpec, RequestVoice, SpeakerVoice } from './voice-schema.js';
 
@@ -47,7 +53,10 @@ export interface ValidatedRequest {
   chunk_max_word_num: number;
   chunk_max_num_turns: number;
   generation_chunk_buffer_size: number | null;
+  /** An alias (pcm_16000, ...) is resolved into output_format and sample_rate. */
   output_format: OutputFormat;
+  /** The output rate in Hz, its format's default filled in. */
+  sample_rate: SampleRate;
 }
 
 export interface RequestOptions {
@@ -89,7 +98,11 @@ function requestShape(options: RequestOptions = {}) {
     generation_chunk_buffer_size: z
       .union([z.null(), int(D.generation_chunk_buffer_size.minimum, D.generation_chunk_buffer_size.maximum)])
       .default(D.generation_chunk_buffer_size.default),
-    output_format: z.enum(OUTPUT_FORMATS).default(D.output_format.default),
+    output_format: z.enum([...OUTPUT_FORMATS, ...Object.keys(OUTPUT_FORMAT_ALIASES)] as [string, ...string[]]).default(D.output_format.default),
+    sample_rate: z
+      .number()
+      .refine((rate) => (SAMPLE_RATES as readonly number[]).includes(rate), { message: `must be one of ${SAMPLE_RATES.join(', ')}` })
+      .optional(),
   };
 }
 
@@ -97,15 +110,30 @@ function requestShape(options: RequestOptions = {}) {
  * Checks across fields. ref_audio and speakers are exclusive: with both, which voice SPEAKER0
  * gets would be a guess.
  */
-function checkRequest(request: { ref_audio?: unknown; speakers?: unknown }, ctx: z.RefinementCtx): void {
+function checkRequest(
+  request: { ref_audio?: unknown; speakers?: unknown; output_format: string; sample_rate?: number },
+  ctx: z.RefinementCtx,
+): void {
   if (request.ref_audio !== undefined && request.speakers !== undefined) {
     ctx.addIssue({ code: 'custom', message: 'give either ref_audio or speakers, not both', path: ['speakers'] });
   }
+  const alias = OUTPUT_FORMAT_ALIASES[request.output_format];
+  if (alias && request.sample_rate !== undefined && request.sample_rate !== alias.sampleRate) {
+    ctx.addIssue({ code: 'custom', message: `${request.output_format} is ${alias.sampleRate} Hz; sample_rate says ${request.sample_rate}`, path: ['sample_rate'] });
+  }
+}
+
+/** An output alias as its format and rate; a format alone gets its default rate. */
+function resolveOutput<T extends { output_format: string; sample_rate?: number }>(request: T) {
+  const alias = Object.hasOwn(OUTPUT_FORMAT_ALIASES, request.output_format) ? OUTPUT_FORMAT_ALIASES[request.output_format] : undefined;
+  const format = alias?.format ?? (request.output_format as OutputFormat);
+  const rate = (alias?.sampleRate ?? request.sample_rate ?? defaultSampleRate(format)) as SampleRate;
+  return { ...request, output_format: format, sample_rate: rate };
 }
 
 /** The request schema (strict: unknown fields are errors). Output: ValidatedRequest. */
 function createRequestSchema(options: RequestOptions = {}): z.ZodType<ValidatedRequest> {
-  return z.strictObject(requestShape(options)).superRefine(checkRequest);
+  return z.strictObject(requestShape(options)).superRefine(checkRequest).transform(resolveOutput) as unknown as z.ZodType<ValidatedRequest>;
 }
 
 const schemas = new Map<number, z.ZodType<ValidatedRequest>>();

@@ -10,6 +10,7 @@ import type { HiggsAudio, StreamDone } from '../service/higgs-audio.js';
 import type { ChunkReport } from '../speech/synthesis.js';
 import { HiggsError } from '../common/errors.js';
 import { splitJobInput } from './job-input.js';
+import { parseRequest } from '../request/schema.js';
 import { streamParts } from './stream-parts.js';
 import type { AudioDelivery } from '../s3/delivery.js';
 import { createOpenAiSpeech, usageOf, type OpenAiSpeech } from '../openai/speech-service.js';
@@ -151,6 +152,9 @@ export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null
       }
       const job = splitJobInput(input);
       if (job.output === 's3') throw new HiggsError('E_INPUT', 'output: a streamed job sends its audio in the stream parts; "s3" needs "stream": false');
+      if (parseRequest(job.request).output_format !== 'wav') {
+        throw new HiggsError('E_INPUT', 'output_format: a streamed job sends WAV parts (raw pcm streams through /v1/audio/speech)');
+      }
       let part = 0;
       let done: StreamDone | undefined;
       const audio = tts.stream(job.request, { signal: ctx.signal, requestId: ctx.id, onDone: (summary) => (done = summary) });

@@ -14,7 +14,7 @@ import { parseRequest, type ValidatedRequest } from '../request/schema.js';
 import { toSynthesisOptions } from './synthesis-options.js';
 import { resolveEngineDevice } from './engine-device.js';
 import { resolveVoices } from '../request/resolve-voices.js';
-import { synthesizeSpeech } from '../speech/whole-file.js';
+import { synthesizeSpeech, type FileFormat } from '../speech/whole-file.js';
 import type { ChunkReport } from '../speech/synthesis.js';
 import { streamSpeech } from '../speech/stream.js';
 import { loadTokenizer, type HiggsTokenizer } from '../text/tokenizer.js';
@@ -22,7 +22,6 @@ import { DEFAULT_MAX_TRANSCRIPT_CHARS, VoiceLibrary } from '../voices/library.js
 import { addPreset, removePreset } from '../voices/presets.js';
 import { cleanText } from '../voices/transcript.js';
 import { encodeReferenceAudio, toPresetWav } from '../audio/codec.js';
-import type { AudioFormat } from '../native/loader.js';
 
 export interface HiggsAudioOptions {
   /** Overrides of the environment configuration (lib/config/load-config.ts). */
@@ -54,7 +53,7 @@ export interface StreamDone {
 
 export interface GenerateOutput {
   audio: Buffer;
-  format: AudioFormat;
+  format: FileFormat;
   sampleRate: number;
   durationSeconds: number;
   /** One report per generated chunk: its text, frames and why it stopped. */
@@ -216,7 +215,7 @@ export class HiggsAudio implements AsyncDisposable {
       const result = await synthesizeSpeech(
         engine,
         tokenizer,
-        { ...toSynthesisOptions(request), ...voices, outputFormat: request.output_format },
+        { ...toSynthesisOptions(request), ...voices, outputFormat: request.output_format, sampleRate: request.sample_rate },
         { signal: options.signal, onProgress: options.onProgress },
       );
       this.record(result.timings.generateSeconds, result.durationSeconds);
@@ -246,14 +245,15 @@ export class HiggsAudio implements AsyncDisposable {
   }
 
   /**
-   * Streams the request as encoded audio chunks (WAV: a header with open sizes, then PCM16),
-   * decoded window by window as frames arrive. Breaking out of the loop cancels the request.
+   * Streams the request as encoded audio chunks (wav: a header with open sizes, then PCM16;
+   * pcm: the PCM16 alone), decoded window by window as frames arrive. Breaking out of the loop cancels the request.
    */
   stream(input: unknown, options: RequestOptions = {}): AsyncIterable<Buffer> {
     const request = parseRequest(input);
-    if (request.output_format !== 'wav') {
-      throw new HiggsError('E_INPUT', 'output_format: streaming supports wav (PCM16) only');
+    if (request.output_format !== 'wav' && request.output_format !== 'pcm') {
+      throw new HiggsError('E_INPUT', 'output_format: streaming supports wav and pcm (PCM16) only');
     }
+    if (request.sample_rate !== 24000) throw new HiggsError('E_INPUT', 'sample_rate: streams are 24000 Hz (the codec rate) for now');
     return this.streamChunks(request, options);
   }
 
@@ -268,7 +268,7 @@ export class HiggsAudio implements AsyncDisposable {
       const voices = await resolveVoices(request, this.voices, (bytes) => encodeReferenceAudio(engine, bytes));
       const started = performance.now();
       const hooks = { signal: options.signal, onProgress: options.onProgress };
-      yield* streamSpeech(this.engine!, this.tokenizer!, { ...toSynthesisOptions(request), ...voices }, hooks, ({ audioSeconds, result }) => {
+      const chunks = streamSpeech(this.engine!, this.tokenizer!, { ...toSynthesisOptions(request), ...voices }, hooks, ({ audioSeconds, result }) => {
         const seconds = (performance.now() - started) / 1e3;
         this.record(seconds, audioSeconds);
         this.log.info(
@@ -277,6 +277,15 @@ export class HiggsAudio implements AsyncDisposable {
         );
         options.onDone?.({ seed: result.seed, durationSeconds: audioSeconds, chunks: result.chunks, truncated: result.truncated });
       });
+      // pcm is the same stream without its WAV header (the first chunk).
+      let header = request.output_format === 'pcm';
+      for await (const chunk of chunks) {
+        if (header) {
+          header = false;
+          continue;
+        }
+        yield chunk;
+      }
     } catch (error) {
       this.countFailure(error, requestId);
       throw error;

@@ -13,7 +13,12 @@ namespace {
 
 constexpr std::size_t kBlock = 8192;  // samples handed to libsndfile per call
 
-bool is_pcm16(AudioFormat format) { return format == AudioFormat::Wav || format == AudioFormat::Flac; }
+// Written as 16-bit samples (the G.711 codecs too: libsndfile companders them from the same
+// integers a PCM16 file holds, so every format scales the floats alike).
+bool is_pcm16(AudioFormat format) {
+  return format == AudioFormat::Wav || format == AudioFormat::Flac || format == AudioFormat::Ulaw ||
+         format == AudioFormat::Alaw;
+}
 
 HiggsError encode_error(AudioFormat format, const std::string& what) {
   return HiggsError(ErrorCode::Internal, std::string("encoding ") + audio_format_name(format) + ": " + what);

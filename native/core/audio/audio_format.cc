@@ -11,8 +11,8 @@
 namespace higgs::audio {
 namespace {
 
-constexpr AudioFormat kAllFormats[] = {AudioFormat::Wav, AudioFormat::Flac, AudioFormat::Mp3, AudioFormat::Opus,
-                                       AudioFormat::Vorbis};
+constexpr AudioFormat kAllFormats[] = {AudioFormat::Wav,    AudioFormat::Flac, AudioFormat::Mp3, AudioFormat::Opus,
+                                       AudioFormat::Vorbis, AudioFormat::Ulaw, AudioFormat::Alaw};
 
 // Encoding a short silence is the only reliable test: sf_format_check accepts MPEG even where
 // libsndfile was built without lame, and opening may succeed while the encoder then fails.
@@ -46,6 +46,8 @@ const char* audio_format_name(AudioFormat format) {
     case AudioFormat::Mp3: return "mp3";
     case AudioFormat::Opus: return "opus";
     case AudioFormat::Vorbis: return "vorbis";
+    case AudioFormat::Ulaw: return "ulaw";
+    case AudioFormat::Alaw: return "alaw";
   }
   return "?";
 }

@@ -15,9 +15,11 @@ enum class AudioFormat {
   Mp3,     // MPEG-1/2 layer III (lame)
   Opus,    // Opus in Ogg
   Vorbis,  // Vorbis in Ogg
+  Ulaw,    // RIFF WAVE, G.711 mu-law (telephony, usually 8 kHz)
+  Alaw,    // RIFF WAVE, G.711 A-law
 };
 
-// "wav", "flac", "mp3", "opus", "vorbis".
+// "wav", "flac", "mp3", "opus", "vorbis", "ulaw", "alaw".
 const char* audio_format_name(AudioFormat format);
 
 // The inverse of audio_format_name, case-insensitive; "ogg" is accepted for Vorbis.

@@ -9,6 +9,8 @@ int sndfile_write_format(AudioFormat format) {
     case AudioFormat::Mp3: return kMajorMpeg | kSubtypeMpegL3;
     case AudioFormat::Opus: return SF_FORMAT_OGG | kSubtypeOpus;
     case AudioFormat::Vorbis: return SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+    case AudioFormat::Ulaw: return SF_FORMAT_WAV | SF_FORMAT_ULAW;
+    case AudioFormat::Alaw: return SF_FORMAT_WAV | SF_FORMAT_ALAW;
   }
   return 0;
 }

@@ -14,7 +14,6 @@ import { createLogger } from '../../../lib/common/log.js';
 import { HiggsAudio } from '../../../lib/service/higgs-audio.js';
 import { createTtsHandler, type TtsHandler } from '../../../lib/runpod/handler.js';
 import { startServer, type RunningServer } from '../../../lib/runpod/serve/server.js';
-import { wavSampleBytes } from '../../../lib/audio/wav-stream.js';
 import { FETCH_DISABLED, readFetchPolicy } from '../../../lib/openai/fetch-reference.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -62,6 +61,16 @@ const auth = { authorization: `Bearer ${KEY}` };
 
 async function bytesOf(response: Response): Promise<Buffer> {
   return Buffer.from(await response.arrayBuffer());
+}
+
+/** The sample bytes of a PCM WAV file (its `data` chunk). */
+function wavSampleBytes(wav: Buffer): Buffer {
+  for (let at = 12; at + 8 <= wav.length; ) {
+    const size = wav.readUInt32LE(at + 4);
+    if (wav.toString('ascii', at, at + 4) === 'data') return wav.subarray(at + 8, at + 8 + size);
+    at += 8 + size + (size % 2);
+  }
+  throw new Error('no data chunk');
 }
 
 /** PCM16 streams decode window by window: equal to the whole file's samples up to float rounding. */

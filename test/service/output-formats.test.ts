@@ -1,0 +1,92 @@
+// Output options of a request (issue 18, part): raw PCM at a chosen sample rate (resampled with
+// libsoxr), the G.711 telephony formats in WAV read back by soxi, the ElevenLabs-style aliases
+// and their conflicts, and raw PCM streams.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config/load-config.js';
+import { HiggsAudio } from '../../lib/service/higgs-audio.js';
+import { createLogger } from '../../lib/common/log.js';
+import { SAMPLE_RATES } from '../../lib/request/defaults.js';
+import { tinyHfDir } from '../setup/fixture-paths.js';
+import { goldensDir } from '../support/goldens.js';
+
+let tts: HiggsAudio;
+const work = mkdtempSync(join(tmpdir(), 'higgs-formats-'));
+const request = (extra: Record<string, unknown> = {}) => ({ transcript: 'The sun rises in the east.', seed: 7, max_new_tokens: 60, ...extra });
+
+beforeAll(async () => {
+  tts = new HiggsAudio({
+    config: { ...loadConfig({ HIGGS_DEVICE: 'cpu' }), modelDir: tinyHfDir, codecDir: join(goldensDir, 'codec'), voicesDir: null, maxContext: 2048 },
+    logger: createLogger({ level: 'silent' }),
+  });
+  await tts.load();
+});
+
+afterAll(() => tts.dispose());
+
+function soxi(bytes: Buffer, name: string): { rate: number; samples: number; encoding: string } {
+  const file = join(work, name);
+  writeFileSync(file, bytes);
+  const field = (flag: string) => execFileSync('soxi', [flag, file], { encoding: 'utf8' }).trim();
+  return { rate: Number(field('-r')), samples: Number(field('-s')), encoding: field('-e') };
+}
+
+describe('output formats and sample rates', () => {
+  it('writes raw PCM16 at every offered rate, its length following the frames', async () => {
+    const reference = await tts.generate(request({ output_format: 'wav' }));
+    const samples24k = soxi(reference.audio, 'ref.wav').samples;
+    expect(samples24k).toBe(Math.round(reference.durationSeconds * 24000));
+    for (const rate of SAMPLE_RATES) {
+      const out = await tts.generate(request({ output_format: 'pcm', sample_rate: rate }));
+      expect(out).toMatchObject({ format: 'pcm', sampleRate: rate });
+      // soxr keeps the duration: samples = seconds * rate, to within one sample.
+      expect(Math.abs(out.audio.length / 2 - samples24k * (rate / 24000)), `rate ${rate}`).toBeLessThanOrEqual(1);
+      expect(out.durationSeconds).toBe(reference.durationSeconds);
+    }
+    // At 24 kHz raw PCM is the WAV's samples, byte for byte.
+    const pcm = await tts.generate(request({ output_format: 'pcm' }));
+    expect(pcm.audio.equals(reference.audio.subarray(reference.audio.length - pcm.audio.length))).toBe(true);
+    expect(reference.audio.length - pcm.audio.length).toBe(44);
+  });
+
+  it('writes mu-law and A-law WAV at 8 kHz by default, read back by soxi', async () => {
+    for (const [format, encoding] of [['ulaw', 'u-law'], ['alaw', 'A-law']] as const) {
+      const out = await tts.generate(request({ output_format: format }));
+      expect(out).toMatchObject({ format, sampleRate: 8000 });
+      const read = soxi(out.audio, `a.${format}.wav`);
+      expect(read.rate).toBe(8000);
+      expect(read.encoding).toContain(encoding);
+      expect(Math.abs(read.samples - out.durationSeconds * 8000)).toBeLessThanOrEqual(1);
+      const wide = await tts.generate(request({ output_format: format, sample_rate: 16000 }));
+      expect(soxi(wide.audio, `b.${format}.wav`).rate).toBe(16000);
+    }
+  });
+
+  it('takes the aliases one to one and refuses a sample_rate that contradicts one', async () => {
+    const alias = await tts.generate(request({ output_format: 'pcm_16000' }));
+    const spelled = await tts.generate(request({ output_format: 'pcm', sample_rate: 16000 }));
+    expect(alias).toMatchObject({ format: 'pcm', sampleRate: 16000 });
+    expect(alias.audio.equals(spelled.audio)).toBe(true);
+    expect((await tts.generate(request({ output_format: 'ulaw_8000' }))).format).toBe('ulaw');
+    await expect(tts.generate(request({ output_format: 'pcm_16000', sample_rate: 8000 }))).rejects.toMatchObject({
+      code: 'E_INPUT',
+      message: expect.stringContaining('sample_rate'),
+    });
+    await expect(tts.generate(request({ sample_rate: 12345 }))).rejects.toMatchObject({ code: 'E_INPUT', message: expect.stringContaining('sample_rate') });
+    await expect(tts.generate(request({ output_format: 'pcm_12345' }))).rejects.toMatchObject({ code: 'E_INPUT', message: expect.stringContaining('output_format') });
+  });
+
+  it('streams raw PCM without a header, and refuses streams at other rates', async () => {
+    const whole = await tts.generate(request({ output_format: 'pcm' }));
+    const parts: Buffer[] = [];
+    for await (const chunk of tts.stream(request({ output_format: 'pcm' }))) parts.push(chunk);
+    const streamed = Buffer.concat(parts);
+    expect(streamed.length).toBe(whole.audio.length);
+    expect(streamed.subarray(0, 4).toString('ascii')).not.toBe('RIFF');
+    expect(() => tts.stream(request({ output_format: 'pcm', sample_rate: 16000 }))).toThrow(/sample_rate/);
+    expect(() => tts.stream(request({ output_format: 'mp3' }))).toThrow(/wav and pcm/);
+  });
+});
