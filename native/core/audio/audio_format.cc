@@ -83,6 +83,8 @@ std::vector<std::string> supported_read_formats() {
     if (has_major(SF_FORMAT_OGG) && has_subtype(SF_FORMAT_VORBIS)) out.push_back("vorbis");
     if (has_major(SF_FORMAT_OGG) && has_subtype(kSubtypeOpus)) out.push_back("opus");
     if (has_major(kMajorMpeg) && has_subtype(kSubtypeMpegL3)) out.push_back("mp3");
+    if (has_major(SF_FORMAT_WAV) && has_subtype(SF_FORMAT_ULAW)) out.push_back("ulaw");
+    if (has_major(SF_FORMAT_WAV) && has_subtype(SF_FORMAT_ALAW)) out.push_back("alaw");
     for (int major : {SF_FORMAT_AIFF, SF_FORMAT_AU, SF_FORMAT_CAF, SF_FORMAT_W64, SF_FORMAT_RF64})
       if (has_major(major)) out.push_back(read_format_name(major));
     return out;

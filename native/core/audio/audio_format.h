@@ -28,7 +28,7 @@ std::optional<AudioFormat> parse_audio_format(const std::string& name);
 // The formats write_audio can produce here: each one is probed once by encoding a short silence.
 std::vector<AudioFormat> supported_write_formats();
 
-// Names of what read_audio decodes here ("wav", "flac", "vorbis", "opus", "mp3", plus the other
+// Names of what read_audio decodes here ("wav", "flac", "vorbis", "opus", "mp3", "ulaw", "alaw", plus the other
 // PCM containers it accepts: "aiff", "au", "caf", "w64", "rf64"), from libsndfile's format list.
 std::vector<std::string> supported_read_formats();
 

@@ -22,7 +22,11 @@ std::string read_format_name(int format) {
   int subtype = format & SF_FORMAT_SUBMASK;
   switch (major) {
     case SF_FORMAT_WAV:
-    case SF_FORMAT_WAVEX: return "wav";
+    case SF_FORMAT_WAVEX:
+      // G.711 in a WAVE container is reported as its codec, as write_audio names it.
+      if (subtype == SF_FORMAT_ULAW) return "ulaw";
+      if (subtype == SF_FORMAT_ALAW) return "alaw";
+      return "wav";
     case SF_FORMAT_RF64: return "rf64";
     case SF_FORMAT_W64: return "w64";
     case SF_FORMAT_AIFF: return "aiff";
