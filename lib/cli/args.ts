@@ -97,7 +97,7 @@ function parseSpeak(rest: readonly string[]): Invocation {
     args: {
       input: values.text !== undefined ? { text: values.text } : { file: values.file! },
       voice: values.voice,
-      out: values.out ?? `higgs-audio.${format}`,
+      out: values.out ?? `higgs-audio.${format === 'ulaw' || format === 'alaw' ? `${format}.wav` : format}`,
       format,
       seed: values.seed === undefined ? undefined : parseSeed(values.seed),
       scene: values.scene,

@@ -11,6 +11,7 @@ import { HiggsAudio } from '../service/higgs-audio.js';
 import { createLogger } from '../common/log.js';
 import { packageRoot } from '../common/package-root.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../request/defaults.js';
+import { audioFileType } from '../s3/key.js';
 
 const TRANSCRIPT = process.env.HIGGS_DEMO_TEXT ?? 'The sun rises in the east and sets in the west.';
 const FORMAT = (process.env.HIGGS_DEMO_FORMAT ?? 'wav') as OutputFormat;
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
     console.log(`  seed ${result.seed}${result.truncated ? ', cut at the frame cap' : ''}`);
     const outDir = resolve(process.env.HIGGS_DEMO_OUT ?? join(packageRoot(), 'out'));
     mkdirSync(outDir, { recursive: true });
-    const file = join(outDir, `demo.${FORMAT === 'opus' ? 'ogg' : FORMAT}`);
+    const file = join(outDir, `demo.${FORMAT === 'opus' ? 'ogg' : audioFileType(FORMAT).ext}`);
     writeFileSync(file, result.audio);
     const t = result.timings;
     console.log(

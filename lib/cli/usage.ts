@@ -15,7 +15,8 @@ Options:
                       or profile:NAME (a description in HIGGS_VOICES_DIR/profile.yaml);
                       default: the model chooses a voice
   -o, --out FILE      Output file (default ./higgs-audio.<format>)
-      --format FMT    wav, flac, mp3 or opus (default: from --out's extension, else wav)
+      --format FMT    wav, flac, mp3, opus, pcm (raw s16le, 24 kHz), ulaw or alaw (G.711
+                      WAV, 8 kHz) (default: from --out's extension, else wav)
       --seed N        Sampling seed, 0 to 4294967295 (default: random, printed)
       --scene TEXT    Scene description, e.g. "Audio is recorded from a quiet room."
   -h, --help          Show this help

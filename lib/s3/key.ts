@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 
-/** Extension and Content-Type per output format (ogg containers for both opus and vorbis). */
+/** Extension and Content-Type per output format (ogg containers for opus and vorbis, WAVE for G.711). */
 const FORMATS: Record<string, { ext: string; type: string }> = {
   wav: { ext: 'wav', type: 'audio/wav' },
   flac: { ext: 'flac', type: 'audio/flac' },
@@ -13,6 +13,9 @@ const FORMATS: Record<string, { ext: string; type: string }> = {
   opus: { ext: 'opus', type: 'audio/ogg' },
   vorbis: { ext: 'ogg', type: 'audio/ogg' },
   ogg: { ext: 'ogg', type: 'audio/ogg' },
+  pcm: { ext: 'pcm', type: 'audio/pcm' }, // raw s16le mono, no header
+  ulaw: { ext: 'wav', type: 'audio/wav' }, // G.711 in a WAVE container
+  alaw: { ext: 'wav', type: 'audio/wav' },
 };
 
 export function audioFileType(format: string): { ext: string; type: string } {
