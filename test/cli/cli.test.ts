@@ -113,7 +113,7 @@ describe('usage errors exit 2 with one line and a pointer to the help', () => {
     [['speak'], 'give exactly one of --text TEXT or --file FILE'],
     [['speak', '--text', 'a', '--file', 'b'], 'give exactly one of --text TEXT or --file FILE'],
     [['speak', '--text'], "Option '-t, --text <value>' argument missing"],
-    [['speak', '--text', 'hi', '--format', 'ogg'], '--format must be one of wav, flac, mp3, opus (got "ogg")'],
+    [['speak', '--text', 'hi', '--format', 'ogg'], '--format must be one of wav, flac, mp3, opus, pcm, ulaw, alaw (got "ogg")'],
     [['speak', '--text', 'hi', '--seed', '1.5'], '--seed must be a whole number from 0 to 4294967295'],
     [['speak', '--text', 'hi', '--seed', '4294967296'], '--seed must be a whole number'],
     [['voices', 'extra'], 'Unexpected argument'],
