@@ -14,10 +14,12 @@ log() { printf '[bootstrap] %s\n' "$*" >&2; }
 # libtorch is not among them: it comes from torch's wheel (python3 and python3-venv carry it), and
 # Debian's libtorch-dev must not be beside it (CMakeLists.txt refuses to link a second libtorch).
 # ninja-build is the build program (cmake-js picks it; make for anything run by hand).
+# libsndfile1-dev, libsoxr-dev and librubberband-dev are the audio-file module: read/write,
+# resampling, and time-stretching for a request's speed.
 # sox, libsox-fmt-mp3, opus-tools and file are test tools: independent readers of the files we write.
 # tini is the image's PID 1, which the image report and its rehearsal lay out (scripts/docker).
 APT_PACKAGES=(
-  libsndfile1-dev libsoxr-dev nlohmann-json3-dev
+  libsndfile1-dev libsoxr-dev librubberband-dev nlohmann-json3-dev
   cmake g++ make ninja-build pkg-config python3 python3-venv
   sox libsox-fmt-mp3 opus-tools file tini
 )

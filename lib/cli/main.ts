@@ -2,8 +2,6 @@
  * The `higgs-audio` command line (bin/higgs-audio.js runs main()). runCli maps a command to an
  * exit status (lib/cli/io.ts: 0 done, 1 an error, 2 a usage error, 130 interrupted).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseInvocation, UsageError, type Invocation } from './args.js';
 import type { CliBackend } from './backend.js';
 import { EXIT, type CliIO } from './io.js';
@@ -12,7 +10,7 @@ import { usage } from './usage.js';
 import { loadConfig, type HiggsConfig } from '../config/load-config.js';
 import { runpodVolume } from '../runpod/volume.js';
 import { errorCode } from '../common/errors.js';
-import { packageRoot } from '../common/package-root.js';
+import { packageVersion } from '../common/package-root.js';
 
 /** After an interrupt, how long a cancelled request may take to wind down before we exit anyway. */
 const CANCEL_GRACE_MS = 3000;
@@ -32,7 +30,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       io.stdout.write(usage(invocation.command));
       return EXIT.ok;
     case 'version':
-      io.stdout.write(`${version()}\n`);
+      io.stdout.write(`${packageVersion()}\n`);
       return EXIT.ok;
     case 'unavailable': {
       // serve and worker parse their own flags (lib/cli/runpod.ts), loaded only when used.
@@ -120,9 +118,6 @@ function debugText(error: unknown): string {
   return parts.join('\n');
 }
 
-function version(): string {
-  return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
-}
 
 /** The process entry: wires SIGINT to cancellation and returns the exit status. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {

@@ -15,3 +15,8 @@ export function packageRoot(): string {
     dir = parent;
   }
 }
+
+/** This package's version (package.json). */
+export function packageVersion(): string {
+  return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
+}

@@ -83,6 +83,10 @@ export interface HiggsConfig {
   fusedKernels: boolean;
   /** The candidate successors of the norm and GEMV kernels (HIGGS_KERNELS_NEXT=1; not yet measured faster). */
   nextKernels: boolean;
+  /** HIGGS_RESULT_CACHE_DIR: keep finished results on disk by their result hash; null (the default): no cache. */
+  resultCacheDir: string | null;
+  /** HIGGS_RESULT_CACHE_MB: the most the result cache holds; the least recently used go first. */
+  resultCacheMb: number;
   sources: Record<ConfigKey, ConfigSource>;
 }
 
@@ -106,7 +110,12 @@ export const CONFIG_VARIABLES: Readonly<Record<ConfigKey, string>> = {
   streamPartMs: 'HIGGS_STREAM_PART_MS',
   fusedKernels: 'HIGGS_FUSED_KERNELS',
   nextKernels: 'HIGGS_KERNELS_NEXT',
+  resultCacheDir: 'HIGGS_RESULT_CACHE_DIR',
+  resultCacheMb: 'HIGGS_RESULT_CACHE_MB',
 };
+
+/** HIGGS_RESULT_CACHE_MB: 1 GiB by default (a minute of 24 kHz WAV is 2.9 MB). */
+export const RESULT_CACHE_MB = { minimum: 1, maximum: 1_048_576, default: 1024 } as const;
 
 /** HIGGS_SLOTS' upper bound: the native core's own (constants.limits.maxSlots; a test holds them equal). */
 export const MAX_SLOTS = 256;
@@ -172,6 +181,8 @@ const EnvSchema = z.object({
   HIGGS_STREAM_PART_MS: optional(integer(STREAM_PART_MS.minimum, STREAM_PART_MS.maximum)),
   HIGGS_FUSED_KERNELS: optional(flag),
   HIGGS_KERNELS_NEXT: optional(flag),
+  HIGGS_RESULT_CACHE_DIR: optional(path),
+  HIGGS_RESULT_CACHE_MB: optional(integer(RESULT_CACHE_MB.minimum, RESULT_CACHE_MB.maximum)),
 });
 
 /**
@@ -211,6 +222,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     streamPartMs: e.HIGGS_STREAM_PART_MS ?? STREAM_PART_MS.default,
     fusedKernels: e.HIGGS_FUSED_KERNELS ?? true,
     nextKernels: e.HIGGS_KERNELS_NEXT ?? false,
+    resultCacheDir: e.HIGGS_RESULT_CACHE_DIR === undefined ? null : resolve(e.HIGGS_RESULT_CACHE_DIR),
+    resultCacheMb: e.HIGGS_RESULT_CACHE_MB ?? RESULT_CACHE_MB.default,
     sources: {
       modelDir: model.source,
       codecDir: codec.source,
@@ -228,6 +241,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       streamPartMs: from(e.HIGGS_STREAM_PART_MS),
       fusedKernels: from(e.HIGGS_FUSED_KERNELS),
       nextKernels: from(e.HIGGS_KERNELS_NEXT),
+      resultCacheDir: e.HIGGS_RESULT_CACHE_DIR === undefined ? 'none' : 'env',
+      resultCacheMb: from(e.HIGGS_RESULT_CACHE_MB),
     },
   };
 }

@@ -235,17 +235,39 @@ export interface AddonConstants {
   errorCodes: string[];
   /** Bounds the core enforces because its buffers depend on them (native/core/buffer_limits.h). */
   limits: { maxRasWindow: number; maxSlots: number };
+  /** The speeds the time-stretcher takes (native/core/audio/time_stretch.h; lib/audio/time-stretch.ts SPEED_RANGE matches). */
+  speedRange: { minimum: number; maximum: number };
+}
+
+/**
+ * A mono stream time-stretched piece by piece, pitch kept (Rubber Band, real-time mode); the
+ * start delay is hidden and finish() makes the total round(input / speed) samples. Each call runs
+ * on the libuv pool; one at a time: a call while another is still pending rejects with E_INPUT.
+ */
+export interface NativeAudioStretcher {
+  /** The stretched samples ready so far (possibly none). */
+  push(samples: Float32Array): Promise<Float32Array>;
+  /** The rest; push() or finish() after it rejects with E_INPUT. */
+  finish(): Promise<Float32Array>;
 }
 
 export interface NativeBinding {
   Engine: new (options?: EngineOptions) => NativeEngine;
+  /** sampleRate >= 8000; speed in constants.speedRange (E_INPUT otherwise, thrown); throws without the audio module. */
+  AudioStretcher: new (sampleRate: number, speed: number) => NativeAudioStretcher;
   constants: AddonConstants;
   /** True when the addon's libtorch has CUDA and sees a GPU (HIGGS_DEVICE=auto picks cuda then). */
   cudaAvailable(): boolean;
-  /** False when the addon was built without libsndfile/libsoxr: the audio functions then reject. */
+  /** False when the addon was built without libsndfile/libsoxr/librubberband: the audio functions then throw. */
   hasAudio: boolean;
   readAudio(bytes: Uint8Array, limits?: { maxBytes?: number; maxSeconds?: number }): Promise<DecodedAudio>;
   writeAudio(samples: Float32Array, sampleRate: number, format: AudioFormat): Promise<{ bytes: Buffer; sampleRate: number }>;
   resampleAudio(samples: Float32Array, fromRate: number, toRate: number): Promise<Float32Array>;
+  /**
+   * Mono samples played at `speed` times the pitch-kept tempo (Rubber Band R3, offline: the whole
+   * buffer studied first): round(length / speed) samples out; speed 1 returns a copy. E_INPUT for
+   * a speed outside constants.speedRange or a sampleRate under 8000.
+   */
+  stretchAudio(samples: Float32Array, sampleRate: number, speed: number): Promise<Float32Array>;
   audioFormats(): { read: string[]; write: AudioFormat[] };
 }

@@ -11,10 +11,11 @@ import { parseWith } from '../request/issues.js';
 import { OUTPUT_FORMAT_ALIASES } from '../request/defaults.js';
 
 /**
- * The response formats this route writes: OpenAI's (aac has no maintained encoder in the image)
- * and the G.711 telephony ones; the library's aliases (pcm_16000, ulaw_8000, ...) too.
+ * The response formats this route writes: OpenAI's (aac has no maintained encoder in the image),
+ * the G.711 telephony ones and the library's codes (a JSON body); the library's aliases
+ * (pcm_16000, ulaw_8000, ...) too.
  */
-export const SPEECH_FORMATS = ['mp3', 'opus', 'flac', 'wav', 'pcm', 'ulaw', 'alaw'] as const;
+export const SPEECH_FORMATS = ['mp3', 'opus', 'flac', 'wav', 'pcm', 'ulaw', 'alaw', 'codes'] as const;
 export type SpeechFormat = (typeof SPEECH_FORMATS)[number];
 /** Formats a stream can carry as it is decoded: PCM16 windows (wav: a header with open sizes). */
 export const STREAMABLE_FORMATS = ['pcm', 'wav'] as const satisfies readonly SpeechFormat[];
@@ -38,10 +39,14 @@ const voiceField = z.union([z.string(), z.looseObject({ id: z.string() })]);
 
 const bodySchema = z.looseObject({
   model: z.string().optional(),
-  input: z.string(),
+  // Absent only in a decode-only body (`codes`); the library checks the rest of the codes.
+  input: z.string().optional(),
+  codes: z.unknown().optional(),
+  ref_codes: z.unknown().optional(),
+  save_voice: z.unknown().optional(),
   voice: voiceField.optional(),
   response_format: z.string().optional(),
-  speed: z.number().min(0.25).max(4).optional(),
+  speed: z.number().optional(),
   instructions: z.string().optional(),
   stream_format: z.enum(['audio', 'sse']).optional(),
   stream: z.boolean().optional(),
@@ -69,8 +74,8 @@ const isUrl = (value: string) => /^https?:\/\//i.test(value);
 
 /**
  * The speech body -> the library request, the format and the delivery.
- * @throws HiggsError E_INPUT naming the field (type errors, a format not written, speed != 1,
- *   a stream of a format that cannot stream, voice and ref_audio both).
+ * @throws HiggsError E_INPUT naming the field (type errors, a format not written, a stream of a
+ *   format that cannot stream, more than one of voice / ref_audio / ref_codes, codes with input).
  */
 export function parseSpeechRequest(body: unknown): SpeechRequest {
   const b = parseWith(bodySchema, body);
@@ -80,19 +85,27 @@ export function parseSpeechRequest(body: unknown): SpeechRequest {
   if (!(SPEECH_FORMATS as readonly string[]).includes(format)) {
     throw inputError('response_format', `${JSON.stringify(b.response_format)} is not supported (supported: ${SPEECH_FORMATS.join(', ')}, or ${Object.keys(OUTPUT_FORMAT_ALIASES).join(', ')})`);
   }
-  if (b.speed !== undefined && b.speed !== 1) {
-    throw inputError('speed', 'only 1.0 is supported for now (time-stretching is not built yet)');
-  }
   const delivery: SpeechDelivery = b.stream_format === 'sse' ? 'sse' : b.stream || b.stream_format === 'audio' ? 'audio' : 'file';
   if (delivery !== 'file' && !(STREAMABLE_FORMATS as readonly string[]).includes(format)) {
     throw inputError('response_format', `${format} cannot be streamed as it is decoded (streams: ${STREAMABLE_FORMATS.join(', ')})`);
   }
+  if (b.input === undefined) {
+    if (b.codes === undefined) throw inputError('input', 'required (the text to speak), or codes to decode');
+    if (delivery !== 'file') throw inputError('codes', 'a decode-only request returns one file: no stream');
+    return { input: { codes: b.codes, ...outputFields(b, asked, alias !== undefined, format) }, format, delivery };
+  }
   const voice = typeof b.voice === 'string' ? b.voice : b.voice?.id;
-  if (voice !== undefined && b.ref_audio !== undefined) throw inputError('voice', 'give voice or ref_audio, not both');
-  if (b.ref_text !== undefined && b.ref_audio === undefined) throw inputError('ref_text', 'needs ref_audio');
+  const given = [voice !== undefined && 'voice', b.ref_audio !== undefined && 'ref_audio', b.ref_codes !== undefined && 'ref_codes'].filter(Boolean);
+  if (given.length > 1) throw inputError(String(given[1]), `give one of voice, ref_audio and ref_codes (got ${given.join(' and ')})`);
+  if (b.ref_text !== undefined && b.ref_audio === undefined && b.ref_codes === undefined) throw inputError('ref_text', 'needs ref_audio or ref_codes');
+  if (b.codes !== undefined) throw inputError('codes', 'decode-only: send codes without input');
 
   const input: Record<string, unknown> = { transcript: b.input };
   if (voice !== undefined) input.ref_audio = voice;
+  if (b.ref_codes !== undefined) {
+    if (b.ref_text === undefined) throw inputError('ref_text', 'ref_codes needs the transcript of the codes');
+    input.ref_audio = { codes: b.ref_codes, transcript: b.ref_text };
+  }
   let referenceUrl: string | undefined;
   if (b.ref_audio !== undefined) {
     if (b.ref_text === undefined) throw inputError('ref_text', 'ref_audio needs the transcript of the clip');
@@ -100,9 +113,16 @@ export function parseSpeechRequest(body: unknown): SpeechRequest {
     input.ref_audio = { base64: isUrl(b.ref_audio) ? '' : referenceBase64(b.ref_audio), transcript: b.ref_text };
   }
   if (b.instructions !== undefined && b.instructions.trim() !== '') input.scene_prompt = b.instructions;
-  for (const key of ['seed', 'temperature', 'top_p', 'top_k', 'max_new_tokens', 'sample_rate'] as const) {
+  for (const key of ['seed', 'temperature', 'top_p', 'top_k', 'max_new_tokens', 'save_voice'] as const) {
     if (b[key] !== undefined) input[key] = b[key];
   }
-  input.output_format = alias ? asked : format; // the library resolves an alias (and checks sample_rate against it)
-  return { input, format, delivery, referenceUrl };
+  return { input: { ...input, ...outputFields(b, asked, alias !== undefined, format) }, format, delivery, referenceUrl };
+}
+
+/** output_format (an alias as asked: the library resolves it and checks sample_rate against it), sample_rate, speed. */
+function outputFields(b: { sample_rate?: number; speed?: number }, asked: string, isAlias: boolean, format: SpeechFormat): Record<string, unknown> {
+  const fields: Record<string, unknown> = { output_format: isAlias ? asked : format };
+  if (b.sample_rate !== undefined) fields.sample_rate = b.sample_rate;
+  if (b.speed !== undefined) fields.speed = b.speed;
+  return fields;
 }

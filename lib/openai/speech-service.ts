@@ -3,7 +3,9 @@
  * (`serve`'s /v1 routes, a RunPod job's passthrough) gets the same audio, limits and errors as
  * every other route, since each call is a HiggsAudio.generate or .stream of the translated request.
  */
-import type { HiggsAudio, StreamDone } from '../service/higgs-audio.js';
+import type { DecodeOutput, GenerateOutput, HiggsAudio, StreamDone } from '../service/higgs-audio.js';
+import type { SavedVoice } from '../service/save-voice.js';
+import { isDecodeRequest } from '../request/schema.js';
 import type { ChunkReport } from '../speech/synthesis.js';
 import { HiggsError } from '../common/errors.js';
 import { SPEECH_MODELS, parseSpeechRequest, type SpeechDelivery, type SpeechFormat, type SpeechRequest } from './speech-request.js';
@@ -17,6 +19,7 @@ export const CONTENT_TYPES: Record<SpeechFormat, string> = {
   pcm: 'audio/pcm; channels=1; encoding=s16le',
   ulaw: 'audio/wav',
   alaw: 'audio/wav',
+  codes: 'application/json',
 };
 
 /** OpenAI's usage block: prompt positions in, audio frames out. */
@@ -32,11 +35,43 @@ export function usageOf(chunks: readonly ChunkReport[]): SpeechUsage {
   return { input_tokens: input, output_tokens: output, total_tokens: input + output };
 }
 
+/** What a speech result was besides its bytes (serve sends it as headers, a passthrough job as fields). */
+export interface SpeechOutcome {
+  /** null for a decode-only request. */
+  seed: number | null;
+  result_hash: string;
+  cached: boolean;
+  /** A chunk stopped at a cap (frame cap or context) instead of the model's end of audio. */
+  truncated: boolean;
+  /** Each chunk's stop reason, in order: audio_end, max_frames or context_full. */
+  stop_reasons: string[];
+  usage: SpeechUsage;
+  saved_voice?: SavedVoice;
+}
+
+export function outcomeOf(out: GenerateOutput | DecodeOutput): SpeechOutcome {
+  const chunks = 'chunks' in out ? (out as GenerateOutput).chunks : [];
+  const generated = 'chunks' in out ? (out as GenerateOutput) : null;
+  return {
+    seed: generated?.seed ?? null,
+    result_hash: out.resultHash,
+    cached: out.cached,
+    truncated: generated?.truncated ?? false,
+    stop_reasons: chunks.map((chunk) => chunk.stopReason),
+    usage: usageOf(chunks),
+    ...(generated?.savedVoice ? { saved_voice: generated.savedVoice } : {}),
+  };
+}
+
+/** The same of a finished stream. */
+export function streamOutcome(done: StreamDone): Omit<SpeechOutcome, 'cached'> {
+  return { seed: done.seed, result_hash: done.resultHash, truncated: done.truncated, stop_reasons: done.chunks.map((c) => c.stopReason), usage: usageOf(done.chunks) };
+}
+
 export interface SpeechFile {
   audio: Buffer;
   contentType: string;
-  seed: number;
-  usage: SpeechUsage;
+  result: SpeechOutcome;
 }
 
 export interface SpeechStream {
@@ -46,6 +81,8 @@ export interface SpeechStream {
   chunks: AsyncIterable<Buffer>;
   /** What the stream was, once `chunks` is done (undefined if it failed or was cancelled). */
   done(): StreamDone | undefined;
+  /** The stream's seed and result hash, known before its first chunk (undefined until then). */
+  started(): { seed: number; resultHash: string } | undefined;
 }
 
 export interface SpeechCall {
@@ -57,6 +94,8 @@ export interface OpenAiSpeech {
   /** The delivery a body asks for ('file', 'audio' or 'sse'); E_INPUT for a bad body. */
   delivery(body: unknown): SpeechDelivery;
   file(body: unknown, call?: SpeechCall): Promise<SpeechFile>;
+  /** The result hash a body would have, without running it; null when it has no seed (each run draws one). */
+  resultHash(body: unknown, call?: SpeechCall): Promise<string | null>;
   stream(body: unknown, call?: SpeechCall): SpeechStream;
   models(): { object: 'list'; data: Array<{ id: string; object: 'model'; created: number; owned_by: string }> };
   voices(): Promise<{ voices: Array<{ id: string; name: string }> }>;
@@ -81,20 +120,29 @@ export function createOpenAiSpeech(tts: HiggsAudio, policy: FetchPolicy = FETCH_
 
     async file(body, call = {}) {
       const request = parseSpeechRequest(body);
-      const out = await tts.generate(await inputOf(request, policy, call.signal), { signal: call.signal, requestId: call.requestId });
+      const options = { signal: call.signal, requestId: call.requestId };
+      const input = await inputOf(request, policy, call.signal);
+      const out = isDecodeRequest(input) ? await tts.decode(input, options) : await tts.generate(input, options);
       return {
         audio: out.audio,
         contentType: request.format === 'pcm' ? `${CONTENT_TYPES.pcm}; rate=${out.sampleRate}` : CONTENT_TYPES[request.format],
-        seed: out.seed,
-        usage: usageOf(out.chunks),
+        result: outcomeOf(out),
       };
+    },
+
+    async resultHash(body, call = {}) {
+      const request = parseSpeechRequest(body);
+      if (!isDecodeRequest(request.input) && request.input.seed === undefined) return null;
+      const input = await inputOf(request, policy, call.signal);
+      return (await tts.resultKey(input, { stream: request.delivery !== 'file', signal: call.signal })).resultHash;
     },
 
     stream(body, call = {}) {
       const request = parseSpeechRequest(body);
       if (request.delivery === 'file') throw new HiggsError('E_INTERNAL', 'stream() of a request that asks for a file');
       let summary: StreamDone | undefined;
-      const options = { signal: call.signal, requestId: call.requestId, onDone: (s: StreamDone) => (summary = s) };
+      let start: { seed: number; resultHash: string } | undefined;
+      const options = { signal: call.signal, requestId: call.requestId, onDone: (s: StreamDone) => (summary = s), onStart: (s: typeof start) => (start = s) };
       const audio =
         request.referenceUrl === undefined
           ? tts.stream(request.input, options)
@@ -106,6 +154,7 @@ export function createOpenAiSpeech(tts: HiggsAudio, policy: FetchPolicy = FETCH_
         contentType: request.format === 'pcm' ? `${CONTENT_TYPES.pcm}; rate=24000` : CONTENT_TYPES[request.format],
         chunks: audio,
         done: () => summary,
+        started: () => start,
       };
     },
 

@@ -7,6 +7,8 @@
 import { REFERENCE_AUDIO_LIMITS } from '../audio/limits.js';
 import { CHUNK_METHODS, DEFAULT_CHUNK_METHOD } from '../text/chunking.js';
 import { DEFAULT_NUM_CODEBOOKS } from '../audio/delay-pattern.js';
+import { SPEED_RANGE } from '../audio/time-stretch.js';
+import { MAX_WIRE_FRAMES } from '../audio/codes-wire.js';
 
 /**
  * Output formats a request may ask for (the addon also writes vorbis; not offered to requests):
@@ -14,6 +16,11 @@ import { DEFAULT_NUM_CODEBOOKS } from '../audio/delay-pattern.js';
  */
 export const OUTPUT_FORMATS = ['wav', 'flac', 'mp3', 'opus', 'pcm', 'ulaw', 'alaw'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** Not audio: the generated codes themselves (lib/audio/codes-wire.ts), to decode later. */
+export const CODES_FORMAT = 'codes';
+/** What output_format may name: an audio format, or the codes. */
+export type ResultFormat = OutputFormat | typeof CODES_FORMAT;
 
 /** Output sample rates a request may ask for (resampled from the codec's 24 kHz with libsoxr). */
 export const SAMPLE_RATES = [8000, 16000, 22050, 24000, 44100, 48000] as const;
@@ -171,13 +178,35 @@ export const REQUEST_DEFAULTS = {
     type: 'string',
     enum: OUTPUT_FORMATS,
     default: 'wav',
-    description: 'Also pcm_8000 ... pcm_48000, ulaw_8000, alaw_8000 (a format and its rate).',
+    description:
+      'Also pcm_8000 ... pcm_48000, ulaw_8000, alaw_8000 (a format and its rate), and "codes": the generated ' +
+      'audio codes { layout, codebooks, frames, codec, base64 } instead of audio (not streamed; no sample_rate or speed).',
   },
   sample_rate: {
     type: 'integer',
     enum: SAMPLE_RATES,
     default: null,
     description: 'Output rate in Hz; unset: 24000 (the codec), 8000 for ulaw and alaw.',
+  },
+  speed: {
+    type: 'number',
+    minimum: SPEED_RANGE.minimum,
+    maximum: SPEED_RANGE.maximum,
+    default: SPEED_RANGE.default,
+    description: 'Playback speed: the decoded audio is time-stretched (Rubber Band), the pitch kept; 1 leaves it untouched.',
+  },
+  save_voice: {
+    type: 'string',
+    pattern: '^[A-Za-z0-9_-]{1,64}$',
+    description:
+      'Stores the generated speech (its codes, audio and transcript) as a new preset of this name; one voice only ' +
+      '(no speakers), transcript at most 2000 characters, a whole-file request, a writable voices directory.',
+  },
+  codes: {
+    type: 'object',
+    maxFrames: MAX_WIRE_FRAMES,
+    description:
+      'A decode-only request: codes as output_format "codes" returns them; with output_format, sample_rate and speed only (no transcript).',
   },
 } as const;
 

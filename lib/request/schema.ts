@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import {
+  CODES_FORMAT,
   DEFAULT_MAX_NEW_TOKENS_CAP,
   OUTPUT_FORMATS,
   OUTPUT_FORMAT_ALIASES,
@@ -12,14 +13,18 @@ import {
   SAMPLE_RATES,
   defaultSampleRate,
   type OutputFormat,
+  type ResultFormat,
   type SampleRate,
 } from './defaults.js';
-import { parseWith } from './issues.js';
+import { RequestInputError, parseWith } from './issues.js';
 import { boundedText } from './text.js';
-import { speakersSchema, voiceSchema, type RequestVoice, type SpeakerVoice } from './voice-schema.js';
+import { codesWireSchema, speakersSchema, voiceSchema, type RequestVoice, type SpeakerVoice } from './voice-schema.js';
+import { VOICE_NAME_PATTERN } from '../voices/paths.js';
+import { MAX_WIRE_FRAMES, type CodesWire } from '../audio/codes-wire.js';
 import { CHUNK_METHODS, type ChunkMethod } from '../text/chunking.js';
 
 export {
+  CODES_FORMAT,
   DEFAULT_MAX_NEW_TOKENS_CAP,
   MAX_INLINE_AUDIO_BYTES,
   MAX_SPEAKERS,
@@ -28,12 +33,22 @@ export {
   REQUEST_DEFAULTS,
   SAMPLE_RATES,
 } from './defaults.js';
-export type { OutputFormat, RequestFieldDoc, SampleRate } from './defaults.js';
+export type { OutputFormat, RequestFieldDoc, ResultFormat, SampleRate } from './defaults.js';
 export { RequestInputError, formatIssues, parseWith } from './issues.js';
-export type { InlineVoiceSpec, RequestVoice, SpeakerVoice } from './voice-schema.js';
+export type { CodesVoiceSpec, InlineVoiceSpec, RequestVoice, SpeakerVoice } from './voice-schema.js';
+
+/** How the audio of a request is delivered: format, rate and speed (shared by decode-only requests). */
+export interface OutputOptions {
+  /** An alias (pcm_16000, ...) is resolved into output_format and sample_rate. */
+  output_format: ResultFormat;
+  /** The output rate in Hz, its format's default filled in. */
+  sample_rate: SampleRate;
+  /** Time-stretch factor; 1 = untouched. */
+  speed: number;
+}
 
 /** A request after validation: trimmed, cleaned, every default filled in. */
-export interface ValidatedRequest {
+export interface ValidatedRequest extends OutputOptions {
   /** Trimmed, 1..10,000 characters. */
   transcript: string;
   /** Parsed, not resolved; absent: smart voice (or speakers). */
@@ -53,10 +68,13 @@ export interface ValidatedRequest {
   chunk_max_word_num: number;
   chunk_max_num_turns: number;
   generation_chunk_buffer_size: number | null;
-  /** An alias (pcm_16000, ...) is resolved into output_format and sample_rate. */
-  output_format: OutputFormat;
-  /** The output rate in Hz, its format's default filled in. */
-  sample_rate: SampleRate;
+  /** Store the result as this preset (checked against the voices directory when it runs). */
+  save_voice?: string;
+}
+
+/** A decode-only request: codes in, audio out. */
+export interface DecodeRequest extends OutputOptions {
+  codes: CodesWire;
 }
 
 export interface RequestOptions {
@@ -98,24 +116,43 @@ function requestShape(options: RequestOptions = {}) {
     generation_chunk_buffer_size: z
       .union([z.null(), int(D.generation_chunk_buffer_size.minimum, D.generation_chunk_buffer_size.maximum)])
       .default(D.generation_chunk_buffer_size.default),
-    output_format: z.enum([...OUTPUT_FORMATS, ...Object.keys(OUTPUT_FORMAT_ALIASES)] as [string, ...string[]]).default(D.output_format.default),
-    sample_rate: z
-      .number()
-      .refine((rate) => (SAMPLE_RATES as readonly number[]).includes(rate), { message: `must be one of ${SAMPLE_RATES.join(', ')}` })
-      .optional(),
+    ...outputShape,
+    save_voice: z.string().regex(VOICE_NAME_PATTERN, 'must be 1 to 64 letters, digits, \'_\' or \'-\'').optional(),
   };
 }
+
+/** output_format, sample_rate and speed: the same for generated and decode-only requests. */
+const outputShape = {
+  output_format: z.enum([...OUTPUT_FORMATS, CODES_FORMAT, ...Object.keys(OUTPUT_FORMAT_ALIASES)] as [string, ...string[]]).default(D.output_format.default),
+  sample_rate: z
+    .number()
+    .refine((rate) => (SAMPLE_RATES as readonly number[]).includes(rate), { message: `must be one of ${SAMPLE_RATES.join(', ')}` })
+    .optional(),
+  speed: z.number().min(D.speed.minimum).max(D.speed.maximum).default(D.speed.default),
+};
 
 /**
  * Checks across fields. ref_audio and speakers are exclusive: with both, which voice SPEAKER0
  * gets would be a guess.
  */
 function checkRequest(
-  request: { ref_audio?: unknown; speakers?: unknown; output_format: string; sample_rate?: number },
+  request: { ref_audio?: unknown; speakers?: unknown; save_voice?: string; output_format: string; sample_rate?: number; speed: number },
   ctx: z.RefinementCtx,
 ): void {
   if (request.ref_audio !== undefined && request.speakers !== undefined) {
     ctx.addIssue({ code: 'custom', message: 'give either ref_audio or speakers, not both', path: ['speakers'] });
+  }
+  if (request.save_voice !== undefined && request.speakers !== undefined) {
+    ctx.addIssue({ code: 'custom', message: 'a saved voice is one speaker: not with speakers', path: ['save_voice'] });
+  }
+  checkOutput(request, ctx);
+}
+
+/** An alias and sample_rate must agree; codes are not audio, so no rate or speed applies. */
+function checkOutput(request: { output_format: string; sample_rate?: number; speed: number }, ctx: z.RefinementCtx): void {
+  if (request.output_format === CODES_FORMAT) {
+    if (request.sample_rate !== undefined) ctx.addIssue({ code: 'custom', message: 'codes have no sample rate: leave it out', path: ['sample_rate'] });
+    if (request.speed !== 1) ctx.addIssue({ code: 'custom', message: 'codes cannot be time-stretched: speed must be 1', path: ['speed'] });
   }
   const alias = OUTPUT_FORMAT_ALIASES[request.output_format];
   if (alias && request.sample_rate !== undefined && request.sample_rate !== alias.sampleRate) {
@@ -126,8 +163,8 @@ function checkRequest(
 /** An output alias as its format and rate; a format alone gets its default rate. */
 function resolveOutput<T extends { output_format: string; sample_rate?: number }>(request: T) {
   const alias = Object.hasOwn(OUTPUT_FORMAT_ALIASES, request.output_format) ? OUTPUT_FORMAT_ALIASES[request.output_format] : undefined;
-  const format = alias?.format ?? (request.output_format as OutputFormat);
-  const rate = (alias?.sampleRate ?? request.sample_rate ?? defaultSampleRate(format)) as SampleRate;
+  const format = alias?.format ?? (request.output_format as ResultFormat);
+  const rate = (alias?.sampleRate ?? request.sample_rate ?? (format === CODES_FORMAT ? 24000 : defaultSampleRate(format))) as SampleRate;
   return { ...request, output_format: format, sample_rate: rate };
 }
 
@@ -157,4 +194,24 @@ function schemaFor(options: RequestOptions): z.ZodType<ValidatedRequest> {
  */
 export function parseRequest(input: unknown, options: RequestOptions = {}): ValidatedRequest {
   return parseWith(schemaFor(options), input);
+}
+
+const decodeSchema = z
+  .strictObject({ codes: codesWireSchema(MAX_WIRE_FRAMES), ...outputShape })
+  .superRefine(checkOutput)
+  .transform(resolveOutput) as unknown as z.ZodType<DecodeRequest>;
+
+/** A request that carries `codes` (and no transcript) asks for them to be decoded. */
+export function isDecodeRequest(input: unknown): boolean {
+  return typeof input === 'object' && input !== null && Object.hasOwn(input, 'codes') && !Object.hasOwn(input, 'transcript');
+}
+
+/**
+ * Validates a decode-only request: codes (as output_format "codes" returns them) and the output
+ * fields. @throws HiggsError E_INPUT listing every problem; output_format "codes" is refused.
+ */
+export function parseDecodeRequest(input: unknown): DecodeRequest {
+  const request = parseWith(decodeSchema, input);
+  if (request.output_format === CODES_FORMAT) throw new RequestInputError('invalid request', ['output_format: a decode-only request returns audio, not codes']);
+  return request;
 }

@@ -7,6 +7,7 @@ import { MAX_INLINE_AUDIO_BYTES, MAX_SPEAKER_INDEX, MAX_SPEAKERS } from './defau
 import { base64Problem } from '../common/base64.js';
 import { boundedText } from './text.js';
 import { parseVoiceSpec, type VoiceSpec } from '../voices/library.js';
+import { MAX_VOICE_CODE_FRAMES, codesWireProblem, type CodesWire } from '../audio/codes-wire.js';
 
 /** An inline reference clip, still base64 (strict, size-checked). */
 export interface InlineVoiceSpec {
@@ -16,8 +17,15 @@ export interface InlineVoiceSpec {
   transcript: string;
 }
 
-/** A voice of ref_audio or of a speaker: a preset, a profile, or an inline clip. */
-export type RequestVoice = VoiceSpec | InlineVoiceSpec;
+/** A voice given as codes (what output_format "codes" returned) and their transcript: no encoder runs. */
+export interface CodesVoiceSpec {
+  kind: 'codes';
+  codes: CodesWire;
+  transcript: string;
+}
+
+/** A voice of ref_audio or of a speaker: a preset, a profile, an inline clip, or codes. */
+export type RequestVoice = VoiceSpec | InlineVoiceSpec | CodesVoiceSpec;
 
 /** A speaker: a voice, or only a text description of one (e.g. "feminine, warm, low pitch"). */
 export type SpeakerVoice = RequestVoice | { kind: 'description'; description: string };
@@ -49,8 +57,31 @@ const inlineClip = z
   .strictObject({ base64: base64Audio, transcript: boundedText({ min: 1, max: MAX_VOICE_TEXT }) })
   .transform((clip): InlineVoiceSpec => ({ kind: 'inline', base64: clip.base64, transcript: clip.transcript }));
 
-/** ref_audio: "NAME", "profile:NAME" or { base64, transcript }. */
-export const voiceSchema = z.union([voiceName, inlineClip]);
+/** A codes payload (lib/audio/codes-wire.ts) of at most `maxFrames` frames, checked whole. */
+export function codesWireSchema(maxFrames: number) {
+  return z.unknown().transform((value, ctx): CodesWire => {
+    const problem = codesWireProblem(value, maxFrames);
+    if (problem === undefined) return value as CodesWire;
+    ctx.issues.push({ code: 'custom', message: problem, input: undefined }); // never echo the payload
+    return z.NEVER;
+  });
+}
+
+const codesClip = z
+  .strictObject({ codes: codesWireSchema(MAX_VOICE_CODE_FRAMES), transcript: boundedText({ min: 1, max: MAX_VOICE_TEXT }) })
+  .transform((clip): CodesVoiceSpec => ({ kind: 'codes', codes: clip.codes, transcript: clip.transcript }));
+
+/** An object: with an own `codes` key a codes voice, otherwise an inline clip (strict either way). */
+const clipObject = z.looseObject({}).transform((value, ctx): RequestVoice => {
+  const schema: z.ZodType<RequestVoice> = Object.hasOwn(value, 'codes') ? codesClip : inlineClip;
+  const parsed = schema.safeParse(value, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.issues.push(issue as z.core.$ZodRawIssue);
+  return z.NEVER;
+});
+
+/** ref_audio: "NAME", "profile:NAME", { base64, transcript } or { codes, transcript }. */
+export const voiceSchema = z.union([voiceName, clipObject]);
 
 const description = z
   .strictObject({ description: boundedText({ min: 1, max: MAX_VOICE_TEXT, clean: true }) })

@@ -6,14 +6,15 @@
  * (docs/runpod-protocol.md#job-input): the mode passes it in the context; inside `input` it is
  * accepted too.
  */
-import type { HiggsAudio, StreamDone } from '../service/higgs-audio.js';
+import { createHash } from 'node:crypto';
+import type { DecodeOutput, GenerateOutput, HiggsAudio, StreamDone } from '../service/higgs-audio.js';
 import type { ChunkReport } from '../speech/synthesis.js';
 import { HiggsError } from '../common/errors.js';
 import { splitJobInput } from './job-input.js';
-import { parseRequest } from '../request/schema.js';
+import { isDecodeRequest, parseRequest } from '../request/schema.js';
 import { streamParts } from './stream-parts.js';
 import type { AudioDelivery } from '../s3/delivery.js';
-import { createOpenAiSpeech, usageOf, type OpenAiSpeech } from '../openai/speech-service.js';
+import { createOpenAiSpeech, streamOutcome, type OpenAiSpeech } from '../openai/speech-service.js';
 import { passthroughJob, type PassthroughJob } from '../openai/passthrough.js';
 import type { FetchPolicy } from '../openai/fetch-reference.js';
 
@@ -59,6 +60,30 @@ function chunkOutputs(chunks: readonly ChunkReport[]): Array<{ characters: numbe
 
 const present = (value: unknown): boolean => value !== undefined && value !== null;
 
+/**
+ * A request without a seed gets one from its job id: RunPod retries a failed job under the same
+ * id, so the retry returns the same bytes. Different jobs still get different seeds.
+ */
+export function withJobSeed<T extends Record<string, unknown>>(request: T, jobId: string): T {
+  if (request.seed !== undefined || isDecodeRequest(request)) return request;
+  return { ...request, seed: createHash('sha256').update(jobId).digest().readUInt32LE(0) };
+}
+
+/** What a result says besides its bytes. */
+function resultMeta(out: DecodeOutput | GenerateOutput): Record<string, unknown> {
+  const generated = 'chunks' in out ? (out as GenerateOutput) : null;
+  return {
+    format: out.format,
+    sample_rate: out.sampleRate,
+    duration_seconds: out.durationSeconds,
+    ...(generated ? { seed: generated.seed, truncated: generated.truncated, chunks: chunkOutputs(generated.chunks) } : {}),
+    result_hash: out.resultHash,
+    cached: out.cached,
+    ...(generated?.savedVoice ? { saved_voice: generated.savedVoice } : {}),
+    timings: out.timings,
+  };
+}
+
 /** The job's bucket: from the top level (RunPod) or from inside input (local API), never both. */
 function chooseS3Config(topLevel: unknown, inInput: unknown): unknown {
   if (present(topLevel) && present(inInput)) {
@@ -71,12 +96,12 @@ function chooseS3Config(topLevel: unknown, inInput: unknown): unknown {
 async function runPassthrough(speech: OpenAiSpeech, job: PassthroughJob, ctx: JobContext): Promise<Record<string, unknown>> {
   if (job.route === '/v1/models') return speech.models();
   if (job.route === '/v1/audio/voices') return speech.voices();
-  const out = await speech.file(job.body, { signal: ctx.signal, requestId: ctx.id });
+  const out = await speech.file(withJobSeed(job.body, ctx.id), { signal: ctx.signal, requestId: ctx.id });
   const limit = BASE64_LIMITS[ctx.route ?? 'run'];
   if (Math.ceil(out.audio.length / 3) * 4 > limit) {
     throw new HiggsError('E_INPUT', `output: the audio is over the ${(limit / 1e6).toFixed(0)} MB result limit; ask for a compressed response_format or stream it`);
   }
-  return { audio_base64: out.audio.toString('base64'), content_type: out.contentType, seed: out.seed, usage: out.usage };
+  return { audio_base64: out.audio.toString('base64'), content_type: out.contentType, ...out.result };
 }
 
 export interface TtsHandlerOptions {
@@ -112,22 +137,17 @@ export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null
       if (present(s3Config) && !delivery) throw new HiggsError('E_INPUT', 's3Config: this worker does not accept per-job buckets');
       if (wantsS3 && !delivery) throw new HiggsError('E_INPUT', 'output: "s3" asked for, but no bucket is configured (BUCKET_* variables or s3Config)');
       if (present(s3Config) || wantsS3) await delivery!.check(s3Config);
-      const out = await tts.generate(job.request, {
-        signal: ctx.signal,
-        requestId: ctx.id,
-        onProgress: ctx.progress && ((p) => ctx.progress!({ chunk: p.chunk + 1, chunks: p.chunks, frames: p.columns })),
-      });
+      const out = isDecodeRequest(job.request)
+        ? await tts.decode(job.request, { signal: ctx.signal, requestId: ctx.id })
+        : await tts.generate(withJobSeed(job.request, ctx.id), {
+            signal: ctx.signal,
+            requestId: ctx.id,
+            onProgress: ctx.progress && ((p) => ctx.progress!({ chunk: p.chunk + 1, chunks: p.chunks, frames: p.columns })),
+          });
       const limit = BASE64_LIMITS[ctx.route ?? 'run'];
       const base64Bytes = Math.ceil(out.audio.length / 3) * 4;
-      const meta = {
-        format: out.format,
-        sample_rate: out.sampleRate,
-        duration_seconds: out.durationSeconds,
-        seed: out.seed,
-        truncated: out.truncated,
-        chunks: chunkOutputs(out.chunks),
-        timings: out.timings,
-      };
+      const meta = resultMeta(out);
+      if (!wantsS3 && out.codes && out.audio.length <= limit) return { codes: out.codes, ...meta };
       if (!wantsS3 && base64Bytes <= limit) return { audio_base64: out.audio.toString('base64'), ...meta };
       if (!delivery) {
         throw new HiggsError(
@@ -143,28 +163,29 @@ export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null
       const passthrough = passthroughJob(input);
       if (passthrough) {
         // The same chunks as serve's raw stream or SSE events, one per part, then the usage.
-        const stream = speech.stream(passthrough.body, { signal: ctx.signal, requestId: ctx.id });
+        const stream = speech.stream(withJobSeed(passthrough.body, ctx.id), { signal: ctx.signal, requestId: ctx.id });
         let part = 0;
         for await (const bytes of stream.chunks) yield { part: part++, content_type: stream.contentType, audio_base64: bytes.toString('base64') };
         const done = stream.done();
-        yield { part: part++, content_type: stream.contentType, audio_base64: '', done: true, ...(done ? { seed: done.seed, usage: usageOf(done.chunks) } : {}) };
+        yield { part: part++, content_type: stream.contentType, audio_base64: '', done: true, ...(done ? streamOutcome(done) : {}) };
         return;
       }
       const job = splitJobInput(input);
       if (job.output === 's3') throw new HiggsError('E_INPUT', 'output: a streamed job sends its audio in the stream parts; "s3" needs "stream": false');
+      if (isDecodeRequest(job.request)) throw new HiggsError('E_INPUT', 'stream: a decode-only request (codes) returns one file; send it with "stream": false');
       if (parseRequest(job.request).output_format !== 'wav') {
         throw new HiggsError('E_INPUT', 'output_format: a streamed job sends WAV parts (raw pcm streams through /v1/audio/speech)');
       }
       let part = 0;
       let done: StreamDone | undefined;
-      const audio = tts.stream(job.request, { signal: ctx.signal, requestId: ctx.id, onDone: (summary) => (done = summary) });
+      const audio = tts.stream(withJobSeed(job.request, ctx.id), { signal: ctx.signal, requestId: ctx.id, onDone: (summary) => (done = summary) });
       for await (const bytes of streamParts(audio, tts.config.streamPartMs)) {
         yield { part: part++, format: 'wav', audio_base64: bytes.toString('base64') };
       }
       // A last part without audio says what the stream was (audio parts never wait for it).
       if (done) {
-        const { seed, durationSeconds, truncated, chunks } = done;
-        yield { part: part++, format: 'wav', audio_base64: '', done: true, seed, duration_seconds: durationSeconds, truncated, chunks: chunkOutputs(chunks) };
+        const { seed, durationSeconds, truncated, chunks, resultHash } = done;
+        yield { part: part++, format: 'wav', audio_base64: '', done: true, seed, duration_seconds: durationSeconds, truncated, chunks: chunkOutputs(chunks), result_hash: resultHash };
       }
     },
   };

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 
-/** Extension and Content-Type per output format (ogg containers for opus and vorbis, WAVE for G.711). */
+/** Extension and Content-Type per output format (ogg containers for opus and vorbis, WAVE for G.711, JSON for codes). */
 const FORMATS: Record<string, { ext: string; type: string }> = {
   wav: { ext: 'wav', type: 'audio/wav' },
   flac: { ext: 'flac', type: 'audio/flac' },
@@ -16,6 +16,7 @@ const FORMATS: Record<string, { ext: string; type: string }> = {
   pcm: { ext: 'pcm', type: 'audio/pcm' }, // raw s16le mono, no header
   ulaw: { ext: 'wav', type: 'audio/wav' }, // G.711 in a WAVE container
   alaw: { ext: 'wav', type: 'audio/wav' },
+  codes: { ext: 'json', type: 'application/json' }, // output_format "codes" (lib/audio/codes-wire.ts)
 };
 
 export function audioFileType(format: string): { ext: string; type: string } {

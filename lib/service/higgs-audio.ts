@@ -10,18 +10,26 @@ import { createLogger, type Logger } from '../common/log.js';
 import { GpuCacheReleaser } from './gpu-memory.js';
 import { loadNative, type BatchStatus, type CodecInfo, type GpuMemory, type ModelInfo, type NativeEngine } from '../native/loader.js';
 import { RequestQueue } from './queue.js';
-import { parseRequest, type ValidatedRequest } from '../request/schema.js';
+import { CODES_FORMAT, isDecodeRequest, parseDecodeRequest, parseRequest, type DecodeRequest, type ResultFormat, type ValidatedRequest } from '../request/schema.js';
 import { toSynthesisOptions } from './synthesis-options.js';
 import { resolveEngineDevice } from './engine-device.js';
 import { resolveVoices } from '../request/resolve-voices.js';
-import { synthesizeSpeech, type FileFormat } from '../speech/whole-file.js';
-import type { ChunkReport } from '../speech/synthesis.js';
+import { encodeSamples, synthesizeSpeech } from '../speech/whole-file.js';
+import { synthesizeCodes, type ChunkReport } from '../speech/synthesis.js';
 import { streamSpeech } from '../speech/stream.js';
 import { loadTokenizer, type HiggsTokenizer } from '../text/tokenizer.js';
 import { DEFAULT_MAX_TRANSCRIPT_CHARS, VoiceLibrary } from '../voices/library.js';
 import { addPreset, removePreset } from '../voices/presets.js';
 import { cleanText } from '../voices/transcript.js';
-import { encodeReferenceAudio, toPresetWav } from '../audio/codec.js';
+import { decodeCodes, encodeReferenceAudio, toPresetWav } from '../audio/codec.js';
+import { assertSameCodec, codesToWire, wireToCodes, type CodesWire } from '../audio/codes-wire.js';
+import { createStreamStretcher } from '../audio/time-stretch.js';
+import { packageVersion } from '../common/package-root.js';
+import { modelFingerprint } from './model-fingerprint.js';
+import { ResultCache } from './result-cache.js';
+import { decodeWork, engineIdentity, resultKey, speechWork, type EngineIdentity } from './result-key.js';
+import { checkVoiceSlot, saveGeneratedVoice, type SavedVoice } from './save-voice.js';
+import type { PromptVoices } from '../request/resolve-voices.js';
 
 export interface HiggsAudioOptions {
   /** Overrides of the environment configuration (lib/config/load-config.ts). */
@@ -41,26 +49,45 @@ export interface RequestOptions {
   requestId?: string;
   /** stream() only: called once the last audio chunk has been yielded, with what the whole stream was. */
   onDone?: (summary: StreamDone) => void;
+  /** stream() only: called before the first chunk with the stream's seed and result hash. */
+  onStart?: (start: { seed: number; resultHash: string }) => void;
 }
 
 /** What a finished stream was: its seed, length, chunks and whether a cap cut it short. */
 export interface StreamDone {
   seed: number;
+  /** The stream's result hash (a stream's bytes are its own: not a whole file's hash). */
+  resultHash: string;
   durationSeconds: number;
   chunks: ChunkReport[];
   truncated: boolean;
 }
 
-export interface GenerateOutput {
-  audio: Buffer;
-  format: FileFormat;
-  sampleRate: number;
-  durationSeconds: number;
+export interface GenerateOutput extends DecodeOutput {
   /** One report per generated chunk: its text, frames and why it stopped. */
   chunks: ChunkReport[];
   /** A chunk stopped at a cap (frames or context) instead of the model's end of audio. */
   truncated: boolean;
   seed: number;
+  /** save_voice: whether the preset was stored (and why not). */
+  savedVoice?: SavedVoice;
+}
+
+/** A decode-only request's result (and the audio part of every result). */
+export interface DecodeOutput {
+  /** The file; for output_format "codes" the JSON of `codes`. */
+  audio: Buffer;
+  format: ResultFormat;
+  /** Hz of the file (codes: the codec's rate). */
+  sampleRate: number;
+  /** Seconds of audio (after speed). */
+  durationSeconds: number;
+  /** output_format "codes": the codes themselves. */
+  codes?: CodesWire;
+  /** sha256 of everything that decides the bytes (lib/service/result-key.ts): equal hashes, equal bytes. */
+  resultHash: string;
+  /** Read from the result cache instead of generated. */
+  cached: boolean;
   timings: { queueSeconds: number; generateSeconds: number; decodeSeconds: number; encodeSeconds: number; totalSeconds: number };
 }
 
@@ -105,6 +132,8 @@ export class HiggsAudio implements AsyncDisposable {
   private readonly stats = { served: 0, failed: 0, cancelled: 0, generationSeconds: 0, audioSeconds: 0 };
   private concurrencySource: ConcurrencySource;
   private cacheReleaser: GpuCacheReleaser | null = null;
+  private identity: EngineIdentity | null = null;
+  private readonly results: ResultCache | null;
 
   constructor(options: HiggsAudioOptions = {}) {
     this.config = { ...loadConfig(), ...options.config };
@@ -114,6 +143,14 @@ export class HiggsAudio implements AsyncDisposable {
     const given = options.config;
     const explicit = given?.maxConcurrency !== undefined && given.sources === undefined ? true : this.config.sources.maxConcurrency === 'env';
     this.concurrencySource = explicit ? 'env' : 'default';
+    const cacheDir = this.config.resultCacheDir;
+    this.results = cacheDir
+      ? new ResultCache({
+          dir: cacheDir,
+          maxBytes: this.config.resultCacheMb * 1024 * 1024,
+          onError: (error) => this.log.warn({ event: 'result-cache.error' }, (error as Error).message),
+        })
+      : null;
   }
 
   /** Requests allowed to run at once: final once load() resolved (the engine's slots unless set). */
@@ -153,12 +190,10 @@ export class HiggsAudio implements AsyncDisposable {
       this.tokenizer = loadTokenizer(modelDir);
       await engine.loadCodec(codecDir);
       onProgress?.({ phase: 'codec', progress: 0.95 });
+      const codecId = await codecFingerprint(codecDir);
+      this.identity = engineIdentity(packageVersion(), await modelFingerprint(modelDir), codecId, model);
       if (c.voicesDir) {
-        this.voices = new VoiceLibrary({
-          dir: c.voicesDir,
-          codecId: await codecFingerprint(codecDir),
-          encode: (bytes) => encodeReferenceAudio(engine, bytes),
-        });
+        this.voices = new VoiceLibrary({ dir: c.voicesDir, codecId, encode: (bytes) => encodeReferenceAudio(engine, bytes) });
       }
       this.applyConcurrencyPolicy(engine, model);
       onProgress?.({ phase: 'ready', progress: 1 });
@@ -207,41 +242,145 @@ export class HiggsAudio implements AsyncDisposable {
     };
   }
 
-  /** Validates the request, waits for a slot, and returns the encoded audio file. */
+  /**
+   * Validates the request, waits for a slot, and returns the encoded audio file (or, for
+   * output_format "codes", the codes). A request with `codes` and no transcript is decode-only
+   * (decode()). With a result cache, a result whose hash is cached is read, not generated.
+   */
   async generate(input: unknown, options: RequestOptions = {}): Promise<GenerateOutput> {
+    if (isDecodeRequest(input)) throw new HiggsError('E_INPUT', 'codes: a request of codes without a transcript is decode-only: call decode()');
     const request = parseRequest(input);
-    return this.admit(request, options, async (engine, tokenizer, requestId, queuedFor) => {
-      const voices = await resolveVoices(request, this.voices, (bytes) => encodeReferenceAudio(engine, bytes));
-      const result = await synthesizeSpeech(
-        engine,
-        tokenizer,
-        { ...toSynthesisOptions(request), ...voices, outputFormat: request.output_format, sampleRate: request.sample_rate },
-        { signal: options.signal, onProgress: options.onProgress },
-      );
-      this.record(result.timings.generateSeconds, result.durationSeconds);
-      this.log.info(
-        {
-          requestId,
-          event: 'generate.done',
-          duration: result.timings.generateSeconds,
-          chunks: result.chunks.length,
+    return this.admit(describeVoice(request), request.transcript.length, options, async (engine, tokenizer, requestId, queuedFor) => {
+      if (request.save_voice !== undefined) await checkVoiceSlot(this.config.voicesDir, request.save_voice, request.transcript);
+      const plan = await this.plan(request, engine, 'file');
+      // A voice to save needs the generation's codes and samples, which a cached file lacks.
+      const hit = request.save_voice === undefined ? await this.cachedResult(plan.hash, queuedFor) : undefined;
+      if (hit) return hit as GenerateOutput;
+      const synthesis = { ...toSynthesisOptions(request), ...plan.voices, seed: plan.seed };
+      const hooks = { signal: options.signal, onProgress: options.onProgress };
+      const t0 = performance.now();
+      let out: GenerateOutput;
+      let saving: Parameters<typeof saveGeneratedVoice>[2] | null = null;
+      if (request.output_format === CODES_FORMAT) {
+        const generated = await synthesizeCodes(engine, tokenizer, synthesis, hooks);
+        const generateSeconds = (performance.now() - t0) / 1e3;
+        const codec = engine.codecInfo()!;
+        const codes = codesToWire(generated.codes, this.identity!.codec);
+        out = {
+          audio: Buffer.from(JSON.stringify(codes)),
+          format: CODES_FORMAT,
+          sampleRate: codec.sampleRate,
+          durationSeconds: (generated.frames * codec.samplesPerFrame) / codec.sampleRate,
+          codes,
+          chunks: generated.chunks,
+          truncated: generated.truncated,
+          seed: generated.seed,
+          resultHash: plan.hash,
+          cached: false,
+          timings: { queueSeconds: queuedFor, generateSeconds, decodeSeconds: 0, encodeSeconds: 0, totalSeconds: queuedFor + generateSeconds },
+        };
+        if (request.save_voice !== undefined) {
+          saving = { codes: generated.codes, samples: await decodeCodes(engine, generated.codes), sampleRate: codec.sampleRate, chunks: generated.chunks, codecId: this.identity!.codec };
+        }
+      } else {
+        const result = await synthesizeSpeech(engine, tokenizer, { ...synthesis, outputFormat: request.output_format, sampleRate: request.sample_rate, speed: request.speed }, hooks);
+        const t = result.timings;
+        out = {
+          audio: result.audio,
+          format: request.output_format,
+          sampleRate: result.sampleRate,
+          durationSeconds: result.durationSeconds,
+          chunks: result.chunks,
           truncated: result.truncated,
-          audioSeconds: result.durationSeconds,
-          batch: peakBatch(result.chunks),
-        },
+          seed: result.seed,
+          resultHash: plan.hash,
+          cached: false,
+          timings: { queueSeconds: queuedFor, ...t, totalSeconds: queuedFor + t.generateSeconds + t.decodeSeconds + t.encodeSeconds },
+        };
+        if (request.save_voice !== undefined) {
+          saving = { codes: result.codes, samples: result.samples, sampleRate: engine.codecInfo()!.sampleRate, chunks: result.chunks, codecId: this.identity!.codec };
+        }
+      }
+      this.record(out.timings.generateSeconds, out.durationSeconds);
+      this.log.info(
+        { requestId, event: 'generate.done', duration: out.timings.generateSeconds, chunks: out.chunks.length, truncated: out.truncated, audioSeconds: out.durationSeconds, batch: peakBatch(out.chunks) },
         'generated',
       );
-      return {
-        audio: result.audio,
-        format: result.format,
-        sampleRate: result.sampleRate,
-        durationSeconds: result.durationSeconds,
-        chunks: result.chunks,
-        truncated: result.truncated,
-        seed: result.seed,
-        timings: { queueSeconds: queuedFor, ...result.timings, totalSeconds: queuedFor + result.timings.generateSeconds + result.timings.decodeSeconds + result.timings.encodeSeconds },
-      };
+      await this.keepResult(out);
+      if (saving) out.savedVoice = await saveGeneratedVoice(this.config.voicesDir!, request.save_voice!, saving);
+      return out;
     });
+  }
+
+  /**
+   * A decode-only request (codes as output_format "codes" gave them, and the output fields):
+   * the codes decoded by the loaded codec, stretched, resampled and encoded as asked.
+   * @throws HiggsError E_INPUT for bad codes or codes of another codec.
+   */
+  async decode(input: unknown, options: Pick<RequestOptions, 'signal' | 'requestId'> = {}): Promise<DecodeOutput> {
+    const request = parseDecodeRequest(input);
+    return this.admit('codes', 0, options, async (engine, _tokenizer, requestId, queuedFor) => {
+      assertSameCodec(request.codes, this.identity!.codec, 'codes');
+      const hash = resultKey(this.identity!, decodeWork(request));
+      const hit = await this.cachedResult(hash, queuedFor);
+      if (hit) return hit;
+      const t0 = performance.now();
+      const samples = await decodeCodes(engine, wireToCodes(request.codes));
+      const t1 = performance.now();
+      const file = await encodeSamples(samples, engine.codecInfo()!.sampleRate, {
+        outputFormat: request.output_format as Exclude<ResultFormat, typeof CODES_FORMAT>,
+        sampleRate: request.sample_rate,
+        speed: request.speed,
+      });
+      const t2 = performance.now();
+      const out: DecodeOutput = {
+        audio: file.bytes,
+        format: request.output_format,
+        sampleRate: file.sampleRate,
+        durationSeconds: file.durationSeconds,
+        resultHash: hash,
+        cached: false,
+        timings: { queueSeconds: queuedFor, generateSeconds: 0, decodeSeconds: (t1 - t0) / 1e3, encodeSeconds: (t2 - t1) / 1e3, totalSeconds: queuedFor + (t2 - t0) / 1e3 },
+      };
+      this.log.info({ requestId, event: 'decode.done', frames: request.codes.frames, audioSeconds: out.durationSeconds }, 'decoded');
+      await this.keepResult(out);
+      return out;
+    });
+  }
+
+  /**
+   * The seed and result hash `input` would run with, without running it (voices are resolved,
+   * and so encoded once, to know their codes). Only a request with a seed can match an earlier
+   * hash: without one each call draws a new seed. For If-None-Match.
+   */
+  async resultKey(input: unknown, options: { stream?: boolean; signal?: AbortSignal } = {}): Promise<{ seed: number | null; resultHash: string }> {
+    await this.load({ signal: options.signal });
+    if (isDecodeRequest(input)) return { seed: null, resultHash: resultKey(this.identity!, decodeWork(parseDecodeRequest(input))) };
+    const plan = await this.plan(parseRequest(input), this.engine!, options.stream ? 'stream' : 'file');
+    return { seed: plan.seed, resultHash: plan.hash };
+  }
+
+  /** A request's voices resolved, its seed drawn when absent, and its result hash. */
+  private async plan(request: ValidatedRequest, engine: NativeEngine, delivery: 'file' | 'stream'): Promise<{ voices: PromptVoices; seed: number; hash: string }> {
+    const voices = await resolveVoices(request, { library: this.voices, encodeInline: (bytes) => encodeReferenceAudio(engine, bytes), codecId: this.identity!.codec });
+    const seed = request.seed ?? Math.floor(Math.random() * 2 ** 32);
+    return { voices, seed, hash: resultKey(this.identity!, speechWork(request, seed, voices, delivery)) };
+  }
+
+  /** A cached result under `hash`, with this call's queue time; undefined without a cache or a hit. */
+  private async cachedResult(hash: string, queuedFor: number): Promise<DecodeOutput | undefined> {
+    const entry = await this.results?.get(hash);
+    if (!entry) return undefined;
+    this.stats.served += 1; // served, though not generated: the real-time factor leaves it out
+    const meta = entry.meta as Omit<GenerateOutput, 'audio' | 'cached' | 'timings' | 'savedVoice'>;
+    return { ...meta, audio: entry.bytes, cached: true, timings: { queueSeconds: queuedFor, generateSeconds: 0, decodeSeconds: 0, encodeSeconds: 0, totalSeconds: queuedFor } };
+  }
+
+  /** Keeps a finished result in the result cache (if any); a disk problem is only logged. */
+  private async keepResult(out: DecodeOutput): Promise<void> {
+    if (!this.results) return;
+    const { audio, timings: _timings, cached: _cached, ...meta } = out as GenerateOutput;
+    await this.results.put(out.resultHash, { meta: meta as unknown as Record<string, unknown>, bytes: audio });
   }
 
   /**
@@ -254,6 +393,7 @@ export class HiggsAudio implements AsyncDisposable {
       throw new HiggsError('E_INPUT', 'output_format: streaming supports wav and pcm (PCM16) only');
     }
     if (request.sample_rate !== 24000) throw new HiggsError('E_INPUT', 'sample_rate: streams are 24000 Hz (the codec rate) for now');
+    if (request.save_voice !== undefined) throw new HiggsError('E_INPUT', 'save_voice: only a whole-file request saves its voice');
     return this.streamChunks(request, options);
   }
 
@@ -265,18 +405,21 @@ export class HiggsAudio implements AsyncDisposable {
       release = await this.acquireSlot(options.signal);
       this.log.info({ requestId, event: 'stream.start', voice: describeVoice(request), chars: request.transcript.length }, 'stream started');
       const engine = this.engine!;
-      const voices = await resolveVoices(request, this.voices, (bytes) => encodeReferenceAudio(engine, bytes));
+      const plan = await this.plan(request, engine, 'stream');
+      options.onStart?.({ seed: plan.seed, resultHash: plan.hash });
       const started = performance.now();
       const hooks = { signal: options.signal, onProgress: options.onProgress };
-      const chunks = streamSpeech(this.engine!, this.tokenizer!, { ...toSynthesisOptions(request), ...voices }, hooks, ({ audioSeconds, result }) => {
+      const synthesis = { ...toSynthesisOptions(request), ...plan.voices, seed: plan.seed };
+      const stretcher = createStreamStretcher(engine.codecInfo()!.sampleRate, request.speed);
+      const chunks = streamSpeech(engine, this.tokenizer!, synthesis, hooks, ({ audioSeconds, result }) => {
         const seconds = (performance.now() - started) / 1e3;
         this.record(seconds, audioSeconds);
         this.log.info(
           { requestId, event: 'stream.done', duration: seconds, chunks: result.chunks.length, truncated: result.truncated, audioSeconds, batch: peakBatch(result.chunks) },
           'streamed',
         );
-        options.onDone?.({ seed: result.seed, durationSeconds: audioSeconds, chunks: result.chunks, truncated: result.truncated });
-      });
+        options.onDone?.({ seed: result.seed, durationSeconds: audioSeconds, chunks: result.chunks, truncated: result.truncated, resultHash: plan.hash });
+      }, stretcher);
       // pcm is the same stream without its WAV header (the first chunk).
       let header = request.output_format === 'pcm';
       for await (const chunk of chunks) {
@@ -296,7 +439,8 @@ export class HiggsAudio implements AsyncDisposable {
 
   /** Runs `work` under the queue with the model loaded, with request logging and counters. */
   private async admit<T>(
-    request: ValidatedRequest,
+    voice: string,
+    chars: number,
     options: RequestOptions,
     work: (engine: NativeEngine, tokenizer: HiggsTokenizer, requestId: string, queuedFor: number) => Promise<T>,
   ): Promise<T> {
@@ -308,7 +452,7 @@ export class HiggsAudio implements AsyncDisposable {
       release = await this.acquireSlot(options.signal);
       const queuedFor = (performance.now() - enqueued) / 1e3;
       this.log.info(
-        { requestId, event: 'request.start', voice: describeVoice(request), chars: request.transcript.length, queueSeconds: queuedFor },
+        { requestId, event: 'request.start', voice, chars, queueSeconds: queuedFor },
         'request started',
       );
       return await work(this.engine!, this.tokenizer!, requestId, queuedFor);
@@ -412,7 +556,7 @@ function throwIfCancelled(signal?: AbortSignal): void {
 function describeVoice(request: ValidatedRequest): string {
   const ref = request.ref_audio;
   if (!ref) return request.speakers ? `speakers:${Object.keys(request.speakers).length}` : 'smart';
-  return ref.kind === 'inline' ? 'inline' : ref.kind === 'profile' ? `profile:${ref.name}` : ref.name;
+  return ref.kind === 'inline' || ref.kind === 'codes' ? ref.kind : ref.kind === 'profile' ? `profile:${ref.name}` : ref.name;
 }
 
 /** The model and codec to load; an unconfigured one is a clear error before the addon loads. */

@@ -19,12 +19,19 @@ export interface StreamSummary {
   audioSeconds: number;
 }
 
+/** Reshapes the decoded samples on their way out (a time-stretcher); finish() gives what it still holds. */
+export interface SampleStage {
+  push(samples: Float32Array): Promise<Float32Array>;
+  finish(): Promise<Float32Array>;
+}
+
 export async function* streamSpeech(
   engine: NativeEngine,
   tokenizer: HiggsTokenizer,
   request: SynthesisRequest,
   hooks: Pick<SynthesisHooks, 'signal' | 'onProgress'> = {},
   summary?: (s: StreamSummary) => void,
+  stage?: SampleStage,
 ): AsyncGenerator<Buffer> {
   const codec = engine.codecInfo();
   if (!codec) throw new HiggsError('E_NOT_LOADED', 'no audio codec is loaded');
@@ -63,6 +70,7 @@ export async function* streamSpeech(
   try {
     yield streamingWavHeader(codec.sampleRate);
     let decoded = 0;
+    let sent = 0; // samples handed out (after the stage)
     for (;;) {
       const available = codes[0]!.length;
       const done = state.done;
@@ -74,14 +82,19 @@ export async function* streamSpeech(
         const to = Math.min(available, end + context);
         const slice = new Int32Array(K * (to - from));
         for (let k = 0; k < K; k += 1) slice.set(codes[k]!.slice(from, to), k * (to - from));
-        const samples = await engine.decodeAudio(slice, to - from, { begin: decoded - from, end: end - from });
+        const window = await engine.decodeAudio(slice, to - from, { begin: decoded - from, end: end - from });
         decoded = end;
-        yield pcm16(samples);
+        const samples = stage ? await stage.push(window) : window;
+        sent += samples.length;
+        if (samples.length) yield pcm16(samples);
         continue;
       }
       if (done) {
         if (state.error !== undefined) throw state.error;
-        summary?.({ result: state.result!, audioSeconds: (decoded * codec.samplesPerFrame) / codec.sampleRate });
+        const tail = stage ? await stage.finish() : new Float32Array(0);
+        sent += tail.length;
+        if (tail.length) yield pcm16(tail);
+        summary?.({ result: state.result!, audioSeconds: sent / codec.sampleRate });
         return;
       }
       await new Promise<void>((resolve) => (wake = resolve));

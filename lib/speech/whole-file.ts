@@ -1,10 +1,11 @@
 /**
  * Text -> speech tokens -> waveform -> encoded file: the whole path for one request. The codes
  * of every chunk are decoded once, concatenated (as the reference does: waveforms are not
- * concatenated), resampled with libsoxr when another rate is asked for, then encoded in the
- * requested format (raw PCM: the PCM16 samples alone).
+ * concatenated), time-stretched when another speed is asked for, resampled with libsoxr when
+ * another rate is, then encoded in the requested format (raw PCM: the PCM16 samples alone).
  */
 import { decodeCodes, encodeFile } from '../audio/codec.js';
+import { stretchSamples } from '../audio/time-stretch.js';
 import { pcm16 } from '../audio/wav-stream.js';
 import { loadNative, type AudioFormat, type NativeEngine } from '../native/loader.js';
 import { synthesizeCodes, type SynthesisHooks, type SynthesisRequest, type SynthesisResult } from './synthesis.js';
@@ -18,10 +19,17 @@ export interface SpeechRequest extends SynthesisRequest {
   outputFormat?: FileFormat;
   /** Output rate in Hz; default the codec's (24000). */
   sampleRate?: number;
+  /** Time-stretch factor (pitch kept); default 1, untouched. */
+  speed?: number;
 }
+
+/** How decoded samples leave: format, rate and speed. */
+export type FileOutput = Pick<SpeechRequest, 'outputFormat' | 'sampleRate' | 'speed'>;
 
 export interface SpeechResult extends Omit<SynthesisResult, 'codes'> {
   audio: Buffer;
+  /** The decoded samples at the codec rate, before stretching and resampling. */
+  samples: Float32Array;
   format: FileFormat;
   sampleRate: number;
   durationSeconds: number;
@@ -41,17 +49,32 @@ export async function synthesizeSpeech(
   const t1 = performance.now();
   const samples = await decodeCodes(engine, generated.codes);
   const t2 = performance.now();
-  const codec = engine.codecInfo()!;
-  const rate = request.sampleRate ?? codec.sampleRate;
-  const output = rate === codec.sampleRate ? samples : await loadNative().resampleAudio(samples, codec.sampleRate, rate);
-  const file = format === 'pcm' ? { bytes: pcm16(output), sampleRate: rate } : await encodeFile(output, rate, format);
+  const file = await encodeSamples(samples, engine.codecInfo()!.sampleRate, request);
   const t3 = performance.now();
   return {
     ...generated,
     audio: file.bytes,
+    samples,
     format,
     sampleRate: file.sampleRate,
-    durationSeconds: samples.length / codec.sampleRate,
+    durationSeconds: file.durationSeconds,
     timings: { generateSeconds: (t1 - t0) / 1e3, decodeSeconds: (t2 - t1) / 1e3, encodeSeconds: (t3 - t2) / 1e3 },
   };
+}
+
+/**
+ * Samples at the codec rate -> the file a request asked for: stretched (speed), resampled
+ * (sampleRate), encoded (outputFormat). Also the whole of a decode-only request.
+ */
+export async function encodeSamples(
+  samples: Float32Array,
+  codecRate: number,
+  output: FileOutput,
+): Promise<{ bytes: Buffer; sampleRate: number; durationSeconds: number }> {
+  const format = output.outputFormat ?? 'wav';
+  const rate = output.sampleRate ?? codecRate;
+  const stretched = await stretchSamples(samples, codecRate, output.speed ?? 1);
+  const resampled = rate === codecRate ? stretched : await loadNative().resampleAudio(stretched, codecRate, rate);
+  const file = format === 'pcm' ? { bytes: pcm16(resampled), sampleRate: rate } : await encodeFile(resampled, rate, format);
+  return { ...file, durationSeconds: stretched.length / codecRate };
 }

@@ -7,7 +7,9 @@ import { HiggsError } from '../common/errors.js';
 import type { VoiceReference } from '../text/prompt/types.js';
 import { decodeBase64Strict } from '../common/base64.js';
 import { CodeCache, type VoiceEncoder } from './cache.js';
+import { MAX_VOICE_CODE_FRAMES, codesWireProblem, wireToCodes, type CodesWire } from '../audio/codes-wire.js';
 import {
+  PRESET_CODES_SUFFIX,
   VOICE_NAME_PATTERN,
   assertVoiceName,
   fsFailure,
@@ -92,11 +94,15 @@ export class VoiceLibrary {
   private readonly maxAudioBytes: number;
   private readonly maxInlineBytes: number;
   private readonly maxChars: number;
+  private readonly codecId: string;
+  private readonly onCacheError: ((error: unknown) => void) | undefined;
 
   constructor(options: VoiceLibraryOptions) {
     if (typeof options.encode !== 'function') throw new TypeError('VoiceLibrary: encode must be a function');
     if (typeof options.codecId !== 'string' || options.codecId === '') throw new TypeError('VoiceLibrary: codecId must be a non-empty string');
     this.dir = options.dir;
+    this.codecId = options.codecId;
+    this.onCacheError = options.onCacheError;
     this.cacheDir = options.cacheDir ?? join(options.dir, '.cache');
     this.maxAudioBytes = positive(options.maxAudioBytes, DEFAULT_MAX_AUDIO_BYTES, 'maxAudioBytes');
     this.maxInlineBytes = positive(options.maxInlineBytes, DEFAULT_MAX_AUDIO_BYTES, 'maxInlineBytes');
@@ -148,7 +154,28 @@ export class VoiceLibrary {
       readBounded(txt, 4 * this.maxChars + 4096, `${label} transcript`),
     ]);
     const transcript = cleanText(decodeUtf8(text, `${label} transcript`), this.maxChars, `${label} transcript`);
-    return { name, transcript, codes: await this.cache.codes(audio) };
+    const saved = await this.savedCodes(dir, name);
+    return { name, transcript, codes: saved ?? (await this.cache.codes(audio)) };
+  }
+
+  /**
+   * A saved voice's own codes (NAME.codes.json, written by save_voice): used as they are, so the
+   * voice is exactly the generated speech. Absent, of another codec or damaged (reported to
+   * onCacheError): undefined, and the WAV is encoded instead.
+   */
+  private async savedCodes(dir: string, name: string): Promise<number[][] | undefined> {
+    const found = await locateInside(dir, name + PRESET_CODES_SUFFIX);
+    if (found.kind !== 'file') return undefined;
+    try {
+      const wire = JSON.parse((await readBounded(found.path, 64 * MAX_VOICE_CODE_FRAMES + 4096, `voice ${quoteName(name)} codes`)).toString('utf8')) as unknown;
+      const problem = codesWireProblem(wire, MAX_VOICE_CODE_FRAMES);
+      if (problem) throw new HiggsError('E_INPUT', `voice ${quoteName(name)} codes: ${problem}`);
+      if ((wire as CodesWire).codec !== this.codecId) return undefined; // made by another codec: its WAV still works
+      return wireToCodes(wire as CodesWire);
+    } catch (error) {
+      this.onCacheError?.(error);
+      return undefined;
+    }
   }
 
   /**

@@ -8,6 +8,9 @@ import { HiggsError } from '../common/errors.js';
 /** What a voice or profile name may look like: no dots, slashes or other path syntax. */
 export const VOICE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** A saved voice's codes beside its WAV (lib/audio/codes-wire.ts JSON): used instead of encoding the WAV. */
+export const PRESET_CODES_SUFFIX = '.codes.json';
+
 /** A parsed voice reference string: "profile:NAME" selects a profile.yaml entry, "NAME" a preset. */
 export type VoiceSpec = { kind: 'preset'; name: string } | { kind: 'profile'; name: string };
 

@@ -1,6 +1,5 @@
 #include "audio_functions.h"
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -8,67 +7,17 @@
 #include "errors.h"
 #include "convert.h"
 #include "js_bridge.h"
+#include "pool_task.h"
 
 #ifdef HIGGS_HAVE_AUDIO
 #include "audio/audio_file.h"
 #include "audio/audio_format.h"
 #include "audio/resample.h"
+#include "audio/time_stretch.h"
 #endif
 
 namespace higgs::binding {
 namespace {
-
-
-// Runs `work` on the libuv pool, then settles the Promise with `finish` on the JS thread.
-class PoolTask : public Napi::AsyncWorker {
- public:
-  using Work = std::function<void()>;
-  using Finish = std::function<Napi::Value(Napi::Env)>;
-  PoolTask(Napi::Env env, Work work, Finish finish)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
-        finish_(std::move(finish)) {}
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      work_();
-    } catch (...) {
-      error_ = std::current_exception();
-    }
-  }
-  void OnOK() override {
-    if (error_) {
-      deferred_.Reject(make_error(Env(), error_).Value());
-      return;
-    }
-    try {
-      deferred_.Resolve(finish_(Env()));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Work work_;
-  Finish finish_;
-  std::exception_ptr error_;
-};
-
-Napi::Value run_on_pool(Napi::Env env, PoolTask::Work work, PoolTask::Finish finish) {
-  auto* task = new PoolTask(env, std::move(work), std::move(finish));  // deletes itself when done
-  auto promise = task->promise();
-  task->Queue();
-  return promise;
-}
-
-double positive_number(const Napi::Value& v, const char* what) {
-  if (!v.IsNumber() || !(v.As<Napi::Number>().DoubleValue() > 0)) {
-    throw input_error(v.Env(), std::string(what) + " must be a positive number");
-  }
-  return v.As<Napi::Number>().DoubleValue();
-}
 
 #ifdef HIGGS_HAVE_AUDIO
 
@@ -126,6 +75,17 @@ Napi::Value resample_audio(const Napi::CallbackInfo& info) {
       [out](Napi::Env env) -> Napi::Value { return to_float32_array(env, *out); });
 }
 
+Napi::Value stretch_audio(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto samples = std::make_shared<std::vector<float>>(typed_array<float>(info[0], "stretchAudio: samples"));
+  const int rate = static_cast<int>(positive_number(info[1], "stretchAudio: sampleRate"));
+  const double speed = positive_number(info[2], "stretchAudio: speed");  // its range: the core's (E_INPUT)
+  auto out = std::make_shared<std::vector<float>>();
+  return run_on_pool(
+      env, [samples, rate, speed, out] { *out = audio::time_stretch(samples->data(), samples->size(), rate, speed); },
+      [out](Napi::Env env) -> Napi::Value { return to_float32_array(env, *out); });
+}
+
 Napi::Value audio_formats(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto o = Napi::Object::New(env);
@@ -140,24 +100,28 @@ Napi::Value audio_formats(const Napi::CallbackInfo& info) {
 
 #else
 
-Napi::Value unavailable(const Napi::CallbackInfo& info) {
-  throw make_error(info.Env(), "E_INTERNAL",
-                   "this build of higgs-audio has no audio-file module (libsndfile and libsoxr were not found at build time)");
-}
+Napi::Value unavailable(const Napi::CallbackInfo& info) { throw no_audio_module_error(info.Env()); }
 
 #endif
 
 }  // namespace
+
+Napi::Error no_audio_module_error(Napi::Env env) {
+  return make_error(env, "E_INTERNAL",
+                    "this build of higgs-audio has no audio-file module (libsndfile, libsoxr and librubberband "
+                    "were not all found at build time)");
+}
 
 void register_audio_functions(Napi::Env env, Napi::Object exports) {
 #ifdef HIGGS_HAVE_AUDIO
   exports.Set("readAudio", Napi::Function::New(env, read_audio, "readAudio"));
   exports.Set("writeAudio", Napi::Function::New(env, write_audio, "writeAudio"));
   exports.Set("resampleAudio", Napi::Function::New(env, resample_audio, "resampleAudio"));
+  exports.Set("stretchAudio", Napi::Function::New(env, stretch_audio, "stretchAudio"));
   exports.Set("audioFormats", Napi::Function::New(env, audio_formats, "audioFormats"));
   exports.Set("hasAudio", Napi::Boolean::New(env, true));
 #else
-  for (const char* name : {"readAudio", "writeAudio", "resampleAudio", "audioFormats"}) {
+  for (const char* name : {"readAudio", "writeAudio", "resampleAudio", "stretchAudio", "audioFormats"}) {
     exports.Set(name, Napi::Function::New(env, unavailable, name));
   }
   exports.Set("hasAudio", Napi::Boolean::New(env, false));

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "audio/time_stretch.h"  // the speed bounds only (constexpr: no Rubber Band needed)
 #include "errors.h"
 #include "js_bridge.h"
 
@@ -12,7 +13,8 @@ namespace {
 // Bumped when the JS-facing API changes (lib/native/loader.ts refuses another).
 // 3: every sampling field required, constants, the whole ModelInfo, EngineOptions.decode, no loadRandom.
 // 5: EngineOptions.batching, ModelInfo.batching and slotContext, limits.maxSlots, GenerateRequest.arrival and continues.
-constexpr int kAbiVersion = 6;
+// 7: stretchAudio, AudioStretcher, constants.speedRange.
+constexpr int kAbiVersion = 7;
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 
 // A reader of one object's fields, naming each in its errors as "<what>: <key> ...".
@@ -80,6 +82,13 @@ class Fields {
 Napi::Number num(Napi::Env env, double v) { return Napi::Number::New(env, v); }
 
 }  // namespace
+
+double positive_number(const Napi::Value& value, const char* what) {
+  if (!value.IsNumber() || !(value.As<Napi::Number>().DoubleValue() > 0)) {
+    throw input_error(value.Env(), std::string(what) + " must be a positive number");
+  }
+  return value.As<Napi::Number>().DoubleValue();
+}
 
 template <typename T>
 std::vector<T> typed_array(const Napi::Value& value, const char* what) {
@@ -263,6 +272,10 @@ Napi::Object write_constants(Napi::Env env) {
   limits.Set("maxRasWindow", num(env, static_cast<double>(kMaxRasWindow)));
   limits.Set("maxSlots", num(env, static_cast<double>(kMaxSlots)));
   o.Set("limits", limits);
+  auto speed = Napi::Object::New(env);
+  speed.Set("minimum", num(env, audio::kMinSpeed));
+  speed.Set("maximum", num(env, audio::kMaxSpeed));
+  o.Set("speedRange", speed);
   return o;
 }
 

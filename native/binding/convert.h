@@ -19,6 +19,9 @@ namespace higgs::binding {
 template <typename T>
 std::vector<T> typed_array(const Napi::Value& value, const char* what);
 
+// A number > 0 (so not NaN); E_INPUT "<what> must be a positive number" otherwise.
+double positive_number(const Napi::Value& value, const char* what);
+
 EngineOptions read_engine_options(const Napi::Value& value);
 ForwardRequest read_forward_request(const Napi::Value& value);
 // Every sampling field must be given: the defaults are the request schema's (one table), never

@@ -2,6 +2,8 @@
 # Fills .carry/ (ignored by git) with what gpu-check.sh needs on a GPU machine that has none of
 # our Debian packages and no Node: the header-only nlohmann/json and the tiny tokenizer.json
 # (made by the Node fixture script). Pass `.carry` in the device tool's `carry` list.
+# The audio-file module's libraries (libsndfile, libsoxr, librubberband) are not carried: CMake
+# builds without the module there and leaves out the test_audio* tests, which run here and in CI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rm -rf .carry

@@ -54,6 +54,8 @@ describe('loadConfig defaults', () => {
       streamPartMs: 500,
       fusedKernels: true,
       nextKernels: false,
+      resultCacheDir: null,
+      resultCacheMb: 1024,
       sources: {
         modelDir: 'bundled',
         codecDir: 'bundled',
@@ -71,6 +73,8 @@ describe('loadConfig defaults', () => {
         streamPartMs: 'default',
         fusedKernels: 'default',
         nextKernels: 'default',
+        resultCacheDir: 'none',
+        resultCacheMb: 'default',
       },
     });
   });

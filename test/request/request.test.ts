@@ -287,7 +287,7 @@ describe('types, strictness and messages', () => {
     ['generation_chunk_buffer_size', 2.5, 'generation_chunk_buffer_size: expected null or an integer, got 2.5'],
     ['chunk_method', 'sentence', 'chunk_method: must be one of "auto", "none", "speaker", "word" (got "sentence")'],
     ['chunk_method', null, 'chunk_method: must be one of'],
-    ['output_format', 'vorbis', 'output_format: must be one of "wav", "flac", "mp3", "opus", "pcm", "ulaw", "alaw", "pcm_8000"'],
+    ['output_format', 'vorbis', 'output_format: must be one of "wav", "flac", "mp3", "opus", "pcm", "ulaw", "alaw", "codes", "pcm_8000"'],
     ['sample_rate', 11025, 'sample_rate: must be one of 8000, 16000, 22050, 24000, 44100, 48000'],
     ['scene_prompt', 42, 'scene_prompt: expected a string, got 42'],
     ['ref_audio', 42, 'ref_audio: expected a string or an object, got 42'],
@@ -379,6 +379,7 @@ describe('defaults and mapping', () => {
       generation_chunk_buffer_size: D.generation_chunk_buffer_size.default,
       output_format: D.output_format.default,
       sample_rate: 24000, // the format's default rate (D.sample_rate.default is null: per format)
+      speed: D.speed.default,
     });
   });
 

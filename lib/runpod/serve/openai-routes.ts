@@ -7,13 +7,40 @@
  */
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { usageOf, type OpenAiSpeech, type SpeechStream } from '../../openai/speech-service.js';
+import { streamOutcome, type OpenAiSpeech, type SpeechOutcome, type SpeechStream } from '../../openai/speech-service.js';
 import { HttpError, mediaType, readForm, readJsonObject, sendJson } from './http.js';
 import { openAiError } from './openai-errors.js';
 
 const SPEECH_EXAMPLE = '{"model": "tts-1", "input": "Hello.", "voice": "NAME"}';
+/** Headers that say what a result is: its seed, its hash (also the ETag), and how it ended. */
+function outcomeHeaders(outcome: Partial<SpeechOutcome>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (outcome.result_hash !== undefined) {
+    headers.etag = `"${outcome.result_hash}"`;
+    headers['x-higgs-result-hash'] = outcome.result_hash;
+  }
+  if (outcome.seed !== undefined && outcome.seed !== null) headers['x-higgs-seed'] = String(outcome.seed);
+  if (outcome.cached !== undefined) headers['x-higgs-cached'] = String(outcome.cached);
+  if (outcome.truncated !== undefined) headers['x-higgs-truncated'] = String(outcome.truncated);
+  if (outcome.stop_reasons !== undefined) headers['x-higgs-stop-reasons'] = outcome.stop_reasons.join(',');
+  if (outcome.saved_voice !== undefined) headers['x-higgs-saved-voice'] = outcome.saved_voice.saved ? outcome.saved_voice.name : `not saved: ${outcome.saved_voice.reason}`;
+  return headers;
+}
+
+/** Trailers of a raw stream: how it ended is known only after its last byte. */
+const STREAM_TRAILERS = 'x-higgs-truncated, x-higgs-stop-reasons';
+
+/** Whether an If-None-Match header names `hash` (or is "*"). */
+function matchesEtag(header: string | undefined, hash: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((tag) => {
+    const value = tag.trim().replace(/^W\//, '');
+    return value === '*' || value === `"${hash}"`;
+  });
+}
+
 /** Multipart fields of the speech body that are numbers or booleans in JSON. */
-const NUMERIC_FIELDS = new Set(['speed', 'seed', 'temperature', 'top_p', 'top_k', 'max_new_tokens']);
+const NUMERIC_FIELDS = new Set(['speed', 'seed', 'temperature', 'top_p', 'top_k', 'max_new_tokens', 'sample_rate']);
 
 type OpenAiRoute = (req: IncomingMessage, res: ServerResponse, id?: string) => Promise<void> | void;
 
@@ -76,7 +103,14 @@ async function sendStream(res: ServerResponse, stream: SpeechStream): Promise<vo
   const chunks = stream.chunks[Symbol.asyncIterator]();
   let next = await chunks.next();
   const sse = stream.delivery === 'sse';
-  res.writeHead(200, sse ? { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } : { 'content-type': stream.contentType });
+  const start = stream.started();
+  const identity = start ? outcomeHeaders({ seed: start.seed, result_hash: start.resultHash }) : {};
+  res.writeHead(
+    200,
+    sse
+      ? { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...identity }
+      : { 'content-type': stream.contentType, trailer: STREAM_TRAILERS, ...identity },
+  );
   res.flushHeaders();
   const event = (body: unknown) => `data: ${JSON.stringify(body)}\n\n`;
   try {
@@ -87,7 +121,12 @@ async function sendStream(res: ServerResponse, stream: SpeechStream): Promise<vo
       next = await chunks.next();
     }
     const done = stream.done();
-    if (sse) await write(res, event({ type: 'speech.audio.done', usage: done ? usageOf(done.chunks) : null }));
+    const outcome = done ? streamOutcome(done) : undefined;
+    if (sse) await write(res, event({ type: 'speech.audio.done', ...outcome, usage: outcome?.usage ?? null }));
+    else if (outcome) {
+      const { 'x-higgs-truncated': truncated, 'x-higgs-stop-reasons': reasons } = outcomeHeaders(outcome);
+      res.addTrailers({ 'x-higgs-truncated': truncated!, 'x-higgs-stop-reasons': reasons! });
+    }
     res.end();
   } catch (error) {
     if (sse && !res.destroyed) {
@@ -123,10 +162,20 @@ export function createOpenAiRoutes(speech: OpenAiSpeech, bodyLimitBytes: number)
         const body =
           mediaType(req) === 'multipart/form-data' ? await formBody(await readForm(req, bodyLimitBytes)) : await readJsonObject(req, bodyLimitBytes, SPEECH_EXAMPLE);
         const signal = hangUpSignal(res);
+        // A client that has this result already (same request, seed, model and engine) gets a 304.
+        const ifNoneMatch = req.headers['if-none-match'];
+        if (ifNoneMatch) {
+          const hash = await speech.resultHash(body, { signal });
+          if (hash !== null && matchesEtag(ifNoneMatch, hash)) {
+            res.writeHead(304, outcomeHeaders({ result_hash: hash }));
+            res.end();
+            return;
+          }
+        }
         if (speech.delivery(body) !== 'file') return sendStream(res, speech.stream(body, { signal }));
         const out = await speech.file(body, { signal });
         if (res.destroyed) return;
-        res.writeHead(200, { 'content-type': out.contentType, 'content-length': out.audio.length });
+        res.writeHead(200, { 'content-type': out.contentType, 'content-length': out.audio.length, ...outcomeHeaders(out.result) });
         res.end(out.audio);
       },
     },

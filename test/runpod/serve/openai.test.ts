@@ -237,7 +237,7 @@ describe('OpenAI-compatible API through serve', () => {
     expect(format).toMatchObject({ status: 400, param: 'response_format' });
     expect(format.message).toContain('mp3, opus, flac, wav, pcm');
     expect(await failure({ input: 'x'.repeat(10_001) })).toMatchObject({ status: 400, param: 'input' });
-    expect(await failure({ speed: 2 })).toMatchObject({ status: 400, param: 'speed' });
+    expect(await failure({ speed: 5 })).toMatchObject({ status: 400, param: 'speed' });
     expect(await failure({ response_format: 'mp3', stream_format: 'audio' })).toMatchObject({ status: 400, param: 'response_format' });
     const wrongKey = new OpenAI({ apiKey: 'wrong', baseURL: `${server.url}/v1`, maxRetries: 0 });
     expect(await failure({}, wrongKey)).toMatchObject({ status: 401, type: 'authentication_error' });
