@@ -92,12 +92,12 @@ describe('serve: result headers', () => {
 });
 
 /** A raw HTTP request (fetch hides trailers). */
-function rawRequest(payload: unknown): Promise<{ headers: Record<string, string>; trailers: Record<string, string>; bytes: number }> {
+function rawRequest(payload: unknown): Promise<{ headers: Record<string, string | string[] | undefined>; trailers: Record<string, string | undefined>; bytes: number }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${server.url}/v1/audio/speech`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
       let bytes = 0;
       res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      res.on('end', () => resolve({ headers: res.headers as Record<string, string>, trailers: res.trailers, bytes }));
+      res.on('end', () => resolve({ headers: res.headers, trailers: res.trailers, bytes }));
       res.on('error', reject);
     });
     req.on('error', reject);
