@@ -31,6 +31,26 @@ export function sendJsonParts(res: ServerResponse, status: number, parts: readon
   res.end(parts.at(-1));
 }
 
+/**
+ * Writes with backpressure; false once the client is gone. The wait takes its listeners off
+ * again whichever event ends it: a long stream must not leave one behind per wait.
+ */
+export async function writeWithBackpressure(res: ServerResponse, bytes: Buffer | string): Promise<boolean> {
+  if (res.destroyed) return false;
+  if (!res.write(bytes)) {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+  return !res.destroyed;
+}
+
 // RunPod's own worker posts JSON as x-www-form-urlencoded and the deployment guide's curl
 // sends no content type at all: accept those as long as the body is JSON
 // (docs/runpod-protocol.md#routes).

@@ -5,10 +5,9 @@
  * HTTP around them: bodies, headers, streaming with backpressure, and a client that hangs up
  * cancelling its generation. Errors leave in OpenAI's shape (openai-errors.ts).
  */
-import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { streamOutcome, type OpenAiSpeech, type SpeechOutcome, type SpeechStream } from '../../openai/speech-service.js';
-import { HttpError, mediaType, readForm, readJsonObject, sendJson } from './http.js';
+import { HttpError, mediaType, readForm, readJsonObject, sendJson, writeWithBackpressure } from './http.js';
 import { openAiError } from './openai-errors.js';
 
 const SPEECH_EXAMPLE = '{"model": "tts-1", "input": "Hello.", "voice": "NAME"}';
@@ -84,15 +83,6 @@ function hangUpSignal(res: ServerResponse): AbortSignal {
   return controller.signal;
 }
 
-/** Writes with backpressure; false once the client is gone. */
-async function write(res: ServerResponse, bytes: Buffer | string): Promise<boolean> {
-  if (res.destroyed) return false;
-  if (!res.write(bytes)) {
-    await Promise.race([once(res, 'drain'), once(res, 'close')]);
-  }
-  return !res.destroyed;
-}
-
 /**
  * Streams `stream` as chunked audio or as server-sent events. The first chunk is awaited before
  * the status line, so a request that fails before any audio (an unknown voice, a full queue)
@@ -116,13 +106,13 @@ async function sendStream(res: ServerResponse, stream: SpeechStream): Promise<vo
   try {
     while (!next.done) {
       const bytes = next.value;
-      const sent = sse ? await write(res, event({ type: 'speech.audio.delta', audio: bytes.toString('base64') })) : await write(res, bytes);
+      const sent = sse ? await writeWithBackpressure(res, event({ type: 'speech.audio.delta', audio: bytes.toString('base64') })) : await writeWithBackpressure(res, bytes);
       if (!sent) return;
       next = await chunks.next();
     }
     const done = stream.done();
     const outcome = done ? streamOutcome(done) : undefined;
-    if (sse) await write(res, event({ type: 'speech.audio.done', ...outcome, usage: outcome?.usage ?? null }));
+    if (sse) await writeWithBackpressure(res, event({ type: 'speech.audio.done', ...outcome, usage: outcome?.usage ?? null }));
     else if (outcome) {
       const { 'x-higgs-truncated': truncated, 'x-higgs-stop-reasons': reasons } = outcomeHeaders(outcome);
       res.addTrailers({ 'x-higgs-truncated': truncated!, 'x-higgs-stop-reasons': reasons! });
@@ -130,7 +120,7 @@ async function sendStream(res: ServerResponse, stream: SpeechStream): Promise<vo
     res.end();
   } catch (error) {
     if (sse && !res.destroyed) {
-      await write(res, event({ type: 'error', error: openAiError(error).body.error }));
+      await writeWithBackpressure(res, event({ type: 'error', error: openAiError(error).body.error }));
       res.end();
     } else {
       res.destroy(error as Error);
