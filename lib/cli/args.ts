@@ -33,6 +33,9 @@ export interface SpeakArgs {
   format: OutputFormat;
   seed?: number;
   scene?: string;
+  /** Checked against the request schema's bounds before the model loads. */
+  speed?: number;
+  sampleRate?: number;
 }
 
 const MAX_SEED = 2 ** 32 - 1;
@@ -83,6 +86,8 @@ function parseSpeak(rest: readonly string[]): Invocation {
       format: { type: 'string' },
       seed: { type: 'string' },
       scene: { type: 'string' },
+      speed: { type: 'string' },
+      'sample-rate': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     'speak',
@@ -101,6 +106,8 @@ function parseSpeak(rest: readonly string[]): Invocation {
       format,
       seed: values.seed === undefined ? undefined : parseSeed(values.seed),
       scene: values.scene,
+      speed: values.speed === undefined ? undefined : parseNumber('--speed', values.speed),
+      sampleRate: values['sample-rate'] === undefined ? undefined : parseNumber('--sample-rate', values['sample-rate']),
     },
   };
 }
@@ -124,6 +131,13 @@ function parseSeed(text: string): number {
   const seed = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
   if (!(seed <= MAX_SEED)) throw new UsageError(`--seed must be a whole number from 0 to ${MAX_SEED} (got ${JSON.stringify(text)})`, 'speak');
   return seed;
+}
+
+/** A number; its bounds are the request schema's, checked with the rest of the request. */
+function parseNumber(flag: string, text: string): number {
+  const value = /^\s*$/.test(text) ? NaN : Number(text);
+  if (!Number.isFinite(value)) throw new UsageError(`${flag} must be a number (got ${JSON.stringify(text)})`, 'speak');
+  return value;
 }
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'] & {};

@@ -7,6 +7,7 @@ import { HiggsAudio } from '../service/higgs-audio.js';
 import { HiggsError } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
 import type { OutputFormat } from '../request/defaults.js';
+import { parseRequest } from '../request/schema.js';
 import { VoiceLibrary } from '../voices/library.js';
 
 
@@ -22,6 +23,8 @@ export interface SpeakOptions {
   format: OutputFormat;
   seed?: number;
   scene?: string;
+  speed?: number;
+  sampleRate?: number;
   signal?: AbortSignal;
   onProgress?: (progress: SpeakProgress) => void;
 }
@@ -45,6 +48,8 @@ export interface VoiceListing {
 }
 
 export interface CliBackend {
+  /** Validates the request speak() would make (its options' bounds), without loading the model. */
+  check(text: string, options: SpeakOptions): void;
   speak(text: string, options: SpeakOptions): Promise<SpeakResult>;
   /** Needs no model: the CLI also uses it to reject an unknown voice before loading one. */
   listVoices(): Promise<VoiceListing>;
@@ -68,7 +73,12 @@ class LibraryBackend implements CliBackend {
     this.tts = new HiggsAudio({ config, logger });
   }
 
+  check(text: string, options: SpeakOptions): void {
+    parseRequest(this.request(text, options));
+  }
+
   async speak(text: string, options: SpeakOptions): Promise<SpeakResult> {
+    const request = this.request(text, options);
     const started = performance.now();
     await this.tts.load({
       signal: options.signal,
@@ -76,14 +86,7 @@ class LibraryBackend implements CliBackend {
     });
     const loadSeconds = (performance.now() - started) / 1e3;
     const result = await this.tts.generate(
-      {
-        transcript: text,
-        ref_audio: options.voice,
-        scene_prompt: options.scene,
-        seed: options.seed,
-        output_format: options.format,
-        ...(this.config.sources.modelDir === 'bundled' ? { max_new_tokens: TINY_MODEL_MAX_FRAMES } : {}),
-      },
+      request,
       {
         signal: options.signal,
         onProgress: ({ chunk, chunks, columns, maxColumns }) =>
@@ -103,6 +106,19 @@ class LibraryBackend implements CliBackend {
         decodeSeconds: result.timings.decodeSeconds,
         encodeSeconds: result.timings.encodeSeconds,
       },
+    };
+  }
+
+  private request(text: string, options: SpeakOptions) {
+    return {
+      transcript: text,
+      ref_audio: options.voice,
+      scene_prompt: options.scene,
+      seed: options.seed,
+      output_format: options.format,
+      speed: options.speed,
+      sample_rate: options.sampleRate,
+      ...(this.config.sources.modelDir === 'bundled' ? { max_new_tokens: TINY_MODEL_MAX_FRAMES } : {}),
     };
   }
 

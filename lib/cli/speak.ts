@@ -30,6 +30,16 @@ export async function speak(args: SpeakArgs, config: HiggsConfig, backend: CliBa
   if (args.voice !== undefined) await checkVoice(args.voice, backend, config);
   const out = resolve(io.cwd, args.out);
   await checkOutputFolder(out);
+  const options = {
+    voice: args.voice,
+    format: args.format,
+    seed: args.seed,
+    scene: args.scene,
+    speed: args.speed,
+    sampleRate: args.sampleRate,
+    signal: io.signal,
+  };
+  backend.check(text, options);
 
   const progress = createProgress(io.stderr, io.bar);
   if (config.sources.modelDir === 'bundled') {
@@ -37,14 +47,7 @@ export async function speak(args: SpeakArgs, config: HiggsConfig, backend: CliBa
   }
   let result;
   try {
-    result = await backend.speak(text, {
-      voice: args.voice,
-      format: args.format,
-      seed: args.seed,
-      scene: args.scene,
-      signal: io.signal,
-      onProgress: ({ phase, fraction }) => progress.update(phase, fraction),
-    });
+    result = await backend.speak(text, { ...options, onProgress: ({ phase, fraction }) => progress.update(phase, fraction) });
   } finally {
     progress.finish();
   }

@@ -15,8 +15,12 @@ Options:
                       or profile:NAME (a description in HIGGS_VOICES_DIR/profile.yaml);
                       default: the model chooses a voice
   -o, --out FILE      Output file (default ./higgs-audio.<format>)
-      --format FMT    wav, flac, mp3, opus, pcm (raw s16le, 24 kHz), ulaw or alaw (G.711
-                      WAV, 8 kHz) (default: from --out's extension, else wav)
+      --format FMT    wav, flac, mp3, opus, pcm (raw s16le), ulaw or alaw (G.711 WAV, 8 kHz)
+                      (default: from --out's extension, else wav)
+      --sample-rate HZ
+                      8000, 16000, 22050, 24000, 44100 or 48000 (default 24000, the
+                      codec's rate; 8000 for ulaw and alaw)
+      --speed X       Playback speed 0.25 to 4, pitch kept (default 1: untouched)
       --seed N        Sampling seed, 0 to 4294967295 (default: random, printed)
       --scene TEXT    Scene description, e.g. "Audio is recorded from a quiet room."
   -h, --help          Show this help

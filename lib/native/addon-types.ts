@@ -240,12 +240,11 @@ export interface AddonConstants {
 }
 
 /**
- * A mono stream time-stretched piece by piece, pitch kept (Rubber Band, real-time mode); the
- * start delay is hidden and finish() makes the total round(input / speed) samples. Each call runs
- * on the libuv pool; one at a time: a call while another is still pending rejects with E_INPUT.
+ * A mono stream processed piece by piece (AudioStretcher, AudioResampler). Each call runs on the
+ * libuv pool; one at a time: a call while another is still pending rejects with E_INPUT.
  */
-export interface NativeAudioStretcher {
-  /** The stretched samples ready so far (possibly none). */
+export interface NativeSampleStream {
+  /** The samples ready so far (possibly none). */
   push(samples: Float32Array): Promise<Float32Array>;
   /** The rest; push() or finish() after it rejects with E_INPUT. */
   finish(): Promise<Float32Array>;
@@ -253,8 +252,17 @@ export interface NativeAudioStretcher {
 
 export interface NativeBinding {
   Engine: new (options?: EngineOptions) => NativeEngine;
-  /** sampleRate >= 8000; speed in constants.speedRange (E_INPUT otherwise, thrown); throws without the audio module. */
-  AudioStretcher: new (sampleRate: number, speed: number) => NativeAudioStretcher;
+  /**
+   * Pitch kept (Rubber Band, real-time mode); the start delay is hidden and finish() makes the
+   * total round(input / speed) samples. sampleRate >= 8000; speed in constants.speedRange
+   * (E_INPUT otherwise, thrown); throws without the audio module.
+   */
+  AudioStretcher: new (sampleRate: number, speed: number) => NativeSampleStream;
+  /**
+   * soxr HQ, as resampleAudio; finish() makes the total resampleAudio's length for all the input.
+   * Rates > 0 (E_INPUT otherwise, thrown); throws without the audio module.
+   */
+  AudioResampler: new (fromRate: number, toRate: number) => NativeSampleStream;
   constants: AddonConstants;
   /** True when the addon's libtorch has CUDA and sees a GPU (HIGGS_DEVICE=auto picks cuda then). */
   cudaAvailable(): boolean;

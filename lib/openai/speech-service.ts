@@ -3,7 +3,7 @@
  * (`serve`'s /v1 routes, a RunPod job's passthrough) gets the same audio, limits and errors as
  * every other route, since each call is a HiggsAudio.generate or .stream of the translated request.
  */
-import type { DecodeOutput, GenerateOutput, HiggsAudio, StreamDone } from '../service/higgs-audio.js';
+import type { DecodeOutput, GenerateOutput, HiggsAudio, StreamDone, StreamStart } from '../service/higgs-audio.js';
 import type { SavedVoice } from '../service/save-voice.js';
 import { isDecodeRequest } from '../request/schema.js';
 import type { ChunkReport } from '../speech/synthesis.js';
@@ -76,13 +76,14 @@ export interface SpeechFile {
 
 export interface SpeechStream {
   delivery: Exclude<SpeechDelivery, 'file'>;
-  contentType: string;
+  /** Known once the first chunk is out (pcm names its rate, which the stream says when it starts). */
+  readonly contentType: string;
   /** Audio bytes as windows are decoded (pcm: no header; wav: a header with open sizes first). */
   chunks: AsyncIterable<Buffer>;
   /** What the stream was, once `chunks` is done (undefined if it failed or was cancelled). */
   done(): StreamDone | undefined;
-  /** The stream's seed and result hash, known before its first chunk (undefined until then). */
-  started(): { seed: number; resultHash: string } | undefined;
+  /** The stream's seed, result hash and rate, known before its first chunk (undefined until then). */
+  started(): StreamStart | undefined;
 }
 
 export interface SpeechCall {
@@ -141,7 +142,7 @@ export function createOpenAiSpeech(tts: HiggsAudio, policy: FetchPolicy = FETCH_
       const request = parseSpeechRequest(body);
       if (request.delivery === 'file') throw new HiggsError('E_INTERNAL', 'stream() of a request that asks for a file');
       let summary: StreamDone | undefined;
-      let start: { seed: number; resultHash: string } | undefined;
+      let start: StreamStart | undefined;
       const options = { signal: call.signal, requestId: call.requestId, onDone: (s: StreamDone) => (summary = s), onStart: (s: typeof start) => (start = s) };
       const audio =
         request.referenceUrl === undefined
@@ -151,7 +152,12 @@ export function createOpenAiSpeech(tts: HiggsAudio, policy: FetchPolicy = FETCH_
             })();
       return {
         delivery: request.delivery,
-        contentType: request.format === 'pcm' ? `${CONTENT_TYPES.pcm}; rate=24000` : CONTENT_TYPES[request.format],
+        // Read once the first chunk is out, when the stream has said its rate (onStart).
+        get contentType() {
+          if (request.format !== 'pcm') return CONTENT_TYPES[request.format];
+          if (!start) throw new HiggsError('E_INTERNAL', 'the content type of a pcm stream is known once it has started');
+          return `${CONTENT_TYPES.pcm}; rate=${start.sampleRate}`;
+        },
         chunks: audio,
         done: () => summary,
         started: () => start,

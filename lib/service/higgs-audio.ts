@@ -24,6 +24,8 @@ import { cleanText } from '../voices/transcript.js';
 import { decodeCodes, encodeReferenceAudio, toPresetWav } from '../audio/codec.js';
 import { assertSameCodec, codesToWire, wireToCodes, type CodesWire } from '../audio/codes-wire.js';
 import { createStreamStretcher } from '../audio/time-stretch.js';
+import { createStreamResampler } from '../audio/stream-resampler.js';
+import { chainStages } from '../audio/sample-stage.js';
 import { packageVersion } from '../common/package-root.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { ResultCache } from './result-cache.js';
@@ -49,8 +51,15 @@ export interface RequestOptions {
   requestId?: string;
   /** stream() only: called once the last audio chunk has been yielded, with what the whole stream was. */
   onDone?: (summary: StreamDone) => void;
-  /** stream() only: called before the first chunk with the stream's seed and result hash. */
-  onStart?: (start: { seed: number; resultHash: string }) => void;
+  /** stream() only: called before the first chunk with the stream's seed, result hash and rate. */
+  onStart?: (start: StreamStart) => void;
+}
+
+/** What a stream is before its first chunk: its seed, result hash and output sample rate. */
+export interface StreamStart {
+  seed: number;
+  resultHash: string;
+  sampleRate: number;
 }
 
 /** What a finished stream was: its seed, length, chunks and whether a cap cut it short. */
@@ -385,14 +394,14 @@ export class HiggsAudio implements AsyncDisposable {
 
   /**
    * Streams the request as encoded audio chunks (wav: a header with open sizes, then PCM16;
-   * pcm: the PCM16 alone), decoded window by window as frames arrive. Breaking out of the loop cancels the request.
+   * pcm: the PCM16 alone) at the request's sample_rate and speed, decoded window by window as
+   * frames arrive. Breaking out of the loop cancels the request.
    */
   stream(input: unknown, options: RequestOptions = {}): AsyncIterable<Buffer> {
     const request = parseRequest(input);
     if (request.output_format !== 'wav' && request.output_format !== 'pcm') {
       throw new HiggsError('E_INPUT', 'output_format: streaming supports wav and pcm (PCM16) only');
     }
-    if (request.sample_rate !== 24000) throw new HiggsError('E_INPUT', 'sample_rate: streams are 24000 Hz (the codec rate) for now');
     if (request.save_voice !== undefined) throw new HiggsError('E_INPUT', 'save_voice: only a whole-file request saves its voice');
     return this.streamChunks(request, options);
   }
@@ -406,11 +415,16 @@ export class HiggsAudio implements AsyncDisposable {
       this.log.info({ requestId, event: 'stream.start', voice: describeVoice(request), chars: request.transcript.length }, 'stream started');
       const engine = this.engine!;
       const plan = await this.plan(request, engine, 'stream');
-      options.onStart?.({ seed: plan.seed, resultHash: plan.hash });
+      options.onStart?.({ seed: plan.seed, resultHash: plan.hash, sampleRate: request.sample_rate });
       const started = performance.now();
       const hooks = { signal: options.signal, onProgress: options.onProgress };
       const synthesis = { ...toSynthesisOptions(request), ...plan.voices, seed: plan.seed };
-      const stretcher = createStreamStretcher(engine.codecInfo()!.sampleRate, request.speed);
+      const codecRate = engine.codecInfo()!.sampleRate;
+      // Stretched at the codec's rate, then resampled: the order of a whole file (whole-file.ts).
+      const output = {
+        stage: chainStages(createStreamStretcher(codecRate, request.speed), createStreamResampler(codecRate, request.sample_rate)),
+        sampleRate: request.sample_rate,
+      };
       const chunks = streamSpeech(engine, this.tokenizer!, synthesis, hooks, ({ audioSeconds, result }) => {
         const seconds = (performance.now() - started) / 1e3;
         this.record(seconds, audioSeconds);
@@ -419,7 +433,7 @@ export class HiggsAudio implements AsyncDisposable {
           'streamed',
         );
         options.onDone?.({ seed: result.seed, durationSeconds: audioSeconds, chunks: result.chunks, truncated: result.truncated, resultHash: plan.hash });
-      }, stretcher);
+      }, output);
       // pcm is the same stream without its WAV header (the first chunk).
       let header = request.output_format === 'pcm';
       for await (const chunk of chunks) {

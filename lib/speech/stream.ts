@@ -1,7 +1,8 @@
 /**
  * Streaming speech: generation runs in the background while frames arrive; every frame range
  * that has its 10 frames of right context is decoded as a window (equal to the same samples of a
- * whole decode) and handed out as PCM16 after a WAV header with open sizes. The engine decodes
+ * whole decode) and handed out as PCM16 after a WAV header with open sizes, through the
+ * output's stage (speed, sample rate) when there is one. The engine decodes
  * on its codec thread, beside the generation on its LM thread, so audio flows while the
  * frames after it are still being generated.
  */
@@ -10,6 +11,7 @@ import type { NativeEngine } from '../native/loader.js';
 import { synthesizeCodes, type SynthesisHooks, type SynthesisRequest, type SynthesisResult } from './synthesis.js';
 import type { HiggsTokenizer } from '../text/tokenizer.js';
 import { pcm16, streamingWavHeader } from '../audio/wav-stream.js';
+import type { SampleStage } from '../audio/sample-stage.js';
 
 /** Most frames decoded per window: bounds the latency and memory of one decode call. */
 const MAX_WINDOW_FRAMES = 250;
@@ -19,10 +21,10 @@ export interface StreamSummary {
   audioSeconds: number;
 }
 
-/** Reshapes the decoded samples on their way out (a time-stretcher); finish() gives what it still holds. */
-export interface SampleStage {
-  push(samples: Float32Array): Promise<Float32Array>;
-  finish(): Promise<Float32Array>;
+/** What happens to the decoded samples on their way out: a stage (stretch, resample) and the rate it gives. */
+export interface StreamOutput {
+  stage: SampleStage;
+  sampleRate: number;
 }
 
 export async function* streamSpeech(
@@ -31,7 +33,7 @@ export async function* streamSpeech(
   request: SynthesisRequest,
   hooks: Pick<SynthesisHooks, 'signal' | 'onProgress'> = {},
   summary?: (s: StreamSummary) => void,
-  stage?: SampleStage,
+  output?: StreamOutput,
 ): AsyncGenerator<Buffer> {
   const codec = engine.codecInfo();
   if (!codec) throw new HiggsError('E_NOT_LOADED', 'no audio codec is loaded');
@@ -68,7 +70,9 @@ export async function* streamSpeech(
   );
 
   try {
-    yield streamingWavHeader(codec.sampleRate);
+    const stage = output?.stage;
+    const rate = output?.sampleRate ?? codec.sampleRate;
+    yield streamingWavHeader(rate);
     let decoded = 0;
     let sent = 0; // samples handed out (after the stage)
     for (;;) {
@@ -94,7 +98,7 @@ export async function* streamSpeech(
         const tail = stage ? await stage.finish() : new Float32Array(0);
         sent += tail.length;
         if (tail.length) yield pcm16(tail);
-        summary?.({ result: state.result!, audioSeconds: sent / codec.sampleRate });
+        summary?.({ result: state.result!, audioSeconds: sent / rate });
         return;
       }
       await new Promise<void>((resolve) => (wake = resolve));

@@ -14,7 +14,8 @@ namespace {
 // 3: every sampling field required, constants, the whole ModelInfo, EngineOptions.decode, no loadRandom.
 // 5: EngineOptions.batching, ModelInfo.batching and slotContext, limits.maxSlots, GenerateRequest.arrival and continues.
 // 7: stretchAudio, AudioStretcher, constants.speedRange.
-constexpr int kAbiVersion = 7;
+// 8: AudioResampler.
+constexpr int kAbiVersion = 8;
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 
 // A reader of one object's fields, naming each in its errors as "<what>: <key> ...".

@@ -1,5 +1,5 @@
-// Work that needs neither an Engine nor libtorch (the audio functions, AudioStretcher) runs on
-// the libuv pool: run_on_pool returns a Promise that `finish` settles on the JS thread.
+// Work that needs neither an Engine nor libtorch (the audio functions, AudioStretcher and
+// AudioResampler) runs on the libuv pool: run_on_pool returns a Promise that `finish` settles on the JS thread.
 #pragma once
 
 #include <napi.h>

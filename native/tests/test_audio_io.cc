@@ -326,6 +326,36 @@ HIGGS_TEST(resampling_44k1_to_24k_keeps_frequency_and_length) {
   HIGGS_CHECK_THROWS(resample(x.data(), 10, 0, 24000), ErrorCode::Input, "rate");
 }
 
+// A stream resampled in codec-window pieces (of uneven size) gives the whole-buffer resample:
+// the same length and, up to float rounding, the same samples; equal rates pass through.
+HIGGS_TEST(stream_resampling_matches_the_whole_buffer) {
+  const std::size_t n = 24000 * 2 + 77;
+  auto x = sine(440, 24000, n);
+  for (double to : {8000.0, 16000.0, 22050.0, 44100.0, 48000.0}) {
+    std::vector<float> whole = resample(x.data(), x.size(), 24000, to);
+    StreamResampler stream(24000, to);
+    std::vector<float> pieces;
+    for (std::size_t at = 0, piece = 1920; at < n; at += piece, piece = piece == 1920 ? 480 : 1920) {
+      auto out = stream.push(x.data() + at, std::min(piece, n - at));
+      pieces.insert(pieces.end(), out.begin(), out.end());
+    }
+    auto tail = stream.finish();
+    pieces.insert(pieces.end(), tail.begin(), tail.end());
+    HIGGS_CHECK_MSG(pieces.size() == whole.size(), "to " << to << ": " << pieces.size() << " vs " << whole.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < std::min(pieces.size(), whole.size()); ++i) worst = std::max(worst, double(std::fabs(pieces[i] - whole[i])));
+    HIGGS_CHECK_MSG(worst < 1e-4, "to " << to << ": max difference from the whole resample " << worst);
+  }
+  StreamResampler same(24000, 24000);
+  auto copy = same.push(x.data(), 1000);
+  HIGGS_CHECK(copy.size() == 1000 && std::equal(copy.begin(), copy.end(), x.begin()));
+  HIGGS_CHECK(same.finish().empty());
+  HIGGS_CHECK_THROWS(same.push(x.data(), 10), ErrorCode::Input, "after finish");
+  StreamResampler empty(24000, 16000);
+  HIGGS_CHECK(empty.finish().empty());
+  HIGGS_CHECK_THROWS(StreamResampler(24000, 0), ErrorCode::Input, "rate");
+}
+
 HIGGS_TEST(limits_are_enforced) {
   auto x = sine(440, 24000, 24000 * 3);
   Bytes wav = write_audio(x.data(), x.size(), 24000, AudioFormat::Wav);

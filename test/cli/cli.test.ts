@@ -116,6 +116,8 @@ describe('usage errors exit 2 with one line and a pointer to the help', () => {
     [['speak', '--text', 'hi', '--format', 'ogg'], '--format must be one of wav, flac, mp3, opus, pcm, ulaw, alaw (got "ogg")'],
     [['speak', '--text', 'hi', '--seed', '1.5'], '--seed must be a whole number from 0 to 4294967295'],
     [['speak', '--text', 'hi', '--seed', '4294967296'], '--seed must be a whole number'],
+    [['speak', '--text', 'hi', '--speed', 'fast'], '--speed must be a number (got "fast")'],
+    [['speak', '--text', 'hi', '--sample-rate', '16k'], '--sample-rate must be a number (got "16k")'],
     [['voices', 'extra'], 'Unexpected argument'],
     [['help', 'nope'], 'unknown command "nope"'],
   ])('%j', (args, message) => {
@@ -175,6 +177,24 @@ describe('speak', () => {
     expect(samples(join(scratch, 'stdin.wav')).equals(samples(flac))).toBe(true);
   });
 
+  it('writes raw pcm at --sample-rate, and --speed 2 halves the duration', () => {
+    const speakPcm = (name: string, extra: string[]) => {
+      const out = join(scratch, name);
+      const run = cli(['speak', '--text', 'The sun rises in the east.', '--seed', '5', '--format', 'pcm', '--sample-rate', '16000', '--out', out, ...extra]);
+      expect(run.status, run.stderr).toBe(0);
+      const seconds = Number(/duration: ([\d.]+) s \(16000 Hz pcm, (\d+) bytes/.exec(run.stdout)![1]);
+      const bytes = readFileSync(out).length;
+      expect(run.stdout).toContain(`${bytes} bytes`);
+      expect(bytes / 2 / 16000).toBeCloseTo(seconds, 2); // s16le mono, no header
+      return seconds;
+    };
+    const plain = speakPcm('plain.pcm', []);
+    const fast = speakPcm('fast.pcm', ['--speed', '2']);
+    expect(plain).toBeGreaterThan(0);
+    expect(fast / plain).toBeGreaterThan(0.45);
+    expect(fast / plain).toBeLessThan(0.55);
+  });
+
   it('speaks with a preset voice and a profile voice from HIGGS_VOICES_DIR', () => {
     const env = { HIGGS_VOICES_DIR: voicesDir() };
     for (const voice of ['belinda', 'profile:narrator']) {
@@ -208,6 +228,9 @@ describe('speak', () => {
     [['--file', 'missing.txt'], /\[E_INPUT\] cannot read --file .*missing\.txt: ENOENT/],
     [['--text', '   '], /\[E_INPUT\] the text to speak is empty/],
     [['--text', 'Hi.', '--out', 'no/such/folder/x.wav'], /\[E_INPUT\] cannot write .*x\.wav: the folder .*folder does not exist/],
+    // Out of the request schema's bounds: refused before the model loads (no note, no progress).
+    [['--text', 'Hi.', '--speed', '5'], /\[E_INPUT\] .*speed/],
+    [['--text', 'Hi.', '--sample-rate', '11025'], /\[E_INPUT\] .*sample_rate/],
   ])('%j fails with exit 1, one line, no stack trace', (args, message) => {
     const run = cli(['speak', ...args]);
     expect(run.status).toBe(1);

@@ -1,6 +1,6 @@
 // Output options of a request (issue 18, part): raw PCM at a chosen sample rate (resampled with
 // libsoxr), the G.711 telephony formats in WAV read back by soxi, the ElevenLabs-style aliases
-// and their conflicts, and raw PCM streams.
+// and their conflicts, and raw PCM streams at every rate.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,14 +79,33 @@ describe('output formats and sample rates', () => {
     await expect(tts.generate(request({ output_format: 'pcm_12345' }))).rejects.toMatchObject({ code: 'E_INPUT', message: expect.stringContaining('output_format') });
   });
 
-  it('streams raw PCM without a header, and refuses streams at other rates', async () => {
+  it('streams raw PCM without a header, at the codec rate and at others', async () => {
+    const collect = async (extra: Record<string, unknown>) => {
+      const parts: Buffer[] = [];
+      for await (const chunk of tts.stream(request(extra))) parts.push(chunk);
+      return Buffer.concat(parts);
+    };
     const whole = await tts.generate(request({ output_format: 'pcm' }));
-    const parts: Buffer[] = [];
-    for await (const chunk of tts.stream(request({ output_format: 'pcm' }))) parts.push(chunk);
-    const streamed = Buffer.concat(parts);
+    const streamed = await collect({ output_format: 'pcm' });
     expect(streamed.length).toBe(whole.audio.length);
     expect(streamed.subarray(0, 4).toString('ascii')).not.toBe('RIFF');
-    expect(() => tts.stream(request({ output_format: 'pcm', sample_rate: 16000 }))).toThrow(/sample_rate/);
+    // Resampled piece by piece with the whole file's filter: the same length, nearly the same samples.
+    for (const extra of [{ sample_rate: 16000 }, { sample_rate: 8000, speed: 2 }, { sample_rate: 48000 }]) {
+      const file = await tts.generate(request({ output_format: 'pcm', ...extra }));
+      const stream = await collect({ output_format: 'pcm', ...extra });
+      expect(stream.length, JSON.stringify(extra)).toBe(file.audio.length);
+      if (extra.speed === undefined) expect(maxDifference(stream, file.audio), JSON.stringify(extra)).toBeLessThanOrEqual(4); // the 24 kHz stream is already 1 LSB off
+    }
+    // A WAV stream's header names the rate it was resampled to.
+    const wav = await collect({ output_format: 'wav', sample_rate: 22050 });
+    expect(wav.readUInt32LE(24)).toBe(22050);
     expect(() => tts.stream(request({ output_format: 'mp3' }))).toThrow(/wav and pcm/);
   });
 });
+
+/** The largest difference between two s16le buffers, in LSB. */
+function maxDifference(a: Buffer, b: Buffer): number {
+  let worst = 0;
+  for (let i = 0; i + 1 < Math.min(a.length, b.length); i += 2) worst = Math.max(worst, Math.abs(a.readInt16LE(i) - b.readInt16LE(i)));
+  return worst;
+}

@@ -21,6 +21,21 @@ void check_rate(double rate, const char* which) {
     throw HiggsError(ErrorCode::Input, std::string("resample: ") + which + " rate must be > 0, got " + std::to_string(rate));
 }
 
+using Resampler = std::unique_ptr<soxr, SoxrDeleter>;
+
+Resampler make_resampler(double from_rate, double to_rate) {
+  soxr_error_t error = nullptr;
+  soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+  soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
+  Resampler resampler(soxr_create(from_rate, to_rate, 1, &error, &io, &quality, nullptr));
+  if (error || !resampler) throw HiggsError(ErrorCode::Internal, std::string("soxr_create: ") + (error ? error : "failed"));
+  return resampler;
+}
+
+void check_soxr(soxr_error_t error) {
+  if (error) throw HiggsError(ErrorCode::Internal, std::string("soxr_process: ") + error);
+}
+
 }  // namespace
 
 std::size_t resampled_length(std::size_t n, double from_rate, double to_rate) {
@@ -32,11 +47,7 @@ std::vector<float> resample(const float* samples, std::size_t n, double from_rat
   check_rate(to_rate, "output");
   if (from_rate == to_rate || n == 0) return std::vector<float>(samples, samples + n);
 
-  soxr_error_t error = nullptr;
-  soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
-  soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
-  std::unique_ptr<soxr, SoxrDeleter> resampler(soxr_create(from_rate, to_rate, 1, &error, &io, &quality, nullptr));
-  if (error || !resampler) throw HiggsError(ErrorCode::Internal, std::string("soxr_create: ") + (error ? error : "failed"));
+  Resampler resampler = make_resampler(from_rate, to_rate);
 
   // python-soxr caps soxr's output at ceil(n * to / from) (product first); keep the same cap so
   // the samples soxr emits are the same ones, then fix the length as librosa does.
@@ -49,8 +60,7 @@ std::vector<float> resample(const float* samples, std::size_t n, double from_rat
   for (std::size_t fed = 0; fed < n && produced < cap;) {
     std::size_t count = std::min(chunk, n - fed);
     std::size_t used = 0, done = 0;
-    error = soxr_process(resampler.get(), samples + fed, count, &used, out.data() + produced, cap - produced, &done);
-    if (error) throw HiggsError(ErrorCode::Internal, std::string("soxr_process: ") + error);
+    check_soxr(soxr_process(resampler.get(), samples + fed, count, &used, out.data() + produced, cap - produced, &done));
     fed += used;
     produced += done;
     if (used == 0 && done == 0) break;  // output full
@@ -58,8 +68,7 @@ std::vector<float> resample(const float* samples, std::size_t n, double from_rat
   // Flush: a null input tells soxr the stream has ended, releasing the filter's delayed tail.
   while (produced < cap) {
     std::size_t done = 0;
-    error = soxr_process(resampler.get(), nullptr, 0, nullptr, out.data() + produced, cap - produced, &done);
-    if (error) throw HiggsError(ErrorCode::Internal, std::string("soxr_process: ") + error);
+    check_soxr(soxr_process(resampler.get(), nullptr, 0, nullptr, out.data() + produced, cap - produced, &done));
     if (done == 0) break;
     produced += done;
   }
@@ -67,6 +76,74 @@ std::vector<float> resample(const float* samples, std::size_t n, double from_rat
   std::fill(out.begin() + static_cast<std::ptrdiff_t>(produced), out.end(), 0.0f);
   out.resize(resampled_length(n, from_rate, to_rate));
   return out;
+}
+
+struct StreamResampler::Impl {
+  double from = 0, to = 0;
+  Resampler soxr;  // null for equal rates (a pass-through)
+  std::size_t input = 0;    // samples pushed
+  std::size_t emitted = 0;  // samples returned
+  bool finished = false;
+
+  // Room for what `n` more input samples can release, plus the filter's held-back tail.
+  std::vector<float> buffer(std::size_t n) const {
+    return std::vector<float>(static_cast<std::size_t>(std::ceil(static_cast<double>(n) * to / from)) + 1024);
+  }
+
+  void check_open(const char* call) const {
+    if (finished) throw HiggsError(ErrorCode::Input, std::string("StreamResampler: ") + call + " after finish()");
+  }
+};
+
+StreamResampler::StreamResampler(double from_rate, double to_rate) : impl_(std::make_unique<Impl>()) {
+  check_rate(from_rate, "input");
+  check_rate(to_rate, "output");
+  impl_->from = from_rate;
+  impl_->to = to_rate;
+  if (from_rate != to_rate) impl_->soxr = make_resampler(from_rate, to_rate);
+}
+
+StreamResampler::~StreamResampler() = default;
+
+std::vector<float> StreamResampler::push(const float* samples, std::size_t n) {
+  impl_->check_open("push()");
+  impl_->input += n;
+  if (!impl_->soxr) {
+    impl_->emitted += n;
+    return std::vector<float>(samples, samples + n);
+  }
+  std::vector<float> out;
+  for (std::size_t fed = 0; fed < n;) {  // soxr may take the input in several calls
+    auto room = impl_->buffer(n - fed);
+    std::size_t used = 0, done = 0;
+    check_soxr(soxr_process(impl_->soxr.get(), samples + fed, n - fed, &used, room.data(), room.size(), &done));
+    fed += used;
+    out.insert(out.end(), room.begin(), room.begin() + static_cast<std::ptrdiff_t>(done));
+    if (used == 0 && done == 0) throw HiggsError(ErrorCode::Internal, "soxr_process: no progress");
+  }
+  impl_->emitted += out.size();
+  return out;
+}
+
+std::vector<float> StreamResampler::finish() {
+  impl_->check_open("finish()");
+  impl_->finished = true;
+  if (!impl_->soxr) return {};
+  // A null input tells soxr the stream has ended, releasing the filter's delayed tail.
+  std::vector<float> tail;
+  for (;;) {
+    auto room = impl_->buffer(0);
+    std::size_t done = 0;
+    check_soxr(soxr_process(impl_->soxr.get(), nullptr, 0, nullptr, room.data(), room.size(), &done));
+    if (done == 0) break;
+    tail.insert(tail.end(), room.begin(), room.begin() + static_cast<std::ptrdiff_t>(done));
+  }
+  // As resample(): the stream's total is resampled_length(input), cut or padded with zeros.
+  const std::size_t total = resampled_length(impl_->input, impl_->from, impl_->to);
+  const std::size_t before = impl_->emitted;
+  tail.resize(total > before ? total - before : 0, 0.0f);
+  impl_->emitted = before + tail.size();
+  return tail;
 }
 
 }  // namespace higgs::audio

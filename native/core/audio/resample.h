@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 namespace higgs::audio {
@@ -17,5 +18,24 @@ std::size_t resampled_length(std::size_t n, double from_rate, double to_rate);
 // Mono resampling; a copy of the input when the rates are equal. Rates must be finite and > 0
 // (E_INPUT otherwise).
 std::vector<float> resample(const float* samples, std::size_t n, double from_rate, double to_rate);
+
+// A stream resampled piece by piece (the same soxr HQ filter as resample()): push() returns what
+// soxr has ready, finish() flushes the filter and fixes the total at
+// resampled_length(input, from, to), as resample() does for a whole buffer. Equal rates pass the
+// samples through. Not thread-safe: one call at a time; push() or finish() after finish() is E_INPUT.
+class StreamResampler {
+ public:
+  StreamResampler(double from_rate, double to_rate);
+  ~StreamResampler();
+  StreamResampler(const StreamResampler&) = delete;
+  StreamResampler& operator=(const StreamResampler&) = delete;
+
+  std::vector<float> push(const float* samples, std::size_t n);
+  std::vector<float> finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace higgs::audio

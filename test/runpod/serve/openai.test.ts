@@ -135,6 +135,14 @@ describe('OpenAI-compatible API through serve', () => {
     expectSameSamples(Buffer.concat(chunks), whole);
   });
 
+  it('streams raw PCM at another rate, its content type naming the rate', async () => {
+    const whole = await speech({ response_format: 'pcm', sample_rate: 16000, max_new_tokens: 200 });
+    const streamed = await speech({ response_format: 'pcm', sample_rate: 16000, stream_format: 'audio', max_new_tokens: 200 });
+    expect(whole.headers.get('content-type')).toBe('audio/pcm; channels=1; encoding=s16le; rate=16000');
+    expect(streamed.headers.get('content-type')).toBe('audio/pcm; channels=1; encoding=s16le; rate=16000');
+    expect((await bytesOf(streamed)).length).toBe((await bytesOf(whole)).length);
+  });
+
   it('streams server-sent events: audio deltas while the generation runs, then done with usage', async () => {
     const whole = await bytesOf(await speech({ response_format: 'pcm', max_new_tokens: 400 }));
     const response = await speech({ response_format: 'pcm', stream_format: 'sse', max_new_tokens: 400 });
