@@ -346,6 +346,16 @@ HIGGS_TEST(stream_resampling_matches_the_whole_buffer) {
     for (std::size_t i = 0; i < std::min(pieces.size(), whole.size()); ++i) worst = std::max(worst, double(std::fabs(pieces[i] - whole[i])));
     HIGGS_CHECK_MSG(worst < 1e-4, "to " << to << ": max difference from the whole resample " << worst);
   }
+  // One push longer than soxr's input block (about 1 s of output) goes in block by block.
+  StreamResampler at_once(24000, 48000);
+  auto first = at_once.push(x.data(), n);
+  auto rest = at_once.finish();
+  first.insert(first.end(), rest.begin(), rest.end());
+  std::vector<float> whole48 = resample(x.data(), n, 24000, 48000);
+  HIGGS_CHECK_MSG(first.size() == whole48.size(), "one long push: " << first.size() << " vs " << whole48.size());
+  double worst48 = 0;
+  for (std::size_t i = 0; i < std::min(first.size(), whole48.size()); ++i) worst48 = std::max(worst48, double(std::fabs(first[i] - whole48[i])));
+  HIGGS_CHECK_MSG(worst48 < 1e-4, "one long push: max difference from the whole resample " << worst48);
   StreamResampler same(24000, 24000);
   auto copy = same.push(x.data(), 1000);
   HIGGS_CHECK(copy.size() == 1000 && std::equal(copy.begin(), copy.end(), x.begin()));

@@ -32,6 +32,11 @@ Resampler make_resampler(double from_rate, double to_rate) {
   return resampler;
 }
 
+// Input per soxr_process call, about 1 s of output: soxr slows down on very long single blocks.
+std::size_t input_block(double from_rate, double to_rate) {
+  return std::max<std::size_t>(1, static_cast<std::size_t>(48000.0 * from_rate / to_rate));
+}
+
 void check_soxr(soxr_error_t error) {
   if (error) throw HiggsError(ErrorCode::Internal, std::string("soxr_process: ") + error);
 }
@@ -54,8 +59,7 @@ std::vector<float> resample(const float* samples, std::size_t n, double from_rat
   auto cap = static_cast<std::size_t>(std::ceil(static_cast<double>(n) * to_rate / from_rate));
   std::vector<float> out(std::max(cap, resampled_length(n, from_rate, to_rate)), 0.0f);
 
-  // Feed ~1 s of output per call: soxr slows down on very long single blocks.
-  auto chunk = std::max<std::size_t>(1, static_cast<std::size_t>(48000.0 * from_rate / to_rate));
+  const std::size_t chunk = input_block(from_rate, to_rate);
   std::size_t produced = 0;
   for (std::size_t fed = 0; fed < n && produced < cap;) {
     std::size_t count = std::min(chunk, n - fed);
@@ -113,10 +117,12 @@ std::vector<float> StreamResampler::push(const float* samples, std::size_t n) {
     return std::vector<float>(samples, samples + n);
   }
   std::vector<float> out;
-  for (std::size_t fed = 0; fed < n;) {  // soxr may take the input in several calls
-    auto room = impl_->buffer(n - fed);
+  const std::size_t block = input_block(impl_->from, impl_->to);
+  for (std::size_t fed = 0; fed < n;) {
+    const std::size_t count = std::min(block, n - fed);
+    auto room = impl_->buffer(count);
     std::size_t used = 0, done = 0;
-    check_soxr(soxr_process(impl_->soxr.get(), samples + fed, n - fed, &used, room.data(), room.size(), &done));
+    check_soxr(soxr_process(impl_->soxr.get(), samples + fed, count, &used, room.data(), room.size(), &done));
     fed += used;
     out.insert(out.end(), room.begin(), room.begin() + static_cast<std::ptrdiff_t>(done));
     if (used == 0 && done == 0) throw HiggsError(ErrorCode::Internal, "soxr_process: no progress");
