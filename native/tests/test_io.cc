@@ -421,7 +421,13 @@ HIGGS_TEST(config_original_refused_features) {
   expect_config_error(b, [](json& j) { j.erase("text_config"); }, "missing field text_config");
   expect_config_error(b, [](json& j) { j.erase("audio_num_codebooks"); }, "missing field audio_num_codebooks");
   expect_config_error(b, [](json& j) { j["text_config"]["hidden_size"] = "64"; }, "text_config.hidden_size must be an integer");
-  expect_config_error(b, [](json& j) { j["use_delay_pattern"] = 1; }, "use_delay_pattern must be true or false");
+  expect_config_error(b, [](json& j) { j["use_delay_pattern"] = 2; }, "use_delay_pattern must be true or false (or 0 or 1)");
+  expect_config_error(b, [](json& j) { j["use_delay_pattern"] = "yes"; }, "use_delay_pattern must be true or false");
+  expect_config_error(b, [](json& j) { j["use_audio_out_self_attention"] = 1; }, "use_audio_out_self_attention is true");
+  expect_config_error(b, [](json& j) { j["encode_audio_in_tokens"] = false; }, "encode_audio_in_tokens");
+  expect_config_error(b, [](json& j) { j["encode_whisper_embed"] = 1; }, "encode_whisper_embed");
+  expect_config_error(b, [](json& j) { j["audio_ffn_intermediate_size"] = 4096; }, "audio_ffn_intermediate_size is 4096");
+  expect_config_error(b, [](json& j) { j["audio_ffn_hidden_size"] = 32; }, "audio_ffn_hidden_size is 32");
 }
 
 HIGGS_TEST(config_transformers_format) {

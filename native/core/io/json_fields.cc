@@ -64,8 +64,13 @@ double JsonFields::number_or(const std::string& name, double fallback) const {
 bool JsonFields::bool_or(const std::string& name, bool fallback) const {
   const json* v = find(name);
   if (!v) return fallback;
-  if (!v->is_boolean()) fail_field(name, "must be true or false, got " + v->dump());
-  return v->get<bool>();
+  if (v->is_boolean()) return v->get<bool>();
+  // The reference code only tests these flags for truth, and released configs write some as
+  // integers ("use_audio_out_self_attention": 0): 0 and 1 mean false and true.
+  if (v->is_number_integer() && (v->get<std::int64_t>() == 0 || v->get<std::int64_t>() == 1)) {
+    return v->get<std::int64_t>() == 1;
+  }
+  fail_field(name, "must be true or false (or 0 or 1), got " + v->dump());
 }
 
 std::string JsonFields::string_or(const std::string& name, const std::string& fallback) const {

@@ -38,7 +38,7 @@ class JsonFields {
   std::int64_t int_or(const std::string& name, std::int64_t fallback) const;
   double required_number(const std::string& name) const;
   double number_or(const std::string& name, double fallback) const;
-  bool bool_or(const std::string& name, bool fallback) const;
+  bool bool_or(const std::string& name, bool fallback) const;  // true/false, or the integers 0/1
   std::string string_or(const std::string& name, const std::string& fallback) const;
   // The list `name` (missing or not a list: an error), and its items as integers or numbers.
   const nlohmann::json& required_list(const std::string& name) const;

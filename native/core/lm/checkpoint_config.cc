@@ -151,6 +151,25 @@ void check_original_features(const JsonFields& top, std::int64_t num_layers) {
   // loops use the delay pattern; only an explicit false is refused.
   refuse_unless(top, top.bool_or("use_delay_pattern", true), "use_delay_pattern",
                 "is false: only the delay pattern is supported");
+  // Reference audio reaches the model as codebook tokens (the voice prompt); the Whisper
+  // features path needs the audio tower refused above.
+  refuse_unless(top, top.bool_or("encode_audio_in_tokens", true), "encode_audio_in_tokens",
+                "is false: reference audio is fed as audio tokens only");
+  refuse_unless(top, !top.bool_or("encode_whisper_embed", false), "encode_whisper_embed",
+                "is true: Whisper features need the audio tower, which is not supported");
+}
+
+// The DualFFN's audio MLP is read with the text MLP's shapes, and its output joins the residual
+// stream: the audio FFN sizes, when given, must be the backbone's.
+void check_audio_ffn_sizes(const JsonFields& top, const HiggsConfig& c) {
+  for (const auto& [name, want] : {std::pair<const char*, std::int64_t>{"audio_ffn_hidden_size", c.hidden_size},
+                                   {"audio_ffn_intermediate_size", c.intermediate_size},
+                                   {"hidden_size", c.hidden_size}}) {
+    const std::int64_t got = top.int_or(name, want);
+    refuse_unless(top, got == want, name,
+                  "is " + std::to_string(got) + ", not the text model's " + std::to_string(want) +
+                      ": an audio FFN of another size is not supported");
+  }
 }
 
 void parse_original(const json& root, const std::string& source, HiggsConfig& c) {
@@ -161,6 +180,7 @@ void parse_original(const json& root, const std::string& source, HiggsConfig& c)
   parse_llama(t, 1e-6, c);           // LlamaConfig's default eps
   parse_rope_legacy(t, 10000.0, c.rope);  // LlamaConfig's default theta
   check_original_features(top, c.num_layers);
+  check_audio_ffn_sizes(top, c);
 
   c.num_codebooks = top.required_int("audio_num_codebooks");
   c.codebook_vocab = top.required_int("audio_codebook_size") + 2;  // + stream bos/eos

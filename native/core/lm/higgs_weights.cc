@@ -72,33 +72,33 @@ HiggsWeights load_weights(const std::string& model_dir, const HiggsConfig& c,
   set.total = static_cast<std::int64_t>(set.sources.size());
   set.progress = &progress;
 
-  const std::int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
-  const std::int64_t audio_rows = c.num_codebooks * c.codebook_vocab;
+  const auto shapes = canonical_shapes(c, set.has("text_lm_head.weight"));
+  auto take = [&](const std::string& name) { return set.take(name, shapes.at(name)); };
   HiggsWeights w;
-  w.embed_tokens = set.take("model.embed_tokens.weight", {c.vocab_size, H});
-  w.embed_audio = set.take("model.embed_audio_tokens.embed_audio_tokens.weight", {audio_rows, H});
+  w.embed_tokens = take("model.embed_tokens.weight");
+  w.embed_audio = take("model.embed_audio_tokens.embed_audio_tokens.weight");
   for (std::int64_t i = 0; i < c.num_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     LayerWeights l;
-    l.q_proj = set.take(p + "self_attn.q_proj.weight", {c.num_heads * D, H});
-    l.k_proj = set.take(p + "self_attn.k_proj.weight", {c.num_kv_heads * D, H});
-    l.v_proj = set.take(p + "self_attn.v_proj.weight", {c.num_kv_heads * D, H});
-    l.o_proj = set.take(p + "self_attn.o_proj.weight", {H, c.num_heads * D});
-    l.gate_proj = set.take(p + "mlp.gate_proj.weight", {I, H});
-    l.up_proj = set.take(p + "mlp.up_proj.weight", {I, H});
-    l.down_proj = set.take(p + "mlp.down_proj.weight", {H, I});
-    l.audio_gate_proj = set.take(p + "audio_mlp.gate_proj.weight", {I, H});
-    l.audio_up_proj = set.take(p + "audio_mlp.up_proj.weight", {I, H});
-    l.audio_down_proj = set.take(p + "audio_mlp.down_proj.weight", {H, I});
-    l.input_norm = set.take(p + "input_layernorm.weight", {H});
-    l.post_attention_norm = set.take(p + "post_attention_layernorm.weight", {H});
-    l.audio_input_norm = set.take(p + "audio_input_layernorm.weight", {H});
-    l.audio_post_attention_norm = set.take(p + "audio_post_attention_layernorm.weight", {H});
+    l.q_proj = take(p + "self_attn.q_proj.weight");
+    l.k_proj = take(p + "self_attn.k_proj.weight");
+    l.v_proj = take(p + "self_attn.v_proj.weight");
+    l.o_proj = take(p + "self_attn.o_proj.weight");
+    l.gate_proj = take(p + "mlp.gate_proj.weight");
+    l.up_proj = take(p + "mlp.up_proj.weight");
+    l.down_proj = take(p + "mlp.down_proj.weight");
+    l.audio_gate_proj = take(p + "audio_mlp.gate_proj.weight");
+    l.audio_up_proj = take(p + "audio_mlp.up_proj.weight");
+    l.audio_down_proj = take(p + "audio_mlp.down_proj.weight");
+    l.input_norm = take(p + "input_layernorm.weight");
+    l.post_attention_norm = take(p + "post_attention_layernorm.weight");
+    l.audio_input_norm = take(p + "audio_input_layernorm.weight");
+    l.audio_post_attention_norm = take(p + "audio_post_attention_layernorm.weight");
     w.layers.push_back(std::move(l));
   }
-  w.norm = set.take("model.norm.weight", {H});
-  w.audio_head = set.take("audio_lm_head.weight", {audio_rows, H});
-  if (set.has("text_lm_head.weight")) w.text_head = set.take("text_lm_head.weight", {c.vocab_size, H});
+  w.norm = take("model.norm.weight");
+  w.audio_head = take("audio_lm_head.weight");
+  if (set.has("text_lm_head.weight")) w.text_head = take("text_lm_head.weight");
 
   for (const auto& [name, source] : set.sources) {
     if (!set.used.count(name)) {

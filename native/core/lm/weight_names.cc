@@ -185,4 +185,29 @@ std::map<std::string, WeightSource> canonical_weights(const io::Checkpoint& chec
   return out;
 }
 
+std::map<std::string, std::vector<std::int64_t>> canonical_shapes(const HiggsConfig& c, bool with_text_head) {
+  const std::int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
+  const std::int64_t audio_rows = c.num_codebooks * c.codebook_vocab;
+  std::map<std::string, std::vector<std::int64_t>> shapes{
+      {"model.embed_tokens.weight", {c.vocab_size, H}},
+      {"model.embed_audio_tokens.embed_audio_tokens.weight", {audio_rows, H}},
+      {"model.norm.weight", {H}},
+      {"audio_lm_head.weight", {audio_rows, H}},
+  };
+  if (with_text_head) shapes["text_lm_head.weight"] = {c.vocab_size, H};
+  const std::map<std::string, std::vector<std::int64_t>> per_layer{
+      {"self_attn.q_proj.weight", {c.num_heads * D, H}},   {"self_attn.k_proj.weight", {c.num_kv_heads * D, H}},
+      {"self_attn.v_proj.weight", {c.num_kv_heads * D, H}}, {"self_attn.o_proj.weight", {H, c.num_heads * D}},
+      {"mlp.gate_proj.weight", {I, H}},                    {"mlp.up_proj.weight", {I, H}},
+      {"mlp.down_proj.weight", {H, I}},                    {"audio_mlp.gate_proj.weight", {I, H}},
+      {"audio_mlp.up_proj.weight", {I, H}},                {"audio_mlp.down_proj.weight", {H, I}},
+      {"input_layernorm.weight", {H}},                     {"post_attention_layernorm.weight", {H}},
+      {"audio_input_layernorm.weight", {H}},               {"audio_post_attention_layernorm.weight", {H}},
+  };
+  for (std::int64_t i = 0; i < c.num_layers; ++i) {
+    for (const auto& [suffix, shape] : per_layer) shapes["model.layers." + std::to_string(i) + "." + suffix] = shape;
+  }
+  return shapes;
+}
+
 }  // namespace higgs::lm

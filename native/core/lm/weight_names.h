@@ -9,11 +9,13 @@
 // linear_frozen/linear_trainable) become one weight of two parts, concatenated along dim 0.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "io/safetensors.h"
+#include "lm/checkpoint_config.h"
 
 namespace higgs::lm {
 
@@ -27,5 +29,9 @@ std::map<std::string, WeightSource> canonical_weights(const io::Checkpoint& chec
 
 // The canonical name for one stored key ("" for keys that are ignored). Exposed for tests.
 std::string canonical_name(const std::string& stored_key);
+
+// Every canonical tensor of a checkpoint for `config`, name -> shape: what load_weights takes
+// (text_lm_head.weight only when with_text_head), and what a released index must map onto.
+std::map<std::string, std::vector<std::int64_t>> canonical_shapes(const HiggsConfig& config, bool with_text_head);
 
 }  // namespace higgs::lm
