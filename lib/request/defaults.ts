@@ -89,7 +89,9 @@ export const REQUEST_DEFAULTS = {
     maximum: 2,
     default: 0.7,
     description: '0 = greedy (argmax).',
-    source: 'HiggsAudioServeEngine.generate (docs/model.md#sampling-defaults); generation.py uses 1.0',
+    source:
+      'HiggsAudioServeEngine.generate default, between the README quick start (0.3) and generation.py / serve examples (1.0) ' +
+      '(docs/model.md#sampling-defaults)',
   },
   top_p: {
     type: 'number',
@@ -99,15 +101,17 @@ export const REQUEST_DEFAULTS = {
     maximum: 1,
     default: 0.95,
     description: '1 = off; any value up to 1/1026 keeps only the most likely code.',
-    source: 'every entry point (docs/model.md#sampling-defaults)',
+    source: 'every upstream entry point: serve engine, README quick start, generation.py (docs/model.md#sampling-defaults)',
   },
   top_k: {
     type: 'integer',
     minimum: 0,
     maximum: 1_000_000,
-    default: 0,
+    default: 50,
     description: '0 = off. Values >= 1026 (the audio vocabulary) keep everything.',
-    source: 'HiggsAudioServeEngine.generate uses none (docs/model.md#sampling-defaults), matching the 0.7 temperature; generation.py uses 50',
+    source:
+      'every upstream example: README quick start, generation.py, serve examples (docs/model.md#sampling-defaults); ' +
+      'the serve engine signature alone has none',
   },
   max_new_tokens: {
     type: 'integer',
@@ -118,7 +122,8 @@ export const REQUEST_DEFAULTS = {
     default: 1024,
     description:
       'Frame cap per chunk (25 frames per second); the maximum is a server option (maxNewTokensCap). ' +
-      'The engine also caps each chunk by a generous speaking time for its text.',
+      'The engine also caps each chunk by a generous speaking time for its spoken text (markup aside), plus an ' +
+      'allowance per sound event such as [laugh] or [music].',
     source: 'README quick start / serve examples (docs/model.md#sampling-defaults); lib/speech/synthesis.ts DEFAULT_MAX_NEW_TOKENS',
   },
   seed: {
@@ -133,14 +138,14 @@ export const REQUEST_DEFAULTS = {
     maximum: 64,
     default: 7,
     description: 'Repetition-aware sampling window; 0 disables RAS.',
-    source: 'every entry point (docs/model.md#sampling, docs/model.md#sampling-defaults)',
+    source: 'every upstream entry point and the transformers generation_config (docs/model.md#sampling-defaults)',
   },
   ras_win_max_num_repeat: {
     type: 'integer',
     minimum: 1,
     maximum: 64,
     default: 2,
-    source: 'every entry point (docs/model.md#sampling, docs/model.md#sampling-defaults)',
+    source: 'every upstream entry point and the transformers generation_config (docs/model.md#sampling-defaults)',
   },
   chunk_method: {
     type: 'string',

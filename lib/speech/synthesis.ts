@@ -9,6 +9,7 @@ import { SAMPLING_DEFAULTS } from '../request/defaults.js';
 import type { GenerateResult, NativeEngine } from '../native/loader.js';
 import { DEFAULT_CHUNK_METHOD, chunkText, type ChunkMethod } from '../text/chunking.js';
 import { normalizeTranscript } from '../text/normalize.js';
+import { SOUND_EVENT_SECONDS, estimateSpeech } from '../text/speaking-time.js';
 import { renderPrompt, stripSpecialTokens, type HistoryTurn, type PromptSpec, type RenderedPrompt } from '../text/prompt/render.js';
 import type { HiggsTokenizer } from '../text/tokenizer.js';
 
@@ -80,20 +81,27 @@ const MIN_AUTO_CHUNK_SECONDS = 5;
  * larger HIGGS_MAX_CONTEXT (keep fewer earlier chunks with generation_chunk_buffer_size then).
  */
 export const REQUEST_WORK_LIMITS = { maxChunks: 256, maxPrefillPositions: 256 * 8192 } as const;
-/** Generous speaking-time budget per character: slow speech is ~8 characters/s (0.125 s/char). */
-const SECONDS_PER_CHARACTER = 0.35;
-const SECONDS_PER_CHUNK = 3;
+/** The frame cap allows this many times the slow-side speaking-time estimate (lib/text/speaking-time.ts) ... */
+const FRAME_CAP_MARGIN = 3.5;
+/** ... plus this much, so a very short text still has room for a breath and its ramp-out. */
+const FRAME_CAP_BASE_SECONDS = 3;
 const FRAMES_PER_SECOND = 25;
+/**
+ * What each sound event adds to a chunk's frame cap: the margin applied to its estimate (7 s),
+ * enough for a music sting or a hummed phrase, so `[music]` or `[humming]` alone is not cut.
+ */
+export const SOUND_EVENT_CAP_FRAMES = FRAME_CAP_MARGIN * SOUND_EVENT_SECONDS * FRAMES_PER_SECOND;
 
 /**
  * The frame cap for one chunk: the caller's maxNewTokens, but never more than a generous
  * speaking time for its text, so a generation that never emits eos (a known failure of the
- * model) cannot burn the request's budget.
+ * model) cannot burn the request's budget. Only spoken text counts as speech: markup is no
+ * longer to say for being long to write, and each sound event adds SOUND_EVENT_CAP_FRAMES.
  */
 export function frameCapForText(text: string, maxNewTokens = DEFAULT_MAX_NEW_TOKENS): number {
-  const characters = [...text.trim()].length;
-  const byText = Math.ceil((SECONDS_PER_CHUNK + SECONDS_PER_CHARACTER * characters) * FRAMES_PER_SECOND);
-  return Math.max(1, Math.min(maxNewTokens, byText));
+  const { spokenSeconds, soundEvents } = estimateSpeech(text);
+  const bySpeech = Math.ceil((FRAME_CAP_BASE_SECONDS + FRAME_CAP_MARGIN * spokenSeconds) * FRAMES_PER_SECOND);
+  return Math.max(1, Math.min(maxNewTokens, bySpeech + soundEvents * SOUND_EVENT_CAP_FRAMES));
 }
 
 let nextRequestId = 1;

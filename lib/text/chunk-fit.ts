@@ -5,11 +5,13 @@
  * word that is still too long at characters. Markup is never cut. A speaker turn that goes on
  * in the next chunk starts it with its [SPEAKERn] tag again, so the voice stays the same.
  */
-import { SPEAKER_TAG_SOURCE } from './markup.js';
+import { BRACKET_TAG_SOURCE, SPEAKER_TAG_SOURCE } from './markup.js';
 import { ATOMIC_MARKUP, speakerTurns, wordStarts } from './segments.js';
 import { speakingSeconds } from './speaking-time.js';
 
 const LEADING_TAG = new RegExp(`^${SPEAKER_TAG_SOURCE}`, 'u');
+// Never cut either: a bracketed cue is one sound event to the estimate, so its pieces would not add up.
+const UNCUT = new RegExp(`${ATOMIC_MARKUP.source}|${BRACKET_TAG_SOURCE}`, 'gu');
 
 let sentenceSegmenter: Intl.Segmenter | undefined;
 let graphemeSegmenter: Intl.Segmenter | undefined;
@@ -44,7 +46,7 @@ export function chunkToFit(text: string, maxSeconds: number): string[] {
 function pieces(turn: string, maxSeconds: number): string[] {
   return cutAt(turn, sentenceStarts(turn)).flatMap((sentence) => {
     if (speakingSeconds(sentence) <= maxSeconds) return [sentence];
-    return pack(cutAt(sentence, wordStarts(sentence)), maxSeconds).flatMap((words) =>
+    return pack(cutAt(sentence, outsideMarkup(sentence, wordStarts(sentence))), maxSeconds).flatMap((words) =>
       speakingSeconds(words) <= maxSeconds ? [words] : pack(cutAt(words, graphemeStarts(words)), maxSeconds),
     );
   });
@@ -95,6 +97,6 @@ function graphemeStarts(text: string): number[] {
 
 /** Drops offsets that would cut a piece of markup in two. */
 function outsideMarkup(text: string, offsets: number[]): number[] {
-  const spans = [...text.matchAll(ATOMIC_MARKUP)].map((m) => [m.index, m.index + m[0].length] as const);
+  const spans = [...text.matchAll(UNCUT)].map((m) => [m.index, m.index + m[0].length] as const);
   return offsets.filter((at) => !spans.some(([from, to]) => at > from && at < to));
 }

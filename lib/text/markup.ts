@@ -15,5 +15,13 @@ export const SOUND_EVENT_SOURCE = String.raw`<(?<event>SE|SE_s|SE_e)>.*?<\/\k<ev
 /** A speaker tag of multi-speaker text. */
 export const SPEAKER_TAG_SOURCE = String.raw`\[SPEAKER\d+\]`;
 
+/**
+ * A short bracketed cue such as `[humming]` or `[sighs softly]` that normalization does not
+ * rewrite: estimated as a sound event, not as words. Longer bracketed text counts as words: up
+ * to 32 characters, reading it aloud (about 3 s on the slow side) still fits the time a sound
+ * event adds to a frame cap (lib/speech/synthesis.ts), so a cue the model reads out is not cut.
+ */
+export const BRACKET_TAG_SOURCE = String.raw`\[[^\[\]\n]{1,32}\]`;
+
 /** A control-token-shaped string `<|...|>`. */
 export const CONTROL_TOKEN_SOURCE = String.raw`<\|[a-z_]+\|>`;

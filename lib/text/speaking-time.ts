@@ -4,10 +4,11 @@
  * syllabic scripts (Chinese, Japanese kana, Korean syllables) ~3.5 characters/s; alphabetic
  * text ~10 letters/s (about 150 words a minute, spaces free); a digit a short word; emoji, which the model may read
  * out or skip, 0.5 s each, other symbols ("$", "%") a word each; a pause after clauses and
- * sentences. Model markup is not read out: speaker tags and control tokens cost nothing, a sound
- * event about a second. Every other character costs a little, so no text is ever free.
+ * sentences. Model markup is not read out: speaker tags and control tokens cost nothing, and a
+ * sound event (the <SE> markup or a short bracketed cue like [humming]) costs SOUND_EVENT_SECONDS
+ * however long its markup is. Every other character costs a little, so no text is ever free.
  */
-import { CONTROL_TOKEN_SOURCE, SOUND_EVENT_SOURCE, SPEAKER_TAG_SOURCE } from './markup.js';
+import { BRACKET_TAG_SOURCE, CONTROL_TOKEN_SOURCE, SOUND_EVENT_SOURCE, SPEAKER_TAG_SOURCE } from './markup.js';
 
 // Letters only: CJK punctuation (。) also carries these script extensions.
 const SYLLABIC = /(?=\p{L})[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]/u;
@@ -31,23 +32,43 @@ const SECONDS = {
   clausePause: 0.15,
   punctuation: 0.05,
   other: 0.02,
-  soundEvent: 1.0,
 };
+
+/**
+ * One sound event, whatever its markup: a laugh takes about a second, a music sting or a hummed
+ * phrase a few. The one source for what an event costs: the frame cap (lib/speech/synthesis.ts)
+ * scales it by the same margin as speech.
+ */
+export const SOUND_EVENT_SECONDS = 2;
 
 /** Markup that is never spoken as written: sound events, speaker tags, control tokens. */
 const SOUND_EVENT = new RegExp(SOUND_EVENT_SOURCE, 'gu');
 const SILENT_MARKUP = new RegExp(`${SPEAKER_TAG_SOURCE}|${CONTROL_TOKEN_SOURCE}`, 'gu');
+// Matched after speaker tags are gone, so "[SPEAKER0]" is never an event.
+const BRACKET_TAG = new RegExp(BRACKET_TAG_SOURCE, 'gu');
 
+/** The two parts of the estimate: the spoken text's seconds, and how many sound events it holds. */
+export interface SpeechEstimate {
+  spokenSeconds: number;
+  soundEvents: number;
+}
+
+export function estimateSpeech(text: string): SpeechEstimate {
+  let soundEvents = 0;
+  const countEvent = (): string => {
+    soundEvents += 1;
+    return ' ';
+  };
+  const spoken = text.replace(SOUND_EVENT, countEvent).replace(SILENT_MARKUP, ' ').replace(BRACKET_TAG, countEvent);
+  let spokenSeconds = 0;
+  for (const char of spoken) spokenSeconds += secondsOf(char);
+  return { spokenSeconds, soundEvents };
+}
+
+/** The whole estimate: spoken text plus SOUND_EVENT_SECONDS per sound event. */
 export function speakingSeconds(text: string): number {
-  let seconds = 0;
-  const plain = text
-    .replace(SOUND_EVENT, () => {
-      seconds += SECONDS.soundEvent;
-      return ' ';
-    })
-    .replace(SILENT_MARKUP, ' ');
-  for (const char of plain) seconds += secondsOf(char);
-  return seconds;
+  const { spokenSeconds, soundEvents } = estimateSpeech(text);
+  return spokenSeconds + soundEvents * SOUND_EVENT_SECONDS;
 }
 
 function secondsOf(char: string): number {

@@ -385,7 +385,7 @@ describe('defaults and mapping', () => {
 
   it('documents the chosen defaults', () => {
     const D = REQUEST_DEFAULTS;
-    expect([D.temperature.default, D.top_p.default, D.top_k.default, D.max_new_tokens.default]).toEqual([0.7, 0.95, 0, 1024]);
+    expect([D.temperature.default, D.top_p.default, D.top_k.default, D.max_new_tokens.default]).toEqual([0.7, 0.95, 50, 1024]);
     expect([D.ras_win_len.default, D.ras_win_max_num_repeat.default]).toEqual([7, 2]);
     expect([D.chunk_method.default, D.chunk_max_word_num.default, D.chunk_max_num_turns.default]).toEqual(['auto', 200, 1]);
     expect(JSON.parse(JSON.stringify(D))).toEqual(D);

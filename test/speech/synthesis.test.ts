@@ -3,14 +3,58 @@
 // prompts and memory for a transcript of thousands of characters.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NativeEngine } from '../../lib/native/loader.js';
-import { REQUEST_WORK_LIMITS, autoChunkSeconds, frameCapForText, synthesizeCodes } from '../../lib/speech/synthesis.js';
+import { REQUEST_WORK_LIMITS, SOUND_EVENT_CAP_FRAMES, autoChunkSeconds, frameCapForText, synthesizeCodes } from '../../lib/speech/synthesis.js';
 import { normalizeTranscript } from '../../lib/text/normalize.js';
-import { speakingSeconds } from '../../lib/text/speaking-time.js';
+import { estimateSpeech, speakingSeconds } from '../../lib/text/speaking-time.js';
 import { loadTokenizer, type HiggsTokenizer } from '../../lib/text/tokenizer.js';
 import { tinyHfDir } from '../setup/fixture-paths.js';
 import { newEngine } from '../support/engine.js';
 
 const SENTENCE = 'The quick brown fox jumps over the lazy dog while the band plays on.';
+
+describe('frameCapForText', () => {
+  const cap = (text: string, maxNewTokens = 4096) => frameCapForText(text, maxNewTokens);
+
+  it('grows with the spoken text and covers a slow reading of it', () => {
+    expect(cap('Hello there. How are you today?')).toBeGreaterThan(cap('Hello there.'));
+    for (const text of ['Hi.', SENTENCE, '今天天气很好，我们去公园散步。']) {
+      expect(cap(text)).toBeGreaterThanOrEqual(3 * speakingSeconds(text) * 25);
+    }
+  });
+
+  it('adds exactly one event allowance per sound event, in either form', () => {
+    const plain = cap('Hello there.');
+    expect(cap('Hello there. [laugh]')).toBe(plain + SOUND_EVENT_CAP_FRAMES);
+    expect(cap(normalizeTranscript('Hello there. [laugh]'))).toBe(plain + SOUND_EVENT_CAP_FRAMES);
+    expect(cap('Hello there. <SE_s>[Music]</SE_s> <SE_e>[Music]</SE_e>')).toBe(plain + 2 * SOUND_EVENT_CAP_FRAMES);
+    // Several seconds: enough for a music sting or a hummed phrase.
+    expect(SOUND_EVENT_CAP_FRAMES / 25).toBeGreaterThanOrEqual(5);
+  });
+
+  it('reads no markup as speech: long tags add no spoken seconds, speaker tags nothing', () => {
+    const spoken = estimateSpeech('Hello there.').spokenSeconds;
+    for (const text of ['Hello there. [laugh]', 'Hello there. [laughs nervously, then louder]', 'Hello there. <SE_s>[Humming]</SE_s>']) {
+      expect(estimateSpeech(text)).toEqual({ spokenSeconds: spoken, soundEvents: 1 });
+    }
+    expect(cap('Hello there. [laughs nervously, then louder]')).toBe(cap('Hello there. [laugh]'));
+    expect(cap('[SPEAKER0] Hello there.')).toBe(cap('Hello there.'));
+    expect(cap('[SPEAKER12] Hello there.\n[SPEAKER3] Hi.')).toBe(cap('Hello there.\nHi.'));
+  });
+
+  it('gives a request that is only (or mostly) a sound event at least the event floor', () => {
+    for (const text of ['[music]', '[humming]', '[humming] la la', normalizeTranscript('[music]'), normalizeTranscript('[humming start] la la')]) {
+      expect(cap(text), text).toBeGreaterThanOrEqual(SOUND_EVENT_CAP_FRAMES);
+    }
+    expect(cap('[humming] la la')).toBe(cap('la la') + SOUND_EVENT_CAP_FRAMES);
+  });
+
+  it('is still capped by maxNewTokens, whatever the text', () => {
+    expect(frameCapForText('x'.repeat(5000))).toBe(1024);
+    expect(frameCapForText('[music] '.repeat(50), 1024)).toBe(1024);
+    expect(frameCapForText('[music]', 10)).toBe(10);
+    expect(frameCapForText('Hello', 10)).toBe(10);
+  });
+});
 
 describe('synthesizeCodes', () => {
   let engine: NativeEngine;
@@ -22,10 +66,12 @@ describe('synthesizeCodes', () => {
   });
   afterAll(() => engine.dispose());
 
-  it('caps frames by text length as well as by maxNewTokens', () => {
-    expect(frameCapForText('Hi.', 1024)).toBe(Math.ceil((3 + 0.35 * 3) * 25));
-    expect(frameCapForText('x'.repeat(5000), 1024)).toBe(1024);
-    expect(frameCapForText('Hello', 10)).toBe(10);
+  it("gives a lone sound event at least the event floor: the cap a chunk actually runs with", async () => {
+    for (const transcript of ['[humming]', '[music]']) {
+      const caps: number[] = [];
+      await synthesizeCodes(engine, tokenizer, { transcript, seed: 1 }, { onProgress: ({ maxColumns }) => caps.push(maxColumns) });
+      expect(Math.min(...caps)).toBeGreaterThanOrEqual(SOUND_EVENT_CAP_FRAMES);
+    }
   });
 
   it('generates every chunk conditioned on the earlier ones and streams across chunks', async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { HiggsError } from '../../lib/common/errors.js';
 import { DEFAULT_MAX_WORDS, chunkText, type ChunkOptions } from '../../lib/text/chunking.js';
 import { normalizeTranscript } from '../../lib/text/normalize.js';
-import { speakingSeconds } from '../../lib/text/speaking-time.js';
+import { SOUND_EVENT_SECONDS, estimateSpeech, speakingSeconds } from '../../lib/text/speaking-time.js';
 
 const segmenter = new Intl.Segmenter('zh', { granularity: 'word' });
 
@@ -339,6 +339,31 @@ describe("chunkText method 'auto'", () => {
     expect(chunks.join(' ')).not.toMatch(/<SE>[^<]*$|^[^<]*<\/SE>/m);
   });
 
+  it('does not split a transcript because its markup is long to write', () => {
+    const text = normalizeTranscript(
+      '[SPEAKER0] [music start] Welcome back. [laugh] [applause]\n[SPEAKER1] [humming start] la la [humming end] [sighs, then laughs quietly]',
+    );
+    const { spokenSeconds, soundEvents } = estimateSpeech(text);
+    expect(soundEvents).toBe(6);
+    const fits = spokenSeconds + soundEvents * SOUND_EVENT_SECONDS;
+    expect(speakingSeconds(text)).toBeCloseTo(fits, 9);
+    // Read as letters (0.1 s each), the text with its markup would not fit.
+    expect([...text].length * 0.1).toBeGreaterThan(fits);
+    expect(chunkText(text, { method: 'auto', maxSeconds: fits })).toEqual([text]);
+  });
+
+  it('never cuts a bracketed cue, even in a sentence too long for one chunk', () => {
+    const cue = '[sighs, then laughs quietly]';
+    // Every position of the cue against the chunk budget (3.01 s: no sum of these words lands on it exactly).
+    for (let before = 1; before <= 12; before += 1) {
+      const text = `${englishWords(before)} ${cue} ${englishWords(30)}.`;
+      const chunks = chunkText(text, { method: 'auto', maxSeconds: 3.01 });
+      expect(chunks.length).toBeGreaterThan(2);
+      expect(chunks.filter((chunk) => chunk.includes(cue))).toHaveLength(1);
+      expect(chunks.join(' ')).toBe(text);
+    }
+  });
+
   it('needs a positive maxSeconds', () => {
     expectInputError({ method: 'auto' }, /needs maxSeconds > 0/);
     expectInputError({ method: 'auto', maxSeconds: 0 }, /needs maxSeconds > 0/);
@@ -346,11 +371,23 @@ describe("chunkText method 'auto'", () => {
 });
 
 describe('speakingSeconds', () => {
+  it('counts a sound event once, however long its markup; longer bracketed text is read', () => {
+    for (const event of ['[laugh]', '[humming]', '[music]', '<SE_s>[Humming]</SE_s>', '<SE_e>[Music]</SE_e>', '[laughs nervously, then louder]']) {
+      expect(estimateSpeech(event), event).toEqual({ spokenSeconds: 0, soundEvents: 1 });
+      expect(speakingSeconds(`Hello there. ${event}`)).toBeCloseTo(speakingSeconds('Hello there.') + SOUND_EVENT_SECONDS, 9);
+    }
+    expect(estimateSpeech('[SPEAKER0] [SPEAKER12]')).toEqual({ spokenSeconds: 0, soundEvents: 0 });
+    const aside = '[this aside is a whole sentence the model would read]';
+    expect(estimateSpeech(aside).soundEvents).toBe(0);
+    expect(estimateSpeech(aside).spokenSeconds).toBeGreaterThan(SOUND_EVENT_SECONDS);
+  });
+
+
   it('estimates on the slow side per script, and reads no markup as words', () => {
     expect(speakingSeconds('Hello there.')).toBeCloseTo(10 * 0.1 + 0.35, 5);
     expect(speakingSeconds('你好。')).toBeCloseTo(2 * 0.28 + 0.35, 5);
     expect(speakingSeconds('[SPEAKER0] <|eot_id|>')).toBe(0);
-    expect(speakingSeconds('<SE>[Laughter]</SE>')).toBe(1);
+    expect(speakingSeconds('<SE>[Laughter]</SE>')).toBe(SOUND_EVENT_SECONDS);
     expect(speakingSeconds('🙂')).toBe(0.5);
     // English read at 150 words a minute takes no longer than its estimate.
     const text = 'The quick brown fox jumps over the lazy dog while the band plays on.';
