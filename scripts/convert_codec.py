@@ -7,8 +7,8 @@ state_dict). OUTPUT_DIR gets model.safetensors + config.json (model_type higgs_a
 renamed ORIG -> HF, DAC weight norm is folded (g * v / ||v||, norm over all dims but 0, float32),
 the HuBERT pos conv stays weight-normed as parametrizations.weight.original0/1, and the result is
 checked against the full expected name/shape table (527 tensors) before anything is written.
-Needs torch only; `--self-test` needs nothing. Details and commands: scripts/convert_codec.md
-(reference: docs/model.md#codec-checkpoint).
+Needs torch only; `--self-test` and `--print-config` need nothing. Details and commands:
+scripts/convert_codec.md (reference: docs/model.md#codec-checkpoint).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from pathlib import Path
 # --- Configuration ---
 
 # Fixed in the original constructor (not in its config.json): DAC encoder width 64, decoder 1024,
-# HuBERT at 16 kHz with a 320-sample hop.
+# HuBERT at 16 kHz with a 320-sample hop. The widths are the defaults of the conversion's cfg;
+# `--sizes` overrides them for small test checkpoints (the release needs none).
 ENCODER_HIDDEN = 64
 DECODER_HIDDEN = 1024
 SEMANTIC_SAMPLE_RATE = 16000
@@ -44,6 +45,9 @@ HUBERT_BASE = {
     "conv_pos_batch_norm": False, "layer_norm_eps": 1e-5,
     "mask_time_prob": 0.0,  # as HiggsAudioV2TokenizerConfig sets it: no masked_spec_embed
 }
+# What a --sizes file may set: the two DAC widths, and these HuBERT fields under "hubert".
+HUBERT_SIZE_KEYS = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "conv_dim",
+                    "num_conv_pos_embeddings", "num_conv_pos_embedding_groups")
 
 
 class ConversionError(Exception):
@@ -81,7 +85,51 @@ def read_original_config(path: Path) -> dict:
     cfg["hop"] = math.prod(cfg["ratios"])
     cfg["frame_rate"] = math.ceil(cfg["sample_rate"] / cfg["hop"])
     cfg["nbits"] = math.ceil(math.log2(cfg["bins"]))
-    return cfg
+    return with_widths(cfg)
+
+
+def with_widths(cfg: dict, sizes: dict | None = None, source: str = "the release's widths") -> dict:
+    """cfg plus the widths the original config.json does not carry: the release's, or those of a
+    --sizes object {encoder_hidden, decoder_hidden, hubert: {HUBERT_SIZE_KEYS...}} (test checkpoints)."""
+    sizes = {} if sizes is None else sizes
+    if not isinstance(sizes, dict) or not isinstance(sizes.get("hubert", {}), dict):
+        raise ConversionError(f"{source}: expected a JSON object with an object under 'hubert'")
+    hubert = sizes.get("hubert", {})
+    unknown = sorted(set(sizes) - {"encoder_hidden", "decoder_hidden", "hubert"})
+    unknown += [f"hubert.{k}" for k in sorted(set(hubert) - set(HUBERT_SIZE_KEYS))]
+    if unknown:
+        allowed = f"encoder_hidden, decoder_hidden, hubert.{{{', '.join(HUBERT_SIZE_KEYS)}}}"
+        raise ConversionError(f"{source}: unknown fields {unknown} (allowed: {allowed})")
+
+    def positive(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+    out = dict(cfg, encoder_hidden=sizes.get("encoder_hidden", ENCODER_HIDDEN),
+               decoder_hidden=sizes.get("decoder_hidden", DECODER_HIDDEN))
+    out["hubert"] = h = {**HUBERT_BASE, **hubert}
+    fields = [(k, out[k]) for k in ("encoder_hidden", "decoder_hidden")] + [(f"hubert.{k}", h[k]) for k in HUBERT_SIZE_KEYS]
+    for key, value in fields:
+        if key == "hubert.conv_dim":  # one width per feature-encoder layer (conv_kernel has 7)
+            ok = isinstance(value, list) and len(value) == len(h["conv_kernel"]) and all(positive(v) for v in value)
+        else:
+            ok = positive(value)
+        if not ok:
+            raise ConversionError(f"{source}: field {key!r} is invalid (got {value!r})")
+    if out["decoder_hidden"] % 2 ** len(cfg["ratios"]):
+        raise ConversionError(f"{source}: decoder_hidden {out['decoder_hidden']} cannot halve once per ratio {cfg['ratios']}")
+    for key in ("num_attention_heads", "num_conv_pos_embedding_groups"):
+        if h["hidden_size"] % h[key]:
+            raise ConversionError(f"{source}: hubert hidden_size {h['hidden_size']} is not divisible by {key} {h[key]}")
+    return out
+
+
+def read_sizes(path: Path, cfg: dict) -> dict:
+    """cfg with the widths of a --sizes JSON file."""
+    try:
+        sizes = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ConversionError(f"{path}: cannot read JSON ({e})") from e
+    return with_widths(cfg, sizes, str(path))
 
 
 def hf_target_bandwidths(cfg: dict) -> list:
@@ -117,15 +165,15 @@ def hf_config(cfg: dict) -> dict:
         "dtype": "float32",
         "acoustic_model_config": {
             "model_type": "dac",
-            "encoder_hidden_size": ENCODER_HIDDEN,
-            "decoder_hidden_size": DECODER_HIDDEN,
+            "encoder_hidden_size": cfg["encoder_hidden"],
+            "decoder_hidden_size": cfg["decoder_hidden"],
             "hidden_size": cfg["D"],
             "downsampling_ratios": list(cfg["ratios"]),
             "upsampling_ratios": list(cfg["ratios"]),
             "sampling_rate": cfg["sample_rate"],
             "hop_length": cfg["hop"],
         },
-        "semantic_model_config": dict(HUBERT_BASE),
+        "semantic_model_config": dict(cfg["hubert"]),
     }
 
 
@@ -162,8 +210,8 @@ def expected_hf_shapes(cfg: dict) -> dict:
     ratios, latent = cfg["ratios"], cfg["D"]
 
     p = "acoustic_encoder"
-    out[f"{p}.conv1.weight"], out[f"{p}.conv1.bias"] = (ENCODER_HIDDEN, 1, 7), (ENCODER_HIDDEN,)
-    ch = ENCODER_HIDDEN
+    ch = cfg["encoder_hidden"]
+    out[f"{p}.conv1.weight"], out[f"{p}.conv1.bias"] = (ch, 1, 7), (ch,)
     for i, s in enumerate(ratios):
         for u in (1, 2, 3):
             _res_unit(out, f"{p}.block.{i}.res_unit{u}", ch)
@@ -174,8 +222,8 @@ def expected_hf_shapes(cfg: dict) -> dict:
     out[f"{p}.conv2.weight"], out[f"{p}.conv2.bias"] = (latent, ch, 3), (latent,)
 
     p = "acoustic_decoder"
-    out[f"{p}.conv1.weight"], out[f"{p}.conv1.bias"] = (DECODER_HIDDEN, latent, 7), (DECODER_HIDDEN,)
-    ch = DECODER_HIDDEN
+    ch = cfg["decoder_hidden"]
+    out[f"{p}.conv1.weight"], out[f"{p}.conv1.bias"] = (ch, latent, 7), (ch,)
     for i, s in enumerate(ratios):
         out[f"{p}.block.{i}.snake1.alpha"] = (1, ch, 1)
         out[f"{p}.block.{i}.conv_t1.weight"], out[f"{p}.block.{i}.conv_t1.bias"] = (ch, ch // 2, 2 * s), (ch // 2,)
@@ -185,7 +233,7 @@ def expected_hf_shapes(cfg: dict) -> dict:
     out[f"{p}.snake1.alpha"] = (1, ch, 1)
     out[f"{p}.conv2.weight"], out[f"{p}.conv2.bias"] = (1, ch, 7), (1,)
 
-    sem = HUBERT_BASE["hidden_size"]
+    sem = cfg["hubert"]["hidden_size"]
     for p, first, last in (("encoder_semantic", "conv", None), ("decoder_semantic", "conv1", "conv2")):
         out[f"{p}.{first}.weight"] = (sem, sem, 3)
         for b in (0, 1):
@@ -209,13 +257,12 @@ def expected_hf_shapes(cfg: dict) -> dict:
         out[f"{p}.codebook.embed"], out[f"{p}.codebook.embed_avg"] = (bins, dim), (bins, dim)
         out[f"{p}.codebook.cluster_size"], out[f"{p}.codebook.inited"] = (bins,), (1,)
 
-    out.update(expected_hubert_shapes("semantic_model"))
+    out.update(expected_hubert_shapes(cfg["hubert"], "semantic_model"))
     return out
 
 
-def expected_hubert_shapes(p: str) -> dict:
+def expected_hubert_shapes(h: dict, p: str) -> dict:
     """transformers HubertModel (group-norm feature encoder, post-LN layers, no masked_spec_embed)."""
-    h = HUBERT_BASE
     hid, ff, dims = h["hidden_size"], h["intermediate_size"], h["conv_dim"]
     out: dict = {}
     fe = f"{p}.feature_extractor.conv_layers"
@@ -477,18 +524,26 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def convert(input_dir: Path, output_dir: Path, overwrite: bool, trust_pickle: bool) -> None:
-    config_path, model_path = input_dir / "config.json", input_dir / "model.pth"
-    for p in (config_path, model_path):
-        if not p.is_file():
-            raise ConversionError(f"{p}: missing (INPUT_DIR must hold the original config.json and model.pth)")
+def read_input_config(input_dir: Path, sizes_path: Path | None) -> dict:
+    """INPUT_DIR/config.json (first, so an already-converted directory is named as such) + --sizes."""
+    config_path = input_dir / "config.json"
+    if not config_path.is_file():
+        raise ConversionError(f"{config_path}: missing (INPUT_DIR must hold the original config.json and model.pth)")
+    cfg = read_original_config(config_path)
+    return read_sizes(sizes_path, cfg) if sizes_path else cfg
+
+
+def convert(input_dir: Path, output_dir: Path, overwrite: bool, trust_pickle: bool, sizes_path: Path | None = None) -> None:
+    cfg = read_input_config(input_dir, sizes_path)
+    model_path = input_dir / "model.pth"
+    if not model_path.is_file():
+        raise ConversionError(f"{model_path}: missing (INPUT_DIR must hold the original config.json and model.pth)")
     if output_dir.resolve() == input_dir.resolve():
         raise ConversionError("OUTPUT_DIR must differ from INPUT_DIR (the original config.json would be overwritten)")
     target = output_dir / "model.safetensors"
     if target.exists() and not overwrite:
         raise ConversionError(f"{target}: exists (pass --overwrite to replace it)")
 
-    cfg = read_original_config(config_path)
     print(f"reading {model_path} ...", flush=True)
     state = load_checkpoint(model_path, trust_pickle)
     import torch
@@ -530,8 +585,8 @@ def synthetic_original_shapes(cfg: dict, pos_conv_spelling: int) -> dict:
         wn(f"{prefix}.block.3", (ch, ch, 1))
 
     ratios, n, latent = cfg["ratios"], len(cfg["ratios"]), cfg["D"]
-    wn("encoder.block.0", (ENCODER_HIDDEN, 1, 7))
-    ch = ENCODER_HIDDEN
+    ch = cfg["encoder_hidden"]
+    wn("encoder.block.0", (ch, 1, 7))
     for i, s in enumerate(ratios, start=1):
         for j in range(3):
             res(f"encoder.block.{i}.block.{j}", ch)
@@ -541,8 +596,8 @@ def synthetic_original_shapes(cfg: dict, pos_conv_spelling: int) -> dict:
     out[f"encoder.block.{n + 1}.alpha"] = (1, ch, 1)
     wn(f"encoder.block.{n + 2}", (latent, ch, 3))
 
-    wn("decoder_2.model.0", (DECODER_HIDDEN, latent, 7))
-    ch = DECODER_HIDDEN
+    ch = cfg["decoder_hidden"]
+    wn("decoder_2.model.0", (ch, latent, 7))
     for i, s in enumerate(ratios, start=1):
         out[f"decoder_2.model.{i}.block.0.alpha"] = (1, ch, 1)
         wn(f"decoder_2.model.{i}.block.1", (ch, ch // 2, 2 * s), ch // 2)  # ConvTranspose1d [in, out, k]: g over in
@@ -552,7 +607,7 @@ def synthetic_original_shapes(cfg: dict, pos_conv_spelling: int) -> dict:
     out[f"decoder_2.model.{n + 1}.alpha"] = (1, ch, 1)
     wn(f"decoder_2.model.{n + 2}", (1, ch, 7))
 
-    sem = HUBERT_BASE["hidden_size"]
+    sem = cfg["hubert"]["hidden_size"]
     for p, first, last in (("encoder_semantic", "conv", None), ("decoder_semantic", "conv1", "conv2")):
         out[f"{p}.{first}.conv.weight"] = (sem, sem, 3)
         for b in (0, 1):
@@ -574,7 +629,7 @@ def synthetic_original_shapes(cfg: dict, pos_conv_spelling: int) -> dict:
         for buf, shape in (("embed", (bins, dim)), ("embed_avg", (bins, dim)), ("cluster_size", (bins,)), ("inited", (1,))):
             out[f"{p}._codebook.{buf}"] = shape
 
-    hubert = expected_hubert_shapes("semantic_model")
+    hubert = expected_hubert_shapes(cfg["hubert"], "semantic_model")
     g_suffix, v_suffix = NORM_SPELLINGS[pos_conv_spelling]
     for suffix, spelled in ((".parametrizations.weight.original0", g_suffix), (".parametrizations.weight.original1", v_suffix)):
         hubert[HUBERT_POS_CONV + spelled] = hubert.pop(HUBERT_POS_CONV + suffix)
@@ -584,17 +639,18 @@ def synthetic_original_shapes(cfg: dict, pos_conv_spelling: int) -> dict:
     return out
 
 
-def self_test() -> None:
-    cfg = {"D": 256, "ratios": [8, 5, 4, 2, 3], "n_q": 8, "bins": 1024, "codebook_dim": 64, "sample_rate": 24000,
-           "target_bandwidths": [0.5, 1, 1.5, 2, 4]}
-    cfg.update(hop=960, frame_rate=25, nbits=10)
+# The tiny codec of the goldens (test/fixtures/goldens/codec), as a --sizes object plus its D / codebook_dim.
+TINY_SIZES = {"encoder_hidden": 2, "decoder_hidden": 64, "hubert": {
+    "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64, "conv_dim": [16] * 7}}
+
+
+def _check_tables(cfg: dict, groups: dict, total: int) -> None:
+    """Synthetic ORIG table -> plan -> expected HF table, for both pos-conv spellings."""
     expected = expected_hf_shapes(cfg)
-    groups = {"semantic_model.": 210, "acoustic_encoder.": 110, "acoustic_decoder.": 110, "quantizer.": 64,
-              "encoder_semantic.": 13, "decoder_semantic.": 14, "fc": 6}
-    for prefix, count in groups.items():  # the counts of the published HF checkpoint (docs/model.md#codec-checkpoint)
+    for prefix, count in groups.items():
         got = sum(1 for n in expected if n.startswith(prefix))
         assert got == count, f"{prefix}: {got} tensors, expected {count}"
-    assert len(expected) == 527, len(expected)
+    assert len(expected) == total, len(expected)
     for spelling in (0, 1):
         orig = synthetic_original_shapes(cfg, spelling)
         assert sum(1 for k in orig if k.startswith("encoder.")) == 147
@@ -603,8 +659,37 @@ def self_test() -> None:
         check_against_expected(ops, expected)
         assert sum(1 for op, _ in ops.values() if op[0] == "fold") == 74, "37 folds per DAC half"
         assert sorted(k for k, _ in dropped) == ["semantic_model.masked_spec_embed", "some_bytesio_entry"]
+
+
+def self_test() -> None:
+    release = {"D": 256, "ratios": [8, 5, 4, 2, 3], "n_q": 8, "bins": 1024, "codebook_dim": 64, "sample_rate": 24000,
+               "target_bandwidths": [0.5, 1, 1.5, 2, 4], "hop": 960, "frame_rate": 25, "nbits": 10}
+    cfg = with_widths(release)
+    groups = {"semantic_model.": 210, "acoustic_encoder.": 110, "acoustic_decoder.": 110, "quantizer.": 64,
+              "encoder_semantic.": 13, "decoder_semantic.": 14, "fc": 6}
+    _check_tables(cfg, groups, 527)  # the counts of the published HF checkpoint (docs/model.md#codec-checkpoint)
     assert hf_target_bandwidths(cfg) == [0.5, 1, 1.5, 2]
     assert hf_config(cfg)["acoustic_model_config"]["hop_length"] == 960
+    assert hf_config(cfg)["semantic_model_config"] == HUBERT_BASE, "no --sizes: the release's HuBERT base"
+
+    # Shrunk widths: the same plan gives the goldens codec's 367 tensors (2 HuBERT layers of 16, not 12).
+    tiny = with_widths(dict(release, D=16, codebook_dim=8), TINY_SIZES)
+    _check_tables(tiny, dict(groups, **{"semantic_model.": 50}), 367)
+    shapes = expected_hf_shapes(tiny)
+    assert shapes["acoustic_encoder.block.4.conv1.weight"] == (64, 32, 6)
+    assert shapes["acoustic_decoder.block.0.conv_t1.weight"] == (64, 32, 16)
+    assert shapes["semantic_model.encoder.pos_conv_embed.conv.parametrizations.weight.original1"] == (32, 2, 128)
+    assert shapes["quantizer.quantizers.7.project_in.weight"] == (8, 48)
+    acoustic = hf_config(tiny)["acoustic_model_config"]
+    assert (acoustic["encoder_hidden_size"], acoustic["decoder_hidden_size"], acoustic["hidden_size"]) == (2, 64, 16)
+    for bad in ({"decoder_hidden": 48}, {"hubert": {"num_attention_heads": 5}}, {"hubert": {"conv_dim": [16] * 6}},
+                {"encoder_hidden": 0}, {"hidden": 8}, {"hubert": {"conv_kernel": [3] * 7}}, [1]):
+        try:
+            with_widths(release, bad)
+        except ConversionError:
+            continue
+        raise AssertionError(f"--sizes {bad} must be refused")
+
     spot = {
         "encoder.block.3.block.1.block.3": "acoustic_encoder.block.2.res_unit2.conv2",
         "decoder_2.model.5.block.4.block.0": "acoustic_decoder.block.4.res_unit3.snake1",
@@ -619,7 +704,8 @@ def self_test() -> None:
         pass
     else:
         raise AssertionError("an unknown key must be refused")
-    print("self-test passed: 527 tensors, both pos-conv spellings, 74 weight-norm folds")
+    print("self-test passed: 527 tensors (release widths) and 367 (the goldens' tiny widths), "
+          "both pos-conv spellings, 74 weight-norm folds, bad --sizes refused")
 
 
 def main(argv=None) -> int:
@@ -628,15 +714,25 @@ def main(argv=None) -> int:
     parser.add_argument("output_dir", nargs="?", type=Path, help="directory to write model.safetensors + config.json into")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT_DIR/model.safetensors")
     parser.add_argument("--trust-pickle", action="store_true", help="allow full unpickling if weights_only loading fails")
+    parser.add_argument("--sizes", type=Path, metavar="FILE",
+                        help="JSON widths for a small test checkpoint: encoder_hidden, decoder_hidden, hubert: {"
+                        + ", ".join(HUBERT_SIZE_KEYS) + "} (the release needs none)")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the config.json the conversion would write for INPUT_DIR and stop (no torch)")
     parser.add_argument("--self-test", action="store_true", help="check the renaming plan (no torch, no files)")
     args = parser.parse_args(argv)
     try:
         if args.self_test:
             self_test()
             return 0
+        if args.print_config:
+            if args.input_dir is None or args.output_dir is not None:
+                parser.error("--print-config takes INPUT_DIR only")
+            print(json.dumps(hf_config(read_input_config(args.input_dir, args.sizes)), indent=2))
+            return 0
         if args.input_dir is None or args.output_dir is None:
             parser.error("INPUT_DIR and OUTPUT_DIR are required")
-        convert(args.input_dir, args.output_dir, args.overwrite, args.trust_pickle)
+        convert(args.input_dir, args.output_dir, args.overwrite, args.trust_pickle, args.sizes)
         return 0
     except ConversionError as e:
         print(f"error: {e}", file=sys.stderr)
