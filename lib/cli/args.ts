@@ -5,6 +5,7 @@
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { OUTPUT_FORMATS, type OutputFormat } from '../request/defaults.js';
+import { DEFAULT_REPOS, isRepoId } from '../hub/repos.js';
 import { isCommand, type Command } from './usage.js';
 
 /** Bad command-line syntax; the CLI prints it with a pointer to the help and exits 2. */
@@ -23,6 +24,7 @@ export type Invocation =
   | { kind: 'version' }
   | { kind: 'speak'; args: SpeakArgs }
   | { kind: 'voices' }
+  | { kind: 'pull'; args: PullArgs }
   | { kind: 'unavailable'; command: 'serve' | 'worker' };
 
 export interface SpeakArgs {
@@ -38,7 +40,17 @@ export interface SpeakArgs {
   sampleRate?: number;
 }
 
+export interface PullArgs {
+  /** Each repository with the revision to pull (a branch, tag or commit; default main). */
+  repos: { repo: string; revision: string }[];
+  /** --to ROOT, as given (resolved against the working directory); default: the pull cache. */
+  to?: string;
+}
+
 const MAX_SEED = 2 ** 32 - 1;
+
+/** The branch `pull` takes when no revision is named. */
+export const DEFAULT_REVISION = 'main';
 
 /** argv without the node and script paths. */
 export function parseInvocation(argv: readonly string[]): Invocation {
@@ -59,6 +71,8 @@ export function parseInvocation(argv: readonly string[]): Invocation {
       const { values } = strict(rest, { help: { type: 'boolean', short: 'h' } }, first);
       return values.help ? { kind: 'help', command: first } : { kind: 'voices' };
     }
+    case 'pull':
+      return parsePull(rest);
     case 'serve':
     case 'worker':
       // Whatever follows: these commands do not exist yet, so their flags are not known either.
@@ -110,6 +124,35 @@ function parseSpeak(rest: readonly string[]): Invocation {
       sampleRate: values['sample-rate'] === undefined ? undefined : parseNumber('--sample-rate', values['sample-rate']),
     },
   };
+}
+
+function parsePull(rest: readonly string[]): Invocation {
+  const { values, positionals } = strict(
+    rest,
+    { to: { type: 'string' }, revision: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    'pull',
+    true,
+  );
+  if (values.help) return { kind: 'help', command: 'pull' };
+  if (values.to !== undefined && values.to.trim() === '') throw new UsageError('--to needs a directory', 'pull');
+  const revision = values.revision;
+  if (revision !== undefined && !isRevision(revision)) throw new UsageError(`--revision must be a branch, tag or commit (got ${JSON.stringify(revision)})`, 'pull');
+  // The default repositories have different histories: one revision cannot pin both.
+  if (revision !== undefined && positionals.length === 0) throw new UsageError('--revision pins the repositories named with it: name them (or write REPO@REVISION)', 'pull');
+  const repos = (positionals.length ? positionals : DEFAULT_REPOS).map((word) => {
+    const at = word.indexOf('@');
+    const repo = at < 0 ? word : word.slice(0, at);
+    const own = at < 0 ? undefined : word.slice(at + 1);
+    if (!isRepoId(repo)) throw new UsageError(`${JSON.stringify(repo)} is not a repository name (OWNER/NAME)`, 'pull');
+    if (own !== undefined && !isRevision(own)) throw new UsageError(`${JSON.stringify(word)}: the revision after @ must be a branch, tag or commit`, 'pull');
+    return { repo, revision: own ?? revision ?? DEFAULT_REVISION };
+  });
+  return { kind: 'pull', args: { repos, ...(values.to !== undefined ? { to: values.to } : {}) } };
+}
+
+/** A git ref or commit as the Hub takes it: no spaces, no '..', nothing that leaves the URL path. */
+function isRevision(text: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/.test(text) && !text.includes('..');
 }
 
 /** --format, else the --out extension when it names a format, else wav. */

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const tiny = config.sources.modelDir === 'bundled';
   console.log(`higgs-audio demo: model ${config.modelDir} (${config.sources.modelDir}), codec ${config.codecDir} (${config.sources.codecDir})`);
   if (tiny || config.sources.codecDir === 'bundled') {
-    console.log('  Tiny RANDOM weights (test fixtures): the audio is noise. Set HIGGS_MODEL_DIR and HIGGS_CODEC_DIR to real weights.');
+    console.log('  Tiny RANDOM weights (test fixtures): the audio is noise. Run `higgs-audio pull`, or set HIGGS_MODEL_DIR and HIGGS_CODEC_DIR to real weights.');
   }
   // Warnings only: the demo prints its own lines.
   const tts = new HiggsAudio({ config, logger: createLogger({ level: 'warn' }) });

@@ -2,7 +2,7 @@
  * The `higgs-audio` command line (bin/higgs-audio.js runs main()). runCli maps a command to an
  * exit status (lib/cli/io.ts: 0 done, 1 an error, 2 a usage error, 130 interrupted).
  */
-import { parseInvocation, UsageError, type Invocation } from './args.js';
+import { parseInvocation, UsageError, type Invocation, type PullArgs } from './args.js';
 import type { CliBackend } from './backend.js';
 import { EXIT, type CliIO } from './io.js';
 import { wantsBar } from './progress.js';
@@ -40,6 +40,24 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     case 'voices':
     case 'speak':
       return withBackend(invocation, io);
+    case 'pull':
+      return pullCommand(invocation.args, io);
+  }
+}
+
+/** `pull` needs no config and no engine: only the Hub client, loaded when used. */
+async function pullCommand(args: PullArgs, io: CliIO): Promise<number> {
+  try {
+    const { pull } = await import('./pull.js');
+    await pull(args, { ...io, bar: wantsBar(io.stderr, io.env) });
+    return EXIT.ok;
+  } catch (error) {
+    if (io.signal?.aborted) {
+      io.stderr.write(`higgs-audio: [E_CANCELLED] interrupted; run pull again to resume\n`);
+      return EXIT.interrupted;
+    }
+    reportError(error, io);
+    return EXIT.error;
   }
 }
 

@@ -43,7 +43,7 @@ export async function speak(args: SpeakArgs, config: HiggsConfig, backend: CliBa
 
   const progress = createProgress(io.stderr, io.bar);
   if (config.sources.modelDir === 'bundled') {
-    progress.note('note: using the bundled tiny random model (set HIGGS_MODEL_DIR and HIGGS_CODEC_DIR to real weights): the audio is noise');
+    progress.note('note: using the bundled tiny random model (run `higgs-audio pull`, or set HIGGS_MODEL_DIR and HIGGS_CODEC_DIR to real weights): the audio is noise');
   }
   let result;
   try {

@@ -1,6 +1,6 @@
 /** The CLI's help texts: one overview and one page per command. */
 
-export const COMMANDS = ['speak', 'voices', 'serve', 'worker', 'help'] as const;
+export const COMMANDS = ['speak', 'voices', 'pull', 'serve', 'worker', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const SPEAK = `Usage: higgs-audio speak (--text TEXT | --file FILE) [options]
@@ -30,6 +30,37 @@ const VOICES = `Usage: higgs-audio voices
 
 List the voices of HIGGS_VOICES_DIR, one per line: preset names first, then profiles as
 profile:NAME. Every line is a valid --voice value for 'higgs-audio speak'.
+`;
+
+const PULL = `Usage: higgs-audio pull [REPO[@REVISION]...] [--to DIR] [--revision REV]
+
+Download the model and its codec from the Hugging Face Hub: by default
+bosonai/higgs-audio-v2-generation-3B-base and bosonai/higgs-audio-v2-tokenizer. Only what
+the engine reads is fetched (config, tokenizer, ONE copy of the weights: about 11.5 GB for
+the model); every file is checked against the Hub's size and sha256 before it takes its name,
+and an interrupted download resumes. Prints each repository's folder on stdout; progress goes
+to stderr (JSON lines when it is not a terminal).
+
+Each repository lands in DIR/OWNER/NAME. Without --to, DIR is the pull cache
+($HIGGS_CACHE_DIR, else $XDG_CACHE_HOME/higgs-audio, else ~/.cache/higgs-audio), where speak,
+serve, worker and the library find it when HIGGS_MODEL_DIR and HIGGS_CODEC_DIR are unset.
+
+Options:
+      --to DIR        Put the repositories below DIR (e.g. /workspace/higgs_audio on a RunPod
+                      Pod fills the network volume the serverless worker reads)
+      --revision REV  Branch, tag or commit of the repositories named (default main);
+                      REPO@REV pins one repository
+  -h, --help          Show this help
+
+Environment:
+  HF_TOKEN           Hub token, for gated or private repositories (accept the licence first)
+  HF_ENDPOINT        Hub address (a mirror; default https://huggingface.co)
+  HIGGS_CACHE_DIR    The pull cache's folder
+
+Examples:
+  higgs-audio pull
+  higgs-audio pull --to /workspace/higgs_audio
+  higgs-audio pull bosonai/higgs-audio-v2-generation-3B-base --revision 10840182ca4ad5d9d9113b60b9bb3c1ef1ba3f84
 `;
 
 const SERVE = `Usage: higgs-audio serve [--host HOST] [--port PORT]
@@ -77,9 +108,13 @@ Options:
 const ENVIRONMENT = `Environment:
   HIGGS_MODEL_DIR        Model directory (default: the RunPod volume's
                          /runpod-volume/higgs_audio/bosonai/higgs-audio-v2-generation-3B-base,
-                         else the bundled tiny random model, whose audio is noise)
+                         else the one 'higgs-audio pull' put in the pull cache, else the
+                         bundled tiny random model, whose audio is noise)
   HIGGS_CODEC_DIR        Audio codec directory (default: the RunPod volume's
-                         .../bosonai/higgs-audio-v2-tokenizer, else the bundled tiny codec)
+                         .../bosonai/higgs-audio-v2-tokenizer, else the pull cache's, else
+                         the bundled tiny codec)
+  HIGGS_CACHE_DIR        The pull cache (default $XDG_CACHE_HOME/higgs-audio, else
+                         ~/.cache/higgs-audio)
   HIGGS_VOICES_DIR       Voice directory (default: /runpod-volume/higgs_audio/voice_prompts
                          when present, else none)
   HIGGS_DEVICE           auto, cpu, cuda or cuda:N (default auto: a GPU when the build and the
@@ -123,6 +158,7 @@ Higgs Audio V2 text-to-speech from a C++ libtorch core.
 Commands:
   speak      Synthesize speech to an audio file
   voices     List the preset voices and voice profiles
+  pull       Download the model and codec from the Hugging Face Hub
   serve      Local HTTP API server with RunPod's routes
   worker     RunPod serverless worker, or one local test job
   help [COMMAND]
@@ -136,12 +172,13 @@ Examples:
   higgs-audio speak --text "The sun rises in the east." --out sun.wav
   higgs-audio speak --file story.txt --voice belinda --format mp3 --seed 7
   higgs-audio voices
+  higgs-audio pull --to /workspace/higgs_audio
 
 Exit status: 0 done, 1 error, 2 usage error, 130 interrupted.
 
 ${ENVIRONMENT}`;
 
-const PAGES: Record<Command, string> = { speak: SPEAK, voices: VOICES, serve: SERVE, worker: WORKER, help: OVERVIEW };
+const PAGES: Record<Command, string> = { speak: SPEAK, voices: VOICES, pull: PULL, serve: SERVE, worker: WORKER, help: OVERVIEW };
 
 /** The help page of `command`, or the overview. */
 export function usage(command?: Command): string {

@@ -2,8 +2,9 @@
  * Environment configuration, parsed and validated in one place (zod). It reads variables and the
  * file system only: an `auto` device and dtype are resolved by the service when it creates the
  * engine (lib/service/engine-device.ts), and a deployment's volume layout is passed in by the
- * mode that knows it (lib/runpod/volume.ts). Unset paths fall back to the volume, then to the
- * tiny random model of a source checkout, then to none. Every invalid value is a HiggsError
+ * mode that knows it (lib/runpod/volume.ts). Unset model and codec paths fall back to the
+ * volume, then to `higgs-audio pull`'s cache, then to the tiny random model of a source checkout,
+ * then to none (pickDir states the order). Every invalid value is a HiggsError
  * E_INPUT naming the variable, so a worker fails at start with a message an operator can act
  * on, not on its first request.
  */
@@ -13,16 +14,18 @@ import { z } from 'zod';
 import { HiggsError } from '../common/errors.js';
 import { LOG_LEVELS, type LogLevel } from '../common/log-levels.js';
 import { packageRoot } from '../common/package-root.js';
+import { pullCacheDirs } from '../hub/cache-dir.js';
+import { isCompletePull } from '../hub/manifest.js';
 import type { EngineOptions } from '../native/addon-types.js';
 
 export const DTYPES = ['float32', 'bfloat16', 'float16'] as const;
 export type Dtype = (typeof DTYPES)[number];
 
 /**
- * Where a setting came from: its environment variable, the deployment's volume, the bundled
- * tiny fixtures, a built-in default, or nowhere (a path left unset).
+ * Where a setting came from: its environment variable, the deployment's volume, the pull cache
+ * (`higgs-audio pull`), the bundled tiny fixtures, a built-in default, or nowhere (a path left unset).
  */
-export type ConfigSource = 'env' | 'volume' | 'bundled' | 'default' | 'none';
+export type ConfigSource = 'env' | 'volume' | 'cache' | 'bundled' | 'default' | 'none';
 
 /** Directories a deployment mounts (RunPod's network volume); each is used when it exists. */
 export interface VolumeDirs {
@@ -135,6 +138,11 @@ export const STREAM_PART_MS = { minimum: 20, maximum: 10_000, default: 500 } as 
 export interface LoadConfigOptions {
   /** The deployment's volume layout, used for paths the environment leaves unset. */
   volume?: VolumeDirs;
+  /**
+   * Where `higgs-audio pull` put the model and codec; default: the pull cache the environment
+   * names (lib/hub/cache-dir.ts: HIGGS_CACHE_DIR, XDG_CACHE_HOME, HOME); null: none.
+   */
+  cache?: { modelDir: string; codecDir: string } | null;
 }
 
 // Docker and RunPod templates often set a variable to "" to mean "not set".
@@ -197,8 +205,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   }
   const e = parsed.data;
   const volume = options.volume;
-  const model = pickDir(e.HIGGS_MODEL_DIR, 'HIGGS_MODEL_DIR', volume?.modelDir, bundledModelDir);
-  const codec = pickDir(e.HIGGS_CODEC_DIR, 'HIGGS_CODEC_DIR', volume?.codecDir, bundledCodecDir);
+  const cache = options.cache === undefined ? pullCacheDirs(env) : options.cache;
+  const model = pickDir(e.HIGGS_MODEL_DIR, 'HIGGS_MODEL_DIR', volume?.modelDir, cache?.modelDir, bundledModelDir);
+  const codec = pickDir(e.HIGGS_CODEC_DIR, 'HIGGS_CODEC_DIR', volume?.codecDir, cache?.codecDir, bundledCodecDir);
   const voices = pickVoices(e.HIGGS_VOICES_DIR, volume?.voicesDir);
 
   const device = e.HIGGS_DEVICE ?? 'auto';
@@ -256,10 +265,25 @@ interface PickedDir {
 export const bundledModelDir = (): string => join(packageRoot(), 'test', 'fixtures', 'tiny', 'hf');
 export const bundledCodecDir = (): string => join(packageRoot(), 'test', 'fixtures', 'goldens', 'codec');
 
-/** A directory the engine needs: the variable (which must name a directory), the volume, the fixture, none. */
-function pickDir(fromEnv: string | undefined, variable: string, volumeDir: string | undefined, bundled: () => string): PickedDir {
+/**
+ * THE lookup order of the model and codec directories (docs/models.md#lookup-order):
+ * 1. the variable (HIGGS_MODEL_DIR / HIGGS_CODEC_DIR), which must name a directory;
+ * 2. the deployment's volume, in the modes that pass one (CLI, serve, worker: lib/runpod/volume.ts),
+ *    when its folder holds config.json;
+ * 3. the pull cache (lib/hub/cache-dir.ts), when `higgs-audio pull` finished there: config.json and
+ *    a manifest whose files are all present (lib/hub/manifest.ts isCompletePull);
+ * 4. the bundled tiny random model of a source checkout; else none.
+ */
+function pickDir(
+  fromEnv: string | undefined,
+  variable: string,
+  volumeDir: string | undefined,
+  cacheDir: string | undefined,
+  bundled: () => string,
+): PickedDir {
   if (fromEnv !== undefined) return { dir: existingDir(fromEnv, variable), source: 'env' };
   if (volumeDir !== undefined && existsSync(join(volumeDir, 'config.json'))) return { dir: volumeDir, source: 'volume' };
+  if (cacheDir !== undefined && existsSync(join(cacheDir, 'config.json')) && isCompletePull(cacheDir)) return { dir: cacheDir, source: 'cache' };
   if (existsSync(join(bundled(), 'config.json'))) return { dir: bundled(), source: 'bundled' };
   return { dir: null, source: 'none' };
 }

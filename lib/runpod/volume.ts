@@ -6,14 +6,15 @@
  */
 import { join } from 'node:path';
 import type { VolumeDirs } from '../config/load-config.js';
+import { CODEC_REPO, MODEL_REPO, repoDir } from '../hub/repos.js';
 
 export const RUNPOD_VOLUME_ROOT = '/runpod-volume/higgs_audio';
 
-/** The layout under `root` (tests point it elsewhere). */
+/** The layout under `root` (tests point it elsewhere): `higgs-audio pull --to ROOT` fills it. */
 export function runpodVolume(root: string = RUNPOD_VOLUME_ROOT): VolumeDirs {
   return {
-    modelDir: join(root, 'bosonai', 'higgs-audio-v2-generation-3B-base'),
-    codecDir: join(root, 'bosonai', 'higgs-audio-v2-tokenizer'),
+    modelDir: repoDir(root, MODEL_REPO),
+    codecDir: repoDir(root, CODEC_REPO),
     voicesDir: join(root, 'voice_prompts'),
   };
 }

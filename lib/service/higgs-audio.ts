@@ -579,7 +579,7 @@ function configuredDirs(c: HiggsConfig): { modelDir: string; codecDir: string } 
   if (c.modelDir === null || c.codecDir === null) {
     throw new HiggsError(
       'E_INPUT',
-      `no model configured: set ${missing.join(' and ')} to a Higgs Audio V2 checkpoint and codec. ` +
+      `no model configured: set ${missing.join(' and ')} to a Higgs Audio V2 checkpoint and codec, or run \`higgs-audio pull\` (its cache is found by itself). ` +
         'The tiny random model used by default exists only in a source checkout (npm run fixtures); an installed package has none.',
     );
   }

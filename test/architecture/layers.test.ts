@@ -8,7 +8,7 @@ import { repoRoot } from '../setup/fixture-paths.js';
 /** Bottom to top. A folder not listed here is an error, so a new folder must be placed. */
 const LAYERS: readonly string[][] = [
   ['common'],
-  ['native'],
+  ['native', 'hub'],
   ['config', 'audio'],
   ['text'],
   ['text/prompt'],

@@ -18,10 +18,10 @@ interface Run {
   stderr: string;
 }
 
-/** The environment without this machine's HIGGS_* settings: the CLI's defaults apply. */
+/** The environment without this machine's HIGGS_* settings (and no pull cache): the CLI's defaults apply. */
 function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HIGGS_')));
-  return { ...env, ...extra };
+  return { ...env, HIGGS_CACHE_DIR: join(scratch, 'no-pull-cache'), ...extra };
 }
 
 function cli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Run {
