@@ -45,7 +45,7 @@ class SampleStreamWrap : public Napi::ObjectWrap<SampleStreamWrap<Kind>> {
   // Shared with the pool task, so a collected wrapper never frees the stream mid-call.
   struct State {
     std::unique_ptr<typename Kind::Stream> stream;
-    std::atomic<bool> busy{false};  // set on the JS thread, cleared when the pool work ends
+    std::atomic<bool> busy{false};  // set and cleared on the JS thread (BusyUntilSettled)
   };
 
   static Napi::Function define(Napi::Env env) {
@@ -87,17 +87,19 @@ class SampleStreamWrap : public Napi::ObjectWrap<SampleStreamWrap<Kind>> {
     }
     auto out = std::make_shared<std::vector<float>>();
     auto state = state_;
+    // Busy until the pool task is destroyed on the JS thread, after its promise has settled: a
+    // call made before then is refused however fast the pool work itself ended.
+    auto settled = std::make_shared<BusyUntilSettled>(state);
     return run_on_pool(
-        env,
-        [state, out, call] {
-          struct Release {
-            std::atomic<bool>& busy;
-            ~Release() { busy = false; }
-          } release{state->busy};
-          *out = call(*state->stream);
-        },
-        [out](Napi::Env env) -> Napi::Value { return to_float32_array(env, *out); });
+        env, [state, out, call] { *out = call(*state->stream); },
+        [out, settled](Napi::Env env) -> Napi::Value { return to_float32_array(env, *out); });
   }
+
+  struct BusyUntilSettled {
+    explicit BusyUntilSettled(std::shared_ptr<State> s) : state(std::move(s)) {}
+    ~BusyUntilSettled() { state->busy = false; }
+    std::shared_ptr<State> state;
+  };
 
   std::shared_ptr<State> state_;
 };
