@@ -250,8 +250,15 @@ export interface NativeSampleStream {
   finish(): Promise<Float32Array>;
 }
 
+/**
+ * The engine's own log lines: libtorch's warnings (level "warn"), each distinct message once, which
+ * would otherwise be printed raw on stderr. Called on the JS thread; the addon never waits for it,
+ * never keeps the process alive for it, and drops the line if it throws.
+ */
+export type EngineLogCallback = (level: string, message: string) => void;
+
 export interface NativeBinding {
-  Engine: new (options?: EngineOptions) => NativeEngine;
+  Engine: new (options?: EngineOptions, onLog?: EngineLogCallback) => NativeEngine;
   /**
    * Pitch kept (Rubber Band, real-time mode); the start delay is hidden and finish() makes the
    * total round(input / speed) samples. sampleRate >= 8000; speed in constants.speedRange

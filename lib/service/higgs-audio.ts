@@ -13,6 +13,7 @@ import { RequestQueue } from './queue.js';
 import { CODES_FORMAT, isDecodeRequest, parseDecodeRequest, parseRequest, type DecodeRequest, type ResultFormat, type ValidatedRequest } from '../request/schema.js';
 import { toSynthesisOptions } from './synthesis-options.js';
 import { resolveEngineDevice } from './engine-device.js';
+import { engineLogCallback } from './engine-log.js';
 import { resolveVoices } from '../request/resolve-voices.js';
 import { encodeSamples, synthesizeSpeech } from '../speech/whole-file.js';
 import { synthesizeCodes, type ChunkReport } from '../speech/synthesis.js';
@@ -191,7 +192,8 @@ export class HiggsAudio implements AsyncDisposable {
       const binding = loadNative();
       const { device, dtype } = resolveEngineDevice(c, binding);
       this.log.info({ event: 'load.start', modelDir, codecDir, device, dtype }, 'loading model');
-      const engine = new binding.Engine({ device, dtype, maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels, decode: c.decode, slots: c.slots, batching: c.batching });
+      const options = { device, dtype, maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels, decode: c.decode, slots: c.slots, batching: c.batching };
+      const engine = new binding.Engine(options, engineLogCallback(this.log)); // libtorch's warnings as log events, not raw stderr
       this.engine = engine;
       throwIfCancelled(signal);
       const model = await engine.load(modelDir, (p) => onProgress?.({ phase: p.phase, progress: p.progress * 0.9 }));

@@ -15,7 +15,8 @@ namespace {
 // 5: EngineOptions.batching, ModelInfo.batching and slotContext, limits.maxSlots, GenerateRequest.arrival and continues.
 // 7: stretchAudio, AudioStretcher, constants.speedRange.
 // 8: AudioResampler.
-constexpr int kAbiVersion = 8;
+// 9: the Engine constructor's onLog(level, message) (libtorch's warnings).
+constexpr int kAbiVersion = 9;
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 
 // A reader of one object's fields, naming each in its errors as "<what>: <key> ...".

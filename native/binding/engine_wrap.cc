@@ -26,7 +26,21 @@ Napi::Function EngineWrap::define(Napi::Env env) {
 }
 
 EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
-  engine_ = std::make_unique<Engine>(read_engine_options(info[0]));
+  auto options = read_engine_options(info[0]);
+  if (!info[1].IsUndefined() && !info[1].IsFunction()) throw input_error(info.Env(), "Engine: onLog must be a function");
+  LogSink sink;
+  if (info[1].IsFunction()) {
+    log_ = EngineLogRelay::create(info.Env(), info[1].As<Napi::Function>());
+    sink = log_->sink();
+  }
+  engine_ = std::make_unique<Engine>(std::move(options), std::move(sink));
+}
+
+// Collected without dispose(): the engine's threads are joined first, so none still logs.
+EngineWrap::~EngineWrap() {
+  engine_.reset();
+  disposing_.reset();
+  if (log_) log_->release();
 }
 
 Engine& EngineWrap::engine(Napi::Env env) {
@@ -197,6 +211,7 @@ Napi::Value EngineWrap::dispose(const Napi::CallbackInfo& info) {
   Ref();
   auto pending = std::make_shared<PendingPromise>(env, "higgs.dispose", [this] {
     disposing_.reset();
+    if (log_) log_->release();  // the engine's threads are joined: nothing logs any more
     Unref();
   });
   engine_->unload(settle_with(pending));

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "engine/engine.h"
+#include "engine_log.h"
 #include "js_bridge.h"
 
 namespace higgs::binding {
@@ -14,7 +15,8 @@ namespace higgs::binding {
 class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  public:
   static Napi::Function define(Napi::Env env);
-  explicit EngineWrap(const Napi::CallbackInfo& info);
+  explicit EngineWrap(const Napi::CallbackInfo& info);  // (options?, onLog?(level, message))
+  ~EngineWrap() override;
 
  private:
   Napi::Value load(const Napi::CallbackInfo& info);
@@ -36,6 +38,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   std::shared_ptr<PendingPromise> settle_on_js_thread(Napi::Env env, const char* name);
   void after_settle();  // on the JS thread, after any call's Promise settled
 
+  std::shared_ptr<EngineLogRelay> log_;  // null without onLog; released once the engine is gone
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Engine> disposing_;  // disposed, waiting for its queue to drain
 };

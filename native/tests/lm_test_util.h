@@ -10,10 +10,13 @@
 
 #include "lm/higgs_lm.h"
 #include "lm/model_shapes.h"
+#include "torch_settings.h"
 
 namespace higgs::test {
 
+// Also applies the settings an Engine would (NNPACK off): the codec tests run its stages without one.
 inline at::TensorOptions test_options() {
+  apply_torch_settings();
   const char* env = std::getenv("HIGGS_TEST_DEVICE");
   std::string device = env && *env ? env : "cpu";
   if (device != "cpu") {

@@ -1,7 +1,9 @@
 // The N-API Engine's contract: progress, Promise settlement off the JS thread, errors with
 // stable codes, and disposal.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadNative, type LoadProgress } from '../../lib/native/loader.js';
+import { addonCandidates, loadNative, type LoadProgress } from '../../lib/native/loader.js';
 import { tinyHfDir, tinyOriginalDir } from '../setup/fixture-paths.js';
 import { mixedPrompt, newEngine, toForwardRequest } from '../support/engine.js';
 
@@ -156,6 +158,27 @@ describe('Engine', () => {
     expect(() => new Engine({ fusedKernels: 'no' as unknown as boolean })).toThrow('Engine options: fusedKernels must be a boolean');
     expect(() => new Engine({ maxContext: 1.5 })).toThrow('Engine options: maxContext must be a safe integer');
     expect(() => new Engine({ decode: 7 as unknown as 'eager' })).toThrow('Engine options: decode must be a string');
+  });
+
+  it('takes an onLog function after the options, refuses anything else there, and works with it', async () => {
+    const { Engine } = loadNative();
+    expect(() => new Engine({}, 'log' as unknown as () => void)).toThrow(expect.objectContaining({ code: 'E_INPUT', message: 'Engine: onLog must be a function' }));
+    const engine = new Engine({ maxContext: 256 }, () => undefined);
+    try {
+      await engine.load(tinyHfDir);
+      const out = await engine.forward(toForwardRequest(mixedPrompt(false)));
+      expect(out.audioLogits.length).toBeGreaterThan(0);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('does not keep the process alive for its onLog callback', () => {
+    const addon = addonCandidates().find((path) => existsSync(path))!;
+    const script = 'const { Engine } = require(process.argv[1]); globalThis.engine = new Engine({}, () => {});';
+    const run = spawnSync(process.execPath, ['-e', script, addon], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.error).toBeUndefined(); // not killed by the timeout
+    expect(run.status).toBe(0);
   });
 
   it('rejects a KV cache without positions at load, as the core\'s bound (engine.h)', async () => {

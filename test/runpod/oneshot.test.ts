@@ -39,11 +39,18 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function worker(args: string[], options: { cwd?: string } = {}) {
-  const env = childEnv();
+function worker(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const env = { ...childEnv(), ...options.env };
   const run = spawnSync(process.execPath, [bin, 'worker', ...args], { cwd: options.cwd ?? repoRoot, env, encoding: 'utf8', maxBuffer: 1 << 26 });
   const lines = run.stdout.trim().split('\n');
   return { status: run.status, stdout: run.stdout, stderr: run.stderr, result: () => JSON.parse(lines.at(-1)!) };
+}
+
+/** Every non-empty line of a stream that RunPod's log view reads must be a JSON object (libtorch's raw warnings were not). */
+function expectJsonLines(stream: string): void {
+  for (const line of stream.split('\n').filter((l) => l.trim() !== '')) {
+    expect(() => JSON.parse(line), line).not.toThrow();
+  }
 }
 
 function jobFile(body: unknown, name = 'job.json'): { dir: string; file: string } {
@@ -61,6 +68,14 @@ describe('higgs-audio worker (one-shot)', () => {
     const result = run.result();
     expect(result).toMatchObject({ id: 'local_test', status: 'COMPLETED', output: { format: 'wav', sample_rate: 24000, seed: 1 } });
     expect(Buffer.from(result.output.audio_base64, 'base64').subarray(0, 4).toString('ascii')).toBe('RIFF');
+  });
+
+  it('writes JSON lines only, on both streams, with the logs on', () => {
+    const run = worker(['--test-input', jobFile({ input }).file], { env: { HIGGS_LOG_LEVEL: 'debug' } });
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain('"event":"load.done"'); // the logs are there to check
+    expectJsonLines(run.stdout);
+    expectJsonLines(run.stderr);
   });
 
   it('prints a FAILED result with the error code and field and exits 1 for a bad job', () => {
@@ -136,6 +151,8 @@ describe('higgs-audio worker (one-shot)', () => {
         cwd: repoRoot,
         env: {
           ...childEnv(),
+          HIGGS_LOG_LEVEL: 'debug',
+          RUNPOD_ENDPOINT_ID: 'e1', // on the platform: every log line is JSON
           RUNPOD_POD_ID: 'w1',
           RUNPOD_WEBHOOK_GET_JOB: `${base}/job-take/$RUNPOD_POD_ID`,
           RUNPOD_WEBHOOK_POST_OUTPUT: `${base}/job-done/$RUNPOD_POD_ID/$ID`,
@@ -143,10 +160,13 @@ describe('higgs-audio worker (one-shot)', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
+      let stdout = '';
       child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
-      child.stdout!.resume();
-      const [code] = (await once(child, 'exit')) as [number | null];
+      child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
+      const [code] = (await once(child, 'close')) as [number | null]; // after both streams ended
       expect(stderr).toBe('');
+      expect(stdout).toContain('"event":"load.done"');
+      expectJsonLines(stdout);
       expect(code).toBe(0);
       expect(results).toHaveLength(1);
       expect(results[0]!.url).toContain('/job-done/w1/job-1');

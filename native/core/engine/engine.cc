@@ -6,6 +6,7 @@
 #include "gpu/gpu.h"
 #include "lm/generator.h"
 #include "lm/model_shapes.h"
+#include "torch_settings.h"
 
 namespace higgs {
 
@@ -47,8 +48,10 @@ void Engine::release_cached_memory(Done done) {
   });
 }
 
-Engine::Engine(EngineOptions options) : state_(std::make_unique<State>()) {
+Engine::Engine(EngineOptions options, LogSink log) : state_(std::make_unique<State>()) {
+  apply_torch_settings();  // before the threads start: no convolution runs before it
   state_->options = std::move(options);
+  if (log) state_->torch_warnings = std::make_unique<TorchWarningLog>(std::move(log));
   state_->start();
 }
 

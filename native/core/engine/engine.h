@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "buffer_limits.h"
+#include "engine/torch_warnings.h"
 
 namespace higgs {
 
@@ -163,7 +164,9 @@ class Engine {
   using FramesFn = std::function<void(std::vector<std::int32_t> frames, std::int64_t first, std::int64_t count)>;
   using StepProgressFn = std::function<void(std::int64_t columns, std::int64_t max_columns)>;
 
-  explicit Engine(EngineOptions options);
+  // `log` receives the engine's log lines: libtorch's warnings, once per distinct message, from
+  // the LM and codec threads. Without one they go where libtorch prints them (stderr).
+  explicit Engine(EngineOptions options, LogSink log = {});
   ~Engine();  // finishes queued jobs, then joins the thread
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

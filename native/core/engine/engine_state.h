@@ -27,6 +27,7 @@
 #include "engine/engine.h"
 #include "engine/engine_worker.h"
 #include "engine/slot_memory.h"
+#include "engine/torch_warnings.h"
 #include "engine/waiting_queue.h"
 #include "errors.h"
 #include "gpu/fused_ops.h"
@@ -114,6 +115,9 @@ inline const char* format_name(lm::CheckpointFormat format) {
 struct Engine::State {
   using Clock = engine_detail::Clock;
   EngineOptions options;
+  // libtorch's warnings to the Engine's log sink, on both threads (null: no sink given). Declared
+  // before the workers so that it outlives their threads.
+  std::unique_ptr<TorchWarningLog> torch_warnings;
   EngineWorker lm_worker;     // model load, forward, generate, unload: the KV cache's one user
   EngineWorker codec_worker;  // codec load, decode, encode: runs beside a generation
 
@@ -211,8 +215,9 @@ struct Engine::State {
 
   void start() {
     gpu::use_next_kernels(options.next_kernels);
-    auto setup = [threads = options.threads] {
+    auto setup = [threads = options.threads, warnings = torch_warnings.get()] {
       if (threads > 0) at::set_num_threads(threads);
+      if (warnings) warnings->install_on_this_thread();
     };
     lm_worker.set_background([this] { return background(); });
     lm_worker.start(setup);
