@@ -7,8 +7,11 @@
 # (a GPU machine's own torch); nvrtc, cuBLAS and the other
 # libraries torch links are the nvidia-* wheels beside it, whose versioned names (libnvrtc.so.13)
 # FindCUDAToolkit does not look for, and whose headers (cublas_v2.h) a bare toolkit lacks.
-# HIGGS_CUDA_ARCH (default 9.0: H100, H200; a list like "8.0;8.6;8.9;9.0" for the image) is also TORCH_CUDA_ARCH_LIST, so that torch's CMake
-# does not add compute_50, which nvcc 13 rejects.
+# HIGGS_CUDA_ARCH (default 9.0: H100, H200; the image passes its CUDA_ARCH_LIST, e.g.
+# "8.0;8.6;8.9;9.0;10.0;12.0+PTX") is TORCH_CUDA_ARCH_LIST, in torch's syntax ("+PTX": also the
+# PTX, which the driver compiles for GPUs newer than the list). Torch's CMake turns it into the
+# -gencode flags of libtorch's CMake users and of our own kernels (CMakeLists.txt), so it is the
+# one arch list; without it torch would add compute_50, which nvcc 13 rejects.
 set -euo pipefail
 torch_dir=${1:?usage: scripts/cuda-cmake-args.sh TORCH_CMAKE_DIR}
 nvidia=$(cd "$torch_dir/../../../.." && pwd)/nvidia # site-packages/nvidia
@@ -21,7 +24,6 @@ echo "-DCMAKE_CUDA_COMPILER=$cuda_home/bin/nvcc"
 echo "-DCUDAToolkit_ROOT=$cuda_home"
 echo "-DCUDA_TOOLKIT_ROOT_DIR=$cuda_home"
 echo "-DTORCH_CUDA_ARCH_LIST=$arch"
-echo "-DCMAKE_CUDA_ARCHITECTURES=${arch//./}" # "8.0;9.0" -> "80;90"
 [[ -d $nvidia ]] || exit 0                         # not a pip torch: the toolkit has everything
 for pair in cudart:libcudart nvrtc:libnvrtc cublas:libcublas cublasLt:libcublasLt cufft:libcufft curand:libcurand \
   cusolver:libcusolver cusparse:libcusparse nvJitLink:libnvJitLink cupti:libcupti nvtx3:libnvtx3interop; do

@@ -5,12 +5,16 @@
 // no GPU needed) and counts it as one test; vitest then checks that its addon serves on the CPU.
 // --with-image-rehearsal (CI) then measures the image's runtime stage (npm run image:report) and
 // runs it in a minimal Debian root (scripts/docker/rehearse-runtime.sh): two more tests.
+// --with-node24-smoke (CI) runs the addon and dist/ built here under the image's Node 24
+// (scripts/node24-smoke.mjs: speak byte-identical to this Node's, serve with the openai client,
+// the one-shot worker) and counts it as one test.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const vitestReport = 'build/vitest-report.json';
 const withCudaBuild = process.argv.includes('--with-cuda-build');
 const withRehearsal = process.argv.includes('--with-image-rehearsal');
+const withNode24Smoke = process.argv.includes('--with-node24-smoke');
 
 function run(command, args) {
   const result = spawnSync(command, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
@@ -37,6 +41,7 @@ if (withRehearsal) {
   rehearsalPassed += step('image report', 'node', ['scripts/docker/image-report.mjs'], 'build/image-report.log', /^(image report|  )/);
   if (rehearsalPassed) rehearsalPassed += step('image rehearsal', 'bash', ['scripts/docker/rehearse-runtime.sh'], 'build/image-rehearsal.log', /^rehearse-runtime/);
 }
+const node24SmokePassed = withNode24Smoke ? step('node24 smoke', 'node', ['scripts/node24-smoke.mjs'], 'build/node24-smoke.log', /^node24 smoke: /) : 0;
 
 // Type check of the library and the tests (vitest itself does not type-check): one test.
 const typecheck = run('npx', ['tsc', '--noEmit', '-p', 'tsconfig.test.json']);
@@ -73,8 +78,9 @@ if (ctest.status !== 0 && nativeFailed === 0) nativeFailed = 1;
 
 const cudaTests = withCudaBuild ? 1 : 0;
 const rehearsalTests = withRehearsal ? 2 : 0;
-const passed = vitestPassed + nativePassed + typecheckPassed + cudaBuildPassed + rehearsalPassed;
-const failed = vitestFailed + nativeFailed + (1 - typecheckPassed) + (cudaTests - cudaBuildPassed) + (rehearsalTests - rehearsalPassed);
+const node24SmokeTests = withNode24Smoke ? 1 : 0;
+const passed = vitestPassed + nativePassed + typecheckPassed + cudaBuildPassed + rehearsalPassed + node24SmokePassed;
+const failed = vitestFailed + nativeFailed + (1 - typecheckPassed) + (cudaTests - cudaBuildPassed) + (rehearsalTests - rehearsalPassed) + (node24SmokeTests - node24SmokePassed);
 console.log(`vitest: ${vitestPassed} passed, ${vitestFailed} failed; native: ${nativePassed} passed, ${nativeFailed} failed`);
 console.log(`tests: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

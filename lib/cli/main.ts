@@ -10,7 +10,6 @@ import { usage } from './usage.js';
 import { loadConfig, type HiggsConfig } from '../config/load-config.js';
 import { runpodVolume } from '../runpod/volume.js';
 import { errorCode } from '../common/errors.js';
-import { packageVersion } from '../common/package-root.js';
 
 /** After an interrupt, how long a cancelled request may take to wind down before we exit anyway. */
 const CANCEL_GRACE_MS = 3000;
@@ -30,7 +29,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       io.stdout.write(usage(invocation.command));
       return EXIT.ok;
     case 'version':
-      io.stdout.write(`${packageVersion()}\n`);
+      io.stdout.write(await versionText());
       return EXIT.ok;
     case 'unavailable': {
       // serve and worker parse their own flags (lib/cli/runpod.ts), loaded only when used.
@@ -43,6 +42,20 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     case 'pull':
       return pullCommand(invocation.args, io);
   }
+}
+
+/**
+ * The package version on the first line (what scripts read), then what the addon was built with.
+ * The one command besides speak/voices that loads the addon (help does not); loaded here, not at
+ * the top, for that reason.
+ */
+async function versionText(): Promise<string> {
+  const build = (await import('../native/build-info.js')).buildInfo();
+  const addon =
+    build.abi === null
+      ? [`addon: not loaded (${build.addonError})`]
+      : [`addon abi: ${build.abi}`, `libtorch: ${build.torchVersion}`, `cuda: ${build.cudaVersion}`, `kernel archs: ${build.kernelArchs}`];
+  return `${[build.version, ...addon].join('\n')}\n`;
 }
 
 /** `pull` needs no config and no engine: only the Hub client, loaded when used. */

@@ -20,6 +20,9 @@ import { readFetchPolicy } from '../openai/fetch-reference.js';
 import { isPlatformMode } from '../runpod/env.js';
 import { DEFAULT_TEST_INPUT, runOneShot } from '../runpod/oneshot.js';
 import { runWorker } from '../runpod/worker/worker.js';
+import { runFitnessChecks, type FitnessReport } from '../runpod/worker/fitness.js';
+import { probeNvidiaSmi } from '../runpod/worker/fitness-gpu.js';
+import { loadNative } from '../native/loader.js';
 
 export async function runRunpodCommand(command: 'serve' | 'worker', args: readonly string[], io: CliIO): Promise<number> {
   try {
@@ -79,9 +82,20 @@ async function worker(args: readonly string[], io: CliIO): Promise<number> {
   if (!given && !platform && !existsSync(resolve(io.cwd, DEFAULT_TEST_INPUT))) {
     throw new UsageError(`no job to run: give --test-input FILE, put a ${DEFAULT_TEST_INPUT} in the working directory, or set RUNPOD_WEBHOOK_GET_JOB (on RunPod)`);
   }
-  const config = loadConfig(io.env, { volume: runpodVolume() });
   // One-shot: stdout carries only the result line, so the logs go to stderr.
-  const logger = createLogger({ level: config.logLevel, destination: platform ? undefined : { write: (line: string) => void io.stderr.write(line) } });
+  const destination = platform ? undefined : { write: (line: string) => void io.stderr.write(line) };
+  // Before the model loads and before any job is taken: can this worker serve at all?
+  const fitness = runFitnessChecks({
+    env: io.env,
+    platform,
+    loadConfig: () => loadConfig(io.env, { volume: runpodVolume() }),
+    loadBinding: () => loadNative(),
+    probeGpu: probeNvidiaSmi,
+  });
+  logFitness(fitness, destination);
+  if (!fitness.ok) return EXIT.error;
+  const config = fitness.config;
+  const logger = createLogger({ level: config.logLevel, destination });
   const tts = new HiggsAudio({ config, logger });
   const handler = createTtsHandler(tts, createS3Delivery(), { refAudioFetch: readFetchPolicy(io.env) });
   const stop = stopSignal(io);
@@ -99,6 +113,24 @@ async function worker(args: readonly string[], io: CliIO): Promise<number> {
     stop.dispose();
     await handler.dispose();
   }
+}
+
+/**
+ * One line either way: the passed checks at info (the configured level applies), or the failed
+ * check at fatal, written even when the logs are silenced: it is why the worker exits.
+ */
+function logFitness(report: FitnessReport, destination: { write(line: string): void } | undefined): void {
+  if (report.ok) {
+    createLogger({ level: report.config.logLevel, destination }).info(
+      { requestId: null, event: 'fitness.passed', checks: report.passed, notes: report.notes },
+      `fitness checks passed: ${report.passed.join(', ')}`,
+    );
+    return;
+  }
+  createLogger({ level: 'fatal', destination }).fatal(
+    { requestId: null, event: 'fitness.failed', check: report.check, passed: report.passed },
+    `fitness check ${report.check} failed: ${report.message}`,
+  );
 }
 
 /** Aborts on the CLI's interrupt (SIGINT) or on SIGTERM, which Docker and RunPod send to stop. */

@@ -99,6 +99,9 @@ The RunPod serverless worker. With RUNPOD_WEBHOOK_GET_JOB set (on RunPod) and no
 it takes jobs from the platform until SIGTERM. Otherwise it runs one local test job, as
 runpod-python's --test_input does: FILE (or inline JSON) or ./test_input.json, shaped
 {"input": {...}}, prints the result as one JSON line and exits 0 if it COMPLETED, 1 if it FAILED.
+Either way it first runs its fitness checks (model, codec and voices directories, device, GPU
+driver and memory, S3 and other settings): a failure logs one "fitness.failed" JSON line naming
+the check and exits 1 before any job is taken.
 
 Options:
       --test-input FILE   The test job (also --test_input; a value starting with { is JSON)
@@ -119,7 +122,8 @@ const ENVIRONMENT = `Environment:
                          when present, else none)
   HIGGS_DEVICE           auto, cpu, cuda or cuda:N (default auto: a GPU when the build and the
                          machine have one, else cpu)
-  HIGGS_DTYPE            float32, bfloat16 or float16 (default float32 on cpu, bfloat16 on cuda)
+  HIGGS_DTYPE            float32, bfloat16 or float16 (default auto: bfloat16 on cuda; on cpu bfloat16 for a bf16
+                         checkpoint with native CPU bf16 or when float32 would not fit, else float32)
   HIGGS_DECODE           auto (CUDA graphs on a GPU, eager on cpu), eager (host sampling),
                          static (state on the device) or graph (static steps as CUDA graphs)
   HIGGS_SLOTS            Generations the engine decodes together, each with its own KV cache
@@ -166,7 +170,7 @@ Commands:
 
 Options:
   -h, --help     Show this help
-  -v, --version  Print the version
+  -v, --version  Print the version, and the addon's ABI, libtorch, CUDA and kernel archs
 
 Examples:
   higgs-audio speak --text "The sun rises in the east." --out sun.wav

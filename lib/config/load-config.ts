@@ -46,7 +46,7 @@ export interface HiggsConfig {
   voicesDir: string | null;
   /** HIGGS_DEVICE: "auto" (a GPU when the addon sees one, else the CPU), "cpu", "cuda" or "cuda:N". */
   device: string;
-  /** HIGGS_DTYPE; "auto" is bfloat16 on a GPU and float32 on the CPU. */
+  /** HIGGS_DTYPE; "auto" is bfloat16 on a GPU; on the CPU bfloat16 for a bf16 checkpoint when the CPU has native bf16 (AVX512-BF16/AMX) or float32 would not fit, else float32 (lib/service/engine-device.ts). */
   dtype: Dtype | 'auto';
   /**
    * Requests generating at once. Without HIGGS_MAX_CONCURRENCY this is a fallback only: once the

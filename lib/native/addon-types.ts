@@ -35,6 +35,33 @@ export interface EngineOptions {
   batching?: 'exact' | 'fast';
 }
 
+export interface HostInfo {
+  /** The CPU has AVX512-BF16 dot products (and the OS saves their state). */
+  avx512Bf16: boolean;
+  /** The CPU has AMX-BF16 tiles (and the OS supports their state). */
+  amxBf16: boolean;
+  /** Bytes this process could still get: MemAvailable, lowered to the cgroup's headroom; 0 = unknown. */
+  availableMemory: number;
+}
+
+export interface LoadPlan {
+  /** The model's tensors as stored: "bfloat16", "float32", "float16" or "mixed". */
+  checkpointDtype: string;
+  parameterCount: number;
+  /** The model's tensors as stored. */
+  checkpointBytes: number;
+  /** The weights in the options' dtype. */
+  weightBytes: number;
+  /** Every KV cache the load allocates (slots x maxContext positions). */
+  kvCacheBytes: number;
+  /** Working memory kept aside (activations, codec, allocator). */
+  reserveBytes: number;
+  /** weightBytes + kvCacheBytes + reserveBytes. */
+  neededBytes: number;
+  /** What the options' device has free now; 0 = unknown (not checked). */
+  availableBytes: number;
+}
+
 export interface LoadProgress {
   phase: 'config' | 'weights' | 'cache' | 'ready';
   /** 0..1 over the whole load, non-decreasing. */
@@ -257,6 +284,16 @@ export interface NativeSampleStream {
  */
 export type EngineLogCallback = (level: string, message: string) => void;
 
+/** What the addon was built with, fixed at compile time (native/binding/convert.cc, write_build_info). */
+export interface AddonBuildInfo {
+  /** The libtorch headers it was compiled against (TORCH_VERSION), e.g. "2.13.0". */
+  torchVersion: string;
+  /** The CUDA runtime it was compiled against, e.g. "13.0"; "cpu" for a CPU build. */
+  cudaVersion: string;
+  /** The fused kernels' GPU code, e.g. "sm_90 compute_90"; "cpu" for a CPU build, "none" for CUDA without them. */
+  kernelArchs: string;
+}
+
 export interface NativeBinding {
   Engine: new (options?: EngineOptions, onLog?: EngineLogCallback) => NativeEngine;
   /**
@@ -271,8 +308,17 @@ export interface NativeBinding {
    */
   AudioResampler: new (fromRate: number, toRate: number) => NativeSampleStream;
   constants: AddonConstants;
+  buildInfo(): AddonBuildInfo;
   /** True when the addon's libtorch has CUDA and sees a GPU (HIGGS_DEVICE=auto picks cuda then). */
   cudaAvailable(): boolean;
+  /** This machine's CPU bf16 support and free memory, read now (HIGGS_DTYPE=auto on the CPU rests on them). */
+  hostInfo(): HostInfo;
+  /**
+   * What loading modelDir with these options would need, from config.json and the safetensors
+   * headers alone (nothing allocated); load() fails with E_OOM when neededBytes > availableBytes.
+   * Throws E_MODEL_FORMAT / E_INPUT as load() would for a bad directory or options.
+   */
+  planLoad(modelDir: string, options?: EngineOptions): LoadPlan;
   /** False when the addon was built without libsndfile/libsoxr/librubberband: the audio functions then throw. */
   hasAudio: boolean;
   readAudio(bytes: Uint8Array, limits?: { maxBytes?: number; maxSeconds?: number }): Promise<DecodedAudio>;

@@ -28,6 +28,7 @@ import { createStreamStretcher } from '../audio/time-stretch.js';
 import { createStreamResampler } from '../audio/stream-resampler.js';
 import { chainStages } from '../audio/sample-stage.js';
 import { packageVersion } from '../common/package-root.js';
+import { buildInfo, type BuildInfo } from '../native/build-info.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { ResultCache } from './result-cache.js';
 import { decodeWork, engineIdentity, resultKey, speechWork, type EngineIdentity } from './result-key.js';
@@ -124,6 +125,8 @@ export interface Health {
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
   /** Bytes: the CUDA allocator's allocated/reserved/peakAllocated and the driver's free/total; null on the CPU or when no model is loaded. */
   gpuMemory: GpuMemory | null;
+  /** The package version and what the addon was built with (abi, libtorch, CUDA or "cpu", kernel archs). */
+  build: BuildInfo;
 }
 
 let requestCounter = 0;
@@ -190,9 +193,10 @@ export class HiggsAudio implements AsyncDisposable {
     try {
       const { modelDir, codecDir } = configuredDirs(c);
       const binding = loadNative();
-      const { device, dtype } = resolveEngineDevice(c, binding);
-      this.log.info({ event: 'load.start', modelDir, codecDir, device, dtype }, 'loading model');
-      const options = { device, dtype, maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels, decode: c.decode, slots: c.slots, batching: c.batching };
+      const loadOptions = { maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels, decode: c.decode, slots: c.slots, batching: c.batching };
+      const { device, dtype, dtypeReason } = resolveEngineDevice(c, binding, { modelDir, options: loadOptions });
+      this.log.info({ event: 'load.start', modelDir, codecDir, device, dtype, dtypeReason }, `loading model (${dtype}: ${dtypeReason})`);
+      const options = { device, dtype, ...loadOptions };
       const engine = new binding.Engine(options, engineLogCallback(this.log)); // libtorch's warnings as log events, not raw stderr
       this.engine = engine;
       throwIfCancelled(signal);
@@ -546,6 +550,7 @@ export class HiggsAudio implements AsyncDisposable {
       averageRealTimeFactor: this.stats.audioSeconds > 0 ? this.stats.generationSeconds / this.stats.audioSeconds : null,
       memory: { rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external },
       gpuMemory: this.status === 'ready' ? (this.engine?.gpuMemory() ?? null) : null,
+      build: buildInfo(),
     };
   }
 

@@ -5,6 +5,7 @@
 #include "convert.h"
 #include "engine/engine.h"
 #include "engine_wrap.h"
+#include "js_bridge.h"
 #include "sample_stream_wrap.h"
 
 namespace {
@@ -16,7 +17,28 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaAvailable", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), higgs::cuda_available());
   }, "cudaAvailable"));
+  exports.Set("hostInfo", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return higgs::binding::write_host_info(info.Env(), higgs::host_info());
+  }, "hostInfo"));
+  exports.Set("planLoad", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsString()) {
+      higgs::binding::input_error(info.Env(), "planLoad(modelDir, options): modelDir must be a string").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    try {
+      const auto options = higgs::binding::read_engine_options(info.Length() > 1 ? info[1] : info.Env().Undefined());
+      return higgs::binding::write_load_plan(info.Env(), higgs::plan_load(info[0].As<Napi::String>().Utf8Value(), options));
+    } catch (const Napi::Error& e) {
+      e.ThrowAsJavaScriptException();
+    } catch (...) {
+      higgs::binding::make_error(info.Env(), std::current_exception()).ThrowAsJavaScriptException();
+    }
+    return info.Env().Undefined();
+  }, "planLoad"));
   exports.Set("constants", higgs::binding::write_constants(env));
+  exports.Set("buildInfo", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return higgs::binding::write_build_info(info.Env(), higgs::build_info());
+  }, "buildInfo"));
   return exports;
 }
 }  // namespace

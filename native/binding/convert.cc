@@ -256,10 +256,39 @@ Napi::Object write_gpu_memory(Napi::Env env, const GpuMemory& m) {
   return o;
 }
 
+Napi::Object write_host_info(Napi::Env env, const HostInfo& h) {
+  auto o = Napi::Object::New(env);
+  o.Set("avx512Bf16", Napi::Boolean::New(env, h.avx512_bf16));
+  o.Set("amxBf16", Napi::Boolean::New(env, h.amx_bf16));
+  o.Set("availableMemory", num(env, h.available_memory));
+  return o;
+}
+
+Napi::Object write_load_plan(Napi::Env env, const LoadPlan& p) {
+  auto o = Napi::Object::New(env);
+  o.Set("checkpointDtype", p.checkpoint_dtype);
+  o.Set("parameterCount", num(env, p.parameter_count));
+  o.Set("checkpointBytes", num(env, p.checkpoint_bytes));
+  o.Set("weightBytes", num(env, p.weight_bytes));
+  o.Set("kvCacheBytes", num(env, p.kv_cache_bytes));
+  o.Set("reserveBytes", num(env, p.reserve_bytes));
+  o.Set("neededBytes", num(env, p.needed_bytes));
+  o.Set("availableBytes", num(env, p.available_bytes));
+  return o;
+}
+
 Napi::Object write_load_progress(Napi::Env env, const LoadProgress& p) {
   auto o = Napi::Object::New(env);
   o.Set("phase", p.phase);
   o.Set("progress", num(env, p.progress));
+  return o;
+}
+
+Napi::Object write_build_info(Napi::Env env, const BuildInfo& info) {
+  auto o = Napi::Object::New(env);
+  o.Set("torchVersion", Napi::String::New(env, info.torch_version));
+  o.Set("cudaVersion", Napi::String::New(env, info.cuda_version));
+  o.Set("kernelArchs", Napi::String::New(env, info.kernel_archs));
   return o;
 }
 

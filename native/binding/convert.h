@@ -33,8 +33,11 @@ Napi::Object write_codec_info(Napi::Env env, const CodecInfo& info);
 Napi::Object write_forward_result(Napi::Env env, const ForwardResult& result);
 Napi::Object write_generate_result(Napi::Env env, const GenerateResult& result);
 Napi::Object write_gpu_memory(Napi::Env env, const GpuMemory& memory);
+Napi::Object write_host_info(Napi::Env env, const HostInfo& info);
+Napi::Object write_load_plan(Napi::Env env, const LoadPlan& plan);
 Napi::Object write_batch_status(Napi::Env env, const BatchStatus& status);
 Napi::Object write_load_progress(Napi::Env env, const LoadProgress& progress);
+Napi::Object write_build_info(Napi::Env env, const BuildInfo& info);
 
 // What both sides must agree on, exported as the addon's `constants`: the ABI version, the error
 // code names and the core's own bounds (a test checks the request schema against them).

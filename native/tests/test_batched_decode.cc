@@ -318,6 +318,32 @@ HIGGS_TEST(slots_fit_the_memory_there_is) {
                      "8 more KV caches of 100 MiB, and this machine has 1024 MiB free");
 }
 
+HIGGS_TEST(a_load_that_cannot_fit_is_refused_before_it_allocates) {
+  constexpr std::int64_t MiB = 1 << 20, GiB = std::int64_t{1} << 30;
+  // The caches a load makes: eager `slots` (CPU default 4; a GPU's derived slots count as 1),
+  // static/graph one, plus an arena of `slots` rows beyond one slot.
+  HIGGS_CHECK(kv_caches_at_load(0, true, false, 4) == 4);
+  HIGGS_CHECK(kv_caches_at_load(0, true, true, 4) == 1);
+  HIGGS_CHECK(kv_caches_at_load(6, true, false, 4) == 6);
+  HIGGS_CHECK(kv_caches_at_load(1, false, true, 4) == 1);
+  HIGGS_CHECK(kv_caches_at_load(8, false, true, 4) == 9);
+  HIGGS_CHECK(working_reserve(true) == kGpuWorkingReserve && working_reserve(false) == kCpuWorkingReserve);
+  check_load_memory(11 * GiB, 2 * GiB, kCpuWorkingReserve, 16 * GiB, "m", "this machine");  // 14 of 16 GiB
+  check_load_memory(23 * GiB, 4 * GiB, kCpuWorkingReserve, 0, "m", "this machine");        // unknown: not checked
+  HIGGS_CHECK_THROWS(check_load_memory(23 * GiB, 4 * GiB, kCpuWorkingReserve, 16 * GiB, "m", "this machine"),
+                     ErrorCode::OutOfMemory, "needs 28672 MiB (30064771072 bytes: weights 23552 MiB, KV caches 4096 MiB");
+  HIGGS_CHECK_THROWS(check_load_memory(23 * GiB, 4 * GiB, kCpuWorkingReserve, 16 * GiB, "m", "this machine"),
+                     ErrorCode::OutOfMemory, "this machine has 16384 MiB (17179869184 bytes) available");
+  // Through the engine: a tiny model with caches no machine holds fails with E_OOM at once.
+  EngineOptions options;
+  options.max_context = std::int64_t{1} << 40;
+  options.slots = 8;
+  Engine engine(options);
+  HIGGS_CHECK_THROWS(load_random_sync(engine, "tiny", 1), ErrorCode::OutOfMemory, "KV caches");
+  HIGGS_CHECK(!engine.loaded());
+  (void)MiB;
+}
+
 HIGGS_TEST(waiting_generations_go_in_arrival_order) {
   auto owned = one_slot_engine();
   auto& engine = *owned;

@@ -2,10 +2,11 @@
 # higgs-bench against transformers on this machine's CPU, in one run, on one saved model: a few
 # layers of the real width with random weights (scripts/device/transformers_baseline.py builds
 # and saves it, then times transformers; build/higgs-bench loads the same files). Writes
-# build/bench-cpu/{transformers,higgs-float32,higgs-bfloat16}-N.json and prints the same-run
-# ratios: three rounds, each timing transformers (from_pretrained of the saved model) and
-# higgs-bench in both dtypes back to back, so that the machine's drift hits all alike; the
-# table shows each one's median round.
+# build/bench-cpu/{transformers-{float32,bfloat16},higgs-{float32,bfloat16},mid-{float32,bfloat16}}-N.json
+# and prints the same-run ratios: three rounds, each timing transformers (from_pretrained of the
+# saved model) and higgs-bench in both dtypes back to back, then higgs-bench's random `mid` shape
+# in both dtypes, so that the machine's drift hits all alike; the table shows each one's median
+# round.
 #   scripts/bench/cpu-vs-transformers.sh [LAYERS] [STEPS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,10 +21,16 @@ common=(--prompt 128 --steps "$steps" --warmup 4)
 baseline=(.venv/bin/python scripts/device/transformers_baseline.py --device cpu --dtype float32 --layers "$layers" --prefill-runs 2 --no-check)
 [[ -f $model/model.safetensors ]] || "${baseline[@]}" --save "$model" --steps 1 --warmup 0 --prompt 8 >"$out/save.log" 2>&1
 for run in 1 2 3; do
-  "${baseline[@]}" --load "$model" --json "$out/transformers-$run.json" "${common[@]}" >"$out/transformers-$run.log" 2>&1
+  for dtype in float32 bfloat16; do
+    "${baseline[@]}" --dtype "$dtype" --load "$model" --json "$out/transformers-${dtype}-$run.json" "${common[@]}" >"$out/transformers-${dtype}-$run.log" 2>&1
+  done
   for dtype in float32 bfloat16; do
     build/higgs-bench --model "$model" --device cpu --dtype "$dtype" --no-codec --voice-seconds 0 --request-seconds 0 \
       --json "$out/higgs-${dtype}-${run}.json" "${common[@]}" >"$out/higgs-${dtype}-${run}.log" 2>&1
+  done
+  for dtype in float32 bfloat16; do
+    build/higgs-bench --shape mid --device cpu --dtype "$dtype" --no-codec --voice-seconds 0 --request-seconds 0 \
+      --json "$out/mid-${dtype}-${run}.json" "${common[@]}" >"$out/mid-${dtype}-${run}.log" 2>&1
   done
 done
 .venv/bin/python - "$out" <<'PY'
@@ -32,8 +39,9 @@ out = sys.argv[1]
 def median_round(prefix):
     runs = sorted((json.load(open(os.path.join(out, "%s-%d.json" % (prefix, i)))) for i in (1, 2, 3)), key=lambda r: r["decode_ms_p50"])
     return runs[1]
-tf = median_round("transformers")
-rows = [("transformers %s eager fp32" % tf["transformers"], tf)]
+tf = median_round("transformers-float32")
+rows = [("transformers %s eager fp32" % tf["transformers"], tf),
+        ("transformers %s eager bf16" % tf["transformers"], median_round("transformers-bfloat16"))]
 for dtype in ("float32", "bfloat16"):
     rows.append(("higgs-bench %s" % dtype, median_round("higgs-" + dtype)))
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
@@ -43,4 +51,11 @@ print("|---|---|---|---|---|---|")
 base = tf["decode_ms_p50"]
 for name, r in rows:
     print(f"| {name} | {r['decode_ms_p50']:.1f} | {r['decode_ms_p90']:.1f} | {base / r['decode_ms_p50']:.2f} | {r['prefill_ms']:.0f} | {r['load_s']:.2f} |")
+print()
+print("higgs-bench --shape mid (random weights), same rounds")
+print("| run | decode ms p50 | p90 | prefill ms (128) |")
+print("|---|---|---|---|")
+for dtype in ("float32", "bfloat16"):
+    r = median_round("mid-" + dtype)
+    print(f"| higgs-bench mid {dtype} | {r['decode_ms_p50']:.1f} | {r['decode_ms_p90']:.1f} | {r['prefill_ms']:.0f} |")
 PY

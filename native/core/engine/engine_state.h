@@ -26,6 +26,7 @@
 #include "codec/codec_encoder.h"
 #include "engine/engine.h"
 #include "engine/engine_worker.h"
+#include "engine/host_info.h"
 #include "engine/slot_memory.h"
 #include "engine/torch_warnings.h"
 #include "engine/waiting_queue.h"
@@ -86,24 +87,31 @@ inline std::exception_ptr as_higgs_error(std::exception_ptr error) {
   }
 }
 
-// Memory the system could give this process now (/proc/meminfo MemAvailable), in bytes; 0 when
-// unknown.
-inline std::int64_t available_host_memory() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  std::int64_t kib = 0;
-  std::string unit;
-  while (meminfo >> key >> kib >> unit) {
-    if (key == "MemAvailable:") return kib * 1024;
-  }
-  return 0;
-}
-
 // What CUDA device `index` can still hold: the driver's free memory plus the allocator's cached,
 // unused blocks; 0 when unknown.
 inline std::int64_t available_gpu_memory(int index) {
   const auto m = gpu::memory_info(index);
   return m ? m->free + (m->reserved - m->allocated) : 0;
+}
+
+// EngineOptions::decode resolved for `device` (E_INPUT for an unknown mode, or graph on the CPU).
+inline std::string decode_mode(const std::string& mode, const at::Device& device) {
+  if (mode == "auto") return device.is_cuda() && gpu::compiled_with_cuda() ? "graph" : "eager";
+  if (mode == "eager" || mode == "static") return mode;
+  if (mode == "graph") {
+    if (!device.is_cuda()) throw HiggsError(ErrorCode::Input, "decode mode 'graph' needs a CUDA device");
+    return mode;
+  }
+  throw HiggsError(ErrorCode::Input, "unknown decode mode '" + mode + "' (auto, eager, static, graph)");
+}
+
+// The eager decode's default number of slots (EngineOptions::slots = 0): 4 on the CPU, on a
+// GPU what its free memory holds (slot_memory.h).
+constexpr std::int64_t kDefaultCpuSlots = 4;
+
+// What `device` can still hold, in bytes; 0 when unknown.
+inline std::int64_t available_memory(const at::Device& device) {
+  return device.is_cuda() ? available_gpu_memory(device.index()) : available_host_memory();
 }
 
 inline const char* format_name(lm::CheckpointFormat format) {
@@ -232,16 +240,7 @@ struct Engine::State {
         .device(engine_detail::parse_device(options.device));
   }
 
-  std::string decode_mode(const at::Device& device) const {
-    const auto& mode = options.decode;
-    if (mode == "auto") return device.is_cuda() && gpu::compiled_with_cuda() ? "graph" : "eager";
-    if (mode == "eager" || mode == "static") return mode;
-    if (mode == "graph") {
-      if (!device.is_cuda()) throw HiggsError(ErrorCode::Input, "decode mode 'graph' needs a CUDA device");
-      return mode;
-    }
-    throw HiggsError(ErrorCode::Input, "unknown decode mode '" + mode + "' (auto, eager, static, graph)");
-  }
+  std::string decode_mode(const at::Device& device) const { return engine_detail::decode_mode(options.decode, device); }
 
   void install(std::unique_ptr<lm::HiggsLM> lm, ModelInfo base, Clock::time_point start) {
     const auto& c = lm->config();
@@ -301,13 +300,9 @@ struct Engine::State {
     info = std::make_unique<ModelInfo>(base);
   }
 
-  // The eager decode's default number of slots (EngineOptions::slots = 0): 4 on the CPU, on a
-  // GPU what its free memory holds (slot_memory.h).
-  static constexpr std::int64_t kDefaultSlots = 4;
+  static constexpr std::int64_t kDefaultSlots = engine_detail::kDefaultCpuSlots;
 
-  static std::int64_t available_memory(const at::Device& device) {
-    return device.is_cuda() ? engine_detail::available_gpu_memory(device.index()) : engine_detail::available_host_memory();
-  }
+  static std::int64_t available_memory(const at::Device& device) { return engine_detail::available_memory(device); }
   static std::int64_t default_slots(std::int64_t cache_bytes, const at::Device& device) {
     return device.is_cuda() ? derived_slots(available_memory(device), cache_bytes) : kDefaultSlots;
   }

@@ -15,6 +15,36 @@ namespace higgs {
 constexpr std::int64_t kMaxDerivedSlots = 32;
 // Kept out of the derivation on a GPU: the codec's working memory, activations, the allocator.
 constexpr std::int64_t kGpuWorkingReserve = std::int64_t{4} << 30;
+// The same on the CPU (no allocator cache, no graph pools): counted in a load's needs.
+constexpr std::int64_t kCpuWorkingReserve = std::int64_t{1} << 30;
+
+inline std::int64_t working_reserve(bool cuda) { return cuda ? kGpuWorkingReserve : kCpuWorkingReserve; }
+
+// The KV caches a load allocates for EngineOptions::slots (`slots`) and the decode in use:
+// eager decode makes `slots` caches (0 = the default: 4 on the CPU; on a GPU the derivation
+// takes only what is left, so 1 is counted), static/graph decode one, plus an arena of `slots`
+// rows when slots > 1 (engine_state.h install()).
+inline std::int64_t kv_caches_at_load(std::int64_t slots, bool eager, bool cuda, std::int64_t cpu_default_slots) {
+  if (slots > 1) return eager ? slots : slots + 1;
+  if (slots == 0 && eager && !cuda) return cpu_default_slots;
+  return 1;
+}
+
+// E_OOM before anything is allocated, when the weights (in the engine's dtype), the KV caches and
+// the working reserve need more than `available` bytes (0 = unknown: not checked). `what` names
+// the load ("float32 weights of model_dir ..."), `device` where ("this machine", "the GPU").
+inline void check_load_memory(std::int64_t weight_bytes, std::int64_t kv_bytes, std::int64_t reserve_bytes,
+                              std::int64_t available, const std::string& what, const std::string& device) {
+  const auto needed = static_cast<double>(weight_bytes) + static_cast<double>(kv_bytes) + static_cast<double>(reserve_bytes);
+  if (available <= 0 || needed <= static_cast<double>(available)) return;
+  auto mib = [](double bytes) { return std::to_string(static_cast<long long>(bytes / 1048576.0)) + " MiB"; };
+  throw HiggsError(ErrorCode::OutOfMemory,
+                   "loading " + what + " needs " + mib(needed) + " (" + std::to_string(static_cast<long long>(needed)) +
+                       " bytes: weights " + mib(static_cast<double>(weight_bytes)) + ", KV caches " +
+                       mib(static_cast<double>(kv_bytes)) + ", working reserve " + mib(static_cast<double>(reserve_bytes)) +
+                       "), and " + device + " has " + mib(static_cast<double>(available)) + " (" +
+                       std::to_string(available) + " bytes) available: lower max_context or slots, or use bfloat16");
+}
 
 // Slot 0's cache exists already (the model's); the others take what `available` bytes leave
 // after the reserve, at least 1 slot in all, at most kMaxDerivedSlots.

@@ -8,11 +8,14 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 namespace higgs::gpu {
 
 // True when the core was compiled against a CUDA libtorch (graphs and memory numbers exist).
 bool compiled_with_cuda();
+// The CUDA runtime the core was compiled against ("13.0"; CUDART_VERSION), "cpu" without CUDA.
+std::string cuda_build_version();
 
 struct MemoryInfo {
   std::int64_t allocated = 0;       // bytes held by live tensors (caching allocator)

@@ -16,6 +16,10 @@ namespace higgs::gpu {
 
 bool compiled_with_cuda() { return true; }
 
+std::string cuda_build_version() {
+  return std::to_string(CUDART_VERSION / 1000) + "." + std::to_string(CUDART_VERSION % 1000 / 10);
+}
+
 std::optional<MemoryInfo> memory_info(int index) {
   if (index < 0 || index >= static_cast<int>(c10::cuda::device_count())) return std::nullopt;
   const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);

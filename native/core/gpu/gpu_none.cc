@@ -8,6 +8,7 @@
 namespace higgs::gpu {
 
 bool compiled_with_cuda() { return false; }
+std::string cuda_build_version() { return "cpu"; }
 std::optional<MemoryInfo> memory_info(int) { return std::nullopt; }
 void reset_peak_memory(int) {}
 void release_cached_memory() {}

@@ -2,6 +2,7 @@
 // the npm runpod-sdk client on the /v2 routes (run, runSync, status, stream, cancel, health),
 // bad inputs that must fail cleanly while the server keeps serving, body limit, API key, rate limit
 // (docs/runpod-protocol.md#local-serve-mode).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import runpodSdk from 'runpod-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,8 @@ import { HiggsAudio } from '../../../lib/service/higgs-audio.js';
 import { createLogger } from '../../../lib/common/log.js';
 import { createTtsHandler, type TtsHandler } from '../../../lib/runpod/handler.js';
 import { startServer, type RunningServer } from '../../../lib/runpod/serve/server.js';
-import { tinyHfDir } from '../../setup/fixture-paths.js';
+import { repoRoot, tinyHfDir } from '../../setup/fixture-paths.js';
+import { EXPECTED_ABI, loadNative } from '../../../lib/native/loader.js';
 import { goldensDir } from '../../support/goldens.js';
 
 const request = (extra: Record<string, unknown> = {}) => ({ transcript: 'Hello there.', seed: 1, max_new_tokens: 30, ...extra });
@@ -130,6 +132,19 @@ describe('local API server', () => {
     expect(health.jobs.completed).toBeGreaterThan(0);
     expect(health.workers).toMatchObject({ idle: 1, running: 0 });
     expect((health as unknown as { engine: { status: string } }).engine.status).toBe('ready');
+  });
+
+  it('names the package version and what the addon was built with on /health', async () => {
+    const body = (await (await fetch(`${server.url}/health`)).json()) as { engine: { build: Record<string, unknown> } };
+    const native = loadNative().buildInfo();
+    expect(body.engine.build).toEqual({
+      version: JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version,
+      abi: EXPECTED_ABI,
+      torchVersion: native.torchVersion,
+      cudaVersion: 'cpu',
+      kernelArchs: 'cpu',
+    });
+    expect(native.torchVersion).toMatch(/^2\.\d+\.\d+/);
   });
 
   it('fails bad inputs as FAILED jobs with the field and code, and answers bad bodies with 400s', async () => {
