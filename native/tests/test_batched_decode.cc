@@ -312,6 +312,12 @@ HIGGS_TEST(slots_fit_the_memory_there_is) {
   HIGGS_CHECK(derived_slots(10 * GiB, 896 * MiB) == 1 + (6 * GiB) / (896 * MiB));
   HIGGS_CHECK(derived_slots(3 * GiB, 896 * MiB) == 1);  // below the reserve: the model's cache only
   HIGGS_CHECK(derived_slots(0, 896 * MiB) == 1);        // unknown memory
+  // Every derived default passes the check (16 slots on 17845 MiB free were refused before).
+  for (std::int64_t free_mib = 1024; free_mib <= 200 * 1024; free_mib += 97) {
+    const std::int64_t slots = derived_slots(free_mib * MiB, 896 * MiB);
+    check_slot_memory(slots, slots - 1, 896 * MiB, free_mib * MiB, "the GPU");
+  }
+  HIGGS_CHECK(derived_slots(17845 * MiB, 896 * MiB) == 15);
   check_slot_memory(4, 3, 100 * MiB, 1 * GiB, "this machine");  // 300 MiB of 1 GiB
   check_slot_memory(200, 199, 100 * MiB, 0, "this machine");      // unknown: not checked
   HIGGS_CHECK_THROWS(check_slot_memory(9, 8, 100 * MiB, 1 * GiB, "this machine"), ErrorCode::Input,

@@ -34,9 +34,9 @@ const temp = mkdtempSync(join(tmpdir(), 'higgs-gpu-slots-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
 
 /**
- * derived_slots() of slot_memory.h for each `available`, lowered to what check_slot_memory()
- * accepts (at most 3/4 of the free memory in extra KV caches): the engine checks its own eager
- * default so, and an explicit HIGGS_SLOTS meets the same check.
+ * derived_slots() of slot_memory.h for each `available`: the engine's eager default on a GPU. The
+ * program fails if check_slot_memory() (at most 3/4 of the free memory in extra KV caches), which
+ * the engine applies to its own default, would refuse it.
  */
 function engineSlots(cacheBytes: number, available: number[]): { reserve: number; slots: number[] } {
   const source = join(temp, 'slots.cc');
@@ -50,13 +50,12 @@ int main(int argc, char** argv) {
   const long long cache = std::atoll(argv[1]);
   for (int i = 2; i < argc; ++i) {
     const long long available = std::atoll(argv[i]);
-    auto slots = higgs::derived_slots(available, cache);
-    for (;; --slots) {  // the most of those that check_slot_memory() accepts
-      try {
-        higgs::check_slot_memory(slots, slots - 1, cache, available, "the GPU");
-        break;
-      } catch (const higgs::HiggsError&) {
-      }
+    const auto slots = higgs::derived_slots(available, cache);
+    try {
+      higgs::check_slot_memory(slots, slots - 1, cache, available, "the GPU");
+    } catch (const higgs::HiggsError& e) {
+      std::fprintf(stderr, "derived %lld slots refused: %s\\n", static_cast<long long>(slots), e.what());
+      return 1;
     }
     std::printf("%lld\\n", static_cast<long long>(slots));
   }

@@ -46,12 +46,18 @@ inline void check_load_memory(std::int64_t weight_bytes, std::int64_t kv_bytes, 
                        std::to_string(available) + " bytes) available: lower max_context or slots, or use bfloat16");
 }
 
+// The share of the free memory that new KV caches may take (check_slot_memory refuses more).
+constexpr double kMaxSlotMemoryShare = 0.75;
+
 // Slot 0's cache exists already (the model's); the others take what `available` bytes leave
-// after the reserve, at least 1 slot in all, at most kMaxDerivedSlots.
+// after the reserve, and never more than check_slot_memory accepts (so a GPU's default slots are
+// never refused, as 16 were on 17.8 GiB free), at least 1 slot in all, at most kMaxDerivedSlots.
 inline std::int64_t derived_slots(std::int64_t available, std::int64_t cache_bytes) {
-  const auto usable = available - kGpuWorkingReserve;
-  const auto extra = usable > 0 && cache_bytes > 0 ? usable / cache_bytes : 0;
-  return std::clamp<std::int64_t>(1 + extra, 1, kMaxDerivedSlots);
+  if (available <= 0 || cache_bytes <= 0) return 1;
+  const auto by_reserve = std::max<std::int64_t>(0, available - kGpuWorkingReserve) / cache_bytes;
+  const auto by_share = static_cast<std::int64_t>(kMaxSlotMemoryShare * static_cast<double>(available) /
+                                                  static_cast<double>(cache_bytes));
+  return std::clamp<std::int64_t>(1 + std::min(by_reserve, by_share), 1, kMaxDerivedSlots);
 }
 
 // E_INPUT when the `new_caches` KV caches `slots` slots allocate (slots - 1 with eager decode,
@@ -60,7 +66,7 @@ inline std::int64_t derived_slots(std::int64_t available, std::int64_t cache_byt
 inline void check_slot_memory(std::int64_t slots, std::int64_t new_caches, std::int64_t cache_bytes,
                               std::int64_t available, const std::string& device) {
   const auto needed = static_cast<double>(new_caches) * static_cast<double>(cache_bytes);
-  if (available > 0 && needed > 0.75 * static_cast<double>(available)) {
+  if (available > 0 && needed > kMaxSlotMemoryShare * static_cast<double>(available)) {
     throw HiggsError(ErrorCode::Input, std::to_string(slots) + " slots need " + std::to_string(new_caches) +
                                            " more KV caches of " + std::to_string(cache_bytes >> 20) + " MiB, and " +
                                            device + " has " + std::to_string(available >> 20) +
