@@ -87,22 +87,8 @@ const cli = (node, args, timeout = 60_000) =>
   // also runs the reference voice through the codec's encoder.
   const voices = join(work, 'voices');
   mkdirSync(voices);
-  const rate = 24000;
-  const wav = Buffer.alloc(44 + rate * 2);
-  wav.write('RIFF', 0, 'ascii');
-  wav.writeUInt32LE(36 + rate * 2, 4);
-  wav.write('WAVEfmt ', 8, 'ascii');
-  wav.writeUInt32LE(16, 16);
-  wav.writeUInt16LE(1, 20); // PCM
-  wav.writeUInt16LE(1, 22); // mono
-  wav.writeUInt32LE(rate, 24);
-  wav.writeUInt32LE(rate * 2, 28);
-  wav.writeUInt16LE(2, 32);
-  wav.writeUInt16LE(16, 34);
-  wav.write('data', 36, 'ascii');
-  wav.writeUInt32LE(rate * 2, 40);
-  for (let i = 0; i < rate; i++) wav.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 300 * i) / rate)), 44 + 2 * i);
-  writeFileSync(join(voices, 'tone.wav'), wav);
+  const sox = spawnSync('sox', ['-n', '-r', '24000', '-c', '1', '-b', '16', join(voices, 'tone.wav'), 'synth', '1', 'sine', '300', 'vol', '0.25']);
+  if (sox.status !== 0) throw new Error(`sox could not write the voice: ${sox.stderr}`);
   writeFileSync(join(voices, 'tone.txt'), 'A tone.');
   const server = spawn(node24, [bin, 'serve', '--port', '0'], { cwd: repo, env: { ...env, HIGGS_API_KEY: key, HIGGS_VOICES_DIR: voices }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

@@ -11,20 +11,12 @@ import { createLogger } from '../../lib/common/log.js';
 import { EXPECTED_ABI, loadNative } from '../../lib/native/loader.js';
 import { REQUEST_DEFAULTS } from '../../lib/request/defaults.js';
 import { repoRoot, tinyHfDir } from '../setup/fixture-paths.js';
-import { goldensDir } from '../support/goldens.js';
+import { openTinyService, tinyCodecDir } from '../support/tiny-service.js';
 
-const codecDir = join(goldensDir, 'codec');
+const codecDir = tinyCodecDir;
 const opened: HiggsAudio[] = [];
 
-function open(extra: Record<string, unknown> = {}, lines: string[] = []): HiggsAudio {
-  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
-  const tts = new HiggsAudio({
-    config: { modelDir: tinyHfDir, codecDir, voicesDir: null, device: 'cpu', dtype: 'float32', maxContext: 2048, maxConcurrency: 1, maxQueue: 4, ...extra },
-    logger,
-  });
-  opened.push(tts);
-  return tts;
-}
+const open = (extra: Record<string, unknown> = {}, lines: string[] = []): HiggsAudio => openTinyService(opened, extra, lines);
 
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((t) => t.dispose()));

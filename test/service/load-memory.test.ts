@@ -1,28 +1,17 @@
 // A load that cannot fit fails before it allocates: E_OOM naming the bytes needed and available,
 // from the engine's plan (weights in the engine dtype + KV caches + working reserve), with the
 // process's memory untouched. And the load log says which dtype and why.
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HiggsAudio } from '../../lib/service/higgs-audio.js';
-import { createLogger } from '../../lib/common/log.js';
 import { loadNative } from '../../lib/native/loader.js';
 import { tinyHfDir } from '../setup/fixture-paths.js';
-import { goldensDir } from '../support/goldens.js';
 import { rejection } from '../support/rejection.js';
+import { openTinyService } from '../support/tiny-service.js';
 
-const codecDir = join(goldensDir, 'codec');
 const opened: HiggsAudio[] = [];
 const MiB = 1024 ** 2;
 
-function open(extra: Record<string, unknown>, lines: string[]): HiggsAudio {
-  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
-  const tts = new HiggsAudio({
-    config: { modelDir: tinyHfDir, codecDir, voicesDir: null, device: 'cpu', dtype: 'float32', maxContext: 2048, maxConcurrency: 1, maxQueue: 4, ...extra },
-    logger,
-  });
-  opened.push(tts);
-  return tts;
-}
+const open = (extra: Record<string, unknown>, lines: string[]): HiggsAudio => openTinyService(opened, extra, lines);
 
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((t) => t.dispose()));

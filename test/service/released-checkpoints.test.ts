@@ -9,11 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HiggsAudio } from '../../lib/service/higgs-audio.js';
-import { createLogger } from '../../lib/common/log.js';
 import { repoRoot, tinyFixtureDir } from '../setup/fixture-paths.js';
-import { goldensDir } from '../support/goldens.js';
+import { openTinyService, tinyCodecDir } from '../support/tiny-service.js';
 
-const codecDir = join(goldensDir, 'codec');
+const codecDir = tinyCodecDir;
 const layouts = {
   original: join(tinyFixtureDir, 'released-orig'),
   transformers: join(tinyFixtureDir, 'released-hf'),
@@ -25,15 +24,7 @@ afterAll(async () => {
   await Promise.all(opened.map((t) => t.dispose()));
 });
 
-function open(modelDir: string, lines: string[]): HiggsAudio {
-  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
-  const tts = new HiggsAudio({
-    config: { modelDir, codecDir, voicesDir: null, device: 'cpu', dtype: 'float32', maxContext: 2048, maxConcurrency: 1, maxQueue: 2 },
-    logger,
-  });
-  opened.push(tts);
-  return tts;
-}
+const open = (modelDir: string, lines: string[]): HiggsAudio => openTinyService(opened, { modelDir, maxQueue: 2 }, lines);
 
 const request = { transcript: 'The sun rises in the east. [laugh] It sets in the west.', seed: 29, max_new_tokens: 60 };
 
