@@ -8,34 +8,8 @@ cd "$(dirname "$0")/.."
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 
-# ---- system packages ----------------------------------------------------------------------------
-# Everything the build, the demo and the tests run, named here: a fresh Debian 12 with only Node 20
-# has none of it (no make, no ninja, no file). Checked in a minimal debootstrap root.
-# libtorch is not among them: it comes from torch's wheel (python3 and python3-venv carry it), and
-# Debian's libtorch-dev must not be beside it (CMakeLists.txt refuses to link a second libtorch).
-# ninja-build is the build program (cmake-js picks it; make for anything run by hand).
-# libsndfile1-dev, libsoxr-dev and librubberband-dev are the audio-file module: read/write,
-# resampling, and time-stretching for a request's speed.
-# sox, libsox-fmt-mp3, opus-tools and file are test tools: independent readers of the files we write.
-# tini is the image's PID 1, which the image report and its rehearsal lay out (scripts/docker).
-APT_PACKAGES=(
-  libsndfile1-dev libsoxr-dev librubberband-dev nlohmann-json3-dev
-  cmake g++ make ninja-build pkg-config python3 python3-venv
-  sox libsox-fmt-mp3 opus-tools file tini
-)
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  if [[ $(id -u) -ne 0 ]]; then
-    log "missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}"
-    exit 1
-  fi
-  log "installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# ---- system packages (scripts/system-packages.sh names them: the build's and the tests') ----------
+bash scripts/system-packages.sh all || { log "set-up needs the Debian packages named above"; exit 1; }
 
 # ---- npm dependencies -----------------------------------------------------------------------------
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then

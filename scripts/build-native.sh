@@ -22,9 +22,12 @@ if [[ ${1:-} == --out ]]; then
   shift 2
 fi
 
-# HIGGS_TORCH_DIR: the set-up made .venv a moment ago and passes its torch (CPU build only).
+# HIGGS_TORCH_DIR: the caller made or named the torch a moment ago (bootstrap.sh, setup, the
+# install hook's Torch_DIR) and passes it (CPU build only).
 if [[ $what == cpu && -n ${HIGGS_TORCH_DIR:-} ]]; then TORCH_DIR=$HIGGS_TORCH_DIR; else TORCH_DIR=$(bash scripts/python-env.sh "$env"); fi
-args=(--directory . --out "$out" --parallel "${HIGGS_BUILD_JOBS:-2}" "--CDTorch_DIR=$TORCH_DIR")
+# Tests and bench on unless the caller's options turn them off (a later -D wins): the CMake cache
+# would otherwise keep what an addon-only build (higgs-audio setup) left there.
+args=(--directory . --out "$out" --parallel "${HIGGS_BUILD_JOBS:-2}" "--CDTorch_DIR=$TORCH_DIR" --CDHIGGS_BUILD_TESTS=ON --CDHIGGS_BUILD_BENCH=ON)
 
 cuda_args=()
 if [[ $what == cuda ]]; then
@@ -37,9 +40,13 @@ fi
 # Another libtorch or toolkit than last time: CMake's cached paths would still name the old one.
 mkdir -p "$out"
 stamp=$(printf '%s\n' "$TORCH_DIR" "${cuda_args[@]}")
-if [[ "$(cat "$out/.torch-dir" 2>/dev/null)" != "$stamp" ]]; then rm -rf "$out/CMakeCache.txt" "$out/CMakeFiles"; fi
+# ninja's records go too: they name the old libtorch's headers, which another user may not read.
+if [[ "$(cat "$out/.torch-dir" 2>/dev/null)" != "$stamp" ]]; then rm -rf "$out/CMakeCache.txt" "$out/CMakeFiles" "$out/.ninja_deps" "$out/.ninja_log"; fi
 echo "$stamp" >"$out/.torch-dir"
 # A configure that failed leaves a cache but no build files, and cmake-js would not configure again.
-if [[ -f $out/CMakeCache.txt && ! -f $out/build.ninja && ! -f $out/Makefile ]]; then rm -rf "$out/CMakeCache.txt" "$out/CMakeFiles"; fi
+if [[ -f $out/CMakeCache.txt && ! -f $out/build.ninja && ! -f $out/Makefile ]]; then rm -rf "$out/CMakeCache.txt" "$out/CMakeFiles" "$out/.ninja_deps" "$out/.ninja_log"; fi
 
-exec npx cmake-js build "${args[@]}" "$@"
+# cmake-js as Node resolves it from here: in an installed package it sits beside us in the app's
+# node_modules, where npx would not look (it would try the registry instead).
+cmake_js=$(node -p "require.resolve('cmake-js/bin/cmake-js')")
+exec node "$cmake_js" build "${args[@]}" "$@"

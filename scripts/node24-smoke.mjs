@@ -16,20 +16,12 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tinyModelEnv } from './fixtures/tiny-env.mjs';
 
 const repo = join(import.meta.dirname, '..');
 const bin = join(repo, 'bin', 'higgs-audio.js');
 const work = mkdtempSync(join(tmpdir(), 'higgs-node24-'));
-const env = {
-  ...process.env,
-  HIGGS_MODEL_DIR: join(repo, 'test', 'fixtures', 'tiny', 'hf'),
-  HIGGS_CODEC_DIR: join(repo, 'test', 'fixtures', 'goldens', 'codec'),
-  HIGGS_VOICES_DIR: '',
-  HIGGS_DEVICE: 'cpu',
-  HIGGS_DTYPE: 'float32',
-  HIGGS_MAX_CONTEXT: '2048',
-  HIGGS_LOG_LEVEL: 'silent',
-};
+const env = { ...process.env, ...tinyModelEnv(repo) };
 delete env.RUNPOD_WEBHOOK_GET_JOB;
 delete env.HIGGS_API_KEY;
 

@@ -7,6 +7,8 @@
 # Wheels come from the machine's wheelhouse when pip's configuration names one (file:// indexes,
 # find-links folders: nothing leaves the machine), else from PyPI and download.pytorch.org.
 # Idempotent: a stamp records what is installed, so a second run costs a second.
+# HIGGS_PYTHON_HOME puts the environments elsewhere, as HIGGS_PYTHON_HOME/cpu and /cuda
+# (`higgs-audio setup` keeps them per user, outside node_modules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,14 +33,15 @@ log() { printf '[python-env] %s\n' "$*" >&2; }
 
 what=${1:-cpu}
 case $what in
-  cpu | refs) venv=.venv ;;
-  cuda) venv=.venv-cuda ;;
+  cpu | refs) venv=.venv; kind=cpu ;;
+  cuda) venv=.venv-cuda; kind=cuda ;;
   *) log "usage: scripts/python-env.sh cpu|refs|cuda"; exit 2 ;;
 esac
+[[ -z ${HIGGS_PYTHON_HOME:-} ]] || venv=$HIGGS_PYTHON_HOME/$kind
 
 # Debian's python3 (the set-up installs python3 and python3-venv); the wheels are for its 3.11.
 PYTHON=${HIGGS_PYTHON:-python3}
-[[ -x $venv/bin/python ]] || { log "creating $venv"; "$PYTHON" -m venv "$venv"; }
+[[ -x $venv/bin/python ]] || { log "creating $venv"; mkdir -p "$(dirname "$venv")"; "$PYTHON" -m venv "$venv"; }
 PIP=("$venv/bin/python" -m pip)
 
 # pip's sources: local ones from its configuration (and PIP_FIND_LINKS) when there are any.

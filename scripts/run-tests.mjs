@@ -8,6 +8,10 @@
 // --with-node24-smoke (CI) runs the addon and dist/ built here under the image's Node 24
 // (scripts/node24-smoke.mjs: speak byte-identical to this Node's, serve with the openai client,
 // the one-shot worker) and counts it as one test.
+// --with-package-smoke (CI) packs the package, installs it into an empty project, runs
+// `npx higgs-audio setup` there and speaks with the tiny model (scripts/package-smoke.mjs): one test.
+// --with-setup-rehearsal (CI, root) does the same on a minimal Debian 12 root with only Node 20,
+// where setup installs the Debian packages itself (scripts/rehearse-setup.sh): one test.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
@@ -15,6 +19,8 @@ const vitestReport = 'build/vitest-report.json';
 const withCudaBuild = process.argv.includes('--with-cuda-build');
 const withRehearsal = process.argv.includes('--with-image-rehearsal');
 const withNode24Smoke = process.argv.includes('--with-node24-smoke');
+const withPackageSmoke = process.argv.includes('--with-package-smoke');
+const withSetupRehearsal = process.argv.includes('--with-setup-rehearsal');
 
 function run(command, args) {
   const result = spawnSync(command, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
@@ -42,6 +48,8 @@ if (withRehearsal) {
   if (rehearsalPassed) rehearsalPassed += step('image rehearsal', 'bash', ['scripts/docker/rehearse-runtime.sh'], 'build/image-rehearsal.log', /^rehearse-runtime/);
 }
 const node24SmokePassed = withNode24Smoke ? step('node24 smoke', 'node', ['scripts/node24-smoke.mjs'], 'build/node24-smoke.log', /^node24 smoke: /) : 0;
+const packageSmokePassed = withPackageSmoke ? step('package smoke', 'node', ['scripts/package-smoke.mjs'], 'build/package-smoke.log', /^package smoke: /) : 0;
+const setupRehearsalPassed = withSetupRehearsal ? step('setup rehearsal', 'bash', ['scripts/rehearse-setup.sh'], 'build/setup-rehearsal.log', /^rehearse-setup: /) : 0;
 
 // Type check of the library and the tests (vitest itself does not type-check): one test.
 const typecheck = run('npx', ['tsc', '--noEmit', '-p', 'tsconfig.test.json']);
@@ -79,8 +87,19 @@ if (ctest.status !== 0 && nativeFailed === 0) nativeFailed = 1;
 const cudaTests = withCudaBuild ? 1 : 0;
 const rehearsalTests = withRehearsal ? 2 : 0;
 const node24SmokeTests = withNode24Smoke ? 1 : 0;
-const passed = vitestPassed + nativePassed + typecheckPassed + cudaBuildPassed + rehearsalPassed + node24SmokePassed;
-const failed = vitestFailed + nativeFailed + (1 - typecheckPassed) + (cudaTests - cudaBuildPassed) + (rehearsalTests - rehearsalPassed) + (node24SmokeTests - node24SmokePassed);
+const packageSmokeTests = withPackageSmoke ? 1 : 0;
+const setupRehearsalTests = withSetupRehearsal ? 1 : 0;
+const passed =
+  vitestPassed + nativePassed + typecheckPassed + cudaBuildPassed + rehearsalPassed + node24SmokePassed + packageSmokePassed + setupRehearsalPassed;
+const failed =
+  vitestFailed +
+  nativeFailed +
+  (1 - typecheckPassed) +
+  (cudaTests - cudaBuildPassed) +
+  (rehearsalTests - rehearsalPassed) +
+  (node24SmokeTests - node24SmokePassed) +
+  (packageSmokeTests - packageSmokePassed) +
+  (setupRehearsalTests - setupRehearsalPassed);
 console.log(`vitest: ${vitestPassed} passed, ${vitestFailed} failed; native: ${nativePassed} passed, ${nativeFailed} failed`);
 console.log(`tests: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

@@ -25,6 +25,7 @@ export type Invocation =
   | { kind: 'speak'; args: SpeakArgs }
   | { kind: 'voices' }
   | { kind: 'pull'; args: PullArgs }
+  | { kind: 'setup'; args: SetupArgs }
   | { kind: 'unavailable'; command: 'serve' | 'worker' };
 
 export interface SpeakArgs {
@@ -47,7 +48,17 @@ export interface PullArgs {
   to?: string;
 }
 
+export interface SetupArgs {
+  backend: 'cpu' | 'cuda';
+  /** --no-system-packages: name missing Debian packages, never install them. */
+  installSystemPackages: boolean;
+  /** --jobs N; default: lib/setup/setup.ts defaultJobs(). */
+  jobs?: number;
+}
+
 const MAX_SEED = 2 ** 32 - 1;
+/** A bound on --jobs that no machine's memory would hold anyway (each compile takes about 1.5 GB). */
+const MAX_JOBS = 256;
 
 /** The branch `pull` takes when no revision is named. */
 export const DEFAULT_REVISION = 'main';
@@ -73,6 +84,8 @@ export function parseInvocation(argv: readonly string[]): Invocation {
     }
     case 'pull':
       return parsePull(rest);
+    case 'setup':
+      return parseSetup(rest);
     case 'serve':
     case 'worker':
       // Whatever follows: these commands do not exist yet, so their flags are not known either.
@@ -148,6 +161,24 @@ function parsePull(rest: readonly string[]): Invocation {
     return { repo, revision: own ?? revision ?? DEFAULT_REVISION };
   });
   return { kind: 'pull', args: { repos, ...(values.to !== undefined ? { to: values.to } : {}) } };
+}
+
+function parseSetup(rest: readonly string[]): Invocation {
+  const { values } = strict(
+    rest,
+    { cuda: { type: 'boolean' }, 'no-system-packages': { type: 'boolean' }, jobs: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    'setup',
+  );
+  if (values.help) return { kind: 'help', command: 'setup' };
+  let jobs: number | undefined;
+  if (values.jobs !== undefined) {
+    jobs = /^\d{1,3}$/.test(values.jobs) ? Number(values.jobs) : NaN;
+    if (!(jobs >= 1 && jobs <= MAX_JOBS)) throw new UsageError(`--jobs must be a whole number from 1 to ${MAX_JOBS} (got ${JSON.stringify(values.jobs)})`, 'setup');
+  }
+  return {
+    kind: 'setup',
+    args: { backend: values.cuda ? 'cuda' : 'cpu', installSystemPackages: !values['no-system-packages'], ...(jobs !== undefined ? { jobs } : {}) },
+  };
 }
 
 /** A git ref or commit as the Hub takes it: no spaces, no '..', nothing that leaves the URL path. */

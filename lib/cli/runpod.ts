@@ -23,6 +23,7 @@ import { runWorker } from '../runpod/worker/worker.js';
 import { runFitnessChecks, type FitnessReport } from '../runpod/worker/fitness.js';
 import { probeNvidiaSmi } from '../runpod/worker/fitness-gpu.js';
 import { loadNative } from '../native/loader.js';
+import { SEND_TIMEOUT_RANGE } from '../runpod/serve/limits.js';
 
 export async function runRunpodCommand(command: 'serve' | 'worker', args: readonly string[], io: CliIO): Promise<number> {
   try {
@@ -43,6 +44,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
   if (values.help) return help('serve', io);
   const port = values.port === undefined ? 8080 : parsePort(values.port);
   const rateLimit = parseRateLimit(io.env.HIGGS_RATE_LIMIT_PER_MINUTE);
+  const sendTimeoutMs = parseSendTimeout(io.env.HIGGS_SEND_TIMEOUT_MS);
   const config = loadConfig(io.env, { volume: runpodVolume() });
   const logger = createLogger({ level: config.logLevel });
   const tts = new HiggsAudio({ config, logger });
@@ -56,6 +58,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
       port,
       apiKey: io.env.HIGGS_API_KEY || undefined,
       rateLimitPerMinute: rateLimit,
+      sendTimeoutMs,
       concurrency: tts.maxConcurrency, // after ready(): the engine's slots unless set
       maxQueue: config.maxQueue,
       logger,
@@ -167,6 +170,17 @@ function parseRateLimit(text: string | undefined): number | undefined {
     throw new UsageError(`HIGGS_RATE_LIMIT_PER_MINUTE must be a whole number of at least 1 (got ${JSON.stringify(text)})`);
   }
   return perMinute;
+}
+
+/** HIGGS_SEND_TIMEOUT_MS: unset, the default of lib/runpod/serve/limits.ts. */
+function parseSendTimeout(text: string | undefined): number | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const ms = Number(text);
+  const { minimum, maximum } = SEND_TIMEOUT_RANGE;
+  if (!Number.isInteger(ms) || ms < minimum || ms > maximum) {
+    throw new UsageError(`HIGGS_SEND_TIMEOUT_MS must be a whole number of milliseconds from ${minimum} to ${maximum} (got ${JSON.stringify(text)})`);
+  }
+  return ms;
 }
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'] & {};

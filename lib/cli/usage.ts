@@ -1,6 +1,7 @@
 /** The CLI's help texts: one overview and one page per command. */
+import { CONNECTION_LIMITS } from '../runpod/serve/limits.js';
 
-export const COMMANDS = ['speak', 'voices', 'pull', 'serve', 'worker', 'help'] as const;
+export const COMMANDS = ['speak', 'voices', 'pull', 'setup', 'serve', 'worker', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const SPEAK = `Usage: higgs-audio speak (--text TEXT | --file FILE) [options]
@@ -63,6 +64,36 @@ Examples:
   higgs-audio pull bosonai/higgs-audio-v2-generation-3B-base --revision 10840182ca4ad5d9d9113b60b9bb3c1ef1ba3f84
 `;
 
+const SETUP = `Usage: higgs-audio setup [--cuda] [--no-system-packages] [--jobs N]
+
+Make what the native addon needs on this machine, then build and load it. Run it once after
+'npm install higgs-audio'; running it again checks each step and redoes only what is missing.
+
+  1. Debian packages (CMake, a compiler, libsndfile, libsoxr, librubberband, nlohmann-json,
+     Python 3 with venv): installed with apt-get when run as root or with password-less sudo,
+     else named with the command that installs them. Elsewhere than Debian it names what to
+     install and goes on.
+  2. torch from pip (its libtorch is what the addon links) into a per-user environment,
+     DATA/python/cpu or DATA/python/cuda: about 0.9 GB for cpu, 4.7 GB for cuda.
+  3. The addon, built with cmake-js into this package's build/ folder (a few minutes).
+  4. Loading it, and saying what it was built with.
+
+DATA is $HIGGS_DATA_DIR, else $XDG_DATA_HOME/higgs-audio, else ~/.local/share/higgs-audio.
+Every line the steps print goes to DATA/setup.log. On success it prints where everything went.
+
+Options:
+      --cuda                 torch with CUDA 13 and the fused CUDA kernels (no GPU needed to build)
+      --no-system-packages   Only check the Debian packages; never run apt-get
+      --jobs N               Parallel compile jobs (default: the cores that memory allows, about
+                             1.5 GB each)
+  -h, --help                 Show this help
+
+Environment:
+  HIGGS_DATA_DIR     The per-user folder of step 2 and the log
+  HIGGS_CUDA_ARCH    --cuda: the GPU architectures of the kernels, e.g. "8.9;9.0+PTX"
+                     (default: this machine's GPUs as nvidia-smi names them, else 9.0)
+`;
+
 const SERVE = `Usage: higgs-audio serve [--host HOST] [--port PORT]
 
 The local HTTP API server, shaped like RunPod's: run jobs with curl or with the npm runpod-sdk
@@ -87,6 +118,9 @@ Options:
 Environment (besides the common ones):
   HIGGS_API_KEY                 Require "Authorization: Bearer KEY" (or the raw KEY)
   HIGGS_RATE_LIMIT_PER_MINUTE   Requests a minute per key (per client address without one)
+  HIGGS_SEND_TIMEOUT_MS         How long an answer or stream waits for a client that does not
+                                read it, and a streamed job for a /stream poll, before the
+                                connection closes and the generation is cancelled (default ${CONNECTION_LIMITS.sendTimeoutMs})
 
 Example:
   curl -X POST http://localhost:8080 -H 'Content-Type: application/json' \\
@@ -163,6 +197,7 @@ Commands:
   speak      Synthesize speech to an audio file
   voices     List the preset voices and voice profiles
   pull       Download the model and codec from the Hugging Face Hub
+  setup      Build the native addon on this machine (after npm install)
   serve      Local HTTP API server with RunPod's routes
   worker     RunPod serverless worker, or one local test job
   help [COMMAND]
@@ -173,6 +208,7 @@ Options:
   -v, --version  Print the version, and the addon's ABI, libtorch, CUDA and kernel archs
 
 Examples:
+  higgs-audio setup
   higgs-audio speak --text "The sun rises in the east." --out sun.wav
   higgs-audio speak --file story.txt --voice belinda --format mp3 --seed 7
   higgs-audio voices
@@ -182,7 +218,7 @@ Exit status: 0 done, 1 error, 2 usage error, 130 interrupted.
 
 ${ENVIRONMENT}`;
 
-const PAGES: Record<Command, string> = { speak: SPEAK, voices: VOICES, pull: PULL, serve: SERVE, worker: WORKER, help: OVERVIEW };
+const PAGES: Record<Command, string> = { speak: SPEAK, voices: VOICES, pull: PULL, setup: SETUP, serve: SERVE, worker: WORKER, help: OVERVIEW };
 
 /** The help page of `command`, or the overview. */
 export function usage(command?: Command): string {

@@ -2,10 +2,11 @@
 export const CORE_ERROR_CODES = ['E_INPUT', 'E_MODEL_FORMAT', 'E_NOT_LOADED', 'E_CANCELLED', 'E_OOM', 'E_INTERNAL'] as const;
 
 /**
- * The library's own: a full admission queue, an addon that cannot be loaded, and `pull`'s
- * failures (the Hub refused access, a download failed or did not verify, the disk is full).
+ * The library's own: a full admission queue, an addon that cannot be loaded, `pull`'s failures
+ * (the Hub refused access, a download failed or did not verify, the disk is full) and a
+ * `setup` that could not make the addon.
  */
-export const LIBRARY_ERROR_CODES = ['E_BUSY', 'E_NATIVE_MISSING', 'E_AUTH', 'E_DOWNLOAD', 'E_DISK_FULL'] as const;
+export const LIBRARY_ERROR_CODES = ['E_BUSY', 'E_NATIVE_MISSING', 'E_AUTH', 'E_DOWNLOAD', 'E_DISK_FULL', 'E_SETUP'] as const;
 
 /** Every stable error code, shared by the native core, the library and the RunPod worker (docs/architecture.md#error-codes). */
 export const ERROR_CODES = [...CORE_ERROR_CODES, ...LIBRARY_ERROR_CODES] as const;

@@ -331,4 +331,9 @@ export interface NativeBinding {
    */
   stretchAudio(samples: Float32Array, sampleRate: number, speed: number): Promise<Float32Array>;
   audioFormats(): { read: string[]; write: AudioFormat[] };
+  /**
+   * Hands the heap memory large work freed back to the system (malloc_trim on glibc, on the libuv
+   * pool; nothing elsewhere), which glibc would otherwise keep for the process's lifetime.
+   */
+  releaseMemory(): Promise<void>;
 }

@@ -13,7 +13,7 @@ import { packageRoot } from '../common/package-root.js';
 export type * from './addon-types.js';
 
 /** The addon ABI this library is written for (native/binding/convert.cc, kAbiVersion). */
-export const EXPECTED_ABI = 9;
+export const EXPECTED_ABI = 10;
 
 /** Where the addon is looked for, in order. HIGGS_AUDIO_ADDON overrides everything. */
 export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -57,11 +57,12 @@ export function loadNative(candidates?: string[]): NativeBinding {
     [
       'The higgs-audio native addon could not be loaded. Tried:',
       ...failures.map((f) => `  - ${f}`),
-      'To build it: `npm run bootstrap` (installs libtorch and the other system packages on Debian, then builds),',
-      'or, with libtorch already installed, `npm run build:native` (CMake finds libtorch through',
-      'CMAKE_PREFIX_PATH / Torch_DIR). Set HIGGS_AUDIO_ADDON to load a .node from another path.',
-      'An "undefined symbol" or "cannot open shared object" error above means the addon was built',
-      'against another libtorch than the one found at run time (check LD_LIBRARY_PATH).',
+      'To build it, run `npx higgs-audio setup`: it installs what the build needs (Debian packages,',
+      'torch from pip into a per-user folder), builds the addon and says where everything went.',
+      'In a source checkout `npm run bootstrap` does the same for the tests. Set HIGGS_AUDIO_ADDON',
+      'to load a .node from another path. An "undefined symbol" or "cannot open shared object" error',
+      'above means the addon was built against another libtorch than the one found at run time:',
+      'run `npx higgs-audio setup` again.',
     ].join('\n'),
   );
 }

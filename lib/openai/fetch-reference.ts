@@ -44,8 +44,12 @@ function refused(message: string, cause?: unknown): HiggsError {
   return new HiggsError('E_INPUT', `invalid request: ref_audio: ${message}`, { cause });
 }
 
-/** The audio at `address` as base64, or E_INPUT saying why not. */
-export async function fetchReferenceAudio(address: string, policy: FetchPolicy, signal?: AbortSignal): Promise<string> {
+/**
+ * `address` as a URL this policy would fetch, or E_INPUT saying why not: what can be told without
+ * the network (fetching on, a valid http(s) URL without credentials), so a request is refused
+ * before it waits for a slot. The host is checked when it is fetched.
+ */
+export function checkReferenceUrl(address: string, policy: FetchPolicy): URL {
   if (!policy.enabled) {
     throw refused('http(s) URLs are not fetched by this server (the operator can allow it: HIGGS_REF_AUDIO_FETCH=1); send the audio as base64 or a data: URI');
   }
@@ -57,6 +61,12 @@ export async function fetchReferenceAudio(address: string, policy: FetchPolicy, 
   }
   if (url.username || url.password) throw refused('URLs with credentials are not fetched');
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refused('only http(s) URLs are fetched');
+  return url;
+}
+
+/** The audio at `address` as base64, or E_INPUT saying why not. */
+export async function fetchReferenceAudio(address: string, policy: FetchPolicy, signal?: AbortSignal): Promise<string> {
+  const url = checkReferenceUrl(address, policy);
   const allowed = isAllowedEndpoint(policy.allowed, url);
   if (!allowed) {
     try {

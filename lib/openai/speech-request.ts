@@ -9,6 +9,8 @@ import * as z from 'zod';
 import { HiggsError } from '../common/errors.js';
 import { parseWith } from '../request/issues.js';
 import { OUTPUT_FORMAT_ALIASES } from '../request/defaults.js';
+import { VOICE_NAME_RULE } from '../request/voice-schema.js';
+import { parseVoiceSpec } from '../voices/paths.js';
 
 /**
  * The response formats this route writes: OpenAI's (aac has no maintained encoder in the image),
@@ -64,6 +66,15 @@ function inputError(param: string, message: string): HiggsError {
   return new HiggsError('E_INPUT', `invalid request: ${param}: ${message}`);
 }
 
+function isVoiceName(voice: string): boolean {
+  try {
+    parseVoiceSpec(voice);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** ref_audio as plain base64: a data: URI loses its prefix. */
 function referenceBase64(value: string): string {
   const dataUri = /^data:[^,]*;base64,/i.exec(value);
@@ -101,6 +112,8 @@ export function parseSpeechRequest(body: unknown): SpeechRequest {
   if (b.codes !== undefined) throw inputError('codes', 'decode-only: send codes without input');
 
   const input: Record<string, unknown> = { transcript: b.input };
+  // The voice becomes ref_audio, whose schema would name that field: name the one the client sent.
+  if (voice !== undefined && !isVoiceName(voice)) throw inputError('voice', VOICE_NAME_RULE);
   if (voice !== undefined) input.ref_audio = voice;
   if (b.ref_codes !== undefined) {
     if (b.ref_text === undefined) throw inputError('ref_text', 'ref_codes needs the transcript of the codes');

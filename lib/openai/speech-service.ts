@@ -3,13 +3,13 @@
  * (`serve`'s /v1 routes, a RunPod job's passthrough) gets the same audio, limits and errors as
  * every other route, since each call is a HiggsAudio.generate or .stream of the translated request.
  */
-import type { DecodeOutput, GenerateOutput, HiggsAudio, StreamDone, StreamStart } from '../service/higgs-audio.js';
+import type { DecodeOutput, GenerateOutput, HiggsAudio, RequestOptions, StreamDone, StreamStart } from '../service/higgs-audio.js';
 import type { SavedVoice } from '../service/save-voice.js';
 import { isDecodeRequest } from '../request/schema.js';
 import type { ChunkReport } from '../speech/synthesis.js';
 import { HiggsError } from '../common/errors.js';
 import { SPEECH_MODELS, parseSpeechRequest, type SpeechDelivery, type SpeechFormat, type SpeechRequest } from './speech-request.js';
-import { FETCH_DISABLED, fetchReferenceAudio, type FetchPolicy } from './fetch-reference.js';
+import { FETCH_DISABLED, checkReferenceUrl, fetchReferenceAudio, type FetchPolicy } from './fetch-reference.js';
 
 export const CONTENT_TYPES: Record<SpeechFormat, string> = {
   mp3: 'audio/mpeg',
@@ -69,9 +69,12 @@ export function streamOutcome(done: StreamDone): Omit<SpeechOutcome, 'cached'> {
 }
 
 export interface SpeechFile {
+  /** Empty when notModified. */
   audio: Buffer;
   contentType: string;
   result: SpeechOutcome;
+  /** The caller holds this result already (SpeechCall.ifNoneMatch): nothing was generated. */
+  notModified: boolean;
 }
 
 export interface SpeechStream {
@@ -82,21 +85,24 @@ export interface SpeechStream {
   chunks: AsyncIterable<Buffer>;
   /** What the stream was, once `chunks` is done (undefined if it failed or was cancelled). */
   done(): StreamDone | undefined;
-  /** The stream's seed, result hash and rate, known before its first chunk (undefined until then). */
+  /**
+   * The stream's seed, result hash and rate, known before its first chunk (undefined until then);
+   * notModified when the caller holds it already (SpeechCall.ifNoneMatch): then there are no chunks.
+   */
   started(): StreamStart | undefined;
 }
 
 export interface SpeechCall {
   signal?: AbortSignal;
   requestId?: string;
+  /** An If-None-Match header's entity tags, unquoted (result hashes, or "*"): RequestOptions.ifNoneMatch. */
+  ifNoneMatch?: readonly string[];
 }
 
 export interface OpenAiSpeech {
   /** The delivery a body asks for ('file', 'audio' or 'sse'); E_INPUT for a bad body. */
   delivery(body: unknown): SpeechDelivery;
   file(body: unknown, call?: SpeechCall): Promise<SpeechFile>;
-  /** The result hash a body would have, without running it; null when it has no seed (each run draws one). */
-  resultHash(body: unknown, call?: SpeechCall): Promise<string | null>;
   stream(body: unknown, call?: SpeechCall): SpeechStream;
   models(): { object: 'list'; data: Array<{ id: string; object: 'model'; created: number; owned_by: string }> };
   voices(): Promise<{ voices: Array<{ id: string; name: string }> }>;
@@ -106,11 +112,23 @@ export interface OpenAiSpeech {
   deleteVoice(name: string, call?: SpeechCall): Promise<boolean>;
 }
 
-/** The library input of a request, its http(s) ref_audio fetched first (where the policy allows). */
-async function inputOf(request: SpeechRequest, policy: FetchPolicy, signal?: AbortSignal): Promise<Record<string, unknown>> {
-  if (request.referenceUrl === undefined) return request.input;
-  const base64 = await fetchReferenceAudio(request.referenceUrl, policy, signal);
-  return { ...request.input, ref_audio: { ...(request.input.ref_audio as Record<string, unknown>), base64 } };
+/** Valid base64 (three zero bytes) holding the place of an http(s) ref_audio until it is fetched. */
+const AWAITING_FETCH = 'AAAA';
+
+/**
+ * The library input and options of a request. An http(s) ref_audio is checked against the policy
+ * now, before the request waits for a slot, and fetched once it holds one (referenceAudio): once
+ * per request, for its hash and its generation alike.
+ */
+function libraryCall(request: SpeechRequest, policy: FetchPolicy, call: SpeechCall): { input: Record<string, unknown>; options: RequestOptions } {
+  const options: RequestOptions = { signal: call.signal, requestId: call.requestId, ifNoneMatch: call.ifNoneMatch };
+  const url = request.referenceUrl;
+  if (url === undefined) return { input: request.input, options };
+  checkReferenceUrl(url, policy);
+  return {
+    input: { ...request.input, ref_audio: { ...(request.input.ref_audio as Record<string, unknown>), base64: AWAITING_FETCH } },
+    options: { ...options, referenceAudio: (signal) => fetchReferenceAudio(url, policy, signal) },
+  };
 }
 
 /** `policy`: whether and where an http(s) ref_audio may be fetched (off by default). */
@@ -121,21 +139,14 @@ export function createOpenAiSpeech(tts: HiggsAudio, policy: FetchPolicy = FETCH_
 
     async file(body, call = {}) {
       const request = parseSpeechRequest(body);
-      const options = { signal: call.signal, requestId: call.requestId };
-      const input = await inputOf(request, policy, call.signal);
+      const { input, options } = libraryCall(request, policy, call);
       const out = isDecodeRequest(input) ? await tts.decode(input, options) : await tts.generate(input, options);
       return {
         audio: out.audio,
         contentType: request.format === 'pcm' ? `${CONTENT_TYPES.pcm}; rate=${out.sampleRate}` : CONTENT_TYPES[request.format],
         result: outcomeOf(out),
+        notModified: out.notModified === true,
       };
-    },
-
-    async resultHash(body, call = {}) {
-      const request = parseSpeechRequest(body);
-      if (!isDecodeRequest(request.input) && request.input.seed === undefined) return null;
-      const input = await inputOf(request, policy, call.signal);
-      return (await tts.resultKey(input, { stream: request.delivery !== 'file', signal: call.signal })).resultHash;
     },
 
     stream(body, call = {}) {
@@ -143,13 +154,8 @@ export function createOpenAiSpeech(tts: HiggsAudio, policy: FetchPolicy = FETCH_
       if (request.delivery === 'file') throw new HiggsError('E_INTERNAL', 'stream() of a request that asks for a file');
       let summary: StreamDone | undefined;
       let start: StreamStart | undefined;
-      const options = { signal: call.signal, requestId: call.requestId, onDone: (s: StreamDone) => (summary = s), onStart: (s: typeof start) => (start = s) };
-      const audio =
-        request.referenceUrl === undefined
-          ? tts.stream(request.input, options)
-          : (async function* () {
-              yield* tts.stream(await inputOf(request, policy, call.signal), options);
-            })();
+      const { input, options } = libraryCall(request, policy, call);
+      const audio = tts.stream(input, { ...options, onDone: (s: StreamDone) => (summary = s), onStart: (s: StreamStart) => (start = s) });
       return {
         delivery: request.delivery,
         // Read once the first chunk is out, when the stream has said its rate (onStart).

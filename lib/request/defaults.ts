@@ -26,6 +26,26 @@ export type ResultFormat = OutputFormat | typeof CODES_FORMAT;
 export const SAMPLE_RATES = [8000, 16000, 22050, 24000, 44100, 48000] as const;
 export type SampleRate = (typeof SAMPLE_RATES)[number];
 
+/** The codec's own rate (Hz): the rate of its samples before any resampling, and of "codes". */
+export const CODEC_SAMPLE_RATE = 24000;
+/** Code frames per second of audio: the codec makes one frame per 960 samples of its 24 kHz. */
+export const CODEC_FRAMES_PER_SECOND = 25;
+
+/**
+ * The rates an Ogg Opus stream can state (RFC 7845: what its decoders output; the addon's
+ * kOpusRates, native/core/audio/audio_write.cc, which writes any other rate as 48000).
+ */
+const OPUS_RATES: readonly number[] = [8000, 12000, 16000, 24000, 48000];
+/** Formats that take only some of SAMPLE_RATES: opus those Opus has (the others would come back at 48 kHz). */
+export const FORMAT_SAMPLE_RATES: Readonly<Partial<Record<OutputFormat, readonly SampleRate[]>>> = {
+  opus: SAMPLE_RATES.filter((rate) => OPUS_RATES.includes(rate)),
+};
+
+/** The rates `format` may be written at. */
+export function sampleRatesOf(format: OutputFormat): readonly SampleRate[] {
+  return FORMAT_SAMPLE_RATES[format] ?? SAMPLE_RATES;
+}
+
 /** The rate of a format when the request names none: the codec's, 8 kHz for telephony. */
 export function defaultSampleRate(format: OutputFormat): SampleRate {
   return format === 'ulaw' || format === 'alaw' ? 8000 : 24000;
@@ -39,6 +59,43 @@ export const OUTPUT_FORMAT_ALIASES: Readonly<Record<string, { format: OutputForm
 };
 
 /** Where the audio goes: inline base64 in the result, or an S3 upload. */
+
+/**
+ * The most audio one file may hold, so that a small request cannot ask for gigabytes: its samples
+ * (frames / 25 seconds of audio, divided by speed, times the output rate) at most what the largest
+ * codes payload (MAX_WIRE_FRAMES: 40 minutes) makes at the codec's rate and speed 1, so any
+ * payload decodes as it is, while a higher rate or a slower speed must fit the same samples (20
+ * minutes at 48 kHz; 10 minutes of codes at speed 0.25 and 24 kHz). A file is then at most
+ * 2 bytes a sample (PCM16: wav, pcm, flac; mp3 and opus much less, ulaw and alaw 1) plus its
+ * headers (maxBytes). Refused (E_INPUT) before any work: a decode-only request when it is
+ * validated, a generated one once its frames are known, before they are decoded. Streams decode
+ * window by window and are not bounded by it.
+ */
+export const OUTPUT_LIMITS = {
+  maxSamples: (MAX_WIRE_FRAMES / CODEC_FRAMES_PER_SECOND) * CODEC_SAMPLE_RATE,
+  /** 2 bytes a sample, and 1 MiB for headers (WAV 44 bytes; FLAC about 20 bytes per 4096 samples, 0.3 MB at the bound). */
+  maxBytes: 2 * ((MAX_WIRE_FRAMES / CODEC_FRAMES_PER_SECOND) * CODEC_SAMPLE_RATE) + 1024 * 1024,
+} as const;
+
+/** Samples of audio `frames` code frames make at `sampleRate` Hz and `speed` (before rounding by the stretcher and resampler). */
+export function outputSamples(frames: number, sampleRate: number, speed: number): number {
+  return Math.ceil(((frames / CODEC_FRAMES_PER_SECOND) * sampleRate) / speed);
+}
+
+/**
+ * Why a file of `frames` code frames at `sampleRate` and `speed` is over OUTPUT_LIMITS, or
+ * undefined when it fits. Names the bound and what would bring the request under it.
+ */
+export function outputLimitProblem(frames: number, sampleRate: number, speed: number): string | undefined {
+  const samples = outputSamples(frames, sampleRate, speed);
+  if (samples <= OUTPUT_LIMITS.maxSamples) return undefined;
+  const seconds = frames / CODEC_FRAMES_PER_SECOND / speed;
+  return (
+    `${frames} frames at speed ${speed} and ${sampleRate} Hz make ${samples} samples (${seconds.toFixed(1)} s); ` +
+    `one file holds at most ${OUTPUT_LIMITS.maxSamples} samples (${OUTPUT_LIMITS.maxSamples / CODEC_SAMPLE_RATE} s at ${CODEC_SAMPLE_RATE} Hz, ` +
+    `${OUTPUT_LIMITS.maxBytes} bytes): ask for a speed nearer 1, a lower sample_rate or fewer frames`
+  );
+}
 
 /** Default upper bound of max_new_tokens (frames, 25 per second: about 164 s of audio). */
 export const DEFAULT_MAX_NEW_TOKENS_CAP = 4096;
@@ -174,9 +231,11 @@ export const REQUEST_DEFAULTS = {
   generation_chunk_buffer_size: {
     type: ['integer', 'null'],
     minimum: 1,
-    maximum: 100,
+    // The bound that keeps a long request's cost linear in its text: each chunk re-reads at most
+    // this many earlier chunks (the reference keeps all of them, so its cost grows with the square).
+    maximum: 16,
     default: null,
-    description: 'Earlier chunks kept as context; null keeps all of them.',
+    description: 'Earlier chunks kept as context; null keeps as many as the maximum (16). Each chunk reports how many it kept (chunks[].historyChunks).',
     source: 'generation.py (docs/model.md#chunk-context)',
   },
   output_format: {
@@ -185,13 +244,17 @@ export const REQUEST_DEFAULTS = {
     default: 'wav',
     description:
       'Also pcm_8000 ... pcm_48000, ulaw_8000, alaw_8000 (a format and its rate), and "codes": the generated ' +
-      'audio codes { layout, codebooks, frames, codec, base64 } instead of audio (not streamed; no sample_rate or speed).',
+      'audio codes { layout, codebooks, frames, codec, base64 } instead of audio (not streamed; no sample_rate or speed). ' +
+      `A file holds at most ${OUTPUT_LIMITS.maxSamples} samples (${OUTPUT_LIMITS.maxSamples / CODEC_SAMPLE_RATE / 60} min at ${CODEC_SAMPLE_RATE} Hz and speed 1; ` +
+      `speed divides and the rate multiplies the samples), at most ${OUTPUT_LIMITS.maxBytes} bytes.`,
   },
   sample_rate: {
     type: 'integer',
     enum: SAMPLE_RATES,
     default: null,
-    description: 'Output rate in Hz; unset: 24000 (the codec), 8000 for ulaw and alaw.',
+    description:
+      'Output rate in Hz; unset: 24000 (the codec), 8000 for ulaw and alaw. ' +
+      `opus: ${sampleRatesOf('opus').join(', ')} only (the rates Opus can state).`,
   },
   speed: {
     type: 'number',
@@ -211,7 +274,8 @@ export const REQUEST_DEFAULTS = {
     type: 'object',
     maxFrames: MAX_WIRE_FRAMES,
     description:
-      'A decode-only request: codes as output_format "codes" returns them; with output_format, sample_rate and speed only (no transcript).',
+      'A decode-only request: codes as output_format "codes" returns them; with output_format, sample_rate and speed only (no transcript). ' +
+      `Its file must fit the output bound: frames / 25 s, divided by speed, times sample_rate at most ${OUTPUT_LIMITS.maxSamples} samples.`,
   },
 } as const;
 

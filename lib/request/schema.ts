@@ -10,8 +10,11 @@ import {
   OUTPUT_FORMATS,
   OUTPUT_FORMAT_ALIASES,
   REQUEST_DEFAULTS as D,
+  CODEC_SAMPLE_RATE,
+  FORMAT_SAMPLE_RATES,
   SAMPLE_RATES,
   defaultSampleRate,
+  outputLimitProblem,
   type OutputFormat,
   type ResultFormat,
   type SampleRate,
@@ -30,6 +33,7 @@ export {
   MAX_SPEAKERS,
   OUTPUT_FORMATS,
   OUTPUT_FORMAT_ALIASES,
+  OUTPUT_LIMITS,
   REQUEST_DEFAULTS,
   SAMPLE_RATES,
 } from './defaults.js';
@@ -154,9 +158,14 @@ function checkOutput(request: { output_format: string; sample_rate?: number; spe
     if (request.sample_rate !== undefined) ctx.addIssue({ code: 'custom', message: 'codes have no sample rate: leave it out', path: ['sample_rate'] });
     if (request.speed !== 1) ctx.addIssue({ code: 'custom', message: 'codes cannot be time-stretched: speed must be 1', path: ['speed'] });
   }
-  const alias = OUTPUT_FORMAT_ALIASES[request.output_format];
+  const alias = Object.hasOwn(OUTPUT_FORMAT_ALIASES, request.output_format) ? OUTPUT_FORMAT_ALIASES[request.output_format] : undefined;
   if (alias && request.sample_rate !== undefined && request.sample_rate !== alias.sampleRate) {
     ctx.addIssue({ code: 'custom', message: `${request.output_format} is ${alias.sampleRate} Hz; sample_rate says ${request.sample_rate}`, path: ['sample_rate'] });
+  }
+  // A format that states only some rates (opus) is refused the others, not written at another rate.
+  const rates = Object.hasOwn(FORMAT_SAMPLE_RATES, request.output_format) ? FORMAT_SAMPLE_RATES[request.output_format as OutputFormat] : undefined;
+  if (rates && request.sample_rate !== undefined && (SAMPLE_RATES as readonly number[]).includes(request.sample_rate) && !(rates as readonly number[]).includes(request.sample_rate)) {
+    ctx.addIssue({ code: 'custom', message: `${request.output_format} is written at ${rates.join(', ')} Hz only (got ${request.sample_rate})`, path: ['sample_rate'] });
   }
 }
 
@@ -164,7 +173,7 @@ function checkOutput(request: { output_format: string; sample_rate?: number; spe
 function resolveOutput<T extends { output_format: string; sample_rate?: number }>(request: T) {
   const alias = Object.hasOwn(OUTPUT_FORMAT_ALIASES, request.output_format) ? OUTPUT_FORMAT_ALIASES[request.output_format] : undefined;
   const format = alias?.format ?? (request.output_format as ResultFormat);
-  const rate = (alias?.sampleRate ?? request.sample_rate ?? (format === CODES_FORMAT ? 24000 : defaultSampleRate(format))) as SampleRate;
+  const rate = (alias?.sampleRate ?? request.sample_rate ?? (format === CODES_FORMAT ? CODEC_SAMPLE_RATE : defaultSampleRate(format))) as SampleRate;
   return { ...request, output_format: format, sample_rate: rate };
 }
 
@@ -208,10 +217,13 @@ export function isDecodeRequest(input: unknown): boolean {
 
 /**
  * Validates a decode-only request: codes (as output_format "codes" returns them) and the output
- * fields. @throws HiggsError E_INPUT listing every problem; output_format "codes" is refused.
+ * fields. @throws HiggsError E_INPUT listing every problem; output_format "codes" is refused, and
+ * so is a file over OUTPUT_LIMITS (its size is known from the frames, rate and speed: before any work).
  */
 export function parseDecodeRequest(input: unknown): DecodeRequest {
   const request = parseWith(decodeSchema, input);
   if (request.output_format === CODES_FORMAT) throw new RequestInputError('invalid request', ['output_format: a decode-only request returns audio, not codes']);
+  const problem = outputLimitProblem(request.codes.frames, request.sample_rate, request.speed);
+  if (problem) throw new RequestInputError('invalid request', [`codes: ${problem}`]);
   return request;
 }

@@ -33,16 +33,15 @@ export type SpeakerVoice = RequestVoice | { kind: 'description'; description: st
 /** Longest reference transcript or speaker description, in characters (as VoiceLibrary). */
 const MAX_VOICE_TEXT = 2000;
 
+/** What a voice name must be, said without quoting the value. */
+export const VOICE_NAME_RULE = 'must be a preset name (1 to 64 letters, digits, \'_\' or \'-\') or "profile:NAME"';
+
 const voiceName = z.string().transform((value, ctx): VoiceSpec => {
   try {
     return parseVoiceSpec(value);
   } catch {
     // parseVoiceSpec's message quotes the value; this one does not need to.
-    ctx.issues.push({
-      code: 'custom',
-      message: 'must be a preset name (1 to 64 letters, digits, \'_\' or \'-\') or "profile:NAME"',
-      input: value,
-    });
+    ctx.issues.push({ code: 'custom', message: VOICE_NAME_RULE, input: value });
     return z.NEVER;
   }
 });

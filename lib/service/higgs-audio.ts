@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../common/log.js';
 import { GpuCacheReleaser } from './gpu-memory.js';
 import { loadNative, type BatchStatus, type CodecInfo, type GpuMemory, type ModelInfo, type NativeEngine } from '../native/loader.js';
 import { RequestQueue } from './queue.js';
-import { CODES_FORMAT, isDecodeRequest, parseDecodeRequest, parseRequest, type DecodeRequest, type ResultFormat, type ValidatedRequest } from '../request/schema.js';
+import { CODES_FORMAT, OUTPUT_LIMITS, isDecodeRequest, parseDecodeRequest, parseRequest, type DecodeRequest, type ResultFormat, type ValidatedRequest } from '../request/schema.js';
 import { toSynthesisOptions } from './synthesis-options.js';
 import { resolveEngineDevice } from './engine-device.js';
 import { engineLogCallback } from './engine-log.js';
@@ -20,10 +20,10 @@ import { synthesizeCodes, type ChunkReport } from '../speech/synthesis.js';
 import { streamSpeech } from '../speech/stream.js';
 import { loadTokenizer, type HiggsTokenizer } from '../text/tokenizer.js';
 import { DEFAULT_MAX_TRANSCRIPT_CHARS, VoiceLibrary } from '../voices/library.js';
-import { addPreset, removePreset } from '../voices/presets.js';
+import { addPreset, presetSlot, removePreset } from '../voices/presets.js';
 import { cleanText } from '../voices/transcript.js';
 import { decodeCodes, encodeReferenceAudio, toPresetWav } from '../audio/codec.js';
-import { assertSameCodec, codesToWire, wireToCodes, type CodesWire } from '../audio/codes-wire.js';
+import { assertSameCodec, codesToWire, wireToCodes } from '../audio/codes-wire.js';
 import { createStreamStretcher } from '../audio/time-stretch.js';
 import { createStreamResampler } from '../audio/stream-resampler.js';
 import { chainStages } from '../audio/sample-stage.js';
@@ -31,9 +31,13 @@ import { packageVersion } from '../common/package-root.js';
 import { buildInfo, type BuildInfo } from '../native/build-info.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { ResultCache } from './result-cache.js';
+import { holdsResult, notModifiedOutput, withReferenceAudio } from './request-prelude.js';
 import { decodeWork, engineIdentity, resultKey, speechWork, type EngineIdentity } from './result-key.js';
-import { checkVoiceSlot, saveGeneratedVoice, type SavedVoice } from './save-voice.js';
+import { checkVoiceSlot, saveGeneratedVoice } from './save-voice.js';
 import type { PromptVoices } from '../request/resolve-voices.js';
+import type { DecodeOutput, GenerateOutput, RequestOptions } from './request-types.js';
+
+export type { DecodeOutput, GenerateOutput, RequestOptions, StreamDone, StreamStart } from './request-types.js';
 
 export interface HiggsAudioOptions {
   /** Overrides of the environment configuration (lib/config/load-config.ts). */
@@ -44,62 +48,6 @@ export interface HiggsAudioOptions {
 export interface LoadOptions {
   onProgress?: (progress: { phase: string; progress: number }) => void;
   signal?: AbortSignal;
-}
-
-export interface RequestOptions {
-  signal?: AbortSignal;
-  onProgress?: (progress: { chunk: number; chunks: number; columns: number; maxColumns: number }) => void;
-  /** A caller-chosen id for logs (RunPod job id); generated when absent. */
-  requestId?: string;
-  /** stream() only: called once the last audio chunk has been yielded, with what the whole stream was. */
-  onDone?: (summary: StreamDone) => void;
-  /** stream() only: called before the first chunk with the stream's seed, result hash and rate. */
-  onStart?: (start: StreamStart) => void;
-}
-
-/** What a stream is before its first chunk: its seed, result hash and output sample rate. */
-export interface StreamStart {
-  seed: number;
-  resultHash: string;
-  sampleRate: number;
-}
-
-/** What a finished stream was: its seed, length, chunks and whether a cap cut it short. */
-export interface StreamDone {
-  seed: number;
-  /** The stream's result hash (a stream's bytes are its own: not a whole file's hash). */
-  resultHash: string;
-  durationSeconds: number;
-  chunks: ChunkReport[];
-  truncated: boolean;
-}
-
-export interface GenerateOutput extends DecodeOutput {
-  /** One report per generated chunk: its text, frames and why it stopped. */
-  chunks: ChunkReport[];
-  /** A chunk stopped at a cap (frames or context) instead of the model's end of audio. */
-  truncated: boolean;
-  seed: number;
-  /** save_voice: whether the preset was stored (and why not). */
-  savedVoice?: SavedVoice;
-}
-
-/** A decode-only request's result (and the audio part of every result). */
-export interface DecodeOutput {
-  /** The file; for output_format "codes" the JSON of `codes`. */
-  audio: Buffer;
-  format: ResultFormat;
-  /** Hz of the file (codes: the codec's rate). */
-  sampleRate: number;
-  /** Seconds of audio (after speed). */
-  durationSeconds: number;
-  /** output_format "codes": the codes themselves. */
-  codes?: CodesWire;
-  /** sha256 of everything that decides the bytes (lib/service/result-key.ts): equal hashes, equal bytes. */
-  resultHash: string;
-  /** Read from the result cache instead of generated. */
-  cached: boolean;
-  timings: { queueSeconds: number; generateSeconds: number; decodeSeconds: number; encodeSeconds: number; totalSeconds: number };
 }
 
 export type HealthStatus = 'idle' | 'loading' | 'ready' | 'failed' | 'disposed';
@@ -114,7 +62,12 @@ export interface Health {
   codec: CodecInfo | null;
   voicesDir: string | null;
   loadSeconds: number | null;
-  requests: { served: number; failed: number; cancelled: number; active: number; queued: number };
+  /**
+   * served; failed; cancelled (an abort, or a stream its reader stopped before its end: a client
+   * that hung up or was cut off); rejected (E_BUSY: refused at admission, a full queue, not a
+   * failure); active and queued now.
+   */
+  requests: { served: number; failed: number; cancelled: number; rejected: number; active: number; queued: number };
   /** Requests allowed to run at once, and where that number came from. */
   concurrency: { limit: number; source: ConcurrencySource };
   /** The engine's slot batch now: slots, how many hold a generation, how many generations wait; null until loaded. */
@@ -131,6 +84,9 @@ export interface Health {
 
 let requestCounter = 0;
 
+/** Room in a result cache entry for what a result says besides its bytes (chunks and their text, codes). */
+const RESULT_META_BYTES = 16 * 1024 * 1024;
+
 export class HiggsAudio implements AsyncDisposable {
   readonly config: HiggsConfig;
   private readonly log: Logger;
@@ -142,7 +98,7 @@ export class HiggsAudio implements AsyncDisposable {
   private status: HealthStatus = 'idle';
   private loadError: HiggsError | null = null;
   private loadSeconds: number | null = null;
-  private readonly stats = { served: 0, failed: 0, cancelled: 0, generationSeconds: 0, audioSeconds: 0 };
+  private readonly stats = { served: 0, failed: 0, cancelled: 0, rejected: 0, generationSeconds: 0, audioSeconds: 0 };
   private concurrencySource: ConcurrencySource;
   private cacheReleaser: GpuCacheReleaser | null = null;
   private identity: EngineIdentity | null = null;
@@ -161,6 +117,8 @@ export class HiggsAudio implements AsyncDisposable {
       ? new ResultCache({
           dir: cacheDir,
           maxBytes: this.config.resultCacheMb * 1024 * 1024,
+          // No result is larger: a bigger file is not one of ours, and is never read.
+          maxEntryBytes: OUTPUT_LIMITS.maxBytes + RESULT_META_BYTES,
           onError: (error) => this.log.warn({ event: 'result-cache.error' }, (error as Error).message),
         })
       : null;
@@ -267,9 +225,13 @@ export class HiggsAudio implements AsyncDisposable {
     const request = parseRequest(input);
     return this.admit(describeVoice(request), request.transcript.length, options, async (engine, tokenizer, requestId, queuedFor) => {
       if (request.save_voice !== undefined) await checkVoiceSlot(this.config.voicesDir, request.save_voice, request.transcript);
-      const plan = await this.plan(request, engine, 'file');
+      const plan = await this.plan(await withReferenceAudio(request, options), engine, 'file');
       // A voice to save needs the generation's codes and samples, which a cached file lacks.
-      const hit = request.save_voice === undefined ? await this.cachedResult(plan.hash, queuedFor) : undefined;
+      const reusable = request.save_voice === undefined;
+      if (reusable && (await holdsResult(options.ifNoneMatch, plan.hash, this.results, true))) {
+        return { ...notModifiedOutput(plan.hash, request, queuedFor), chunks: [], truncated: false, seed: plan.seed };
+      }
+      const hit = reusable ? await this.cachedResult(plan.hash, queuedFor) : undefined;
       if (hit) return hit as GenerateOutput;
       const synthesis = { ...toSynthesisOptions(request), ...plan.voices, seed: plan.seed };
       const hooks = { signal: options.signal, onProgress: options.onProgress };
@@ -322,7 +284,12 @@ export class HiggsAudio implements AsyncDisposable {
         'generated',
       );
       await this.keepResult(out);
-      if (saving) out.savedVoice = await saveGeneratedVoice(this.config.voicesDir!, request.save_voice!, saving);
+      if (saving) {
+        // A voice not saved (its name taken meanwhile, a failed write) is reported, the audio kept.
+        out.savedVoice = await saveGeneratedVoice(this.config.voicesDir!, request.save_voice!, saving);
+        if (!out.savedVoice.saved) this.log.warn({ requestId, event: 'save_voice.skipped', name: out.savedVoice.name }, `voice not saved: ${out.savedVoice.reason}`);
+      }
+      await releaseMemoryAfter(out);
       return out;
     });
   }
@@ -330,13 +297,15 @@ export class HiggsAudio implements AsyncDisposable {
   /**
    * A decode-only request (codes as output_format "codes" gave them, and the output fields):
    * the codes decoded by the loaded codec, stretched, resampled and encoded as asked.
-   * @throws HiggsError E_INPUT for bad codes or codes of another codec.
+   * @throws HiggsError E_INPUT for bad codes, codes of another codec, or a file over
+   *   OUTPUT_LIMITS (lib/request/defaults.ts; refused when validated, before anything runs).
    */
-  async decode(input: unknown, options: Pick<RequestOptions, 'signal' | 'requestId'> = {}): Promise<DecodeOutput> {
+  async decode(input: unknown, options: Pick<RequestOptions, 'signal' | 'requestId' | 'ifNoneMatch'> = {}): Promise<DecodeOutput> {
     const request = parseDecodeRequest(input);
     return this.admit('codes', 0, options, async (engine, _tokenizer, requestId, queuedFor) => {
       assertSameCodec(request.codes, this.identity!.codec, 'codes');
       const hash = resultKey(this.identity!, decodeWork(request));
+      if (await holdsResult(options.ifNoneMatch, hash, this.results, true)) return notModifiedOutput(hash, request, queuedFor);
       const hit = await this.cachedResult(hash, queuedFor);
       if (hit) return hit;
       const t0 = performance.now();
@@ -359,20 +328,28 @@ export class HiggsAudio implements AsyncDisposable {
       };
       this.log.info({ requestId, event: 'decode.done', frames: request.codes.frames, audioSeconds: out.durationSeconds }, 'decoded');
       await this.keepResult(out);
+      await releaseMemoryAfter(out);
       return out;
     });
   }
 
   /**
    * The seed and result hash `input` would run with, without running it (voices are resolved,
-   * and so encoded once, to know their codes). Only a request with a seed can match an earlier
-   * hash: without one each call draws a new seed. For If-None-Match.
+   * and so encoded once, to know their codes: under admission, like a request, E_BUSY when full).
+   * Only a request with a seed can match an earlier hash: without one each call draws a new seed.
+   * (If-None-Match needs no call of its own: RequestOptions.ifNoneMatch.)
    */
   async resultKey(input: unknown, options: { stream?: boolean; signal?: AbortSignal } = {}): Promise<{ seed: number | null; resultHash: string }> {
-    await this.load({ signal: options.signal });
-    if (isDecodeRequest(input)) return { seed: null, resultHash: resultKey(this.identity!, decodeWork(parseDecodeRequest(input))) };
-    const plan = await this.plan(parseRequest(input), this.engine!, options.stream ? 'stream' : 'file');
-    return { seed: plan.seed, resultHash: plan.hash };
+    if (isDecodeRequest(input)) {
+      const request = parseDecodeRequest(input);
+      await this.load({ signal: options.signal });
+      return { seed: null, resultHash: resultKey(this.identity!, decodeWork(request)) };
+    }
+    const request = parseRequest(input);
+    return this.admit(describeVoice(request), request.transcript.length, options, async (engine) => {
+      const plan = await this.plan(request, engine, options.stream ? 'stream' : 'file');
+      return { seed: plan.seed, resultHash: plan.hash };
+    });
   }
 
   /** A request's voices resolved, its seed drawn when absent, and its result hash. */
@@ -415,12 +392,17 @@ export class HiggsAudio implements AsyncDisposable {
   private async *streamChunks(request: ValidatedRequest, options: RequestOptions): AsyncGenerator<Buffer> {
     const requestId = options.requestId ?? `local-${++requestCounter}`;
     let release: (() => void) | null = null;
+    let atYield = false; // a return() while the reader holds a chunk: it stopped before the end
     try {
       await this.load({ signal: options.signal });
       release = await this.acquireSlot(options.signal);
       this.log.info({ requestId, event: 'stream.start', voice: describeVoice(request), chars: request.transcript.length }, 'stream started');
       const engine = this.engine!;
-      const plan = await this.plan(request, engine, 'stream');
+      const plan = await this.plan(await withReferenceAudio(request, options), engine, 'stream');
+      if (await holdsResult(options.ifNoneMatch, plan.hash, this.results, false)) {
+        options.onStart?.({ seed: plan.seed, resultHash: plan.hash, sampleRate: request.sample_rate, notModified: true });
+        return; // the caller has these bytes: nothing to generate
+      }
       options.onStart?.({ seed: plan.seed, resultHash: plan.hash, sampleRate: request.sample_rate });
       const started = performance.now();
       const hooks = { signal: options.signal, onProgress: options.onProgress };
@@ -447,12 +429,17 @@ export class HiggsAudio implements AsyncDisposable {
           header = false;
           continue;
         }
+        atYield = true;
         yield chunk;
+        atYield = false;
       }
     } catch (error) {
+      atYield = false;
       this.countFailure(error, requestId);
       throw error;
     } finally {
+      // Left at a yield: the reader stopped before the end (a client that hung up or was cut off), which cancelled the generation.
+      if (atYield) this.countFailure(new HiggsError('E_CANCELLED', 'the stream was stopped before its end (its reader went away)'), requestId);
       release?.();
     }
   }
@@ -487,8 +474,9 @@ export class HiggsAudio implements AsyncDisposable {
   private countFailure(error: unknown, requestId: string): void {
     const code = errorCode(error);
     if (code === 'E_CANCELLED') this.stats.cancelled += 1;
+    else if (code === 'E_BUSY') this.stats.rejected += 1; // refused before it started: not a failure
     else this.stats.failed += 1;
-    this.log.warn({ requestId, event: 'request.failed', code }, (error as Error).message);
+    this.log.warn({ requestId, event: code === 'E_BUSY' ? 'request.rejected' : 'request.failed', code }, (error as Error).message);
   }
 
   private record(generationSeconds: number, audioSeconds: number): void {
@@ -499,23 +487,29 @@ export class HiggsAudio implements AsyncDisposable {
 
   /**
    * Stores a new preset voice: `audio` (any readable format, within the reference-audio limits)
-   * as NAME.wav and `transcript` as NAME.txt in the voices directory, then encodes its codes once
-   * (cached), so the first request that uses it does not wait for the encoder.
-   * @throws HiggsError E_INPUT: no voices directory, a bad or taken name, unreadable audio, a bad
-   *   transcript; VoicesReadOnlyError (E_INPUT) where the directory cannot be written.
+   * as NAME.wav and `transcript` as NAME.txt in the voices directory. Its codes are encoded first
+   * (cached, so the first request that uses it does not wait for the encoder): audio the codec
+   * refuses never reaches the directory. Of concurrent uploads of one name exactly one is stored.
+   * @throws HiggsError E_INPUT: no voices directory, a bad name, unreadable audio, a bad
+   *   transcript; VoiceTakenError (E_INPUT) for a taken name; VoicesReadOnlyError (E_INPUT) where
+   *   the directory cannot be written.
    */
   async addVoice(name: string, audio: Uint8Array, transcript: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.load({ signal: options.signal });
     const dir = this.config.voicesDir;
     if (!dir || !this.voices) throw new HiggsError('E_INPUT', 'no voices directory is configured (HIGGS_VOICES_DIR)');
     const text = cleanText(transcript, DEFAULT_MAX_TRANSCRIPT_CHARS, 'ref_text');
-    await addPreset(dir, name, await toPresetWav(audio), text);
+    await presetSlot(dir, name); // a bad, taken or read-only name fails before the encoder runs
+    // Reading and encoding the clip is engine work: it takes a request slot (E_BUSY when the queue is full).
+    const release = await this.acquireSlot(options.signal);
+    let wav: Buffer;
     try {
-      await this.voices.resolve(name);
-    } catch (error) {
-      await removePreset(dir, name).catch(() => undefined);
-      throw error;
+      wav = await toPresetWav(audio);
+      await this.voices.clipCodes(wav);
+    } finally {
+      release();
     }
+    await addPreset(dir, name, wav, text); // the claim: VoiceTakenError if another upload won meanwhile
   }
 
   /** Removes a preset voice; false when there is none of that name. */
@@ -543,7 +537,7 @@ export class HiggsAudio implements AsyncDisposable {
       codec: this.engine?.codecInfo() ?? null,
       voicesDir: this.config.voicesDir ?? null,
       loadSeconds: this.loadSeconds,
-      requests: { served, failed: this.stats.failed, cancelled: this.stats.cancelled, active: this.queue.active, queued: this.queue.queued },
+      requests: { served, failed: this.stats.failed, cancelled: this.stats.cancelled, rejected: this.stats.rejected, active: this.queue.active, queued: this.queue.queued },
       concurrency: { limit: this.queue.maxConcurrent, source: this.concurrencySource },
       batch: this.status === 'ready' ? (this.engine?.batchStatus() ?? null) : null,
       averageGenerationSeconds: served ? this.stats.generationSeconds / served : null,
@@ -567,6 +561,17 @@ export class HiggsAudio implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.dispose();
   }
+}
+
+/** A result this long or this large freed enough working memory (codec tensors, copies) to hand back. */
+const LARGE_RESULT = { seconds: 60, bytes: 16 * 2 ** 20 };
+
+/** After a large result: glibc would keep the memory its work freed; give it back (milliseconds, off the JS thread). */
+async function releaseMemoryAfter(out: DecodeOutput): Promise<void> {
+  if (out.durationSeconds < LARGE_RESULT.seconds && out.audio.length < LARGE_RESULT.bytes) return;
+  await loadNative()
+    .releaseMemory()
+    .catch(() => undefined); // only an optimisation
 }
 
 function throwIfCancelled(signal?: AbortSignal): void {

@@ -23,6 +23,11 @@ export interface CachedResult {
 export interface ResultCacheOptions {
   dir: string;
   maxBytes: number;
+  /**
+   * The largest entry (file) kept or read; default maxBytes. A file over it is never read (its size
+   * is checked first): it is removed as damaged.
+   */
+  maxEntryBytes?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -30,8 +35,14 @@ export class ResultCache {
   /** Writes and evictions one at a time, so the bound holds between them. */
   private queue: Promise<void> = Promise.resolve();
 
+  /** The largest entry kept or read: maxEntryBytes within maxBytes. */
+  private readonly maxEntry: number;
+
   constructor(private readonly options: ResultCacheOptions) {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 1) throw new TypeError('ResultCache: maxBytes must be a positive integer');
+    const entry = options.maxEntryBytes ?? options.maxBytes;
+    if (!Number.isSafeInteger(entry) || entry < 1) throw new TypeError('ResultCache: maxEntryBytes must be a positive integer');
+    this.maxEntry = Math.min(entry, options.maxBytes);
   }
 
   private file(hash: string): string {
@@ -39,11 +50,22 @@ export class ResultCache {
     return join(this.options.dir, `${hash}.result`);
   }
 
-  /** The entry of `hash`, or undefined (absent, damaged or unreadable: then it is removed). */
+  /**
+   * The entry of `hash`, or undefined (absent, damaged, unreadable or larger than an entry may be:
+   * then it is removed). Its size is checked before it is read.
+   */
   async get(hash: string): Promise<CachedResult | undefined> {
     const path = this.file(hash);
     try {
-      const data = await fs.readFile(path);
+      await this.checkSize(path);
+      const handle = await fs.open(path, 'r');
+      let data: Buffer;
+      try {
+        await this.checkSize(path, handle); // the file opened is the file checked
+        data = await handle.readFile();
+      } finally {
+        await handle.close();
+      }
       const entry = parseEntry(data, hash);
       const now = new Date();
       await fs.utimes(path, now, now).catch(() => undefined); // recently used: evicted last
@@ -56,12 +78,29 @@ export class ResultCache {
     }
   }
 
+  /** Whether an entry of `hash` is kept (a file of an entry's size; its content is not read). */
+  async has(hash: string): Promise<boolean> {
+    try {
+      await this.checkSize(this.file(hash));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** ENOENT when absent; an error when `path` is not a file or is larger than an entry may be. */
+  private async checkSize(path: string, handle?: fs.FileHandle): Promise<void> {
+    const info = handle ? await handle.stat() : await fs.stat(path);
+    if (!info.isFile()) throw new Error(`result cache entry ${path}: not a file`);
+    if (info.size > this.maxEntry) throw new Error(`result cache entry ${path}: ${info.size} bytes, more than the ${this.maxEntry}-byte bound of an entry (not read)`);
+  }
+
   /** Keeps `entry` under `hash` when it fits the bound; failures go to onError. */
   put(hash: string, entry: CachedResult): Promise<void> {
     const data = formatEntry(hash, entry);
     const path = this.file(hash);
     const job = this.queue.then(async () => {
-      if (data.length > this.options.maxBytes) return;
+      if (data.length > this.maxEntry) return;
       try {
         await fs.mkdir(this.options.dir, { recursive: true });
         await this.evict(this.options.maxBytes - data.length, path);

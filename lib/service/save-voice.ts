@@ -3,13 +3,14 @@
  * model generated (NAME.codes.json, used as they are: no re-encoding loss), the decoded audio at
  * the codec rate (NAME.wav, for another codec or a listener) and what was said (NAME.txt). What
  * can be checked before the work is (a voices directory, the name free, the directory writable);
- * what can only be known after it (the speech too long for a voice) is reported in the result,
- * which keeps its audio either way.
+ * what can only be known after it (the speech too long for a voice, the name taken meanwhile by
+ * another upload or save, a failed write) is reported in the result, which keeps its audio
+ * either way: nothing known only after the work throws the work away.
  */
 import { HiggsError } from '../common/errors.js';
 import { codesToWire, MAX_VOICE_CODE_FRAMES } from '../audio/codes-wire.js';
 import { loadNative } from '../native/loader.js';
-import { addPreset, presetSlot } from '../voices/presets.js';
+import { VoiceTakenError, addPreset, presetSlot } from '../voices/presets.js';
 import { DEFAULT_MAX_TRANSCRIPT_CHARS } from '../voices/library.js';
 import type { ChunkReport } from '../speech/synthesis.js';
 
@@ -42,7 +43,7 @@ export interface GeneratedVoice {
   codecId: string;
 }
 
-/** After the work: stores the preset, or says why not (a write failure is thrown: it was checked before). */
+/** After the work: stores the preset, or says why not; never throws (the caller logs a non-save). */
 export async function saveGeneratedVoice(voicesDir: string, name: string, voice: GeneratedVoice): Promise<SavedVoice> {
   const frames = voice.codes[0]?.length ?? 0;
   if (frames > MAX_VOICE_CODE_FRAMES) {
@@ -54,7 +55,12 @@ export async function saveGeneratedVoice(voicesDir: string, name: string, voice:
   if ([...transcript].length > DEFAULT_MAX_TRANSCRIPT_CHARS) {
     return { name, saved: false, reason: `the transcript is over the ${DEFAULT_MAX_TRANSCRIPT_CHARS} characters a voice may have` };
   }
-  const wav = (await loadNative().writeAudio(voice.samples, voice.sampleRate, 'wav')).bytes;
-  await addPreset(voicesDir, name, wav, transcript, JSON.stringify(codesToWire(voice.codes, voice.codecId)));
-  return { name, saved: true };
+  try {
+    const wav = (await loadNative().writeAudio(voice.samples, voice.sampleRate, 'wav')).bytes;
+    await addPreset(voicesDir, name, wav, transcript, JSON.stringify(codesToWire(voice.codes, voice.codecId)));
+    return { name, saved: true };
+  } catch (error) {
+    if (error instanceof VoiceTakenError) return { name, saved: false, reason: `the name was taken while this request generated (${error.message})` };
+    return { name, saved: false, reason: (error as Error)?.message ?? String(error) };
+  }
 }

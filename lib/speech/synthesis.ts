@@ -5,11 +5,11 @@
  * them). The codes of all chunks are concatenated along time; the codec decodes them once.
  */
 import { HiggsError } from '../common/errors.js';
-import { SAMPLING_DEFAULTS } from '../request/defaults.js';
+import { REQUEST_DEFAULTS, SAMPLING_DEFAULTS } from '../request/defaults.js';
 import type { GenerateResult, NativeEngine } from '../native/loader.js';
 import { DEFAULT_CHUNK_METHOD, chunkText, type ChunkMethod } from '../text/chunking.js';
 import { normalizeTranscript } from '../text/normalize.js';
-import { SOUND_EVENT_SECONDS, estimateSpeech } from '../text/speaking-time.js';
+import { SOUND_EVENT_SECONDS, estimateSpeech, hasSomethingToSay } from '../text/speaking-time.js';
 import { renderPrompt, stripSpecialTokens, type HistoryTurn, type PromptSpec, type RenderedPrompt } from '../text/prompt/render.js';
 import type { HiggsTokenizer } from '../text/tokenizer.js';
 
@@ -35,7 +35,7 @@ export interface SynthesisRequest extends SamplingOptions, Omit<PromptSpec, 'tra
   chunkMethod?: ChunkMethod;
   chunkMaxWordNum?: number;
   chunkMaxNumTurns?: number;
-  /** Earlier chunks kept as context; null or absent: all of them (trimmed further only to fit maxContext). */
+  /** Earlier chunks kept as context; null or absent: MAX_CONTEXT_CHUNKS (trimmed further only to fit maxContext). */
   generationChunkBufferSize?: number | null;
 }
 
@@ -76,11 +76,14 @@ const MIN_AUTO_CHUNK_SECONDS = 5;
 
 /**
  * What one request may cost: its chunks, and the prompt positions prefilled over all of them
- * (each chunk re-reads its context). 256 chunks cover any 10,000-character transcript at the
- * default frame cap; the prefill bound (256 full 8192-position contexts) matters only with a
- * larger HIGGS_MAX_CONTEXT (keep fewer earlier chunks with generation_chunk_buffer_size then).
+ * (each chunk re-reads its context: the voice, at most MAX_CONTEXT_CHUNKS earlier chunks, its
+ * text). 256 chunks cover any 10,000-character transcript at the default frame cap; the prefill
+ * bound (256 full 8192-position contexts) matters only with a larger HIGGS_MAX_CONTEXT (keep
+ * fewer earlier chunks with generation_chunk_buffer_size then).
  */
 export const REQUEST_WORK_LIMITS = { maxChunks: 256, maxPrefillPositions: 256 * 8192 } as const;
+/** The most earlier chunks one chunk carries as context (the request table's bound). */
+export const MAX_CONTEXT_CHUNKS = REQUEST_DEFAULTS.generation_chunk_buffer_size.maximum;
 /** The frame cap allows this many times the slow-side speaking-time estimate (lib/text/speaking-time.ts) ... */
 const FRAME_CAP_MARGIN = 3.5;
 /** ... plus this much, so a very short text still has room for a breath and its ramp-out. */
@@ -122,7 +125,9 @@ export async function synthesizeCodes(
   // paragraphs (docs/model.md#chunking). Special tokens the caller typed go first,
   // so that only the sound-event markup normalization itself writes reaches the prompt.
   const transcript = normalizeTranscript(stripSpecialTokens(tokenizer, request.transcript));
-  if (!transcript) throw new HiggsError('E_INPUT', 'transcript: nothing to say after normalization');
+  if (!transcript || !hasSomethingToSay(transcript)) {
+    throw new HiggsError('E_INPUT', 'invalid request: transcript: nothing to say (after normalization it holds no letter, digit, symbol or sound event)');
+  }
   const chunks = chunkText(transcript, {
     method: request.chunkMethod ?? DEFAULT_CHUNK_METHOD,
     maxWords: request.chunkMaxWordNum,
@@ -136,6 +141,10 @@ export async function synthesizeCodes(
         `${REQUEST_WORK_LIMITS.maxChunks} one request may generate: use larger chunks (chunk_max_word_num, max_new_tokens) or send the text in parts`,
     );
   }
+  const buffer = request.generationChunkBufferSize ?? MAX_CONTEXT_CHUNKS;
+  if (!Number.isInteger(buffer) || buffer < 1 || buffer > MAX_CONTEXT_CHUNKS) {
+    throw new HiggsError('E_INPUT', `generationChunkBufferSize must be null or a whole number from 1 to ${MAX_CONTEXT_CHUNKS} (got ${buffer})`);
+  }
   const seed = request.seed ?? Math.floor(Math.random() * 2 ** 32);
   const K = info.numCodebooks;
   const codes: number[][] = Array.from({ length: K }, () => []);
@@ -146,9 +155,9 @@ export async function synthesizeCodes(
   for (const [index, text] of chunks.entries()) {
     if (hooks.signal?.aborted) throw new HiggsError('E_CANCELLED', 'generation was cancelled');
     const maxFrames = frameCapForText(text, request.maxNewTokens);
-    // The reference keeps the last `buffer` generated audios (and their messages).
-    const buffer = request.generationChunkBufferSize;
-    let kept = buffer == null ? history.slice() : history.slice(Math.max(0, history.length - buffer));
+    // The reference keeps the last `buffer` generated audios (and their messages); null keeps all
+    // of them there, here at most MAX_CONTEXT_CHUNKS, so that every chunk's prefill is bounded.
+    let kept = history.slice(Math.max(0, history.length - buffer));
     let prompt = render(tokenizer, request, text, kept);
     // Beyond the reference: drop the oldest context chunk until prompt + frames fit the KV cache.
     while (prompt.inputIds.length + maxFrames > info.maxContext && kept.length > 0) {

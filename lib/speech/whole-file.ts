@@ -5,6 +5,8 @@
  * another rate is, then encoded in the requested format (raw PCM: the PCM16 samples alone).
  */
 import { decodeCodes, encodeFile } from '../audio/codec.js';
+import { HiggsError } from '../common/errors.js';
+import { outputLimitProblem } from '../request/defaults.js';
 import { stretchSamples } from '../audio/time-stretch.js';
 import { pcm16 } from '../audio/wav-stream.js';
 import { loadNative, type AudioFormat, type NativeEngine } from '../native/loader.js';
@@ -46,6 +48,9 @@ export async function synthesizeSpeech(
   const format = request.outputFormat ?? 'wav';
   const t0 = performance.now();
   const generated = await synthesizeCodes(engine, tokenizer, request, hooks);
+  // The file's size is known once the frames are: over the bound, refused before it is decoded.
+  const problem = outputLimitProblem(generated.frames, request.sampleRate ?? engine.codecInfo()!.sampleRate, request.speed ?? 1);
+  if (problem) throw new HiggsError('E_INPUT', `output: the generated ${problem}`);
   const t1 = performance.now();
   const samples = await decodeCodes(engine, generated.codes);
   const t2 = performance.now();

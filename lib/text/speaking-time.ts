@@ -54,15 +54,32 @@ export interface SpeechEstimate {
 }
 
 export function estimateSpeech(text: string): SpeechEstimate {
+  const { spoken, soundEvents } = withoutMarkup(text);
+  let spokenSeconds = 0;
+  for (const char of spoken) spokenSeconds += secondsOf(char);
+  return { spokenSeconds, soundEvents };
+}
+
+/**
+ * Whether a text holds anything the model can say: a sound event, or a letter, digit, emoji or
+ * symbol outside the markup. Control characters, whitespace, punctuation and markup alone (speaker
+ * tags, control tokens) are nothing to say.
+ */
+export function hasSomethingToSay(text: string): boolean {
+  const { spoken, soundEvents } = withoutMarkup(text);
+  return soundEvents > 0 || SAYABLE.test(spoken);
+}
+const SAYABLE = /[\p{L}\p{N}\p{S}]/u;
+
+/** The text with its markup replaced by spaces, and how many sound events that markup held. */
+function withoutMarkup(text: string): { spoken: string; soundEvents: number } {
   let soundEvents = 0;
   const countEvent = (): string => {
     soundEvents += 1;
     return ' ';
   };
   const spoken = text.replace(SOUND_EVENT, countEvent).replace(SILENT_MARKUP, ' ').replace(BRACKET_TAG, countEvent);
-  let spokenSeconds = 0;
-  for (const char of spoken) spokenSeconds += secondsOf(char);
-  return { spokenSeconds, soundEvents };
+  return { spoken, soundEvents };
 }
 
 /** The whole estimate: spoken text plus SOUND_EVENT_SECONDS per sound event. */

@@ -159,6 +159,15 @@ export class VoiceLibrary {
   }
 
   /**
+   * The codes of audio file bytes, through the shared cache: what a preset stored with exactly
+   * these bytes as its WAV resolves to. The voices API encodes an upload with it before storing it.
+   * @throws the encoder's error (E_INPUT for audio it cannot use).
+   */
+  async clipCodes(audio: Buffer): Promise<number[][]> {
+    return this.cache.codes(audio);
+  }
+
+  /**
    * A saved voice's own codes (NAME.codes.json, written by save_voice): used as they are, so the
    * voice is exactly the generated speech. Absent, of another codec or damaged (reported to
    * onCacheError): undefined, and the WAV is encoded instead.

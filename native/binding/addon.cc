@@ -6,6 +6,8 @@
 #include "engine/engine.h"
 #include "engine_wrap.h"
 #include "js_bridge.h"
+#include "memory_release.h"
+#include "pool_task.h"
 #include "sample_stream_wrap.h"
 
 namespace {
@@ -35,6 +37,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
     }
     return info.Env().Undefined();
   }, "planLoad"));
+  exports.Set("releaseMemory", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return higgs::binding::run_on_pool(info.Env(), [] { higgs::release_free_memory(); },
+                                       [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
+  }, "releaseMemory"));
   exports.Set("constants", higgs::binding::write_constants(env));
   exports.Set("buildInfo", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return higgs::binding::write_build_info(info.Env(), higgs::build_info());

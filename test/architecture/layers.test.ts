@@ -9,7 +9,7 @@ import { repoRoot } from '../setup/fixture-paths.js';
 const LAYERS: readonly string[][] = [
   ['common'],
   ['native', 'hub'],
-  ['config', 'audio'],
+  ['config', 'audio', 'setup'],
   ['text'],
   ['text/prompt'],
   ['voices'],

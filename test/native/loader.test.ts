@@ -23,7 +23,7 @@ describe('loadNative', () => {
     expect(error?.code).toBe('E_NATIVE_MISSING');
     expect(error?.message).toContain(`${missing}: not found`);
     expect(error?.message).toContain(`${broken}: `);
-    expect(error?.message).toContain('npm run build:native');
+    expect(error?.message).toContain('npx higgs-audio setup');
   });
 
   it('HIGGS_AUDIO_ADDON overrides the search path', () => {

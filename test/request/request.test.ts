@@ -43,7 +43,7 @@ const NUMERIC: [string, number, number, boolean][] = [
   ['ras_win_max_num_repeat', 1, 64, true],
   ['chunk_max_word_num', 1, 1000, true],
   ['chunk_max_num_turns', 1, 50, true],
-  ['generation_chunk_buffer_size', 1, 100, true],
+  ['generation_chunk_buffer_size', 1, 16, true],
 ];
 
 describe('numeric bounds', () => {
@@ -79,7 +79,7 @@ describe('numeric bounds', () => {
     expect([req.temperature, req.ras_win_len, req.top_k]).toEqual([0, 0, 0]);
   });
 
-  it('takes null generation_chunk_buffer_size as "keep all"', () => {
+  it('takes null generation_chunk_buffer_size (as many earlier chunks as the maximum)', () => {
     expect(ok({ generation_chunk_buffer_size: null }).generation_chunk_buffer_size).toBeNull();
   });
 });

@@ -3,7 +3,7 @@
 // prompts and memory for a transcript of thousands of characters.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NativeEngine } from '../../lib/native/loader.js';
-import { REQUEST_WORK_LIMITS, SOUND_EVENT_CAP_FRAMES, autoChunkSeconds, frameCapForText, synthesizeCodes } from '../../lib/speech/synthesis.js';
+import { MAX_CONTEXT_CHUNKS, REQUEST_WORK_LIMITS, SOUND_EVENT_CAP_FRAMES, autoChunkSeconds, frameCapForText, synthesizeCodes } from '../../lib/speech/synthesis.js';
 import { normalizeTranscript } from '../../lib/text/normalize.js';
 import { estimateSpeech, speakingSeconds } from '../../lib/text/speaking-time.js';
 import { loadTokenizer, type HiggsTokenizer } from '../../lib/text/tokenizer.js';
@@ -140,6 +140,26 @@ describe('synthesizeCodes', () => {
     // With two chunks of context the prompt stops growing (text lengths differ a little).
     expect(Math.max(...prompts) - Math.min(...prompts)).toBeLessThan(80);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 1024 * 1024);
+  });
+
+  it('by default keeps at most MAX_CONTEXT_CHUNKS earlier chunks, so each chunk prefills a bounded prompt', async () => {
+    // The shape of the issue's request ("x" * 10000 with max_new_tokens 10), shorter: many small
+    // chunks, where carrying every earlier chunk made the request's cost grow with the square.
+    const transcript = Array.from({ length: 3 * MAX_CONTEXT_CHUNKS }, (_, i) => `Part ${i + 1} is here.`).join(' ');
+    const result = await synthesizeCodes(engine, tokenizer, { transcript, chunkMethod: 'word', chunkMaxWordNum: 4, maxNewTokens: 10, seed: 2 });
+    const n = result.chunks.length;
+    expect(n).toBeGreaterThan(2 * MAX_CONTEXT_CHUNKS);
+    expect(result.chunks.map((c) => c.historyChunks)).toEqual(result.chunks.map((_, i) => Math.min(i, MAX_CONTEXT_CHUNKS)));
+    // Once the window is full, a chunk's prompt is as long as the one that filled it (chunk
+    // texts and frame counts differ a little), however many chunks came before.
+    const full = result.chunks[MAX_CONTEXT_CHUNKS]!.promptPositions;
+    for (const chunk of result.chunks.slice(MAX_CONTEXT_CHUNKS)) expect(Math.abs(chunk.promptPositions - full)).toBeLessThan(0.2 * full);
+    const total = result.chunks.reduce((sum, c) => sum + c.promptPositions, 0);
+    expect(total).toBeLessThan(1.2 * n * full);
+  });
+
+  it('refuses a buffer size beyond the bound from the library too', async () => {
+    await expect(synthesizeCodes(engine, tokenizer, { transcript: 'Hi.', generationChunkBufferSize: MAX_CONTEXT_CHUNKS + 1, seed: 1 })).rejects.toMatchObject({ code: 'E_INPUT' });
   });
 
   it('by default cuts a transcript that would not fit maxNewTokens into chunks that do, keeping earlier ones as context', async () => {

@@ -33,13 +33,17 @@ export function sendJsonParts(res: ServerResponse, status: number, parts: readon
 
 /**
  * Writes with backpressure; false once the client is gone. The wait takes its listeners off
- * again whichever event ends it: a long stream must not leave one behind per wait.
+ * again whichever event ends it: a long stream must not leave one behind per wait. With
+ * `stallMs`, a client that takes nothing for that long is cut off (the connection is destroyed,
+ * false): a stream nobody reads must not hold its generation's slot.
  */
-export async function writeWithBackpressure(res: ServerResponse, bytes: Buffer | string): Promise<boolean> {
+export async function writeWithBackpressure(res: ServerResponse, bytes: Buffer | string, stallMs?: number): Promise<boolean> {
   if (res.destroyed) return false;
   if (!res.write(bytes)) {
     await new Promise<void>((resolve) => {
+      const timer = stallMs === undefined ? undefined : setTimeout(() => res.destroy(), stallMs);
       const done = (): void => {
+        clearTimeout(timer);
         res.off('drain', done);
         res.off('close', done);
         resolve();
@@ -49,6 +53,15 @@ export async function writeWithBackpressure(res: ServerResponse, bytes: Buffer |
     });
   }
   return !res.destroyed;
+}
+
+/** A path segment, percent-decoded; malformed percent-encoding is the client's error (400), never a 500. */
+export function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch (error) {
+    throw new HttpError(400, `path: ${(error as Error).message} (malformed percent-encoding in ${JSON.stringify(segment)})`);
+  }
 }
 
 // RunPod's own worker posts JSON as x-www-form-urlencoded and the deployment guide's curl

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { failureText } from '../job-result.js';
+import { CONNECTION_LIMITS } from './limits.js';
 
 export type JobStatus = 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 export type JobRoute = 'run' | 'runsync';
@@ -64,7 +65,10 @@ export interface JobTableOptions {
   runsyncTtlMs?: number;
   /** Total bytes of finished outputs kept; beyond it the oldest finished jobs are forgotten. */
   maxOutputBytes?: number;
-  /** A streamed job with no /stream poll for this long is cancelled. */
+  /**
+   * A streamed job with no /stream poll for this long, and no client waiting for it, is
+   * cancelled (default: serve's sendTimeoutMs, HIGGS_SEND_TIMEOUT_MS).
+   */
   streamIdleMs?: number;
 }
 
@@ -72,13 +76,14 @@ export const JOB_TABLE_LIMITS = {
   runTtlMs: 30 * 60_000,
   runsyncTtlMs: 60_000,
   maxOutputBytes: 256 * 1024 * 1024,
-  streamIdleMs: 60_000,
+  streamIdleMs: CONNECTION_LIMITS.sendTimeoutMs,
 } as const;
 
 export class JobTable {
   private readonly jobs = new Map<string, Job>();
   private readonly limits: Required<JobTableOptions>;
-  private readonly counters = { completed: 0, failed: 0, retried: 0, forgotten: 0 };
+  /** cancelled: by /cancel, /purge-queue, a client that hung up or a stream nobody polled; rejected: refused with 429 before a job was made. */
+  private readonly counters = { completed: 0, failed: 0, cancelled: 0, rejected: 0, retried: 0, forgotten: 0 };
   private readonly sweeper: NodeJS.Timeout;
   /** Bytes of the outputs of finished jobs still in the table. */
   private outputBytes = 0;
@@ -160,9 +165,15 @@ export class JobTable {
     if (isTerminal(job.status)) return false;
     job.input = undefined;
     if (reason !== undefined) job.error = reason;
+    this.counters.cancelled += 1;
     this.finish(job, 'CANCELLED');
     job.controller.abort();
     return true;
+  }
+
+  /** Counts a job refused before it was made (429 E_BUSY: the queue is full). */
+  noteRejected(): void {
+    this.counters.rejected += 1;
   }
 
   /** Removes jobs still waiting for a slot (RunPod's /purge-queue). */
@@ -227,8 +238,11 @@ export class JobTable {
     return job.output ? [`${head.slice(0, -1)},"output":`, job.output, '}'] : [head];
   }
 
-  /** The `jobs` part of RunPod's /health (`forgotten`: finished outputs dropped to stay within the size bound). */
-  counts(): { completed: number; failed: number; inProgress: number; inQueue: number; retried: number; forgotten: number } {
+  /**
+   * The `jobs` part of RunPod's /health, with `cancelled` and `rejected` (429) beside RunPod's
+   * counters (`forgotten`: finished outputs dropped to stay within the size bound).
+   */
+  counts(): { completed: number; failed: number; cancelled: number; rejected: number; inProgress: number; inQueue: number; retried: number; forgotten: number } {
     let inProgress = 0;
     let inQueue = 0;
     for (const job of this.jobs.values()) {
@@ -238,13 +252,17 @@ export class JobTable {
     return { ...this.counters, inProgress, inQueue };
   }
 
-  /** Drops finished jobs past their TTL; cancels streamed jobs nobody polls. */
+  /** Drops finished jobs past their TTL; cancels streamed jobs nobody polls or waits for. */
   sweep(now = Date.now()): void {
     for (const job of this.jobs.values()) {
       const ttl = job.route === 'runsync' ? this.limits.runsyncTtlMs : this.limits.runTtlMs;
       if (job.completedAt !== undefined && now - job.completedAt > ttl) this.forget(job);
-      else if (job.stream && job.status === 'IN_PROGRESS' && now - job.lastPollAt > this.limits.streamIdleMs) {
-        this.cancel(job, `cancelled: nobody polled /stream/${job.id} for ${this.limits.streamIdleMs / 1000} s`);
+      else if (job.stream && job.status === 'IN_PROGRESS') {
+        // A client holding a long poll (/runsync, POST /, /status-sync, /stream) is still there.
+        if (job.waiters.size > 0) job.lastPollAt = now;
+        else if (now - job.lastPollAt > this.limits.streamIdleMs) {
+          this.cancel(job, `cancelled: nobody polled /stream/${job.id} for ${this.limits.streamIdleMs / 1000} s`);
+        }
       }
     }
   }

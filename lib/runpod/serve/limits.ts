@@ -2,8 +2,10 @@
  * Connection bounds of the local API server, so that no client holds more than its share:
  * receiving headers and a whole request is timed (Node's requestTimeout limits receiving the
  * request, never the answer, so long polls are unaffected), idle keep-alive connections close,
- * open connections are capped, and an answer the client does not read within sendTimeoutMs
- * closes its connection instead of staying in memory.
+ * open connections are capped, and an answer the client does not take within sendTimeoutMs
+ * closes its connection instead of staying in memory: a whole answer once it is handed off, a
+ * streamed one at each write that waits for the client (its generation is then cancelled and
+ * its slot freed). The same bound cancels a streamed job nobody polls (job-table.ts).
  */
 import type { Server, ServerResponse } from 'node:http';
 
@@ -16,7 +18,11 @@ export interface ConnectionLimits {
   keepAliveTimeoutMs?: number;
   /** Connections open at once (default 256); more are closed as they arrive. */
   maxConnections?: number;
-  /** Handing one answer to a client that does not read it (default 60 s), then its connection closes. */
+  /**
+   * HIGGS_SEND_TIMEOUT_MS: how long an answer waits for a client that does not read it (default
+   * 60 s), then its connection closes: a whole answer from when it is handed off, a stream at each
+   * write (its generation is cancelled), and a streamed job's /stream polls (the job is cancelled).
+   */
   sendTimeoutMs?: number;
 }
 
@@ -27,6 +33,9 @@ export const CONNECTION_LIMITS: Required<ConnectionLimits> = {
   maxConnections: 256,
   sendTimeoutMs: 60_000,
 };
+
+/** HIGGS_SEND_TIMEOUT_MS's bounds: below a second a busy machine's ordinary pauses would cut streams. */
+export const SEND_TIMEOUT_RANGE = { minimum: 1000, maximum: 3_600_000 } as const;
 
 /** The limits with defaults filled in, and the options node:http's createServer takes for them. */
 export function connectionLimits(options: ConnectionLimits): { limits: Required<ConnectionLimits>; serverOptions: object } {

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { streamOutcome, type OpenAiSpeech, type SpeechOutcome, type SpeechStream } from '../../openai/speech-service.js';
-import { HttpError, mediaType, readForm, readJsonObject, sendJson, writeWithBackpressure } from './http.js';
+import { HttpError, decodePathSegment, mediaType, readForm, readJsonObject, sendJson, writeWithBackpressure } from './http.js';
 import { openAiError } from './openai-errors.js';
 
 const SPEECH_EXAMPLE = '{"model": "tts-1", "input": "Hello.", "voice": "NAME"}';
@@ -29,13 +29,19 @@ function outcomeHeaders(outcome: Partial<SpeechOutcome>): Record<string, string>
 /** Trailers of a raw stream: how it ended is known only after its last byte. */
 const STREAM_TRAILERS = 'x-higgs-truncated, x-higgs-stop-reasons';
 
-/** Whether an If-None-Match header names `hash` (or is "*"). */
-function matchesEtag(header: string | undefined, hash: string): boolean {
-  if (!header) return false;
-  return header.split(',').some((tag) => {
-    const value = tag.trim().replace(/^W\//, '');
-    return value === '*' || value === `"${hash}"`;
-  });
+/**
+ * The entity tags of an If-None-Match header, unquoted (weak or strong alike: result hashes, or
+ * "*"), for RequestOptions.ifNoneMatch; undefined without the header. Whether one names the
+ * request's hash is decided under admission, where the hash is made (a "*" matches only a result
+ * in the result cache).
+ */
+function entityTags(header: string | undefined): string[] | undefined {
+  if (header === undefined) return undefined;
+  return header
+    .split(',')
+    .map((tag) => tag.trim().replace(/^W\//, ''))
+    .map((tag) => (tag === '*' ? tag : /^"([^"]*)"$/.exec(tag)?.[1]))
+    .filter((tag): tag is string => tag !== undefined && tag !== '');
 }
 
 /** Multipart fields of the speech body that are numbers or booleans in JSON. */
@@ -87,14 +93,21 @@ function hangUpSignal(res: ServerResponse): AbortSignal {
  * Streams `stream` as chunked audio or as server-sent events. The first chunk is awaited before
  * the status line, so a request that fails before any audio (an unknown voice, a full queue)
  * still gets its error status; after that an error ends an SSE stream with an error event and
- * cuts a raw one short (its chunked encoding never completes, which clients report).
+ * cuts a raw one short (its chunked encoding never completes, which clients report). A write the
+ * client does not take within `stallMs` closes the connection; leaving the loop then cancels the
+ * generation and frees its slot.
  */
-async function sendStream(res: ServerResponse, stream: SpeechStream): Promise<void> {
+async function sendStream(res: ServerResponse, stream: SpeechStream, stallMs: number): Promise<void> {
   const chunks = stream.chunks[Symbol.asyncIterator]();
   let next = await chunks.next();
   const sse = stream.delivery === 'sse';
   const start = stream.started();
   const identity = start ? outcomeHeaders({ seed: start.seed, result_hash: start.resultHash }) : {};
+  if (next.done && start?.notModified) {
+    res.writeHead(304, identity); // If-None-Match named this stream's hash: nothing was generated
+    res.end();
+    return;
+  }
   res.writeHead(
     200,
     sse
@@ -106,13 +119,13 @@ async function sendStream(res: ServerResponse, stream: SpeechStream): Promise<vo
   try {
     while (!next.done) {
       const bytes = next.value;
-      const sent = sse ? await writeWithBackpressure(res, event({ type: 'speech.audio.delta', audio: bytes.toString('base64') })) : await writeWithBackpressure(res, bytes);
+      const sent = await writeWithBackpressure(res, sse ? event({ type: 'speech.audio.delta', audio: bytes.toString('base64') }) : bytes, stallMs);
       if (!sent) return;
       next = await chunks.next();
     }
     const done = stream.done();
     const outcome = done ? streamOutcome(done) : undefined;
-    if (sse) await writeWithBackpressure(res, event({ type: 'speech.audio.done', ...outcome, usage: outcome?.usage ?? null }));
+    if (sse) await writeWithBackpressure(res, event({ type: 'speech.audio.done', ...outcome, usage: outcome?.usage ?? null }), stallMs);
     else if (outcome) {
       const { 'x-higgs-truncated': truncated, 'x-higgs-stop-reasons': reasons } = outcomeHeaders(outcome);
       res.addTrailers({ 'x-higgs-truncated': truncated!, 'x-higgs-stop-reasons': reasons! });
@@ -120,7 +133,7 @@ async function sendStream(res: ServerResponse, stream: SpeechStream): Promise<vo
     res.end();
   } catch (error) {
     if (sse && !res.destroyed) {
-      await writeWithBackpressure(res, event({ type: 'error', error: openAiError(error).body.error }));
+      await writeWithBackpressure(res, event({ type: 'error', error: openAiError(error).body.error }), stallMs);
       res.end();
     } else {
       res.destroy(error as Error);
@@ -130,7 +143,8 @@ async function sendStream(res: ServerResponse, stream: SpeechStream): Promise<vo
   }
 }
 
-export function createOpenAiRoutes(speech: OpenAiSpeech, bodyLimitBytes: number) {
+/** `sendTimeoutMs`: how long a stream's write waits for a client that does not read (limits.ts). */
+export function createOpenAiRoutes(speech: OpenAiSpeech, bodyLimitBytes: number, sendTimeoutMs: number) {
   const routes: Record<string, Partial<Record<string, OpenAiRoute>>> = {
     'v1/models': { GET: (_req, res) => sendJson(res, 200, speech.models()) },
     'v1/audio/voices': {
@@ -152,19 +166,17 @@ export function createOpenAiRoutes(speech: OpenAiSpeech, bodyLimitBytes: number)
         const body =
           mediaType(req) === 'multipart/form-data' ? await formBody(await readForm(req, bodyLimitBytes)) : await readJsonObject(req, bodyLimitBytes, SPEECH_EXAMPLE);
         const signal = hangUpSignal(res);
-        // A client that has this result already (same request, seed, model and engine) gets a 304.
-        const ifNoneMatch = req.headers['if-none-match'];
-        if (ifNoneMatch) {
-          const hash = await speech.resultHash(body, { signal });
-          if (hash !== null && matchesEtag(ifNoneMatch, hash)) {
-            res.writeHead(304, outcomeHeaders({ result_hash: hash }));
-            res.end();
-            return;
-          }
-        }
-        if (speech.delivery(body) !== 'file') return sendStream(res, speech.stream(body, { signal }));
-        const out = await speech.file(body, { signal });
+        // A client that has this result already (same request, seed, model and engine) gets a 304,
+        // decided under admission: the hash is made as the request runs (its voice encoded once).
+        const ifNoneMatch = entityTags(req.headers['if-none-match']);
+        if (speech.delivery(body) !== 'file') return sendStream(res, speech.stream(body, { signal, ifNoneMatch }), sendTimeoutMs);
+        const out = await speech.file(body, { signal, ifNoneMatch });
         if (res.destroyed) return;
+        if (out.notModified) {
+          res.writeHead(304, outcomeHeaders({ seed: out.result.seed, result_hash: out.result.result_hash }));
+          res.end();
+          return;
+        }
         res.writeHead(200, { 'content-type': out.contentType, 'content-length': out.audio.length, ...outcomeHeaders(out.result) });
         res.end(out.audio);
       },
@@ -182,7 +194,7 @@ export function createOpenAiRoutes(speech: OpenAiSpeech, bodyLimitBytes: number)
       const route = Object.hasOwn(methods, method) ? methods[method] : undefined;
       if (!route) throw new HttpError(405, `${req.method} is not allowed on /${path} (use ${Object.keys(methods).join(' or ')})`, { allow: Object.keys(methods).join(', ') });
       authorize();
-      await route(req, res, voice ? decodeURIComponent(voice[1]!) : undefined);
+      await route(req, res, voice ? decodePathSegment(voice[1]!) : undefined);
     } catch (error) {
       const answer = openAiError(error);
       if (!res.headersSent && !res.destroyed) sendJson(res, answer.status, answer.body, answer.headers);

@@ -4,8 +4,10 @@
  * runpod-sdk calls (docs/runpod-protocol.md#local-serve-mode and #routes). Unlike the Python
  * development server, /run really runs the job in the background, and /status and /stream answer
  * GET as in production (POST too).
- * Bounded (serve-limits.ts, jobs.ts): connections and their timeouts, the queue (429 E_BUSY
- * beyond it), the job table; a client that hangs up on / or /runsync cancels its job.
+ * Bounded (limits.ts, job-table.ts): connections and their timeouts, the queue (429 E_BUSY
+ * beyond it), the job table; a client that hangs up on / or /runsync cancels its job, and one
+ * that takes nothing of its answer or stream for sendTimeoutMs is cut off (its stream's
+ * generation cancelled), as is a streamed job nobody polls for as long.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +16,7 @@ import type { Logger } from '../../common/log.js';
 import type { TtsHandler } from '../handler.js';
 import { JobTable, isTerminal, type Job, type JobRoute, type JobTableOptions } from './job-table.js';
 import { AUTH_FAILURES_PER_MINUTE, RateLimiter, authenticate, hasKey } from './auth.js';
-import { HttpError, readJobRequest, sendJson, sendJsonParts, waitParam } from './http.js';
+import { HttpError, decodePathSegment, readJobRequest, sendJson, sendJsonParts, waitParam } from './http.js';
 import { applyConnectionLimits, boundSend, connectionLimits, type ConnectionLimits } from './limits.js';
 import { JobRunner } from './runner.js';
 import { createOpenAiRoutes } from './openai-routes.js';
@@ -64,15 +66,17 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
   const { host = '127.0.0.1', port = 8080, apiKey, rateLimitPerMinute, bodyLimitBytes = 25 * 1024 * 1024, concurrency = 1, logger } = options;
   const maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
   const { limits, serverOptions } = connectionLimits(options);
-  const table = new JobTable(options);
+  // One bound for every answer nobody takes (limits.ts): a streamed job nobody polls too.
+  const table = new JobTable({ ...options, streamIdleMs: options.streamIdleMs ?? limits.sendTimeoutMs });
   const runner = new JobRunner(handler, table, concurrency, logger);
   const limiter = rateLimitPerMinute ? new RateLimiter(rateLimitPerMinute) : null;
   const authFailures = new RateLimiter(AUTH_FAILURES_PER_MINUTE);
-  const openAi = createOpenAiRoutes(handler.speech, bodyLimitBytes);
+  const openAi = createOpenAiRoutes(handler.speech, bodyLimitBytes, limits.sendTimeoutMs);
 
   const submit = async (req: IncomingMessage, route: JobRoute): Promise<Job> => {
     // Refused before the body is read: a full queue costs the client nothing but the answer.
     if (runner.busy >= concurrency && table.queued >= maxQueue) {
+      table.noteRejected();
       throw new HttpError(429, `E_BUSY: ${maxQueue} jobs are already waiting (HIGGS_MAX_QUEUE); retry later`, { 'retry-after': '5' }, 'E_BUSY');
     }
     const { input, s3Config } = await readJobRequest(req, bodyLimitBytes);
@@ -212,12 +216,10 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
         const who = authenticate(req, apiKey, authFailures);
         limiter?.take(who);
       }
-      await route({ req, res, url, id: second === undefined ? undefined : decodeURIComponent(second) });
+      await route({ req, res, url, id: second === undefined ? undefined : decodePathSegment(second) });
     } catch (error) {
       if (error instanceof HttpError) {
         sendJson(res, error.status, error.code ? { error: error.message, code: error.code } : { error: error.message }, error.headers);
-      } else if (error instanceof URIError) {
-        sendJson(res, 400, { error: `path: ${error.message}` });
       } else {
         logger?.error({ event: 'serve.error' }, (error as Error).message);
         sendJson(res, 500, { error: `internal: ${(error as Error).message}` });

@@ -241,10 +241,21 @@ describe('OpenAI-compatible API through serve', () => {
     const voice = await failure({ voice: 'alloy' });
     expect(voice).toMatchObject({ status: 400, param: 'voice', code: 'E_INPUT', type: 'invalid_request_error' });
     expect(voice.message).toContain('alloy');
+    // A name no preset can have is refused by the rule of ref_audio, which the voice becomes: the
+    // answer still names the field the client sent.
+    const badName = await failure({ voice: '../etc/passwd' });
+    expect(badName).toMatchObject({ status: 400, param: 'voice', code: 'E_INPUT' });
+    expect(badName.message).toContain('must be a preset name');
     const format = await failure({ response_format: 'aac' as 'mp3' });
     expect(format).toMatchObject({ status: 400, param: 'response_format' });
     expect(format.message).toContain('mp3, opus, flac, wav, pcm');
     expect(await failure({ input: 'x'.repeat(10_001) })).toMatchObject({ status: 400, param: 'input' });
+    // Nothing to say is refused as special tokens alone are, not spoken as seconds of noise.
+    for (const input of ['\u0000\u0001\u0002', ' \t ', '?!...', '[SPEAKER0]']) {
+      const nothing = await failure({ input, seed: 1 });
+      expect(nothing, JSON.stringify(input)).toMatchObject({ status: 400, param: 'input', code: 'E_INPUT' });
+      expect(nothing.message).toMatch(/nothing to say|must not be empty/);
+    }
     expect(await failure({ speed: 5 })).toMatchObject({ status: 400, param: 'speed' });
     expect(await failure({ response_format: 'mp3', stream_format: 'audio' })).toMatchObject({ status: 400, param: 'response_format' });
     const wrongKey = new OpenAI({ apiKey: 'wrong', baseURL: `${server.url}/v1`, maxRetries: 0 });
