@@ -67,9 +67,10 @@ describe('memory after large decode-only requests', () => {
     }
     const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
     console.log(`RSS MB: before ${mb(before)}, after each large request ${after.map(mb).join(', ')}`);
-    // Measured here: +93 MB with the memory handed back (releaseMemory), +420 to +550 MB without
+    // Measured here: +89 to +239 MB with the memory handed back (releaseMemory; what the JS side
+    // frees at the next GC stays in glibc's arenas), +420 to +556 MB without
     // (glibc keeps the codec's and the stretcher's freed buffers in its arenas).
-    for (const level of after) expect(level - before).toBeLessThan(200 * 2 ** 20);
+    for (const level of after) expect(level - before).toBeLessThan(320 * 2 ** 20);
   });
 
   it('stays within one request of the level after the first', async () => {
