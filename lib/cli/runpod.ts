@@ -23,7 +23,7 @@ import { runWorker } from '../runpod/worker/worker.js';
 import { runFitnessChecks, type FitnessReport } from '../runpod/worker/fitness.js';
 import { probeNvidiaSmi } from '../runpod/worker/fitness-gpu.js';
 import { loadNative } from '../native/loader.js';
-import { SEND_TIMEOUT_RANGE } from '../runpod/serve/limits.js';
+import { SEND_TIMEOUT_RANGE } from '../server/limits.js';
 
 export async function runRunpodCommand(command: 'serve' | 'worker', args: readonly string[], io: CliIO): Promise<number> {
   try {
@@ -52,7 +52,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
   const stop = stopSignal(io);
   try {
     await handler.ready(); // a broken model fails the command now, not the first request
-    const { startServer } = await import('../runpod/serve/server.js');
+    const { startServer } = await import('../server/server.js');
     const server = await startServer(handler, {
       host: values.host ?? '127.0.0.1',
       port,
@@ -172,7 +172,7 @@ function parseRateLimit(text: string | undefined): number | undefined {
   return perMinute;
 }
 
-/** HIGGS_SEND_TIMEOUT_MS: unset, the default of lib/runpod/serve/limits.ts. */
+/** HIGGS_SEND_TIMEOUT_MS: unset, the default of lib/server/limits.ts. */
 function parseSendTimeout(text: string | undefined): number | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   const ms = Number(text);

@@ -1,5 +1,5 @@
 /** The CLI's help texts: one overview and one page per command. */
-import { CONNECTION_LIMITS } from '../runpod/serve/limits.js';
+import { CONNECTION_LIMITS } from '../server/limits.js';
 
 export const COMMANDS = ['speak', 'voices', 'pull', 'setup', 'serve', 'worker', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../../dist/lib/common/log.js';
 import { loadConfig } from '../../dist/lib/config/load-config.js';
 import { createTtsHandler } from '../../dist/lib/runpod/handler.js';
-import { startServer } from '../../dist/lib/runpod/serve/server.js';
+import { startServer } from '../../dist/lib/server/server.js';
 import { HiggsAudio } from '../../dist/lib/service/higgs-audio.js';
 
 const { values } = parseArgs({

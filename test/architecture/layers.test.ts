@@ -18,7 +18,7 @@ const LAYERS: readonly string[][] = [
   ['service', 's3'],
   ['openai'],
   ['runpod'],
-  ['runpod/worker', 'runpod/serve'],
+  ['runpod/worker', 'server'],
   ['cli'],
   ['.'], // lib/index.ts and lib/internals.ts, the package's entries
 ];

@@ -12,7 +12,7 @@ import { HiggsAudio } from '../../lib/service/higgs-audio.js';
 import { createLogger } from '../../lib/common/log.js';
 import { createTtsHandler, type TtsHandler } from '../../lib/runpod/handler.js';
 import { runOneShot } from '../../lib/runpod/oneshot.js';
-import { startServer } from '../../lib/runpod/serve/server.js';
+import { startServer } from '../../lib/server/server.js';
 import { runWorker, type RunningWorker } from '../../lib/runpod/worker/worker.js';
 import { createS3Delivery } from '../../lib/s3/client.js';
 import { tinyHfDir } from '../setup/fixture-paths.js';

@@ -6,7 +6,7 @@
  * cancelling its generation. Errors leave in OpenAI's shape (openai-errors.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { streamOutcome, type OpenAiSpeech, type SpeechOutcome, type SpeechStream } from '../../openai/speech-service.js';
+import { streamOutcome, type OpenAiSpeech, type SpeechOutcome, type SpeechStream } from '../openai/speech-service.js';
 import { HttpError, decodePathSegment, mediaType, readForm, readJsonObject, sendJson, writeWithBackpressure } from './http.js';
 import { openAiError } from './openai-errors.js';
 

@@ -4,13 +4,13 @@
 // fields, and a retried RunPod job (same id, no seed) returns the same bytes.
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../lib/config/load-config.js';
-import { createLogger } from '../../../lib/common/log.js';
-import { HiggsAudio } from '../../../lib/service/higgs-audio.js';
-import { createTtsHandler, type TtsHandler } from '../../../lib/runpod/handler.js';
-import { startServer, type RunningServer } from '../../../lib/runpod/serve/server.js';
-import { tinyHfDir } from '../../setup/fixture-paths.js';
-import { goldensDir } from '../../support/goldens.js';
+import { loadConfig } from '../../lib/config/load-config.js';
+import { createLogger } from '../../lib/common/log.js';
+import { HiggsAudio } from '../../lib/service/higgs-audio.js';
+import { createTtsHandler, type TtsHandler } from '../../lib/runpod/handler.js';
+import { startServer, type RunningServer } from '../../lib/server/server.js';
+import { tinyHfDir } from '../setup/fixture-paths.js';
+import { goldensDir } from '../support/goldens.js';
 import { join } from 'node:path';
 
 let tts: HiggsAudio;

@@ -8,14 +8,14 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../lib/config/load-config.js';
-import { createLogger } from '../../../lib/common/log.js';
-import { HiggsAudio } from '../../../lib/service/higgs-audio.js';
-import { createTtsHandler, type TtsHandler } from '../../../lib/runpod/handler.js';
-import { startServer, type RunningServer } from '../../../lib/runpod/serve/server.js';
-import { toPresetWav } from '../../../lib/audio/codec.js';
-import { tinyHfDir } from '../../setup/fixture-paths.js';
-import { goldensDir } from '../../support/goldens.js';
+import { loadConfig } from '../../lib/config/load-config.js';
+import { createLogger } from '../../lib/common/log.js';
+import { HiggsAudio } from '../../lib/service/higgs-audio.js';
+import { createTtsHandler, type TtsHandler } from '../../lib/runpod/handler.js';
+import { startServer, type RunningServer } from '../../lib/server/server.js';
+import { toPresetWav } from '../../lib/audio/codec.js';
+import { tinyHfDir } from '../setup/fixture-paths.js';
+import { goldensDir } from '../support/goldens.js';
 
 const work = mkdtempSync(join(tmpdir(), 'higgs-voice-races-'));
 const voicesDir = join(work, 'voices');

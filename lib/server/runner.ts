@@ -2,8 +2,8 @@
  * Runs the local server's jobs through the TTS handler, a fixed number at a time: jobs beyond
  * that wait IN_QUEUE (as on the platform) instead of hitting the engine's E_BUSY admission limit.
  */
-import type { Logger } from '../../common/log.js';
-import type { TtsHandler } from '../handler.js';
+import type { Logger } from '../common/log.js';
+import type { TtsHandler } from '../runpod/handler.js';
 import { isTerminal, type Job, type JobTable } from './job-table.js';
 
 export class JobRunner {

@@ -8,13 +8,13 @@
 // segment is a 400, never a 500. HIGGS_SEND_TIMEOUT_MS is the one setting of that bound.
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { HiggsAudio } from '../../../lib/service/higgs-audio.js';
-import { createTtsHandler, type TtsHandler } from '../../../lib/runpod/handler.js';
-import { startServer, type RunningServer, type ServeOptions } from '../../../lib/runpod/serve/server.js';
-import { openTinyService } from '../../support/tiny-service.js';
-import { runRunpodCommand } from '../../../lib/cli/runpod.js';
-import { CONNECTION_LIMITS, SEND_TIMEOUT_RANGE } from '../../../lib/runpod/serve/limits.js';
-import { JOB_TABLE_LIMITS } from '../../../lib/runpod/serve/job-table.js';
+import type { HiggsAudio } from '../../lib/service/higgs-audio.js';
+import { createTtsHandler, type TtsHandler } from '../../lib/runpod/handler.js';
+import { startServer, type RunningServer, type ServeOptions } from '../../lib/server/server.js';
+import { openTinyService } from '../support/tiny-service.js';
+import { runRunpodCommand } from '../../lib/cli/runpod.js';
+import { CONNECTION_LIMITS, SEND_TIMEOUT_RANGE } from '../../lib/server/limits.js';
+import { JOB_TABLE_LIMITS } from '../../lib/server/job-table.js';
 
 const opened: HiggsAudio[] = [];
 let tts: HiggsAudio;

@@ -4,9 +4,9 @@
  * a body too large, 403 a read-only voices directory, 429 with Retry-After (E_BUSY and the rate
  * limit), 503 while the model loads, 500 with no stack. `code` is this library's stable code (E_INPUT, E_BUSY, ...).
  */
-import { HiggsError, errorCode } from '../../common/errors.js';
+import { HiggsError, errorCode } from '../common/errors.js';
 import { HttpError } from './http.js';
-import { VoicesReadOnlyError } from '../../voices/presets.js';
+import { VoicesReadOnlyError } from '../voices/presets.js';
 
 export interface OpenAiErrorAnswer {
   status: number;

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTtsHandler, type TtsHandler } from '../../../lib/runpod/handler.js';
-import { startServer, type RunningServer } from '../../../lib/runpod/serve/server.js';
-import type { HiggsAudio } from '../../../lib/service/higgs-audio.js';
-import { openTinyService } from '../../support/tiny-service.js';
+import { createTtsHandler, type TtsHandler } from '../../lib/runpod/handler.js';
+import { startServer, type RunningServer } from '../../lib/server/server.js';
+import type { HiggsAudio } from '../../lib/service/higgs-audio.js';
+import { openTinyService } from '../support/tiny-service.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createServer, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeWithBackpressure } from '../../../lib/runpod/serve/http.js';
+import { writeWithBackpressure } from '../../lib/server/http.js';
 
 const CHUNK = 256 * 1024;
 const CHUNKS = 40; // ~10 MB: far past the socket buffers, so most writes wait for a drain

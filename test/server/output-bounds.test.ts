@@ -5,13 +5,13 @@
 // Opus at a rate Opus cannot state (22050, 44100) is a 400 listing the rates it can, instead of a
 // file silently at 48 kHz; the rates it lists come back as asked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codecFingerprint } from '../../../lib/audio/codec-id.js';
-import { loadNative } from '../../../lib/native/loader.js';
-import { OUTPUT_LIMITS } from '../../../lib/request/defaults.js';
-import { createTtsHandler, type TtsHandler } from '../../../lib/runpod/handler.js';
-import { startServer, type RunningServer } from '../../../lib/runpod/serve/server.js';
-import type { HiggsAudio } from '../../../lib/service/higgs-audio.js';
-import { openTinyService, tinyCodecDir } from '../../support/tiny-service.js';
+import { codecFingerprint } from '../../lib/audio/codec-id.js';
+import { loadNative } from '../../lib/native/loader.js';
+import { OUTPUT_LIMITS } from '../../lib/request/defaults.js';
+import { createTtsHandler, type TtsHandler } from '../../lib/runpod/handler.js';
+import { startServer, type RunningServer } from '../../lib/server/server.js';
+import type { HiggsAudio } from '../../lib/service/higgs-audio.js';
+import { openTinyService, tinyCodecDir } from '../support/tiny-service.js';
 
 const opened: HiggsAudio[] = [];
 let tts: HiggsAudio;

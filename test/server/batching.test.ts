@@ -6,13 +6,13 @@
 import { join } from 'node:path';
 import runpodSdk from 'runpod-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../lib/config/load-config.js';
-import { createLogger } from '../../../lib/common/log.js';
-import { HiggsAudio } from '../../../lib/service/higgs-audio.js';
-import { createTtsHandler, type TtsHandler } from '../../../lib/runpod/handler.js';
-import { startServer, type RunningServer } from '../../../lib/runpod/serve/server.js';
-import { tinyHfDir } from '../../setup/fixture-paths.js';
-import { goldensDir } from '../../support/goldens.js';
+import { loadConfig } from '../../lib/config/load-config.js';
+import { createLogger } from '../../lib/common/log.js';
+import { HiggsAudio } from '../../lib/service/higgs-audio.js';
+import { createTtsHandler, type TtsHandler } from '../../lib/runpod/handler.js';
+import { startServer, type RunningServer } from '../../lib/server/server.js';
+import { tinyHfDir } from '../setup/fixture-paths.js';
+import { goldensDir } from '../support/goldens.js';
 
 /** The most slots seen busy while `work` runs. */
 async function peakBusy<T>(tts: HiggsAudio, work: Promise<T>): Promise<{ result: T; peak: number }> {

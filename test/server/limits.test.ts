@@ -8,15 +8,15 @@ import { createServer as createHttpServer, request as httpRequest } from 'node:h
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HiggsAudio } from '../../../lib/service/higgs-audio.js';
-import { createLogger } from '../../../lib/common/log.js';
-import { createTtsHandler, type TtsHandler } from '../../../lib/runpod/handler.js';
-import { JobTable } from '../../../lib/runpod/serve/job-table.js';
-import { AUTH_FAILURES_PER_MINUTE, clientKey } from '../../../lib/runpod/serve/auth.js';
-import { boundSend } from '../../../lib/runpod/serve/limits.js';
-import { startServer, type RunningServer, type ServeOptions } from '../../../lib/runpod/serve/server.js';
-import { tinyHfDir } from '../../setup/fixture-paths.js';
-import { goldensDir } from '../../support/goldens.js';
+import { HiggsAudio } from '../../lib/service/higgs-audio.js';
+import { createLogger } from '../../lib/common/log.js';
+import { createTtsHandler, type TtsHandler } from '../../lib/runpod/handler.js';
+import { JobTable } from '../../lib/server/job-table.js';
+import { AUTH_FAILURES_PER_MINUTE, clientKey } from '../../lib/server/auth.js';
+import { boundSend } from '../../lib/server/limits.js';
+import { startServer, type RunningServer, type ServeOptions } from '../../lib/server/server.js';
+import { tinyHfDir } from '../setup/fixture-paths.js';
+import { goldensDir } from '../support/goldens.js';
 
 let handler: TtsHandler;
 const servers: RunningServer[] = [];

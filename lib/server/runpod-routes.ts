@@ -1,49 +1,38 @@
 /**
- * The local API server (`higgs-audio serve`): RunPod's development routes, the `POST /` of
- * RunPod's deployment guide, and the production-shaped `/v2/<endpoint>/...` paths that
- * runpod-sdk calls (docs/runpod-protocol.md#local-serve-mode and #routes). Unlike the Python
+ * RunPod's routes of `serve`: the development routes, the `POST /` of RunPod's deployment guide,
+ * and the production-shaped `/v2/<endpoint>/...` paths that runpod-sdk calls
+ * (docs/runpod-protocol.md#local-serve-mode and #routes), over one job table. Unlike the Python
  * development server, /run really runs the job in the background, and /status and /stream answer
- * GET as in production (POST too).
- * Bounded (limits.ts, job-table.ts): connections and their timeouts, the queue (429 E_BUSY
- * beyond it), the job table; a client that hangs up on / or /runsync cancels its job, and one
- * that takes nothing of its answer or stream for sendTimeoutMs is cut off (its stream's
- * generation cancelled), as is a streamed job nobody polls for as long.
+ * GET as in production (POST too). Bounded (job-table.ts): the queue (429 E_BUSY beyond it) and
+ * the table; a client that hangs up on / or /runsync cancels its job, and a streamed job nobody
+ * polls for streamIdleMs is cancelled.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { DEFAULT_MAX_QUEUE } from '../../config/load-config.js';
-import type { Logger } from '../../common/log.js';
-import type { TtsHandler } from '../handler.js';
-import { JobTable, isTerminal, type Job, type JobRoute, type JobTableOptions } from './job-table.js';
-import { AUTH_FAILURES_PER_MINUTE, RateLimiter, authenticate, hasKey } from './auth.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../common/log.js';
+import type { TtsHandler } from '../runpod/handler.js';
+import { hasKey } from './auth.js';
 import { HttpError, decodePathSegment, readJobRequest, sendJson, sendJsonParts, waitParam } from './http.js';
-import { applyConnectionLimits, boundSend, connectionLimits, type ConnectionLimits } from './limits.js';
+import { JobTable, isTerminal, type Job, type JobRoute, type JobTableOptions } from './job-table.js';
 import { JobRunner } from './runner.js';
-import { createOpenAiRoutes } from './openai-routes.js';
 
-export interface ServeOptions extends JobTableOptions, ConnectionLimits {
-  host?: string;
-  port?: number;
-  /** When set, every route but the bare `GET /health` needs it. */
+export interface RunpodRouteOptions extends JobTableOptions {
+  /** When set, the bare `GET /health` tells only the state to a caller without it. */
   apiKey?: string;
-  /** Per key (or per client address without a key); unlimited when absent. */
-  rateLimitPerMinute?: number;
-  /** Request bodies above this are refused with 413 (RunPod: /run 10 MB, /runsync 20 MB). */
-  bodyLimitBytes?: number;
+  bodyLimitBytes: number;
   /** Jobs run at once; the rest wait IN_QUEUE. */
-  concurrency?: number;
-  /** Jobs waiting IN_QUEUE at most (HIGGS_MAX_QUEUE); beyond, /run and /runsync answer 429 E_BUSY. */
-  maxQueue?: number;
+  concurrency: number;
+  /** Jobs waiting IN_QUEUE at most; beyond, /run and /runsync answer 429 E_BUSY. */
+  maxQueue: number;
   logger?: Logger;
 }
 
-export interface RunningServer {
-  /** e.g. http://127.0.0.1:8080; runpod-sdk's baseUrl is `${url}/v2`. */
-  url: string;
-  port: number;
-  /** Connections open now. */
-  connections(): Promise<number>;
-  /** Cancels unfinished jobs, waits for them to stop, and closes every connection. */
+export interface RunpodRoutes {
+  /**
+   * Answers `path` (the URL path without its /v2/<endpoint> prefix and outer slashes).
+   * `authorize` runs before every route but the bare `GET /health`. Errors are thrown as HttpError.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL, path: string, authorize: () => void): Promise<void>;
+  /** Cancels unfinished jobs and waits for them to stop. */
   close(): Promise<void>;
 }
 
@@ -62,16 +51,10 @@ interface RouteContext {
   id?: string;
 }
 
-export async function startServer(handler: TtsHandler, options: ServeOptions = {}): Promise<RunningServer> {
-  const { host = '127.0.0.1', port = 8080, apiKey, rateLimitPerMinute, bodyLimitBytes = 25 * 1024 * 1024, concurrency = 1, logger } = options;
-  const maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
-  const { limits, serverOptions } = connectionLimits(options);
-  // One bound for every answer nobody takes (limits.ts): a streamed job nobody polls too.
-  const table = new JobTable({ ...options, streamIdleMs: options.streamIdleMs ?? limits.sendTimeoutMs });
-  const runner = new JobRunner(handler, table, concurrency, logger);
-  const limiter = rateLimitPerMinute ? new RateLimiter(rateLimitPerMinute) : null;
-  const authFailures = new RateLimiter(AUTH_FAILURES_PER_MINUTE);
-  const openAi = createOpenAiRoutes(handler.speech, bodyLimitBytes, limits.sendTimeoutMs);
+export function createRunpodRoutes(handler: TtsHandler, options: RunpodRouteOptions): RunpodRoutes {
+  const { apiKey, bodyLimitBytes, concurrency, maxQueue } = options;
+  const table = new JobTable(options);
+  const runner = new JobRunner(handler, table, concurrency, options.logger);
 
   const submit = async (req: IncomingMessage, route: JobRoute): Promise<Job> => {
     // Refused before the body is read: a full queue costs the client nothing but the answer.
@@ -181,25 +164,10 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
     sendJsonParts(res, 200, table.takeParts(job));
   }
 
-  const server = createServer(serverOptions, (req, res) => {
-    void dispatch(req, res).finally(() => boundSend(res, limits.sendTimeoutMs));
-  });
-  applyConnectionLimits(server, limits);
-
-  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    try {
-      const url = new URL(req.url ?? '/', 'http://local');
+  return {
+    async handle(req, res, url, path, authorize) {
       const method = req.method ?? 'GET';
-      // `/v2/<endpoint>/run` and `/run` are the same route: the endpoint id is not checked.
-      const path = url.pathname.replace(/^\/v2\/[^/]+(?=\/)/, '').replace(/^\/+|\/+$/g, '');
       const [first = '', second, ...more] = path.split('/');
-      // OpenAI's paths answer in OpenAI's shape, errors included (openai-routes.ts).
-      if (first === 'v1') {
-        return await openAi(req, res, path, () => {
-          const who = authenticate(req, apiKey, authFailures);
-          limiter?.take(who);
-        });
-      }
       const key = second === undefined ? first : more.length === 0 ? `${first}/:id` : path;
       // Own keys only: "/__proto__" or "/constructor" is no route.
       const methods = Object.hasOwn(routes, key) ? routes[key]! : undefined;
@@ -212,48 +180,12 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
         throw new HttpError(405, `${method} is not allowed on ${url.pathname} (use ${allowed.join(' or ')})`, { allow: allowed.join(', ') });
       }
       // The bare /health stays open for container health checks (it then tells only the state).
-      if (!(key === 'health' && url.pathname === '/health')) {
-        const who = authenticate(req, apiKey, authFailures);
-        limiter?.take(who);
-      }
+      if (!(key === 'health' && url.pathname === '/health')) authorize();
       await route({ req, res, url, id: second === undefined ? undefined : decodePathSegment(second) });
-    } catch (error) {
-      if (error instanceof HttpError) {
-        sendJson(res, error.status, error.code ? { error: error.message, code: error.code } : { error: error.message }, error.headers);
-      } else {
-        logger?.error({ event: 'serve.error' }, (error as Error).message);
-        sendJson(res, 500, { error: `internal: ${(error as Error).message}` });
-      }
-      req.resume(); // whatever body is left is not read: let it drain
-    }
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${shownHost}:${address.port}`;
-  logger?.info({ event: 'serve.listening', url }, `listening on ${url}`);
-
-  let closing: Promise<void> | null = null;
-  return {
-    url,
-    port: address.port,
-    connections: () => new Promise((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count)))),
-    close() {
-      closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        table.close();
-        await runner.drain();
-        server.closeAllConnections();
-        await closed;
-      })();
-      return closing;
+    },
+    async close() {
+      table.close();
+      await runner.drain();
     },
   };
 }

@@ -6,13 +6,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import runpodSdk from 'runpod-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HiggsAudio } from '../../../lib/service/higgs-audio.js';
-import { createLogger } from '../../../lib/common/log.js';
-import { createTtsHandler, type TtsHandler } from '../../../lib/runpod/handler.js';
-import { startServer, type RunningServer } from '../../../lib/runpod/serve/server.js';
-import { repoRoot, tinyHfDir } from '../../setup/fixture-paths.js';
-import { EXPECTED_ABI, loadNative } from '../../../lib/native/loader.js';
-import { goldensDir } from '../../support/goldens.js';
+import { HiggsAudio } from '../../lib/service/higgs-audio.js';
+import { createLogger } from '../../lib/common/log.js';
+import { createTtsHandler, type TtsHandler } from '../../lib/runpod/handler.js';
+import { startServer, type RunningServer } from '../../lib/server/server.js';
+import { repoRoot, tinyHfDir } from '../setup/fixture-paths.js';
+import { EXPECTED_ABI, loadNative } from '../../lib/native/loader.js';
+import { goldensDir } from '../support/goldens.js';
 
 const request = (extra: Record<string, unknown> = {}) => ({ transcript: 'Hello there.', seed: 1, max_new_tokens: 30, ...extra });
 

@@ -6,7 +6,7 @@
  * go first); a streamed job nobody polls is cancelled.
  */
 import { randomUUID } from 'node:crypto';
-import { failureText } from '../job-result.js';
+import { failureText } from '../runpod/job-result.js';
 import { CONNECTION_LIMITS } from './limits.js';
 
 export type JobStatus = 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
