@@ -7,6 +7,7 @@ import type { DecodeOutput, GenerateOutput, HiggsAudio, RequestOptions, StreamDo
 import type { SavedVoice } from '../service/save-voice.js';
 import { isDecodeRequest } from '../request/schema.js';
 import type { ChunkReport } from '../speech/synthesis.js';
+import { chunkSpan } from '../speech/timestamps.js';
 import { HiggsError } from '../common/errors.js';
 import { SPEECH_MODELS, parseSpeechRequest, type SpeechDelivery, type SpeechFormat, type SpeechRequest } from './speech-request.js';
 import { FETCH_DISABLED, checkReferenceUrl, fetchReferenceAudio, type FetchPolicy } from './fetch-reference.js';
@@ -45,6 +46,8 @@ export interface SpeechOutcome {
   truncated: boolean;
   /** Each chunk's stop reason, in order: audio_end, max_frames or context_full. */
   stop_reasons: string[];
+  /** Where each chunk's audio starts and ends in the output, in order (lib/speech/timestamps.ts). */
+  timestamps: Array<{ start_seconds: number; end_seconds: number }>;
   usage: SpeechUsage;
   saved_voice?: SavedVoice;
 }
@@ -58,6 +61,7 @@ export function outcomeOf(out: GenerateOutput | DecodeOutput): SpeechOutcome {
     cached: out.cached,
     truncated: generated?.truncated ?? false,
     stop_reasons: chunks.map((chunk) => chunk.stopReason),
+    timestamps: chunks.map(chunkSpan),
     usage: usageOf(chunks),
     ...(generated?.savedVoice ? { saved_voice: generated.savedVoice } : {}),
   };
@@ -65,7 +69,14 @@ export function outcomeOf(out: GenerateOutput | DecodeOutput): SpeechOutcome {
 
 /** The same of a finished stream. */
 export function streamOutcome(done: StreamDone): Omit<SpeechOutcome, 'cached'> {
-  return { seed: done.seed, result_hash: done.resultHash, truncated: done.truncated, stop_reasons: done.chunks.map((c) => c.stopReason), usage: usageOf(done.chunks) };
+  return {
+    seed: done.seed,
+    result_hash: done.resultHash,
+    truncated: done.truncated,
+    stop_reasons: done.chunks.map((c) => c.stopReason),
+    timestamps: done.chunks.map(chunkSpan),
+    usage: usageOf(done.chunks),
+  };
 }
 
 export interface SpeechFile {

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { DecodeOutput, GenerateOutput, HiggsAudio, StreamDone } from '../service/higgs-audio.js';
 import type { ChunkReport } from '../speech/synthesis.js';
+import { chunkSpan } from '../speech/timestamps.js';
 import { HiggsError } from '../common/errors.js';
 import { splitJobInput } from './job-input.js';
 import { isDecodeRequest, parseRequest } from '../request/schema.js';
@@ -54,8 +55,10 @@ export interface TtsHandler {
 export const BASE64_LIMITS = { run: 9 * 1024 * 1024, runsync: 18 * 1024 * 1024 };
 
 /** Each chunk of a result as the output reports it (its text is not echoed back). */
-function chunkOutputs(chunks: readonly ChunkReport[]): Array<{ characters: number; frames: number; stop_reason: ChunkReport['stopReason'] }> {
-  return chunks.map((chunk) => ({ characters: [...chunk.text].length, frames: chunk.frames, stop_reason: chunk.stopReason }));
+function chunkOutputs(
+  chunks: readonly ChunkReport[],
+): Array<{ characters: number; frames: number; stop_reason: ChunkReport['stopReason']; start_seconds: number; end_seconds: number }> {
+  return chunks.map((chunk) => ({ characters: [...chunk.text].length, frames: chunk.frames, stop_reason: chunk.stopReason, ...chunkSpan(chunk) }));
 }
 
 const present = (value: unknown): boolean => value !== undefined && value !== null;

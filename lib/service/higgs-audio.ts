@@ -18,6 +18,7 @@ import { resolveVoices } from '../request/resolve-voices.js';
 import { encodeSamples, synthesizeSpeech } from '../speech/whole-file.js';
 import { synthesizeCodes, type ChunkReport } from '../speech/synthesis.js';
 import { streamSpeech } from '../speech/stream.js';
+import { atSpeed } from '../speech/timestamps.js';
 import { loadTokenizer, type HiggsTokenizer } from '../text/tokenizer.js';
 import { DEFAULT_MAX_TRANSCRIPT_CHARS, VoiceLibrary } from '../voices/library.js';
 import { addPreset, presetSlot, removePreset } from '../voices/presets.js';
@@ -420,7 +421,7 @@ export class HiggsAudio implements AsyncDisposable {
           { requestId, event: 'stream.done', duration: seconds, chunks: result.chunks.length, truncated: result.truncated, audioSeconds, batch: peakBatch(result.chunks) },
           'streamed',
         );
-        options.onDone?.({ seed: result.seed, durationSeconds: audioSeconds, chunks: result.chunks, truncated: result.truncated, resultHash: plan.hash });
+        options.onDone?.({ seed: result.seed, durationSeconds: audioSeconds, chunks: atSpeed(result.chunks, request.speed), truncated: result.truncated, resultHash: plan.hash });
       }, output);
       // pcm is the same stream without its WAV header (the first chunk).
       let header = request.output_format === 'pcm';

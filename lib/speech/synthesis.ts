@@ -56,6 +56,12 @@ export interface ChunkReport {
   decodeSeconds: number;
   /** The most generations the engine decoded together while this chunk ran (1 = alone). */
   peakBatch: number;
+  /**
+   * Where the chunk's audio starts and ends in the output, in seconds: exact frame boundaries
+   * (lib/speech/timestamps.ts), at the output's speed.
+   */
+  startSeconds: number;
+  endSeconds: number;
 }
 
 export interface SynthesisResult {
@@ -175,6 +181,7 @@ export async function synthesizeCodes(
           'keep fewer earlier chunks as context (generation_chunk_buffer_size) or send the text in parts',
       );
     }
+    const startFrame = codes[0]!.length;
     const result = await generateChunk(engine, prompt, request, { seed, maxFrames, arrival, continues: index + 1 < chunks.length }, codes[0]!.length, hooks, index, chunks.length);
     for (let k = 0; k < K; k += 1) {
       const row = result.codes.subarray(k * result.frames, (k + 1) * result.frames);
@@ -190,6 +197,8 @@ export async function synthesizeCodes(
       prefillSeconds: result.prefillSeconds,
       decodeSeconds: result.decodeSeconds,
       peakBatch: result.peakBatch,
+      startSeconds: startFrame / FRAMES_PER_SECOND,
+      endSeconds: (startFrame + result.frames) / FRAMES_PER_SECOND,
     });
   }
   const truncated = reports.some((report) => report.stopReason !== 'audio_end');

@@ -10,6 +10,7 @@ import { outputLimitProblem } from '../request/defaults.js';
 import { stretchSamples } from '../audio/time-stretch.js';
 import { pcm16 } from '../audio/wav-stream.js';
 import { loadNative, type AudioFormat, type NativeEngine } from '../native/loader.js';
+import { atSpeed } from './timestamps.js';
 import { synthesizeCodes, type SynthesisHooks, type SynthesisRequest, type SynthesisResult } from './synthesis.js';
 import type { HiggsTokenizer } from '../text/tokenizer.js';
 
@@ -58,6 +59,7 @@ export async function synthesizeSpeech(
   const t3 = performance.now();
   return {
     ...generated,
+    chunks: atSpeed(generated.chunks, request.speed ?? 1),
     audio: file.bytes,
     samples,
     format,

@@ -81,12 +81,16 @@ describe('serve: result headers', () => {
     expect(trailers['x-higgs-stop-reasons']).toMatch(/^(audio_end|max_frames|context_full)(,(audio_end|max_frames|context_full))*$/);
   });
 
-  it('ends an SSE stream with its seed, hash and stop reasons', async () => {
+  it('ends an SSE stream with its seed, hash, stop reasons and timestamps', async () => {
     const answer = await speech(body({ response_format: 'pcm', stream_format: 'sse' }));
     const events = (await answer.text()).split('\n\n').filter(Boolean).map((line) => JSON.parse(line.slice('data: '.length)));
     const done = events.at(-1);
     expect(done).toMatchObject({ type: 'speech.audio.done', seed: 5, result_hash: expect.stringMatching(/^[0-9a-f]{64}$/), truncated: expect.any(Boolean) });
     expect(done.stop_reasons.length).toBeGreaterThan(0);
+    // Each chunk's place in the audio, one per stop reason, end to end from 0.
+    expect(done.timestamps.length).toBe(done.stop_reasons.length);
+    expect(done.timestamps[0].start_seconds).toBe(0);
+    for (let i = 1; i < done.timestamps.length; i += 1) expect(done.timestamps[i].start_seconds).toBe(done.timestamps[i - 1].end_seconds);
     expect(done.usage.output_tokens).toBeGreaterThan(0);
   });
 });
@@ -117,6 +121,9 @@ describe('RunPod shape', () => {
     expect(retry).toMatchObject({ seed: first.seed, result_hash: first.result_hash });
     expect(other.seed).not.toBe(first.seed);
     expect(first).toMatchObject({ truncated: expect.any(Boolean), cached: false, chunks: [expect.objectContaining({ stop_reason: expect.any(String) })] });
+    // Where the chunk's audio lies in the result: all of it, from 0 (25 frames a second).
+    const [chunk] = first.chunks as Array<{ frames: number; start_seconds: number; end_seconds: number }>;
+    expect(chunk).toMatchObject({ start_seconds: 0, end_seconds: chunk!.frames / 25 });
     // A given seed wins over the job's.
     expect((await handler.run({ ...input, seed: 3 }, ctx('job-abc'))).seed).toBe(3);
   });

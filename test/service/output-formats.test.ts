@@ -1,6 +1,6 @@
 // Output options of a request (issue 18, part): raw PCM at a chosen sample rate (resampled with
 // libsoxr), the G.711 telephony formats in WAV read back by soxi, the ElevenLabs-style aliases
-// and their conflicts, and raw PCM streams at every rate.
+// and their conflicts, raw PCM streams at every rate, and each chunk's place in the output.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,6 +100,29 @@ describe('output formats and sample rates', () => {
     const wav = await collect({ output_format: 'wav', sample_rate: 22050 });
     expect(wav.readUInt32LE(24)).toBe(22050);
     expect(() => tts.stream(request({ output_format: 'mp3' }))).toThrow(/wav and pcm/);
+  });
+});
+
+describe('timestamps', () => {
+  it("gives every chunk its place in the output, at the output's speed, in files and streams", async () => {
+    // Three chunks (word chunking), so the places are not all zero.
+    const long = { transcript: 'One two three four. Five six seven eight. Nine ten eleven twelve.', chunk_method: 'word', chunk_max_word_num: 4, seed: 7, max_new_tokens: 40 };
+    const normal = await tts.generate({ ...long, output_format: 'wav' });
+    const fast = await tts.generate({ ...long, output_format: 'wav', speed: 2 });
+    expect(normal.chunks.length).toBe(3);
+    let frame = 0;
+    for (const [i, chunk] of normal.chunks.entries()) {
+      expect([chunk.startSeconds, chunk.endSeconds]).toEqual([frame / 25, (frame + chunk.frames) / 25]);
+      expect([fast.chunks[i]!.startSeconds, fast.chunks[i]!.endSeconds]).toEqual([chunk.startSeconds / 2, chunk.endSeconds / 2]);
+      frame += chunk.frames;
+    }
+    // The last chunk ends where the audio does (the stretcher rounds to a sample).
+    expect(normal.chunks.at(-1)!.endSeconds).toBeCloseTo(normal.durationSeconds, 6);
+    expect(Math.abs(fast.chunks.at(-1)!.endSeconds - fast.durationSeconds)).toBeLessThan(1 / 24000);
+    // A stream reports the same places when it is done.
+    let done: { chunks: { startSeconds: number; endSeconds: number }[] } | undefined;
+    for await (const _ of tts.stream({ ...long, output_format: 'pcm', speed: 2 }, { onDone: (summary) => (done = summary) })) void _;
+    expect(done!.chunks.map((c) => [c.startSeconds, c.endSeconds])).toEqual(fast.chunks.map((c) => [c.startSeconds, c.endSeconds]));
   });
 });
 

@@ -91,6 +91,12 @@ describe('synthesizeCodes', () => {
       expect(result.chunks[i]!.promptPositions).toBeGreaterThan(result.chunks[i - 1]!.promptPositions + result.chunks[i - 1]!.frames);
     }
     expect(result.frames).toBe(result.chunks.reduce((n, c) => n + c.frames, 0));
+    // Each chunk's place in the audio: frame boundaries, end to end, 25 frames a second.
+    let frame = 0;
+    for (const chunk of result.chunks) {
+      expect([chunk.startSeconds, chunk.endSeconds]).toEqual([frame / 25, (frame + chunk.frames) / 25]);
+      frame += chunk.frames;
+    }
     expect(result.codes.length).toBe(8);
     expect(result.codes.every((row) => row.length === result.frames)).toBe(true);
     // Streamed frame ranges tile [0, frames) in order.

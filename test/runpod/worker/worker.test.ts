@@ -305,8 +305,9 @@ describe('runWorker on a fake RunPod platform', () => {
     for (const size of sizes.slice(1, -2)) expect(size).toBe(partBytes);
     expect(sizes.at(-2)).toBeLessThanOrEqual(partBytes);
     expect(outputs.at(-1)).toMatchObject({ audio_base64: '', done: true, seed: 1, truncated: expect.any(Boolean) });
-    const chunks = outputs.at(-1)!.chunks as Array<{ stop_reason: string; frames: number }>;
+    const chunks = outputs.at(-1)!.chunks as Array<{ stop_reason: string; frames: number; start_seconds: number; end_seconds: number }>;
     expect(outputs.at(-1)!.truncated).toBe(chunks.some((c) => c.stop_reason !== 'audio_end'));
+    expect(chunks.at(-1)!.end_seconds).toBeCloseTo(outputs.at(-1)!.duration_seconds as number, 6);
     expect(sizes.slice(1, -1).reduce((a, b) => a + b, sizes[0]! - 44)).toBe(Math.round((outputs.at(-1)!.duration_seconds as number) * 24000) * 2);
     for (const [i, part] of parts.entries()) {
       expect(part.method).toBe('POST');
