@@ -5,7 +5,7 @@
  * them). The codes of all chunks are concatenated along time; the codec decodes them once.
  */
 import { HiggsError } from '../common/errors.js';
-import { REQUEST_DEFAULTS, SAMPLING_DEFAULTS } from '../request/defaults.js';
+import { CODEC_FRAMES_PER_SECOND, REQUEST_DEFAULTS, SAMPLING_DEFAULTS } from '../request/defaults.js';
 import type { GenerateResult, NativeEngine } from '../native/loader.js';
 import { DEFAULT_CHUNK_METHOD, chunkText, type ChunkMethod } from '../text/chunking.js';
 import { normalizeTranscript } from '../text/normalize.js';
@@ -94,12 +94,11 @@ export const MAX_CONTEXT_CHUNKS = REQUEST_DEFAULTS.generation_chunk_buffer_size.
 const FRAME_CAP_MARGIN = 3.5;
 /** ... plus this much, so a very short text still has room for a breath and its ramp-out. */
 const FRAME_CAP_BASE_SECONDS = 3;
-const FRAMES_PER_SECOND = 25;
 /**
  * What each sound event adds to a chunk's frame cap: the margin applied to its estimate (7 s),
  * enough for a music sting or a hummed phrase, so `[music]` or `[humming]` alone is not cut.
  */
-export const SOUND_EVENT_CAP_FRAMES = FRAME_CAP_MARGIN * SOUND_EVENT_SECONDS * FRAMES_PER_SECOND;
+export const SOUND_EVENT_CAP_FRAMES = FRAME_CAP_MARGIN * SOUND_EVENT_SECONDS * CODEC_FRAMES_PER_SECOND;
 
 /**
  * The frame cap for one chunk: the caller's maxNewTokens, but never more than a generous
@@ -109,7 +108,7 @@ export const SOUND_EVENT_CAP_FRAMES = FRAME_CAP_MARGIN * SOUND_EVENT_SECONDS * F
  */
 export function frameCapForText(text: string, maxNewTokens = DEFAULT_MAX_NEW_TOKENS): number {
   const { spokenSeconds, soundEvents } = estimateSpeech(text);
-  const bySpeech = Math.ceil((FRAME_CAP_BASE_SECONDS + FRAME_CAP_MARGIN * spokenSeconds) * FRAMES_PER_SECOND);
+  const bySpeech = Math.ceil((FRAME_CAP_BASE_SECONDS + FRAME_CAP_MARGIN * spokenSeconds) * CODEC_FRAMES_PER_SECOND);
   return Math.max(1, Math.min(maxNewTokens, bySpeech + soundEvents * SOUND_EVENT_CAP_FRAMES));
 }
 
@@ -197,8 +196,8 @@ export async function synthesizeCodes(
       prefillSeconds: result.prefillSeconds,
       decodeSeconds: result.decodeSeconds,
       peakBatch: result.peakBatch,
-      startSeconds: startFrame / FRAMES_PER_SECOND,
-      endSeconds: (startFrame + result.frames) / FRAMES_PER_SECOND,
+      startSeconds: startFrame / CODEC_FRAMES_PER_SECOND,
+      endSeconds: (startFrame + result.frames) / CODEC_FRAMES_PER_SECOND,
     });
   }
   const truncated = reports.some((report) => report.stopReason !== 'audio_end');
@@ -207,7 +206,7 @@ export async function synthesizeCodes(
 
 /** The speaking time an 'auto' chunk may have for a frame cap of `maxNewTokens`. */
 export function autoChunkSeconds(maxNewTokens: number): number {
-  return Math.max(MIN_AUTO_CHUNK_SECONDS, (AUTO_CHUNK_FILL * maxNewTokens) / FRAMES_PER_SECOND);
+  return Math.max(MIN_AUTO_CHUNK_SECONDS, (AUTO_CHUNK_FILL * maxNewTokens) / CODEC_FRAMES_PER_SECOND);
 }
 
 function render(tokenizer: HiggsTokenizer, request: SynthesisRequest, text: string, history: HistoryTurn[]): RenderedPrompt {
