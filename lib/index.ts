@@ -7,6 +7,7 @@
 export { HiggsAudio } from './service/higgs-audio.js';
 export type { ConcurrencySource, GenerateOutput, Health, HealthStatus, HiggsAudioOptions, LoadOptions, RequestOptions, StreamDone } from './service/higgs-audio.js';
 export type { ChunkReport } from './speech/synthesis.js';
+export type { HistoryTurn } from './text/prompt/render.js';
 
 export { CONFIG_VARIABLES, loadConfig } from './config/load-config.js';
 export type { HiggsConfig } from './config/load-config.js';

@@ -278,6 +278,17 @@ export interface NativeSampleStream {
 }
 
 /**
+ * Audio encoded piece by piece (AudioStreamEncoder): the bytes each call gives are final, and all
+ * of them in order are one file. One call at a time, as NativeSampleStream.
+ */
+export interface NativeByteStream {
+  /** The bytes ready so far (possibly none: an encoder may hold a frame). */
+  push(samples: Float32Array): Promise<Buffer>;
+  /** The rest; push() or finish() after it rejects with E_INPUT. */
+  finish(): Promise<Buffer>;
+}
+
+/**
  * The engine's own log lines: libtorch's warnings (level "warn"), each distinct message once, which
  * would otherwise be printed raw on stderr. Called on the JS thread; the addon never waits for it,
  * never keeps the process alive for it, and drops the line if it throws.
@@ -307,6 +318,12 @@ export interface NativeBinding {
    * Rates > 0 (E_INPUT otherwise, thrown); throws without the audio module.
    */
   AudioResampler: new (fromRate: number, toRate: number) => NativeSampleStream;
+  /**
+   * Streams `format` (an AudioFormat, or "pcm": wav's samples without a header) at a rate the
+   * codec carries (E_INPUT otherwise, thrown): native/core/audio/stream_encoder.h says what a
+   * streamed header holds. Throws without the audio module.
+   */
+  AudioStreamEncoder: new (format: AudioFormat | 'pcm', sampleRate: number) => NativeByteStream;
   constants: AddonConstants;
   buildInfo(): AddonBuildInfo;
   /** True when the addon's libtorch has CUDA and sees a GPU (HIGGS_DEVICE=auto picks cuda then). */

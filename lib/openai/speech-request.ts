@@ -19,8 +19,8 @@ import { parseVoiceSpec } from '../voices/paths.js';
  */
 export const SPEECH_FORMATS = ['mp3', 'opus', 'flac', 'wav', 'pcm', 'ulaw', 'alaw', 'codes'] as const;
 export type SpeechFormat = (typeof SPEECH_FORMATS)[number];
-/** Formats a stream can carry as it is decoded: PCM16 windows (wav: a header with open sizes). */
-export const STREAMABLE_FORMATS = ['pcm', 'wav'] as const satisfies readonly SpeechFormat[];
+/** Formats a stream can carry as it is decoded: every audio format (lib/audio/stream-encoder.ts); codes are one JSON body. */
+export const STREAMABLE_FORMATS = SPEECH_FORMATS.filter((format) => format !== 'codes');
 
 /** How the audio leaves: one body, chunked bytes as windows decode, or server-sent events. */
 export type SpeechDelivery = 'file' | 'audio' | 'sse';

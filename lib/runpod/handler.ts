@@ -13,7 +13,6 @@ import { chunkSpan } from '../speech/timestamps.js';
 import { HiggsError } from '../common/errors.js';
 import { splitJobInput } from './job-input.js';
 import { isDecodeRequest, parseRequest } from '../request/schema.js';
-import { streamParts } from './stream-parts.js';
 import type { AudioDelivery } from '../s3/delivery.js';
 import { createOpenAiSpeech, streamOutcome, type OpenAiSpeech } from '../openai/speech-service.js';
 import { passthroughJob, type PassthroughJob } from '../openai/passthrough.js';
@@ -176,19 +175,17 @@ export function createTtsHandler(tts: HiggsAudio, delivery: AudioDelivery | null
       const job = splitJobInput(input);
       if (job.output === 's3') throw new HiggsError('E_INPUT', 'output: a streamed job sends its audio in the stream parts; "s3" needs "stream": false');
       if (isDecodeRequest(job.request)) throw new HiggsError('E_INPUT', 'stream: a decode-only request (codes) returns one file; send it with "stream": false');
-      if (parseRequest(job.request).output_format !== 'wav') {
-        throw new HiggsError('E_INPUT', 'output_format: a streamed job sends WAV parts (raw pcm streams through /v1/audio/speech)');
-      }
+      const format = parseRequest(job.request).output_format;
       let part = 0;
       let done: StreamDone | undefined;
+      // One part per piece of the stream: the first leaves with the first decoded audio, then one
+      // every HIGGS_STREAM_PART_MS of audio; all parts' bytes in order are one file of `format`.
       const audio = tts.stream(withJobSeed(job.request, ctx.id), { signal: ctx.signal, requestId: ctx.id, onDone: (summary) => (done = summary) });
-      for await (const bytes of streamParts(audio, tts.config.streamPartMs)) {
-        yield { part: part++, format: 'wav', audio_base64: bytes.toString('base64') };
-      }
+      for await (const bytes of audio) yield { part: part++, format, audio_base64: bytes.toString('base64') };
       // A last part without audio says what the stream was (audio parts never wait for it).
       if (done) {
         const { seed, durationSeconds, truncated, chunks, resultHash } = done;
-        yield { part: part++, format: 'wav', audio_base64: '', done: true, seed, duration_seconds: durationSeconds, truncated, chunks: chunkOutputs(chunks), result_hash: resultHash };
+        yield { part: part++, format, audio_base64: '', done: true, seed, duration_seconds: durationSeconds, truncated, chunks: chunkOutputs(chunks), result_hash: resultHash };
       }
     },
   };

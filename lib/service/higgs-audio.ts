@@ -10,14 +10,15 @@ import { createLogger, type Logger } from '../common/log.js';
 import { GpuCacheReleaser } from './gpu-memory.js';
 import { loadNative, type BatchStatus, type CodecInfo, type GpuMemory, type ModelInfo, type NativeEngine } from '../native/loader.js';
 import { RequestQueue } from './queue.js';
-import { CODES_FORMAT, OUTPUT_LIMITS, isDecodeRequest, parseDecodeRequest, parseRequest, type DecodeRequest, type ResultFormat, type ValidatedRequest } from '../request/schema.js';
+import { CODES_FORMAT, OUTPUT_LIMITS, isDecodeRequest, parseDecodeRequest, parseRequest, type DecodeRequest, type OutputFormat, type ResultFormat, type ValidatedRequest } from '../request/schema.js';
 import { toSynthesisOptions } from './synthesis-options.js';
 import { resolveEngineDevice } from './engine-device.js';
 import { engineLogCallback } from './engine-log.js';
 import { resolveVoices } from '../request/resolve-voices.js';
 import { encodeSamples, synthesizeSpeech } from '../speech/whole-file.js';
 import { synthesizeCodes, type ChunkReport } from '../speech/synthesis.js';
-import { streamSpeech } from '../speech/stream.js';
+import type { HistoryTurn } from '../text/prompt/render.js';
+import { streamPieceSamples, streamSpeech } from '../speech/stream.js';
 import { atSpeed } from '../speech/timestamps.js';
 import { loadTokenizer, type HiggsTokenizer } from '../text/tokenizer.js';
 import { DEFAULT_MAX_TRANSCRIPT_CHARS, VoiceLibrary } from '../voices/library.js';
@@ -27,6 +28,7 @@ import { decodeCodes, encodeReferenceAudio, toPresetWav } from '../audio/codec.j
 import { assertSameCodec, codesToWire, wireToCodes } from '../audio/codes-wire.js';
 import { createStreamStretcher } from '../audio/time-stretch.js';
 import { createStreamResampler } from '../audio/stream-resampler.js';
+import { createStreamEncoder } from '../audio/stream-encoder.js';
 import { chainStages } from '../audio/sample-stage.js';
 import { packageVersion } from '../common/package-root.js';
 import { buildInfo, type BuildInfo } from '../native/build-info.js';
@@ -354,10 +356,15 @@ export class HiggsAudio implements AsyncDisposable {
   }
 
   /** A request's voices resolved, its seed drawn when absent, and its result hash. */
-  private async plan(request: ValidatedRequest, engine: NativeEngine, delivery: 'file' | 'stream'): Promise<{ voices: PromptVoices; seed: number; hash: string }> {
+  private async plan(
+    request: ValidatedRequest,
+    engine: NativeEngine,
+    delivery: 'file' | 'stream',
+    history?: readonly HistoryTurn[],
+  ): Promise<{ voices: PromptVoices; seed: number; hash: string }> {
     const voices = await resolveVoices(request, { library: this.voices, encodeInline: (bytes) => encodeReferenceAudio(engine, bytes), codecId: this.identity!.codec });
     const seed = request.seed ?? Math.floor(Math.random() * 2 ** 32);
-    return { voices, seed, hash: resultKey(this.identity!, speechWork(request, seed, voices, delivery)) };
+    return { voices, seed, hash: resultKey(this.identity!, speechWork(request, seed, voices, delivery, history)) };
   }
 
   /** A cached result under `hash`, with this call's queue time; undefined without a cache or a hit. */
@@ -377,14 +384,15 @@ export class HiggsAudio implements AsyncDisposable {
   }
 
   /**
-   * Streams the request as encoded audio chunks (wav: a header with open sizes, then PCM16;
-   * pcm: the PCM16 alone) at the request's sample_rate and speed, decoded window by window as
-   * frames arrive. Breaking out of the loop cancels the request.
+   * Streams the request as the bytes of its output_format (every audio format; all chunks in
+   * order are one file, lib/audio/stream-encoder.ts) at its sample_rate and speed, decoded window by
+   * window as frames arrive, each chunk at most config.streamPartMs of audio. Breaking out of the
+   * loop cancels the request.
    */
   stream(input: unknown, options: RequestOptions = {}): AsyncIterable<Buffer> {
     const request = parseRequest(input);
-    if (request.output_format !== 'wav' && request.output_format !== 'pcm') {
-      throw new HiggsError('E_INPUT', 'output_format: streaming supports wav and pcm (PCM16) only');
+    if (request.output_format === CODES_FORMAT) {
+      throw new HiggsError('E_INPUT', 'output_format: "codes" are not streamed (every audio format is)');
     }
     if (request.save_voice !== undefined) throw new HiggsError('E_INPUT', 'save_voice: only a whole-file request saves its voice');
     return this.streamChunks(request, options);
@@ -399,7 +407,7 @@ export class HiggsAudio implements AsyncDisposable {
       release = await this.acquireSlot(options.signal);
       this.log.info({ requestId, event: 'stream.start', voice: describeVoice(request), chars: request.transcript.length }, 'stream started');
       const engine = this.engine!;
-      const plan = await this.plan(await withReferenceAudio(request, options), engine, 'stream');
+      const plan = await this.plan(await withReferenceAudio(request, options), engine, 'stream', options.history);
       if (await holdsResult(options.ifNoneMatch, plan.hash, this.results, false)) {
         options.onStart?.({ seed: plan.seed, resultHash: plan.hash, sampleRate: request.sample_rate, notModified: true });
         return; // the caller has these bytes: nothing to generate
@@ -407,12 +415,14 @@ export class HiggsAudio implements AsyncDisposable {
       options.onStart?.({ seed: plan.seed, resultHash: plan.hash, sampleRate: request.sample_rate });
       const started = performance.now();
       const hooks = { signal: options.signal, onProgress: options.onProgress };
-      const synthesis = { ...toSynthesisOptions(request), ...plan.voices, seed: plan.seed };
+      const synthesis = { ...toSynthesisOptions(request), ...plan.voices, seed: plan.seed, history: options.history };
       const codecRate = engine.codecInfo()!.sampleRate;
       // Stretched at the codec's rate, then resampled: the order of a whole file (whole-file.ts).
       const output = {
         stage: chainStages(createStreamStretcher(codecRate, request.speed), createStreamResampler(codecRate, request.sample_rate)),
         sampleRate: request.sample_rate,
+        encoder: createStreamEncoder(request.output_format as OutputFormat, request.sample_rate), // stream() refused "codes"
+        pieceSamples: streamPieceSamples(request.sample_rate, this.config.streamPartMs),
       };
       const chunks = streamSpeech(engine, this.tokenizer!, synthesis, hooks, ({ audioSeconds, result }) => {
         const seconds = (performance.now() - started) / 1e3;
@@ -421,15 +431,9 @@ export class HiggsAudio implements AsyncDisposable {
           { requestId, event: 'stream.done', duration: seconds, chunks: result.chunks.length, truncated: result.truncated, audioSeconds, batch: peakBatch(result.chunks) },
           'streamed',
         );
-        options.onDone?.({ seed: result.seed, durationSeconds: audioSeconds, chunks: atSpeed(result.chunks, request.speed), truncated: result.truncated, resultHash: plan.hash });
+        options.onDone?.({ seed: result.seed, durationSeconds: audioSeconds, chunks: atSpeed(result.chunks, request.speed), truncated: result.truncated, resultHash: plan.hash, turns: result.turns });
       }, output);
-      // pcm is the same stream without its WAV header (the first chunk).
-      let header = request.output_format === 'pcm';
       for await (const chunk of chunks) {
-        if (header) {
-          header = false;
-          continue;
-        }
         atYield = true;
         yield chunk;
         atYield = false;

@@ -6,6 +6,7 @@
 import type { CodesWire } from '../audio/codes-wire.js';
 import type { ResultFormat } from '../request/schema.js';
 import type { ChunkReport } from '../speech/synthesis.js';
+import type { HistoryTurn } from '../text/prompt/render.js';
 import type { SavedVoice } from './save-voice.js';
 
 export interface RequestOptions {
@@ -32,6 +33,12 @@ export interface RequestOptions {
    * The request's ref_audio must be an inline clip (its base64 only holds the place).
    */
   referenceAudio?: (signal?: AbortSignal) => Promise<string>;
+  /**
+   * stream() only: turns generated before this request (StreamDone.turns of earlier streams, oldest
+   * first), carried as context as long-form chunks carry the earlier ones, so one voice goes on
+   * across requests (a WebSocket session's sentences). Part of the result hash.
+   */
+  history?: readonly HistoryTurn[];
 }
 
 /** What a stream is before its first chunk: its seed, result hash and output sample rate. */
@@ -51,6 +58,8 @@ export interface StreamDone {
   durationSeconds: number;
   chunks: ChunkReport[];
   truncated: boolean;
+  /** Each chunk as a turn of history (normalized text and codes): a later stream's RequestOptions.history. */
+  turns: HistoryTurn[];
 }
 
 export interface GenerateOutput extends DecodeOutput {

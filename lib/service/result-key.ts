@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { ModelInfo } from '../native/loader.js';
 import type { DecodeRequest, ValidatedRequest } from '../request/schema.js';
 import type { PromptVoices } from '../request/resolve-voices.js';
+import type { HistoryTurn } from '../text/prompt/render.js';
 
 /** What ran a request: the same for every request of one loaded engine. */
 export interface EngineIdentity {
@@ -51,9 +52,10 @@ export function speechWork(
   seed: number,
   voices: PromptVoices,
   delivery: 'file' | 'stream',
+  history: readonly HistoryTurn[] = [],
 ): Record<string, unknown> {
   const { ref_audio: _ref, speakers: _speakers, save_voice: _save, seed: _seed, ...fields } = request;
-  return { kind: 'speech', delivery, fields, seed, voices };
+  return { kind: 'speech', delivery, fields, seed, voices, ...(history.length ? { history } : {}) };
 }
 
 /** A decode-only request's work: its codes and output. */

@@ -1,30 +1,44 @@
 /**
  * Streaming speech: generation runs in the background while frames arrive; every frame range
  * that has its 10 frames of right context is decoded as a window (equal to the same samples of a
- * whole decode) and handed out as PCM16 after a WAV header with open sizes, through the
- * output's stage (speed, sample rate) when there is one. The engine decodes
- * on its codec thread, beside the generation on its LM thread, so audio flows while the
- * frames after it are still being generated.
+ * whole decode), passed through the output's stage (speed, sample rate) and encoder (any output
+ * format, lib/audio/stream-encoder.ts) in pieces of at most pieceSamples, and each piece's bytes
+ * handed out as they are ready. The engine decodes on its codec thread, beside the generation on
+ * its LM thread, so audio flows while the frames after it are still being generated.
  */
 import { HiggsError } from '../common/errors.js';
 import type { NativeEngine } from '../native/loader.js';
 import { synthesizeCodes, type SynthesisHooks, type SynthesisRequest, type SynthesisResult } from './synthesis.js';
 import type { HiggsTokenizer } from '../text/tokenizer.js';
-import { pcm16, streamingWavHeader } from '../audio/wav-stream.js';
 import type { SampleStage } from '../audio/sample-stage.js';
+import { SamplePieces } from '../audio/sample-pieces.js';
+import type { NativeByteStream } from '../native/loader.js';
 
 /** Most frames decoded per window: bounds the latency and memory of one decode call. */
 const MAX_WINDOW_FRAMES = 250;
+/** Most samples in one piece: 480 KB of PCM16, 640 KB as base64, under RunPod's 1 MB stream part. */
+const MAX_PIECE_SAMPLES = 240_000;
+
+/** Samples per streamed piece for `partMs` of audio at `sampleRate` (HiggsConfig.streamPartMs), within MAX_PIECE_SAMPLES. */
+export function streamPieceSamples(sampleRate: number, partMs: number): number {
+  return Math.max(1, Math.min(MAX_PIECE_SAMPLES, Math.round((sampleRate * partMs) / 1000)));
+}
 
 export interface StreamSummary {
   result: SynthesisResult;
   audioSeconds: number;
 }
 
-/** What happens to the decoded samples on their way out: a stage (stretch, resample) and the rate it gives. */
+/** What happens to the decoded samples on their way out. */
 export interface StreamOutput {
+  /** Stretching and resampling, piece by piece. */
   stage: SampleStage;
+  /** The rate `stage` gives, which `encoder` takes. */
   sampleRate: number;
+  /** The bytes of the output format (all of them in order are one file). */
+  encoder: NativeByteStream;
+  /** Samples (after the stage) per piece handed to the encoder (lib/audio/sample-pieces.ts). */
+  pieceSamples: number;
 }
 
 export async function* streamSpeech(
@@ -32,8 +46,8 @@ export async function* streamSpeech(
   tokenizer: HiggsTokenizer,
   request: SynthesisRequest,
   hooks: Pick<SynthesisHooks, 'signal' | 'onProgress'> = {},
-  summary?: (s: StreamSummary) => void,
-  output?: StreamOutput,
+  summary: (s: StreamSummary) => void,
+  output: StreamOutput,
 ): AsyncGenerator<Buffer> {
   const codec = engine.codecInfo();
   if (!codec) throw new HiggsError('E_NOT_LOADED', 'no audio codec is loaded');
@@ -69,10 +83,9 @@ export async function* streamSpeech(
     },
   );
 
+  const { stage, encoder, sampleRate: rate } = output;
+  const pieces = new SamplePieces(output.pieceSamples);
   try {
-    const stage = output?.stage;
-    const rate = output?.sampleRate ?? codec.sampleRate;
-    yield streamingWavHeader(rate);
     let decoded = 0;
     let sent = 0; // samples handed out (after the stage)
     for (;;) {
@@ -88,17 +101,30 @@ export async function* streamSpeech(
         for (let k = 0; k < K; k += 1) slice.set(codes[k]!.slice(from, to), k * (to - from));
         const window = await engine.decodeAudio(slice, to - from, { begin: decoded - from, end: end - from });
         decoded = end;
-        const samples = stage ? await stage.push(window) : window;
+        const samples = await stage.push(window);
         sent += samples.length;
-        if (samples.length) yield pcm16(samples);
+        for (const piece of pieces.add(samples)) {
+          const bytes = await encoder.push(piece);
+          if (bytes.length) yield bytes;
+        }
         continue;
       }
       if (done) {
         if (state.error !== undefined) throw state.error;
-        const tail = stage ? await stage.finish() : new Float32Array(0);
+        const tail = await stage.finish();
         sent += tail.length;
-        if (tail.length) yield pcm16(tail);
-        summary?.({ result: state.result!, audioSeconds: sent / rate });
+        // The last piece carries what the encoder still held (a partial frame, the last page).
+        const last = [...pieces.add(tail), ...pieces.rest()];
+        for (const [i, piece] of last.entries()) {
+          const bytes = await encoder.push(piece);
+          const all = i === last.length - 1 ? Buffer.concat([bytes, await encoder.finish()]) : bytes;
+          if (all.length) yield all;
+        }
+        if (last.length === 0) {
+          const bytes = await encoder.finish();
+          if (bytes.length) yield bytes;
+        }
+        summary({ result: state.result!, audioSeconds: sent / rate });
         return;
       }
       await new Promise<void>((resolve) => (wake = resolve));

@@ -37,6 +37,11 @@ export interface SynthesisRequest extends SamplingOptions, Omit<PromptSpec, 'tra
   chunkMaxNumTurns?: number;
   /** Earlier chunks kept as context; null or absent: MAX_CONTEXT_CHUNKS (trimmed further only to fit maxContext). */
   generationChunkBufferSize?: number | null;
+  /**
+   * Turns generated before this request (a WebSocket session's earlier sentences), oldest first:
+   * its first chunk carries them as context exactly as a later chunk carries the earlier ones.
+   */
+  history?: readonly HistoryTurn[];
 }
 
 export interface SynthesisHooks {
@@ -72,6 +77,8 @@ export interface SynthesisResult {
   chunks: ChunkReport[];
   /** A chunk ended at a cap (its frame cap or the context), not at the model's end of audio. */
   truncated: boolean;
+  /** Each chunk as a turn of history (its normalized text and codes), for a later request's `history`. */
+  turns: HistoryTurn[];
 }
 
 export const DEFAULT_MAX_NEW_TOKENS = 1024;
@@ -153,7 +160,8 @@ export async function synthesizeCodes(
   const seed = request.seed ?? Math.floor(Math.random() * 2 ** 32);
   const K = info.numCodebooks;
   const codes: number[][] = Array.from({ length: K }, () => []);
-  const history: HistoryTurn[] = [];
+  const history: HistoryTurn[] = [...(request.history ?? [])];
+  const earlier = history.length;
   const reports: ChunkReport[] = [];
   let prefilled = 0;
 
@@ -201,7 +209,7 @@ export async function synthesizeCodes(
     });
   }
   const truncated = reports.some((report) => report.stopReason !== 'audio_end');
-  return { codes, frames: codes[0]!.length, seed, chunks: reports, truncated };
+  return { codes, frames: codes[0]!.length, seed, chunks: reports, truncated, turns: history.slice(earlier) };
 }
 
 /** The speaking time an 'auto' chunk may have for a frame cap of `maxNewTokens`. */

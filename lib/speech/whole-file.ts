@@ -8,7 +8,7 @@ import { decodeCodes, encodeFile } from '../audio/codec.js';
 import { HiggsError } from '../common/errors.js';
 import { outputLimitProblem } from '../request/defaults.js';
 import { stretchSamples } from '../audio/time-stretch.js';
-import { pcm16 } from '../audio/wav-stream.js';
+import { createStreamEncoder } from '../audio/stream-encoder.js';
 import { loadNative, type AudioFormat, type NativeEngine } from '../native/loader.js';
 import { atSpeed } from './timestamps.js';
 import { synthesizeCodes, type SynthesisHooks, type SynthesisRequest, type SynthesisResult } from './synthesis.js';
@@ -29,7 +29,7 @@ export interface SpeechRequest extends SynthesisRequest {
 /** How decoded samples leave: format, rate and speed. */
 export type FileOutput = Pick<SpeechRequest, 'outputFormat' | 'sampleRate' | 'speed'>;
 
-export interface SpeechResult extends Omit<SynthesisResult, 'codes'> {
+export interface SpeechResult extends Omit<SynthesisResult, 'codes' | 'turns'> {
   audio: Buffer;
   /** The decoded samples at the codec rate, before stretching and resampling. */
   samples: Float32Array;
@@ -48,7 +48,7 @@ export async function synthesizeSpeech(
 ): Promise<SpeechResult> {
   const format = request.outputFormat ?? 'wav';
   const t0 = performance.now();
-  const generated = await synthesizeCodes(engine, tokenizer, request, hooks);
+  const { turns: _turns, ...generated } = await synthesizeCodes(engine, tokenizer, request, hooks);
   // The file's size is known once the frames are: over the bound, refused before it is decoded.
   const problem = outputLimitProblem(generated.frames, request.sampleRate ?? engine.codecInfo()!.sampleRate, request.speed ?? 1);
   if (problem) throw new HiggsError('E_INPUT', `output: the generated ${problem}`);
@@ -82,6 +82,12 @@ export async function encodeSamples(
   const rate = output.sampleRate ?? codecRate;
   const stretched = await stretchSamples(samples, codecRate, output.speed ?? 1);
   const resampled = rate === codecRate ? stretched : await loadNative().resampleAudio(stretched, codecRate, rate);
-  const file = format === 'pcm' ? { bytes: pcm16(resampled), sampleRate: rate } : await encodeFile(resampled, rate, format);
+  const file = format === 'pcm' ? { bytes: await rawPcm16(resampled, rate), sampleRate: rate } : await encodeFile(resampled, rate, format);
   return { ...file, durationSeconds: stretched.length / codecRate };
+}
+
+/** Headerless PCM16 (little-endian), scaled and clipped as every other format's samples (the addon's stream encoder). */
+async function rawPcm16(samples: Float32Array, rate: number): Promise<Buffer> {
+  const encoder = createStreamEncoder('pcm', rate);
+  return Buffer.concat([await encoder.push(samples), await encoder.finish()]);
 }

@@ -15,6 +15,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", higgs::binding::EngineWrap::define(env));
   exports.Set("AudioStretcher", higgs::binding::define_audio_stretcher(env));
   exports.Set("AudioResampler", higgs::binding::define_audio_resampler(env));
+  exports.Set("AudioStreamEncoder", higgs::binding::define_audio_stream_encoder(env));
   higgs::binding::register_audio_functions(env, exports);
   exports.Set("cudaAvailable", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), higgs::cuda_available());

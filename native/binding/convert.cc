@@ -16,7 +16,7 @@ namespace {
 // 7: stretchAudio, AudioStretcher, constants.speedRange.
 // 8: AudioResampler.
 // 9: the Engine constructor's onLog(level, message) (libtorch's warnings).
-constexpr int kAbiVersion = 10;
+constexpr int kAbiVersion = 11;
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 
 // A reader of one object's fields, naming each in its errors as "<what>: <key> ...".

@@ -11,7 +11,9 @@
 #include "pool_task.h"
 
 #ifdef HIGGS_HAVE_AUDIO
+#include "audio/audio_format.h"
 #include "audio/resample.h"
+#include "audio/stream_encoder.h"
 #include "audio/time_stretch.h"
 #endif
 
@@ -20,8 +22,14 @@ namespace {
 
 #ifdef HIGGS_HAVE_AUDIO
 
-// What each JS class names and how it builds its stream from the constructor's arguments.
-struct StretcherKind {
+// What each JS class names, how it builds its stream from the constructor's arguments, and what
+// its calls give JS (samples as a Float32Array, or bytes as a Buffer).
+struct SamplesOut {
+  using Output = std::vector<float>;
+  static Napi::Value to_js(Napi::Env env, const Output& out) { return to_float32_array(env, out); }
+};
+
+struct StretcherKind : SamplesOut {
   using Stream = audio::TimeStretcher;
   static constexpr const char* name = "AudioStretcher";
   static std::unique_ptr<Stream> make(const Napi::CallbackInfo& info) {
@@ -30,13 +38,29 @@ struct StretcherKind {
   }
 };
 
-struct ResamplerKind {
+struct ResamplerKind : SamplesOut {
   using Stream = audio::StreamResampler;
   static constexpr const char* name = "AudioResampler";
   static std::unique_ptr<Stream> make(const Napi::CallbackInfo& info) {
     return std::make_unique<Stream>(positive_number(info[0], "AudioResampler: fromRate"),
                                     positive_number(info[1], "AudioResampler: toRate"));
   }
+};
+
+// "pcm" is the samples of a wav stream without its header.
+struct EncoderKind {
+  using Stream = audio::StreamEncoder;
+  using Output = std::vector<std::uint8_t>;
+  static constexpr const char* name = "AudioStreamEncoder";
+  static std::unique_ptr<Stream> make(const Napi::CallbackInfo& info) {
+    if (!info[0].IsString()) throw input_error(info.Env(), "AudioStreamEncoder: format must be a string");
+    const auto name = info[0].As<Napi::String>().Utf8Value();
+    const bool pcm = name == "pcm";
+    const auto format = pcm ? audio::AudioFormat::Wav : audio::parse_audio_format(name);
+    if (!format) throw input_error(info.Env(), "AudioStreamEncoder: unknown format '" + name + "' (pcm, wav, flac, mp3, opus, vorbis, ulaw, alaw)");
+    return std::make_unique<Stream>(*format, static_cast<int>(positive_number(info[1], "AudioStreamEncoder: sampleRate")), pcm);
+  }
+  static Napi::Value to_js(Napi::Env env, const Output& out) { return Napi::Buffer<std::uint8_t>::Copy(env, out.data(), out.size()); }
 };
 
 template <typename Kind>
@@ -85,14 +109,14 @@ class SampleStreamWrap : public Napi::ObjectWrap<SampleStreamWrap<Kind>> {
                           .Value());
       return deferred.Promise();
     }
-    auto out = std::make_shared<std::vector<float>>();
+    auto out = std::make_shared<typename Kind::Output>();
     auto state = state_;
     // Busy until the pool task is destroyed on the JS thread, after its promise has settled: a
     // call made before then is refused however fast the pool work itself ended.
     auto settled = std::make_shared<BusyUntilSettled>(state);
     return run_on_pool(
         env, [state, out, call] { *out = call(*state->stream); },
-        [out, settled](Napi::Env env) -> Napi::Value { return to_float32_array(env, *out); });
+        [out, settled](Napi::Env env) -> Napi::Value { return Kind::to_js(env, *out); });
   }
 
   struct BusyUntilSettled {
@@ -117,6 +141,9 @@ struct StretcherKind {
 struct ResamplerKind {
   static constexpr const char* name = "AudioResampler";
 };
+struct EncoderKind {
+  static constexpr const char* name = "AudioStreamEncoder";
+};
 
 // Without the audio module: a class whose constructor says so.
 template <typename Kind>
@@ -131,5 +158,6 @@ Napi::Function define_stream(Napi::Env env) {
 
 Napi::Function define_audio_stretcher(Napi::Env env) { return define_stream<StretcherKind>(env); }
 Napi::Function define_audio_resampler(Napi::Env env) { return define_stream<ResamplerKind>(env); }
+Napi::Function define_audio_stream_encoder(Napi::Env env) { return define_stream<EncoderKind>(env); }
 
 }  // namespace higgs::binding

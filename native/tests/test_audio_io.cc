@@ -16,6 +16,7 @@
 
 #include "audio/audio_file.h"
 #include "audio/resample.h"
+#include "audio_test_util.h"
 #include "check.h"
 #include "errors.h"
 
@@ -23,73 +24,11 @@ namespace {
 
 using namespace higgs;
 using namespace higgs::audio;
-using Bytes = std::vector<std::uint8_t>;
-
-constexpr double kPi = 3.14159265358979323846;
-
-std::vector<float> sine(double freq, int rate, std::size_t n, double amp = 0.5) {
-  std::vector<float> out(n);
-  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(amp * std::sin(2 * kPi * freq * i / rate));
-  return out;
-}
+using namespace higgs::audio_test;
 
 bool is_lossless(AudioFormat f) { return f == AudioFormat::Wav || f == AudioFormat::Flac; }
 
 const char* extension(AudioFormat f) { return f == AudioFormat::Vorbis ? "ogg" : audio_format_name(f); }
-
-// ---- files and tools ----
-
-void save(const std::string& path, const Bytes& bytes) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  HIGGS_CHECK_MSG(f, "cannot write " << path);
-  if (!f) return;
-  std::fwrite(bytes.data(), 1, bytes.size(), f);
-  std::fclose(f);
-}
-
-Bytes load(const std::string& path) {
-  Bytes bytes;
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  HIGGS_CHECK_MSG(f, "cannot read " << path);
-  if (!f) return bytes;
-  std::uint8_t buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), f)) > 0;) bytes.insert(bytes.end(), buf, buf + n);
-  std::fclose(f);
-  return bytes;
-}
-
-struct Command {
-  int status;
-  std::string output;
-};
-
-Command run(const std::string& cmd) {
-  Command result{-1, ""};
-  std::FILE* pipe = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) return result;
-  char buf[512];
-  while (std::fgets(buf, sizeof(buf), pipe)) result.output += buf;
-  int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-// The file types this sox build handles, from the "AUDIO FILE FORMATS:" line of `sox -h`.
-bool sox_handles(const std::string& ext) {
-  static const std::string formats = [] {
-    std::string help = run("sox -h").output;
-    auto at = help.find("AUDIO FILE FORMATS:");
-    return at == std::string::npos ? std::string() : " " + help.substr(at + 19, help.find('\n', at) - at - 19) + " ";
-  }();
-  return formats.find(" " + ext + " ") != std::string::npos;
-}
-
-double soxi_number(const char* option, const std::string& path, bool* ok) {
-  Command c = run(std::string("soxi ") + option + " '" + path + "'");
-  *ok = *ok && c.status == 0;
-  HIGGS_CHECK_MSG(c.status == 0, "soxi " << option << " " << path << ": " << c.output);
-  return std::atof(c.output.c_str());
-}
 
 // ---- hand-made WAV files (independent of libsndfile's writer) ----
 

@@ -1,7 +1,8 @@
 // The OpenAI-compatible routes of `serve`, driven by the official `openai` client over real HTTP
 // on loopback with the tiny model: speech in every format (read back by soxi and opusinfo, raw
-// PCM by its length and its samples), raw chunked streaming and server-sent events whose first
-// audio arrives while the generation still runs, the models and voices lists, errors in
+// PCM by its length and its samples), raw chunked streaming and server-sent events of every format
+// (mp3 and opus through the client as valid files) whose first audio arrives while the generation
+// still runs, the models and voices lists, errors in
 // OpenAI's shape, and a streaming client that hangs up cancelling its generation.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -228,6 +229,57 @@ describe('OpenAI-compatible API through serve', () => {
     expect((await (await fetch(`${server.url}/v1/audio/voices`, { headers: auth })).json()).voices).toEqual([{ id: 'tone', name: 'tone' }]);
   });
 
+  it('streams mp3 and opus, raw and as events, as valid files whose first bytes left while the generation ran', async () => {
+    for (const [format, ext, type] of [['mp3', 'mp3', 'audio/mpeg'], ['opus', 'opus', 'audio/ogg; codecs=opus']] as const) {
+      const whole = await bytesOf(await speech({ response_format: format, max_new_tokens: 400 }));
+      for (const stream_format of ['audio', 'sse'] as const) {
+        const label = `${format} ${stream_format}`;
+        // OpenAI's default response_format is mp3: a stream without one is an mp3 stream.
+        const response = await speech({ ...(format === 'mp3' ? {} : { response_format: format }), stream_format, max_new_tokens: 400 });
+        expect(response.headers.get('content-type'), label).toBe(stream_format === 'sse' ? 'text/event-stream' : type);
+        const reader = response.body!.getReader();
+        const pieces: Buffer[] = [];
+        let generatingAtFirst: boolean | undefined;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          generatingAtFirst ??= tts.health().requests.active === 1;
+          pieces.push(Buffer.from(value));
+        }
+        expect(generatingAtFirst, label).toBe(true);
+        let bytes = Buffer.concat(pieces);
+        if (stream_format === 'sse') {
+          const events = bytes
+            .toString('utf8')
+            .split('\n\n')
+            .filter((e) => e.startsWith('data: '))
+            .map((e) => JSON.parse(e.slice(6)) as { type: string; audio?: string });
+          const deltas = events.filter((e) => e.type === 'speech.audio.delta');
+          expect(deltas.length, label).toBeGreaterThan(1);
+          expect(events.at(-1)!.type).toBe('speech.audio.done');
+          bytes = Buffer.concat(deltas.map((e) => Buffer.from(e.audio!, 'base64')));
+        }
+        const file = join(work, `streamed-${stream_format}.${ext}`);
+        writeFileSync(file, bytes);
+        if (format === 'opus') {
+          const info = execFileSync('opusinfo', [file], { encoding: 'utf8' });
+          expect(info, label).toContain('Channels: 1');
+          expect(info, label).not.toMatch(/WARNING|ERROR/);
+          writeFileSync(join(work, 'whole.opus'), whole);
+          const playback = (text: string) => /Playback length: (.*)/.exec(text)?.[1];
+          expect(playback(info), label).toBe(playback(execFileSync('opusinfo', [join(work, 'whole.opus')], { encoding: 'utf8' })));
+        } else {
+          writeFileSync(join(work, 'whole.mp3'), whole);
+          // The stream has no Xing header (it would be written last): its constant-bitrate frames
+          // hold the same audio plus one silent first frame.
+          const read = soxi(file);
+          expect(read, label).toMatchObject({ rate: 24000, channels: 1 });
+          expect(Math.abs(read.samples - soxi(join(work, 'whole.mp3')).samples), label).toBeLessThanOrEqual(2 * 1152);
+        }
+      }
+    }
+  });
+
   it('answers bad requests in OpenAI error shape, naming the field', async () => {
     const failure = async (body: Partial<SpeechBody>, c = client) => {
       try {
@@ -257,7 +309,9 @@ describe('OpenAI-compatible API through serve', () => {
       expect(nothing.message).toMatch(/nothing to say|must not be empty/);
     }
     expect(await failure({ speed: 5 })).toMatchObject({ status: 400, param: 'speed' });
-    expect(await failure({ response_format: 'mp3', stream_format: 'audio' })).toMatchObject({ status: 400, param: 'response_format' });
+    const codes = await failure({ response_format: 'codes' as 'mp3', stream_format: 'audio' });
+    expect(codes).toMatchObject({ status: 400, param: 'response_format' });
+    expect(codes.message).toContain('streams: mp3, opus, flac, wav, pcm, ulaw, alaw');
     const wrongKey = new OpenAI({ apiKey: 'wrong', baseURL: `${server.url}/v1`, maxRetries: 0 });
     expect(await failure({}, wrongKey)).toMatchObject({ status: 401, type: 'authentication_error' });
   });

@@ -2,7 +2,9 @@
 // the npm runpod-sdk client on the /v2 routes (run, runSync, status, stream, cancel, health),
 // bad inputs that must fail cleanly while the server keeps serving, body limit, API key, rate limit
 // (docs/runpod-protocol.md#local-serve-mode).
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import runpodSdk from 'runpod-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +115,16 @@ describe('local API server', () => {
     const done = (await endpoint.status(id)) as unknown as { status: string; output: unknown[] };
     expect(done.status).toBe('COMPLETED');
     expect(done.output).toHaveLength(parts.length); // the output aggregates the parts
+
+    // Any output format streams: the parts' bytes in order are one MP3 that soxi reads.
+    const mp3 = await endpoint.run({ input: request({ seed: 4, stream: true, output_format: 'mp3', max_new_tokens: 200 }) });
+    const mp3Parts: (typeof parts)[number][] = [];
+    for await (const item of endpoint.stream(mp3.id)) mp3Parts.push(item as (typeof parts)[number]);
+    expect(mp3Parts.every((p) => p.output.format === 'mp3')).toBe(true);
+    expect(mp3Parts.filter((p) => p.output.audio_base64 !== '').length).toBeGreaterThan(1);
+    const file = join(mkdtempSync(join(tmpdir(), 'higgs-stream-mp3-')), 'job.mp3');
+    writeFileSync(file, Buffer.concat(mp3Parts.map((p) => Buffer.from(p.output.audio_base64, 'base64'))));
+    expect(execFileSync('soxi', ['-r', file], { encoding: 'utf8' }).trim()).toBe('24000');
   });
 
   it('cancels running and queued jobs, then keeps serving', async () => {

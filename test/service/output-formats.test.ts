@@ -1,7 +1,7 @@
 // Output options of a request (issue 18, part): raw PCM at a chosen sample rate (resampled with
 // libsoxr), the G.711 telephony formats in WAV read back by soxi, the ElevenLabs-style aliases
-// and their conflicts, raw PCM streams at every rate, and each chunk's place in the output.
-import { execFileSync } from 'node:child_process';
+// and their conflicts, streams of every format and rate, and each chunk's place in the output.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { loadConfig } from '../../lib/config/load-config.js';
 import { HiggsAudio } from '../../lib/service/higgs-audio.js';
 import { createLogger } from '../../lib/common/log.js';
 import { SAMPLE_RATES } from '../../lib/request/defaults.js';
+import { loadNative } from '../../lib/native/loader.js';
 import { tinyHfDir } from '../setup/fixture-paths.js';
 import { goldensDir } from '../support/goldens.js';
 
@@ -99,7 +100,46 @@ describe('output formats and sample rates', () => {
     // A WAV stream's header names the rate it was resampled to.
     const wav = await collect({ output_format: 'wav', sample_rate: 22050 });
     expect(wav.readUInt32LE(24)).toBe(22050);
-    expect(() => tts.stream(request({ output_format: 'mp3' }))).toThrow(/wav and pcm/);
+    expect(() => tts.stream(request({ output_format: 'codes' }))).toThrow(/every audio format/);
+  });
+
+  it('streams every format as one file that independent readers take, in pieces of the configured length', async () => {
+    const cases = [
+      { output_format: 'mp3' },
+      { output_format: 'mp3', sample_rate: 44100, speed: 1.5 },
+      { output_format: 'opus' },
+      { output_format: 'opus', sample_rate: 48000 },
+      { output_format: 'flac', sample_rate: 16000 },
+      { output_format: 'wav', speed: 0.75 },
+      { output_format: 'ulaw' },
+      { output_format: 'alaw', sample_rate: 16000 },
+    ];
+    for (const extra of cases) {
+      const label = JSON.stringify(extra);
+      const file = await tts.generate(request(extra));
+      const chunks: Buffer[] = [];
+      for await (const chunk of tts.stream(request(extra))) chunks.push(chunk);
+      expect(chunks.length, label).toBeGreaterThan(1); // several pieces, not one body at the end
+      const bytes = Buffer.concat(chunks);
+      const name = join(work, `stream-${chunks.length}-${extra.output_format}-${extra.sample_rate ?? 'd'}.${extra.output_format === 'opus' ? 'opus' : extra.output_format === 'mp3' || extra.output_format === 'flac' ? extra.output_format : 'wav'}`);
+      writeFileSync(name, bytes);
+      const read = await loadNative().readAudio(bytes);
+      expect(read.sampleRate, label).toBe(file.sampleRate);
+      // The same audio as the whole file; MP3 adds its encoder delay and a first (silent) frame.
+      const slack = extra.output_format === 'mp3' ? 3 * 1152 : 2;
+      const seconds = read.samples.length / read.sampleRate;
+      expect(seconds, label).toBeGreaterThanOrEqual(file.durationSeconds - 2 / read.sampleRate);
+      expect(seconds, label).toBeLessThanOrEqual(file.durationSeconds + slack / read.sampleRate);
+      if (extra.output_format === 'opus') {
+        expect(execFileSync('opusinfo', [name], { encoding: 'utf8' }), label).not.toMatch(/WARNING|ERROR/);
+      } else {
+        // sox decodes to the end of the bytes (a streamed header leaves the length unknown).
+        const stat = spawnSync('sox', [name, '-n', 'stat'], { encoding: 'utf8' });
+        expect(stat.status, `${label}: ${stat.stderr}`).toBe(0);
+        const length = Number(/Length \(seconds\):\s*([\d.]+)/.exec(stat.stderr)?.[1]);
+        expect(Math.abs(length - seconds), label).toBeLessThan(0.08);
+      }
+    }
   });
 });
 

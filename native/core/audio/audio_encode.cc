@@ -13,20 +13,20 @@ namespace {
 
 constexpr std::size_t kBlock = 8192;  // samples handed to libsndfile per call
 
-// Written as 16-bit samples (the G.711 codecs too: libsndfile companders them from the same
-// integers a PCM16 file holds, so every format scales the floats alike).
+HiggsError encode_error(AudioFormat format, const std::string& what) {
+  return HiggsError(ErrorCode::Internal, std::string("encoding ") + audio_format_name(format) + ": " + what);
+}
+
+}  // namespace
+
 bool is_pcm16(AudioFormat format) {
   return format == AudioFormat::Wav || format == AudioFormat::Flac || format == AudioFormat::Ulaw ||
          format == AudioFormat::Alaw;
 }
 
-HiggsError encode_error(AudioFormat format, const std::string& what) {
-  return HiggsError(ErrorCode::Internal, std::string("encoding ") + audio_format_name(format) + ": " + what);
-}
-
-// 16-bit samples scaled by 32768, saturating at 32767: libsndfile reads PCM16 back as s / 32768,
-// so this makes write -> read exact to within half a step (libsndfile's own float -> short
-// conversion scales by 32767, which would leave a gain error of 1/32768 on every sample).
+// libsndfile reads PCM16 back as s / 32768, so this makes write -> read exact to within half a
+// step (libsndfile's own float -> short conversion scales by 32767, which would leave a gain
+// error of 1/32768 on every sample).
 void to_pcm16(const float* in, std::size_t n, short* out) {
   for (std::size_t i = 0; i < n; ++i) {
     long v = std::lrint(static_cast<double>(in[i]) * 32768.0);
@@ -34,7 +34,9 @@ void to_pcm16(const float* in, std::size_t n, short* out) {
   }
 }
 
-}  // namespace
+void clip_samples(float* samples, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) samples[i] = std::isnan(samples[i]) ? 0.0f : std::clamp(samples[i], -1.0f, 1.0f);
+}
 
 std::vector<std::uint8_t> encode_mono(const float* samples, std::size_t n, int sample_rate, AudioFormat format) {
   SF_INFO info{};

@@ -48,9 +48,7 @@ std::vector<std::uint8_t> write_audio(const float* samples, std::size_t n, int s
 
   // Clip before any conversion: integer codecs would wrap, lossy encoders distort past full scale.
   // Again after resampling, whose ringing can overshoot full scale a little.
-  auto clip = [](std::vector<float>& v) {
-    for (float& x : v) x = std::isnan(x) ? 0.0f : std::clamp(x, -1.0f, 1.0f);
-  };
+  auto clip = [](std::vector<float>& v) { clip_samples(v.data(), v.size()); };
   std::vector<float> prepared(samples, samples + n);
   clip(prepared);
   int rate = encoded_sample_rate(sample_rate, format);

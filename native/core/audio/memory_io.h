@@ -25,6 +25,19 @@ struct MemorySink {
   bool failed = false;  // an allocation failed inside a callback (exceptions must not cross C)
 };
 
+// Output that leaves as it is written (StreamEncoder): take() hands out what was written so far,
+// and those bytes are final. A later write into them (a header patched on close) is dropped and
+// counted; a read of them finds nothing.
+struct StreamSink {
+  std::vector<std::uint8_t> pending;  // the bytes from `sent` on
+  sf_count_t sent = 0;                // bytes handed out
+  sf_count_t pos = 0;
+  sf_count_t dropped = 0;
+  bool failed = false;  // as MemorySink::failed
+
+  std::vector<std::uint8_t> take();
+};
+
 struct SoundFileCloser {
   void operator()(SNDFILE* file) const {
     if (file) sf_close(file);
@@ -38,5 +51,6 @@ SoundFile open_memory_source(MemorySource& source, SF_INFO& info);
 
 // Open for writing with info.{samplerate,channels,format} set; null on failure.
 SoundFile open_memory_sink(MemorySink& sink, SF_INFO& info);
+SoundFile open_stream_sink(StreamSink& sink, SF_INFO& info);
 
 }  // namespace higgs::audio
