@@ -5,6 +5,7 @@
 #include <string>
 
 #include "audio/memory_io.h"
+#include "audio/ogg_pages.h"
 #include "audio/sndfile_codes.h"
 #include "errors.h"
 
@@ -69,6 +70,7 @@ std::vector<std::uint8_t> encode_mono(const float* samples, std::size_t n, int s
   int closed = sf_close(file.release());
   if (sink.failed) throw HiggsError(ErrorCode::OutOfMemory, "encoding audio: out of memory");
   if (closed != 0) throw encode_error(format, sf_error_number(closed));
+  if (format == AudioFormat::Opus || format == AudioFormat::Vorbis) set_ogg_serial(sink.bytes);
   return std::move(sink.bytes);
 }
 

@@ -6,6 +6,7 @@
 #include "audio/audio_encode.h"
 #include "audio/audio_file.h"
 #include "audio/memory_io.h"
+#include "audio/ogg_pages.h"
 #include "audio/sndfile_codes.h"
 #include "errors.h"
 
@@ -144,6 +145,8 @@ void StreamEncoder::write(const float* samples, std::size_t n) {
 
 std::vector<std::uint8_t> StreamEncoder::take() {
   std::vector<std::uint8_t> bytes = sink_->take();
+  // libsndfile writes each Ogg page whole within one call, so a take holds whole pages only.
+  if (format_ == AudioFormat::Opus || format_ == AudioFormat::Vorbis) set_ogg_serial(bytes);
   if (header_.empty()) return bytes;
   header_.insert(header_.end(), bytes.begin(), bytes.end());
   std::vector<std::uint8_t> out;
