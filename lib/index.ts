@@ -9,6 +9,10 @@ export type { ConcurrencySource, GenerateOutput, Health, HealthStatus, HiggsAudi
 export type { ChunkReport } from './speech/synthesis.js';
 export type { HistoryTurn } from './text/prompt/render.js';
 
+// Text-in streaming: text as it is written (an LLM's tokens), speech sentence by sentence.
+export { SpeechSession, createSpeechSession } from './service/speech-session.js';
+export type { SentenceReport, SentenceStream, SpeakSentence, SpeechSessionEvent, SpeechSessionLimits, SpeechSessionOptions } from './service/speech-session.js';
+
 export { CONFIG_VARIABLES, loadConfig } from './config/load-config.js';
 export type { HiggsConfig } from './config/load-config.js';
 

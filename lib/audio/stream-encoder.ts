@@ -4,10 +4,9 @@
  * streamed header holds (sizes "unknown" for wav/ulaw/alaw, FLAC's totals unknown, MP3 at a
  * constant bitrate without a Xing header) is in native/core/audio/stream_encoder.h and docs/api.md.
  */
-import { loadNative, type NativeByteStream } from '../native/loader.js';
-import type { OutputFormat } from '../request/defaults.js';
+import { loadNative, type AudioFormat, type NativeByteStream } from '../native/loader.js';
 
-/** An encoder for one stream of `format` at `sampleRate` (a rate the format carries: FORMAT_SAMPLE_RATES). */
-export function createStreamEncoder(format: OutputFormat, sampleRate: number): NativeByteStream {
+/** An encoder for one stream of `format` ("pcm": wav's samples alone) at `sampleRate`, a rate the format carries. */
+export function createStreamEncoder(format: AudioFormat | 'pcm', sampleRate: number): NativeByteStream {
   return new (loadNative().AudioStreamEncoder)(format, sampleRate);
 }

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from './args.js';
+import { webSocketLimitsFromEnv } from '../server/websocket-limits.js';
 import { EXIT, type CliIO } from './io.js';
 import { loadConfig } from '../config/load-config.js';
 import { runpodVolume } from '../runpod/volume.js';
@@ -45,6 +46,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
   const port = values.port === undefined ? 8080 : parsePort(values.port);
   const rateLimit = parseRateLimit(io.env.HIGGS_RATE_LIMIT_PER_MINUTE);
   const sendTimeoutMs = parseSendTimeout(io.env.HIGGS_SEND_TIMEOUT_MS);
+  const websocket = parseWebSocketLimits(io.env);
   const config = loadConfig(io.env, { volume: runpodVolume() });
   const logger = createLogger({ level: config.logLevel });
   const tts = new HiggsAudio({ config, logger });
@@ -61,6 +63,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
       sendTimeoutMs,
       concurrency: tts.maxConcurrency, // after ready(): the engine's slots unless set
       maxQueue: config.maxQueue,
+      websocket,
       logger,
     });
     io.stderr.write(`higgs-audio: serving on ${server.url} (POST / with {"input": {...}}; runpod-sdk baseUrl ${server.url}/v2)\n`);
@@ -170,6 +173,15 @@ function parseRateLimit(text: string | undefined): number | undefined {
     throw new UsageError(`HIGGS_RATE_LIMIT_PER_MINUTE must be a whole number of at least 1 (got ${JSON.stringify(text)})`);
   }
   return perMinute;
+}
+
+/** HIGGS_WS_*: the WebSocket's bounds (lib/server/websocket-limits.ts); a bad value is a usage error. */
+function parseWebSocketLimits(env: Readonly<Record<string, string | undefined>>) {
+  try {
+    return webSocketLimitsFromEnv(env);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 /** HIGGS_SEND_TIMEOUT_MS: unset, the default of lib/server/limits.ts. */

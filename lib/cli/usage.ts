@@ -1,5 +1,6 @@
 /** The CLI's help texts: one overview and one page per command. */
 import { CONNECTION_LIMITS } from '../server/limits.js';
+import { WEBSOCKET_LIMITS, WEBSOCKET_LIMIT_VARIABLES } from '../server/websocket-limits.js';
 
 export const COMMANDS = ['speak', 'voices', 'pull', 'setup', 'serve', 'worker', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -109,6 +110,9 @@ Routes (also under /v2/ENDPOINT/..., where runpod-sdk calls them):
   POST /cancel/ID         {id, status: "CANCELLED"}
   POST /purge-queue       drops queued jobs
   GET  /health            jobs, workers and the engine's health (no API key needed)
+  POST /v1/audio/speech   OpenAI's speech call (and /v1/models, /v1/audio/voices): README
+  WS   /v1/audio/speech/stream
+                          text in as it is written, speech out sentence by sentence (README)
 
 Options:
       --host HOST   Address to listen on (default 127.0.0.1; 0.0.0.0 in a container)
@@ -121,11 +125,19 @@ Environment (besides the common ones):
   HIGGS_SEND_TIMEOUT_MS         How long an answer or stream waits for a client that does not
                                 read it, and a streamed job for a /stream poll, before the
                                 connection closes and the generation is cancelled (default ${CONNECTION_LIMITS.sendTimeoutMs})
+${webSocketVariables()}
 
 Example:
   curl -X POST http://localhost:8080 -H 'Content-Type: application/json' \\
        -d '{"input": {"transcript": "Hello there.", "ref_audio": "belinda"}}'
 `;
+
+/** The WebSocket's bounds, each with its default and range (lib/server/websocket-limits.ts). */
+function webSocketVariables(): string {
+  return Object.entries(WEBSOCKET_LIMIT_VARIABLES)
+    .map(([name, { limit, minimum, maximum }]) => `  ${name.padEnd(30)}WebSocket ${limit} (default ${WEBSOCKET_LIMITS[limit]}; ${minimum} to ${maximum})`)
+    .join('\n');
+}
 
 const WORKER = `Usage: higgs-audio worker [--test-input FILE]
 

@@ -7,6 +7,7 @@ import type { DecodeOutput, GenerateOutput, HiggsAudio, RequestOptions, StreamDo
 import type { SavedVoice } from '../service/save-voice.js';
 import { isDecodeRequest } from '../request/schema.js';
 import type { ChunkReport } from '../speech/synthesis.js';
+import type { HistoryTurn } from '../text/prompt/render.js';
 import { chunkSpan } from '../speech/timestamps.js';
 import { HiggsError } from '../common/errors.js';
 import { SPEECH_MODELS, parseSpeechRequest, type SpeechDelivery, type SpeechFormat, type SpeechRequest } from './speech-request.js';
@@ -108,6 +109,8 @@ export interface SpeechCall {
   requestId?: string;
   /** An If-None-Match header's entity tags, unquoted (result hashes, or "*"): RequestOptions.ifNoneMatch. */
   ifNoneMatch?: readonly string[];
+  /** stream() only: earlier turns carried as context (RequestOptions.history; a WebSocket session's sentences). */
+  history?: readonly HistoryTurn[];
 }
 
 export interface OpenAiSpeech {
@@ -132,7 +135,7 @@ const AWAITING_FETCH = 'AAAA';
  * per request, for its hash and its generation alike.
  */
 function libraryCall(request: SpeechRequest, policy: FetchPolicy, call: SpeechCall): { input: Record<string, unknown>; options: RequestOptions } {
-  const options: RequestOptions = { signal: call.signal, requestId: call.requestId, ifNoneMatch: call.ifNoneMatch };
+  const options: RequestOptions = { signal: call.signal, requestId: call.requestId, ifNoneMatch: call.ifNoneMatch, history: call.history };
   const url = request.referenceUrl;
   if (url === undefined) return { input: request.input, options };
   checkReferenceUrl(url, policy);

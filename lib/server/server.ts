@@ -2,7 +2,8 @@
  * The local API server (`higgs-audio serve`): one HTTP server whose surfaces share its connection
  * limits (limits.ts), API key and rate limit (auth.ts) and body reading (http.ts): OpenAI's
  * `/v1/...` routes (openai-routes.ts, answering in OpenAI's shape) and RunPod's routes
- * (runpod-routes.ts: /run, /runsync, /status, /stream, POST / and /v2/<endpoint>/...). A client
+ * (runpod-routes.ts: /run, /runsync, /status, /stream, POST / and /v2/<endpoint>/...), and the
+ * text-in WebSocket /v1/audio/speech/stream (websocket-routes.ts, its upgrades). A client
  * that takes nothing of its answer or stream for sendTimeoutMs is cut off (its stream's
  * generation cancelled), as is a streamed job nobody polls for as long.
  */
@@ -17,6 +18,8 @@ import { HttpError, sendJson } from './http.js';
 import { applyConnectionLimits, boundSend, connectionLimits, type ConnectionLimits } from './limits.js';
 import { createOpenAiRoutes } from './openai-routes.js';
 import { createRunpodRoutes } from './runpod-routes.js';
+import { createWebSocketRoutes } from './websocket-routes.js';
+import type { WebSocketLimits } from './websocket-limits.js';
 
 export interface ServeOptions extends JobTableOptions, ConnectionLimits {
   host?: string;
@@ -31,6 +34,8 @@ export interface ServeOptions extends JobTableOptions, ConnectionLimits {
   concurrency?: number;
   /** Jobs waiting IN_QUEUE at most (HIGGS_MAX_QUEUE); beyond, /run and /runsync answer 429 E_BUSY. */
   maxQueue?: number;
+  /** The bounds of the text-in WebSocket /v1/audio/speech/stream (websocket-limits.ts; webSocketLimitsFromEnv). */
+  websocket?: Partial<WebSocketLimits>;
   logger?: Logger;
 }
 
@@ -60,17 +65,27 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
   const openAi = createOpenAiRoutes(handler.speech, bodyLimitBytes, limits.sendTimeoutMs);
   const limiter = rateLimitPerMinute ? new RateLimiter(rateLimitPerMinute) : null;
   const authFailures = new RateLimiter(AUTH_FAILURES_PER_MINUTE);
+  const authorizeRequest = (req: IncomingMessage): void => {
+    const who = authenticate(req, apiKey, authFailures);
+    limiter?.take(who);
+  };
+  // The text-in WebSocket: its own module, under the same key, rate limit, send bound and body limit.
+  const webSockets = createWebSocketRoutes(handler.speech, {
+    limits: options.websocket,
+    sendTimeoutMs: limits.sendTimeoutMs,
+    maxMessageBytes: bodyLimitBytes,
+    authorize: authorizeRequest,
+    logger,
+  });
 
   const server = createServer(serverOptions, (req, res) => {
     void dispatch(req, res).finally(() => boundSend(res, limits.sendTimeoutMs));
   });
   applyConnectionLimits(server, limits);
+  server.on('upgrade', webSockets.upgrade);
 
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const authorize = (): void => {
-      const who = authenticate(req, apiKey, authFailures);
-      limiter?.take(who);
-    };
+    const authorize = (): void => authorizeRequest(req);
     try {
       const url = new URL(req.url ?? '/', 'http://local');
       // `/v2/<endpoint>/run` and `/run` are the same route: the endpoint id is not checked.
@@ -109,6 +124,7 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await webSockets.close();
         await runpod.close();
         server.closeAllConnections();
         await closed;
