@@ -4,20 +4,13 @@
  */
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { OUTPUT_FORMATS, type OutputFormat } from '../request/defaults.js';
+import { CODES_FORMAT, OUTPUT_FORMATS, OUTPUT_FORMAT_ALIASES, type ResultFormat } from '../request/defaults.js';
 import { DEFAULT_REPOS, isRepoId } from '../hub/repos.js';
-import { isCommand, type Command } from './usage.js';
+import { isCommand, type Command } from './commands.js';
+import { UsageError } from './usage-error.js';
+import { requestFields, requestFlagOptions } from './request-flags.js';
 
-/** Bad command-line syntax; the CLI prints it with a pointer to the help and exits 2. */
-export class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly command?: Command,
-  ) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
 export type Invocation =
   | { kind: 'help'; command?: Command }
@@ -29,16 +22,22 @@ export type Invocation =
   | { kind: 'unavailable'; command: 'serve' | 'worker' };
 
 export interface SpeakArgs {
-  input: { text: string } | { file: string };
+  /** The text (--text, --file), or codes to decode (--codes FILE: what --format codes wrote). */
+  input: { text: string } | { file: string } | { codes: string };
+  /** --voice: a preset NAME or profile:NAME. */
   voice?: string;
+  /** --ref-audio FILE with --ref-text TEXT: a clip of the voice and what it says. */
+  reference?: { file: string; text: string };
+  /** --speaker N=VOICE: the voices of a [SPEAKERn] transcript (VOICE as --voice, or description:TEXT). */
+  speakers?: Record<string, string | { description: string }>;
   /** As given; resolved against the working directory when written. */
   out: string;
-  format: OutputFormat;
-  seed?: number;
-  scene?: string;
-  /** Checked against the request schema's bounds before the model loads. */
-  speed?: number;
-  sampleRate?: number;
+  /** The output format (--format, else --out's extension, else wav). */
+  format: ResultFormat;
+  /** The request fields set by the flags made from the request table (lib/cli/request-flags.ts), output_format included. */
+  fields: Record<string, unknown>;
+  /** --json: print the result's report as JSON instead of lines. */
+  json: boolean;
 }
 
 export interface PullArgs {
@@ -56,7 +55,6 @@ export interface SetupArgs {
   jobs?: number;
 }
 
-const MAX_SEED = 2 ** 32 - 1;
 /** A bound on --jobs that no machine's memory would hold anyway (each compile takes about 1.5 GB). */
 const MAX_JOBS = 256;
 
@@ -106,37 +104,63 @@ function parseSpeak(rest: readonly string[]): Invocation {
   const { values } = strict(
     rest,
     {
+      ...requestFlagOptions(),
       text: { type: 'string', short: 't' },
       file: { type: 'string', short: 'f' },
+      codes: { type: 'string' },
       voice: { type: 'string' },
+      'ref-audio': { type: 'string' },
+      'ref-text': { type: 'string' },
+      speaker: { type: 'string', multiple: true },
       out: { type: 'string', short: 'o' },
-      format: { type: 'string' },
-      seed: { type: 'string' },
-      scene: { type: 'string' },
-      speed: { type: 'string' },
-      'sample-rate': { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     'speak',
   );
   if (values.help) return { kind: 'help', command: 'speak' };
-  if ((values.text === undefined) === (values.file === undefined)) {
-    throw new UsageError('give exactly one of --text TEXT or --file FILE', 'speak');
-  }
-  const format = parseFormat(values.format, values.out);
+  const inputs = [values.text, values.file, values.codes].filter((v) => v !== undefined).length;
+  if (inputs !== 1) throw new UsageError('give exactly one of --text TEXT or --file FILE (or --codes FILE to decode codes)', 'speak');
+  const voices = [values.voice !== undefined && '--voice', values['ref-audio'] !== undefined && '--ref-audio', values.speaker !== undefined && '--speaker'].filter(Boolean);
+  if (voices.length > 1) throw new UsageError(`give one of --voice, --ref-audio and --speaker (got ${voices.join(' and ')})`, 'speak');
+  if ((values['ref-audio'] === undefined) !== (values['ref-text'] === undefined)) throw new UsageError('--ref-audio FILE and --ref-text TEXT go together', 'speak');
+  const format = parseFormat((values as Record<string, unknown>).format as string | undefined, values.out);
+  const fields = { ...requestFields(values, 'speak'), output_format: format };
+  const input = values.text !== undefined ? { text: values.text } : values.file !== undefined ? { file: values.file } : { codes: values.codes! };
   return {
     kind: 'speak',
     args: {
-      input: values.text !== undefined ? { text: values.text } : { file: values.file! },
-      voice: values.voice,
-      out: values.out ?? `higgs-audio.${format === 'ulaw' || format === 'alaw' ? `${format}.wav` : format}`,
+      input,
+      ...(values.voice !== undefined ? { voice: values.voice } : {}),
+      ...(values['ref-audio'] !== undefined ? { reference: { file: values['ref-audio'], text: values['ref-text']! } } : {}),
+      ...(values.speaker !== undefined ? { speakers: parseSpeakers(values.speaker) } : {}),
+      out: values.out ?? defaultOut(format),
       format,
-      seed: values.seed === undefined ? undefined : parseSeed(values.seed),
-      scene: values.scene,
-      speed: values.speed === undefined ? undefined : parseNumber('--speed', values.speed),
-      sampleRate: values['sample-rate'] === undefined ? undefined : parseNumber('--sample-rate', values['sample-rate']),
+      fields,
+      json: values.json === true,
     },
   };
+}
+
+/** ./higgs-audio.<format>; G.711 is WAV, codes are JSON. */
+function defaultOut(format: ResultFormat): string {
+  const base = format in OUTPUT_FORMAT_ALIASES ? OUTPUT_FORMAT_ALIASES[format]!.format : format;
+  if (base === CODES_FORMAT) return 'higgs-audio.codes.json';
+  return `higgs-audio.${base === 'ulaw' || base === 'alaw' ? `${base}.wav` : base}`;
+}
+
+/** --speaker N=VOICE (N or SPEAKERn; VOICE a preset, profile:NAME or description:TEXT), each speaker once. */
+function parseSpeakers(words: readonly string[]): Record<string, string | { description: string }> {
+  const speakers: Record<string, string | { description: string }> = {};
+  for (const word of words) {
+    const match = /^((?:SPEAKER)?\d{1,2})=(.+)$/s.exec(word);
+    if (!match) throw new UsageError(`--speaker must be N=VOICE, e.g. 0=belinda, 1=profile:NAME or 2=description:TEXT (got ${JSON.stringify(word)})`, 'speak');
+    const [, key, voice] = match as unknown as [string, string, string];
+    const n = key.replace('SPEAKER', '');
+    if (Object.hasOwn(speakers, n)) throw new UsageError(`--speaker ${n} is given twice`, 'speak');
+    speakers[n] = voice.startsWith('description:') ? { description: voice.slice('description:'.length) } : voice;
+  }
+  return speakers;
 }
 
 function parsePull(rest: readonly string[]): Invocation {
@@ -186,32 +210,21 @@ function isRevision(text: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/.test(text) && !text.includes('..');
 }
 
-/** --format, else the --out extension when it names a format, else wav. */
-function parseFormat(given: string | undefined, out: string | undefined): OutputFormat {
+/** --format (a format, an alias such as pcm_16000, or codes), else the --out extension when it names a format, else wav. */
+function parseFormat(given: string | undefined, out: string | undefined): ResultFormat {
   if (given !== undefined) {
     const format = given.toLowerCase();
-    if (!isFormat(format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')} (got ${JSON.stringify(given)})`, 'speak');
-    return format;
+    if (!isFormat(format) && !Object.hasOwn(OUTPUT_FORMAT_ALIASES, format)) {
+      throw new UsageError(`--format must be one of ${[...OUTPUT_FORMATS, CODES_FORMAT].join(', ')}, or pcm_16000 and the like (got ${JSON.stringify(given)})`, 'speak');
+    }
+    return format as ResultFormat;
   }
   const fromOut = out === undefined ? '' : extname(out).slice(1).toLowerCase();
   return isFormat(fromOut) ? fromOut : 'wav';
 }
 
-function isFormat(word: string): word is OutputFormat {
-  return (OUTPUT_FORMATS as readonly string[]).includes(word);
-}
-
-function parseSeed(text: string): number {
-  const seed = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
-  if (!(seed <= MAX_SEED)) throw new UsageError(`--seed must be a whole number from 0 to ${MAX_SEED} (got ${JSON.stringify(text)})`, 'speak');
-  return seed;
-}
-
-/** A number; its bounds are the request schema's, checked with the rest of the request. */
-function parseNumber(flag: string, text: string): number {
-  const value = /^\s*$/.test(text) ? NaN : Number(text);
-  if (!Number.isFinite(value)) throw new UsageError(`${flag} must be a number (got ${JSON.stringify(text)})`, 'speak');
-  return value;
+function isFormat(word: string): word is ResultFormat {
+  return (OUTPUT_FORMATS as readonly string[]).includes(word) || word === CODES_FORMAT;
 }
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'] & {};

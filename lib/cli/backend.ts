@@ -3,11 +3,11 @@
  * see only CliBackend, so switching this file to HiggsAudio (lib/service/higgs-audio.ts) changes nothing else.
  */
 import type { HiggsConfig } from '../config/load-config.js';
-import { HiggsAudio } from '../service/higgs-audio.js';
+import { HiggsAudio, type GenerateOutput } from '../service/higgs-audio.js';
 import { HiggsError } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
-import type { OutputFormat } from '../request/defaults.js';
-import { parseRequest } from '../request/schema.js';
+import { isDecodeRequest, parseDecodeRequest, parseRequest, type ResultFormat } from '../request/schema.js';
+import type { ChunkReport } from '../speech/synthesis.js';
 import { VoiceLibrary } from '../voices/library.js';
 
 
@@ -17,26 +17,23 @@ export interface SpeakProgress {
   fraction: number;
 }
 
-export interface SpeakOptions {
-  /** A preset voice name or "profile:NAME"; absent: the model picks a voice. */
-  voice?: string;
-  format: OutputFormat;
-  seed?: number;
-  scene?: string;
-  speed?: number;
-  sampleRate?: number;
+export interface SpeakHooks {
   signal?: AbortSignal;
   onProgress?: (progress: SpeakProgress) => void;
 }
 
 export interface SpeakResult {
+  /** The file's bytes (output_format "codes": the codes' JSON). */
   audio: Buffer;
-  format: OutputFormat;
+  format: ResultFormat;
   sampleRate: number;
   durationSeconds: number;
-  seed: number;
-  /** Why each generated chunk stopped ('audio_end' is the model's own end). */
-  stopReasons: string[];
+  /** null for a decode-only request. */
+  seed: number | null;
+  resultHash: string;
+  /** One report per generated chunk (none for a decode-only request): its text, frames, why it stopped, where it lies. */
+  chunks: ChunkReport[];
+  truncated: boolean;
   timings: { loadSeconds: number; generateSeconds: number; decodeSeconds: number; encodeSeconds: number };
 }
 
@@ -48,9 +45,9 @@ export interface VoiceListing {
 }
 
 export interface CliBackend {
-  /** Validates the request speak() would make (its options' bounds), without loading the model. */
-  check(text: string, options: SpeakOptions): void;
-  speak(text: string, options: SpeakOptions): Promise<SpeakResult>;
+  /** Validates a request (a HiggsAudio request: text, or codes to decode) without loading the model. */
+  check(request: Record<string, unknown>): void;
+  speak(request: Record<string, unknown>, hooks: SpeakHooks): Promise<SpeakResult>;
   /** Needs no model: the CLI also uses it to reject an unknown voice before loading one. */
   listVoices(): Promise<VoiceListing>;
   dispose(): Promise<void>;
@@ -73,33 +70,34 @@ class LibraryBackend implements CliBackend {
     this.tts = new HiggsAudio({ config, logger });
   }
 
-  check(text: string, options: SpeakOptions): void {
-    parseRequest(this.request(text, options));
+  check(request: Record<string, unknown>): void {
+    if (isDecodeRequest(request)) parseDecodeRequest(request);
+    else parseRequest(this.withTinyCap(request));
   }
 
-  async speak(text: string, options: SpeakOptions): Promise<SpeakResult> {
-    const request = this.request(text, options);
+  async speak(request: Record<string, unknown>, hooks: SpeakHooks): Promise<SpeakResult> {
     const started = performance.now();
     await this.tts.load({
-      signal: options.signal,
-      onProgress: ({ progress }) => options.onProgress?.({ phase: 'load', fraction: progress }),
+      signal: hooks.signal,
+      onProgress: ({ progress }) => hooks.onProgress?.({ phase: 'load', fraction: progress }),
     });
     const loadSeconds = (performance.now() - started) / 1e3;
-    const result = await this.tts.generate(
-      request,
-      {
-        signal: options.signal,
-        onProgress: ({ chunk, chunks, columns, maxColumns }) =>
-          options.onProgress?.({ phase: 'generate', fraction: Math.min(1, (chunk + columns / Math.max(1, maxColumns)) / chunks) }),
-      },
-    );
+    const options = {
+      signal: hooks.signal,
+      onProgress: ({ chunk, chunks, columns, maxColumns }: { chunk: number; chunks: number; columns: number; maxColumns: number }) =>
+        hooks.onProgress?.({ phase: 'generate', fraction: Math.min(1, (chunk + columns / Math.max(1, maxColumns)) / chunks) }),
+    };
+    const result = isDecodeRequest(request) ? await this.tts.decode(request, options) : await this.tts.generate(this.withTinyCap(request), options);
+    const generated = 'chunks' in result ? (result as GenerateOutput) : null;
     return {
       audio: result.audio,
-      format: options.format,
+      format: result.format,
       sampleRate: result.sampleRate,
       durationSeconds: result.durationSeconds,
-      seed: result.seed,
-      stopReasons: result.chunks.map((chunk) => chunk.stopReason),
+      seed: generated?.seed ?? null,
+      resultHash: result.resultHash,
+      chunks: generated?.chunks ?? [],
+      truncated: generated?.truncated ?? false,
       timings: {
         loadSeconds,
         generateSeconds: result.timings.generateSeconds,
@@ -109,17 +107,10 @@ class LibraryBackend implements CliBackend {
     };
   }
 
-  private request(text: string, options: SpeakOptions) {
-    return {
-      transcript: text,
-      ref_audio: options.voice,
-      scene_prompt: options.scene,
-      seed: options.seed,
-      output_format: options.format,
-      speed: options.speed,
-      sample_rate: options.sampleRate,
-      ...(this.config.sources.modelDir === 'bundled' ? { max_new_tokens: TINY_MODEL_MAX_FRAMES } : {}),
-    };
+  /** The bundled tiny model's frame cap, unless the request sets max_new_tokens itself. */
+  private withTinyCap(request: Record<string, unknown>): Record<string, unknown> {
+    if (this.config.sources.modelDir !== 'bundled' || request.max_new_tokens !== undefined) return request;
+    return { ...request, max_new_tokens: TINY_MODEL_MAX_FRAMES };
   }
 
   async listVoices(): Promise<VoiceListing> {

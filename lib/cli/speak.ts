@@ -1,11 +1,15 @@
 /**
- * `higgs-audio speak`: read the text, check the voice and the output folder before the (slow)
- * model load, synthesize, write the file, and report where it is.
+ * `higgs-audio speak`: read the text (or codes to decode), make the request from the flags,
+ * check it, the voice and the output folder before the (slow) model load, synthesize, write the
+ * file, and report where it is (as lines, or with --json the result's report).
  */
 import { open, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { SpeakArgs } from './args.js';
-import type { CliBackend, VoiceListing } from './backend.js';
+import type { CliBackend, SpeakResult, VoiceListing } from './backend.js';
+import { MAX_WIRE_FRAMES } from '../audio/codes-wire.js';
+import { MAX_INLINE_AUDIO_BYTES } from '../request/defaults.js';
+import { chunkSpan } from '../speech/timestamps.js';
 import { createProgress, type ProgressStream } from './progress.js';
 import type { HiggsConfig } from '../config/load-config.js';
 import { HiggsError } from '../common/errors.js';
@@ -13,6 +17,8 @@ import { parseVoiceSpec } from '../voices/library.js';
 
 /** A transcript file beyond this is refused unread (a mistaken path to audio or a dump). */
 export const MAX_TEXT_FILE_BYTES = 1024 * 1024;
+/** A codes file holds at most MAX_WIRE_FRAMES frames of 8 codebooks as base64 int16 (1.3 MB), plus its JSON. */
+const MAX_CODES_FILE_BYTES = Math.ceil((MAX_WIRE_FRAMES * 8 * 2 * 4) / 3) + 64 * 1024;
 
 export interface SpeakIO {
   stdout: { write(text: string): unknown };
@@ -25,21 +31,11 @@ export interface SpeakIO {
 }
 
 export async function speak(args: SpeakArgs, config: HiggsConfig, backend: CliBackend, io: SpeakIO): Promise<void> {
-  const text = 'text' in args.input ? args.input.text : await readText(args.input.file, io);
-  if (text.trim() === '') throw new HiggsError('E_INPUT', 'the text to speak is empty');
+  const request = await buildRequest(args, io);
   if (args.voice !== undefined) await checkVoice(args.voice, backend, config);
   const out = resolve(io.cwd, args.out);
   await checkOutputFolder(out);
-  const options = {
-    voice: args.voice,
-    format: args.format,
-    seed: args.seed,
-    scene: args.scene,
-    speed: args.speed,
-    sampleRate: args.sampleRate,
-    signal: io.signal,
-  };
-  backend.check(text, options);
+  backend.check(request);
 
   const progress = createProgress(io.stderr, io.bar);
   if (config.sources.modelDir === 'bundled') {
@@ -47,7 +43,7 @@ export async function speak(args: SpeakArgs, config: HiggsConfig, backend: CliBa
   }
   let result;
   try {
-    result = await backend.speak(text, { ...options, onProgress: ({ phase, fraction }) => progress.update(phase, fraction) });
+    result = await backend.speak(request, { signal: io.signal, onProgress: ({ phase, fraction }) => progress.update(phase, fraction) });
   } finally {
     progress.finish();
   }
@@ -56,12 +52,70 @@ export async function speak(args: SpeakArgs, config: HiggsConfig, backend: CliBa
   } catch (error) {
     throw new HiggsError('E_INPUT', `cannot write ${out}: ${errnoText(error)}`, { cause: error });
   }
+  io.stdout.write(args.json ? `${JSON.stringify(report(out, result), null, 2)}\n` : summaryLines(out, result));
+}
+
+/** The library request the flags make: the text or the codes, the voice, and the fields of the request table. */
+async function buildRequest(args: SpeakArgs, io: SpeakIO): Promise<Record<string, unknown>> {
+  if ('codes' in args.input) {
+    const text = decode(await readBounded(args.input.codes, MAX_CODES_FILE_BYTES, '--codes', io), args.input.codes);
+    let codes: unknown;
+    try {
+      codes = JSON.parse(text);
+    } catch {
+      throw new HiggsError('E_INPUT', `--codes ${args.input.codes} is not JSON (give a file that --format codes wrote)`);
+    }
+    return { ...args.fields, codes };
+  }
+  const text = 'text' in args.input ? args.input.text : decode(await readBounded(args.input.file, MAX_TEXT_FILE_BYTES, '--file', io), args.input.file === '-' ? 'standard input' : resolve(io.cwd, args.input.file));
+  if (text.trim() === '') throw new HiggsError('E_INPUT', 'the text to speak is empty');
+  const request: Record<string, unknown> = { ...args.fields, transcript: text };
+  if (args.voice !== undefined) request.ref_audio = args.voice;
+  if (args.reference) {
+    const clip = await readBounded(args.reference.file, MAX_INLINE_AUDIO_BYTES, '--ref-audio', io);
+    request.ref_audio = { base64: clip.toString('base64'), transcript: args.reference.text };
+  }
+  if (args.speakers) request.speakers = args.speakers;
+  return request;
+}
+
+/** What --json prints: the file and the result's report, in the wire's names. */
+function report(out: string, result: SpeakResult): Record<string, unknown> {
+  return {
+    file: out,
+    format: result.format,
+    sample_rate: result.sampleRate,
+    duration_seconds: result.durationSeconds,
+    bytes: result.audio.length,
+    seed: result.seed,
+    result_hash: result.resultHash,
+    truncated: result.truncated,
+    chunks: result.chunks.map((chunk) => ({
+      text: chunk.text,
+      frames: chunk.frames,
+      stop_reason: chunk.stopReason,
+      ...chunkSpan(chunk),
+      history_chunks: chunk.historyChunks,
+      prefill_seconds: chunk.prefillSeconds,
+      decode_seconds: chunk.decodeSeconds,
+    })),
+    timings: {
+      load_seconds: result.timings.loadSeconds,
+      generate_seconds: result.timings.generateSeconds,
+      decode_seconds: result.timings.decodeSeconds,
+      encode_seconds: result.timings.encodeSeconds,
+    },
+  };
+}
+
+function summaryLines(out: string, result: SpeakResult): string {
   const t = result.timings;
-  io.stdout.write(
+  const seed = result.seed === null ? 'decoded' : `seed ${result.seed}`;
+  return (
     `${out}\n` +
-      `duration: ${result.durationSeconds.toFixed(2)} s (${result.sampleRate} Hz ${result.format}, ${result.audio.length} bytes, seed ${result.seed})\n` +
-      `timings: load ${secs(t.loadSeconds)}, generate ${secs(t.generateSeconds)}, decode ${secs(t.decodeSeconds)}, encode ${secs(t.encodeSeconds)}\n` +
-      `${chunkLine(result.stopReasons)}\n`,
+    `duration: ${result.durationSeconds.toFixed(2)} s (${result.sampleRate} Hz ${result.format}, ${result.audio.length} bytes, ${seed})\n` +
+    `timings: load ${secs(t.loadSeconds)}, generate ${secs(t.generateSeconds)}, decode ${secs(t.decodeSeconds)}, encode ${secs(t.encodeSeconds)}\n` +
+    `${chunkLine(result.chunks.map((chunk) => chunk.stopReason))}\n`
   );
 }
 
@@ -95,33 +149,33 @@ async function checkOutputFolder(out: string): Promise<void> {
   if (!info?.isDirectory()) throw new HiggsError('E_INPUT', `cannot write ${out}: the folder ${folder} does not exist`);
 }
 
-/** The transcript of --file: a UTF-8 file or, for '-', standard input; bounded either way. */
-async function readText(file: string, io: SpeakIO): Promise<string> {
-  if (file === '-') return decode(await readBoundedStream(io.stdin), 'standard input');
+/** A file's bytes (for '-', standard input), at most `limit` bytes; `flag` names it in errors. */
+async function readBounded(file: string, limit: number, flag: string, io: SpeakIO): Promise<Buffer> {
+  if (file === '-') return readBoundedStream(io.stdin, limit);
   const path = resolve(io.cwd, file);
   let handle;
   try {
     handle = await open(path, 'r');
   } catch (error) {
-    throw new HiggsError('E_INPUT', `cannot read --file ${path}: ${errnoText(error)}`, { cause: error });
+    throw new HiggsError('E_INPUT', `cannot read ${flag} ${path}: ${errnoText(error)}`, { cause: error });
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile()) throw new HiggsError('E_INPUT', `--file ${path} is not a regular file`);
-    if (info.size > MAX_TEXT_FILE_BYTES) throw new HiggsError('E_INPUT', `--file ${path} is larger than ${MAX_TEXT_FILE_BYTES} bytes`);
-    return decode(await handle.readFile(), path);
+    if (!info.isFile()) throw new HiggsError('E_INPUT', `${flag} ${path} is not a regular file`);
+    if (info.size > limit) throw new HiggsError('E_INPUT', `${flag} ${path} is larger than ${limit} bytes`);
+    return await handle.readFile();
   } finally {
     await handle.close();
   }
 }
 
-async function readBoundedStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
+async function readBoundedStream(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
     const part = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
     size += part.length;
-    if (size > MAX_TEXT_FILE_BYTES) throw new HiggsError('E_INPUT', `standard input is larger than ${MAX_TEXT_FILE_BYTES} bytes`);
+    if (size > limit) throw new HiggsError('E_INPUT', `standard input is larger than ${limit} bytes`);
     parts.push(part);
   }
   return Buffer.concat(parts);

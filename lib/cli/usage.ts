@@ -1,30 +1,36 @@
 /** The CLI's help texts: one overview and one page per command. */
 import { CONNECTION_LIMITS } from '../server/limits.js';
+import { requestFlagHelp } from './request-flags.js';
 import { WEBSOCKET_LIMITS, WEBSOCKET_LIMIT_VARIABLES } from '../server/websocket-limits.js';
+import type { Command } from './commands.js';
 
-export const COMMANDS = ['speak', 'voices', 'pull', 'setup', 'serve', 'worker', 'help'] as const;
-export type Command = (typeof COMMANDS)[number];
-
-const SPEAK = `Usage: higgs-audio speak (--text TEXT | --file FILE) [options]
+const SPEAK = `Usage: higgs-audio speak (--text TEXT | --file FILE | --codes FILE) [options]
 
 Synthesize speech and write it to an audio file. Prints the file's path, then its duration and
-the timings; progress goes to stderr.
+the timings (with --json, the result's report); progress goes to stderr. Every field of a
+request has a flag (the request fields' table in the README says more).
 
-Options:
-  -t, --text TEXT     The text to speak
+Input and output:
+  -t, --text TEXT     The text to speak ([SPEAKERn] tags for several speakers)
   -f, --file FILE     Read the text from FILE (UTF-8; '-' reads standard input)
+      --codes FILE    Decode codes instead (a file --format codes wrote); takes --format,
+                      --sample-rate and --speed only
+  -o, --out FILE      Output file (default ./higgs-audio.<format>; codes: .codes.json)
+      --json          Print the result's report as JSON: seed, result hash, each chunk's
+                      text, frames, stop reason and place in the audio, the timings
+
+Voice (one of):
       --voice VOICE   A preset voice NAME (NAME.wav + NAME.txt in HIGGS_VOICES_DIR)
                       or profile:NAME (a description in HIGGS_VOICES_DIR/profile.yaml);
                       default: the model chooses a voice
-  -o, --out FILE      Output file (default ./higgs-audio.<format>)
-      --format FMT    wav, flac, mp3, opus, pcm (raw s16le), ulaw or alaw (G.711 WAV, 8 kHz)
-                      (default: from --out's extension, else wav)
-      --sample-rate HZ
-                      8000, 16000, 22050, 24000, 44100 or 48000 (default 24000, the
-                      codec's rate; 8000 for ulaw and alaw)
-      --speed X       Playback speed 0.25 to 4, pitch kept (default 1: untouched)
-      --seed N        Sampling seed, 0 to 4294967295 (default: random, printed)
-      --scene TEXT    Scene description, e.g. "Audio is recorded from a quiet room."
+      --ref-audio FILE --ref-text TEXT
+                      A clip of the voice (any readable audio) and what it says
+      --speaker N=VOICE
+                      The voice of [SPEAKERn], repeated per speaker: a preset, profile:NAME
+                      or description:TEXT
+
+Request options (bounds and defaults of the request table):
+${requestFlagHelp()}
   -h, --help          Show this help
 `;
 
@@ -178,6 +184,9 @@ const ENVIRONMENT = `Environment:
                          batch the rows on the device)
   HIGGS_BATCHING         exact (default: each request computed as alone, same seed same
                          audio) or fast (one batched forward for all slots)
+  HIGGS_WEIGHTS          dense (default: the projections in the dtype) or int8 (int8
+                         weights, one scale per output channel, bf16 activations: about
+                         half the memory of bfloat16; not bit-equal, quality unmeasured)
   HIGGS_MAX_CONCURRENCY  Requests generating at once (default: the engine's slots, once the
                          model is loaded; 1 with the GPU's graph decode)
   HIGGS_MAX_QUEUE        Requests (serve: jobs) waiting beyond those (default 16); more are
@@ -223,6 +232,7 @@ Examples:
   higgs-audio setup
   higgs-audio speak --text "The sun rises in the east." --out sun.wav
   higgs-audio speak --file story.txt --voice belinda --format mp3 --seed 7
+  higgs-audio speak --text "Hello." --temperature 0.3 --top-k 20 --json --out hello.wav
   higgs-audio voices
   higgs-audio pull --to /workspace/higgs_audio
 
@@ -235,8 +245,4 @@ const PAGES: Record<Command, string> = { speak: SPEAK, voices: VOICES, pull: PUL
 /** The help page of `command`, or the overview. */
 export function usage(command?: Command): string {
   return command ? PAGES[command] : OVERVIEW;
-}
-
-export function isCommand(word: string): word is Command {
-  return (COMMANDS as readonly string[]).includes(word);
 }

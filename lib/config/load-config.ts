@@ -73,6 +73,13 @@ export interface HiggsConfig {
    * forward: each weight read once per step for all; a request may differ from its solo run).
    */
   batching: Batching;
+  /**
+   * HIGGS_WEIGHTS: how the engine holds the LM's projections: "dense" (in the dtype) or "int8"
+   * (int8 weights with one scale per output channel, bf16 activations: about half of bf16's
+   * memory and bytes read per step; not bit-equal to dense, quality on the released weights not
+   * measured here).
+   */
+  weights: WeightFormat;
   /** Requests waiting for a slot; beyond that a request fails with E_BUSY. */
   maxQueue: number;
   logLevel: LogLevel;
@@ -106,6 +113,7 @@ export const CONFIG_VARIABLES: Readonly<Record<ConfigKey, string>> = {
   decode: 'HIGGS_DECODE',
   slots: 'HIGGS_SLOTS',
   batching: 'HIGGS_BATCHING',
+  weights: 'HIGGS_WEIGHTS',
   maxQueue: 'HIGGS_MAX_QUEUE',
   logLevel: 'HIGGS_LOG_LEVEL',
   maxContext: 'HIGGS_MAX_CONTEXT',
@@ -126,6 +134,9 @@ export const MAX_SLOTS = 256;
 // The engine's choices (EngineOptions), listed for validation: `satisfies` keeps them its own.
 export const BATCHING_MODES = ['exact', 'fast'] as const satisfies readonly NonNullable<EngineOptions['batching']>[];
 export type Batching = (typeof BATCHING_MODES)[number];
+/** HIGGS_WEIGHTS' values; the first is the default. */
+export const WEIGHT_FORMATS = ['dense', 'int8'] as const satisfies readonly NonNullable<EngineOptions['weights']>[];
+export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
 export const DECODE_MODES = ['auto', 'eager', 'static', 'graph'] as const satisfies readonly NonNullable<EngineOptions['decode']>[];
 export type DecodeMode = (typeof DECODE_MODES)[number];
 
@@ -182,6 +193,7 @@ const EnvSchema = z.object({
   HIGGS_DECODE: optional(oneOf(DECODE_MODES)),
   HIGGS_SLOTS: optional(integer(0, MAX_SLOTS)),
   HIGGS_BATCHING: optional(oneOf(BATCHING_MODES)),
+  HIGGS_WEIGHTS: optional(oneOf(WEIGHT_FORMATS)),
   HIGGS_MAX_QUEUE: optional(integer(0, 100_000)),
   HIGGS_LOG_LEVEL: optional(oneOf(LOG_LEVELS)),
   HIGGS_MAX_CONTEXT: optional(integer(256, 131_072)),
@@ -223,6 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     decode: e.HIGGS_DECODE ?? 'auto',
     slots: e.HIGGS_SLOTS ?? 0,
     batching: e.HIGGS_BATCHING ?? 'exact',
+    weights: e.HIGGS_WEIGHTS ?? WEIGHT_FORMATS[0],
     maxQueue: e.HIGGS_MAX_QUEUE ?? DEFAULT_MAX_QUEUE,
     logLevel: e.HIGGS_LOG_LEVEL ?? 'info',
     maxContext: e.HIGGS_MAX_CONTEXT ?? 8192,
@@ -243,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       decode: from(e.HIGGS_DECODE),
       slots: from(e.HIGGS_SLOTS),
       batching: from(e.HIGGS_BATCHING),
+      weights: from(e.HIGGS_WEIGHTS),
       maxQueue: from(e.HIGGS_MAX_QUEUE),
       logLevel: from(e.HIGGS_LOG_LEVEL),
       maxContext: from(e.HIGGS_MAX_CONTEXT),

@@ -33,6 +33,12 @@ export interface EngineOptions {
    * read once per step for every row; a row may differ in the last bits from its solo run).
    */
   batching?: 'exact' | 'fast';
+  /**
+   * How the LM's projections are held: "dense" (default: in dtype) or "int8" (int8 weights with
+   * one scale per output channel, bf16 activations; embeddings and norms stay in dtype): about
+   * half of bf16's memory and weight bytes read per step, not bit-equal to dense.
+   */
+  weights?: 'dense' | 'int8';
 }
 
 export interface HostInfo {
@@ -50,7 +56,7 @@ export interface LoadPlan {
   parameterCount: number;
   /** The model's tensors as stored. */
   checkpointBytes: number;
-  /** The weights in the options' dtype. */
+  /** The weights as held: in the options' dtype, or with int8 projections (options.weights). */
   weightBytes: number;
   /** Every KV cache the load allocates (slots x maxContext positions). */
   kvCacheBytes: number;
@@ -103,6 +109,8 @@ export interface ModelInfo {
   batching: 'exact' | 'fast';
   /** KV positions each slot holds (maxContext). */
   slotContext: number;
+  /** How the projections are held (EngineOptions.weights); weightBytes counts them as held. */
+  weightFormat: 'dense' | 'int8';
 }
 
 export interface ForwardRequest {

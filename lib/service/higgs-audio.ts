@@ -154,9 +154,9 @@ export class HiggsAudio implements AsyncDisposable {
     try {
       const { modelDir, codecDir } = configuredDirs(c);
       const binding = loadNative();
-      const loadOptions = { maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels, decode: c.decode, slots: c.slots, batching: c.batching };
+      const loadOptions = { maxContext: c.maxContext, fusedKernels: c.fusedKernels, nextKernels: c.nextKernels, decode: c.decode, slots: c.slots, batching: c.batching, weights: c.weights };
       const { device, dtype, dtypeReason } = resolveEngineDevice(c, binding, { modelDir, options: loadOptions });
-      this.log.info({ event: 'load.start', modelDir, codecDir, device, dtype, dtypeReason }, `loading model (${dtype}: ${dtypeReason})`);
+      this.log.info({ event: 'load.start', modelDir, codecDir, device, dtype, dtypeReason, weights: c.weights }, `loading model (${dtype}: ${dtypeReason}; weights ${c.weights})`);
       const options = { device, dtype, ...loadOptions };
       const engine = new binding.Engine(options, engineLogCallback(this.log)); // libtorch's warnings as log events, not raw stderr
       this.engine = engine;

@@ -23,11 +23,13 @@ export interface EngineIdentity {
   batching: ModelInfo['batching'];
   fusedKernels: boolean;
   maxContext: number;
+  /** int8 projections give other codes than dense ones. */
+  weightFormat: ModelInfo['weightFormat'];
 }
 
 export function engineIdentity(version: string, model: string, codec: string, info: ModelInfo): EngineIdentity {
-  const { device, dtype, decode, batching, fusedKernels, maxContext } = info;
-  return { version, model, codec, device, dtype, decode, batching, fusedKernels, maxContext };
+  const { device, dtype, decode, batching, fusedKernels, maxContext, weightFormat } = info;
+  return { version, model, codec, device, dtype, decode, batching, fusedKernels, maxContext, weightFormat };
 }
 
 /** JSON with object keys sorted at every level, so equal values have one text. */

@@ -114,7 +114,7 @@ nlohmann::json bench_batch_sweep(Engine& engine, const ModelInfo& info, const Be
                 row["frame_gap_p99_ms"].is_null() ? -1.0 : row["frame_gap_p99_ms"].get<double>());
     rows.push_back(row);
   }
-  return {{"batching", args.batching}, {"slots", info.slots}, {"warmup", args.warmup}, {"steps", args.steps},
+  return {{"batching", args.batching}, {"weights", info.weight_format}, {"slots", info.slots}, {"warmup", args.warmup}, {"steps", args.steps},
           {"decode", info.decode}, {"graphs", info.decode == "graph"}, {"rows", rows}};
 }
 

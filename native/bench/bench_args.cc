@@ -19,7 +19,7 @@ namespace {
                "                   [--max-context N] [--threads N] [--json FILE] [--decode auto|eager|static|graph]\n"
                "                   [--voice-seconds N] [--request-seconds N]\n"
                "                   [--no-codec] [--codec-seconds S,S,...] [--codec-window N] [--codec-repeats N]\n"
-               "                   [--batch B,B,...] [--batching exact|fast]\n"
+               "                   [--batch B,B,...] [--batching exact|fast] [--weights dense|int8]\n"
                "Times load (and CUDA-graph capture), prefill of a mixed text/audio prompt, single-frame audio\n"
                "decode steps (eager and the engine's decode path), time to the first frame for a prompt with a\n"
                "reference voice, and one long request (frames/s, peak GPU memory). --batch adds a sweep over\n"
@@ -118,6 +118,7 @@ BenchArgs parse_bench_args(int argc, char** argv) {
     else if (flag == "--codec-repeats") a.codec_repeats = to_int(flag, value);
     else if (flag == "--batch") a.batch = to_batch_list(flag, value);
     else if (flag == "--batching") a.batching = value;
+    else if (flag == "--weights") a.weights = value;
     else {
       std::fprintf(stderr, "higgs-bench: unknown flag %s\n", flag.c_str());
       usage(2);

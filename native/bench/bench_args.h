@@ -35,6 +35,7 @@ struct BenchArgs {
   // The batch sweep (--batch 1,2,4,...; empty = skipped): the engine gets max + 1 slots.
   std::vector<std::int64_t> batch;
   std::string batching = "exact";  // EngineOptions::batching: exact or fast
+  std::string weights = "dense";   // EngineOptions::weights: dense or int8
 };
 
 // Parses argv; prints usage and exits on --help or a bad flag.

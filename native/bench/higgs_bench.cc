@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
     options.fused_kernels = args.fused_kernels;
     options.next_kernels = args.next_kernels;
     options.batching = args.batching;
+    options.weights = args.weights;
     // The sweep's largest batch and a newcomer beside it.
     if (!args.batch.empty()) options.slots = *std::max_element(args.batch.begin(), args.batch.end()) + 1;
     Engine engine(options);
@@ -135,6 +136,7 @@ int main(int argc, char** argv) {
         {"model", args.model_dir.empty() ? "random:" + args.shape : args.model_dir},
         {"device", info.device},
         {"dtype", info.dtype},
+        {"weights", info.weight_format},
         {"decode", info.decode},
         {"cuda_graphs", info.decode == "graph"},
         {"kv_buckets", info.kv_buckets},

@@ -16,7 +16,8 @@ namespace {
 // 7: stretchAudio, AudioStretcher, constants.speedRange.
 // 8: AudioResampler.
 // 9: the Engine constructor's onLog(level, message) (libtorch's warnings).
-constexpr int kAbiVersion = 11;
+// 12: EngineOptions.weights ("dense" | "int8"), ModelInfo.weightFormat.
+constexpr int kAbiVersion = 12;
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 
 // A reader of one object's fields, naming each in its errors as "<what>: <key> ...".
@@ -122,6 +123,7 @@ EngineOptions read_engine_options(const Napi::Value& value) {
   options.next_kernels = f.boolean("nextKernels", options.next_kernels);
   options.slots = f.number<std::int64_t>("slots", options.slots);
   options.batching = f.string("batching", options.batching);
+  options.weights = f.string("weights", options.weights);
   return options;
 }
 
@@ -194,6 +196,7 @@ Napi::Object write_model_info(Napi::Env env, const ModelInfo& m) {
   o.Set("slots", num(env, m.slots));
   o.Set("batching", m.batching);
   o.Set("slotContext", num(env, m.slot_context));
+  o.Set("weightFormat", m.weight_format);
   return o;
 }
 

@@ -89,8 +89,8 @@ describe('help and version', () => {
   it.each([['help', 'speak'], ['speak', '--help'], ['speak', '-h']])('%s %s prints the speak page', (...args) => {
     const run = cli(args);
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^Usage: higgs-audio speak \(--text TEXT \| --file FILE\)/);
-    for (const flag of ['--voice', '--out', '--format', '--seed', '--scene', 'profile:NAME']) expect(run.stdout).toContain(flag);
+    expect(run.stdout).toMatch(/^Usage: higgs-audio speak \(--text TEXT \| --file FILE \| --codes FILE\)/);
+    for (const flag of ['--voice', '--out', '--format', '--seed', '--scene', 'profile:NAME', '--top-p', '--ref-audio', '--json']) expect(run.stdout).toContain(flag);
   });
 
   it.each([['--version'], ['-v']])('%s prints the package version, then what the addon was built with', (flag) => {
@@ -126,14 +126,23 @@ describe('usage errors exit 2 with one line and a pointer to the help', () => {
     [['--bogus'], "Unknown option '--bogus'"],
     [['speak', '--text', 'hi', '--bogus'], "Unknown option '--bogus'"],
     [['speak', 'hello'], 'Unexpected argument'],
-    [['speak'], 'give exactly one of --text TEXT or --file FILE'],
+    [['speak'], 'give exactly one of --text TEXT or --file FILE (or --codes FILE to decode codes)'],
     [['speak', '--text', 'a', '--file', 'b'], 'give exactly one of --text TEXT or --file FILE'],
+    [['speak', '--text', 'a', '--codes', 'b'], 'give exactly one of --text TEXT or --file FILE'],
+    [['speak', '--text', 'hi', '--voice', 'a', '--speaker', '0=b'], 'give one of --voice, --ref-audio and --speaker (got --voice and --speaker)'],
+    [['speak', '--text', 'hi', '--ref-audio', 'a.wav'], '--ref-audio FILE and --ref-text TEXT go together'],
+    [['speak', '--text', 'hi', '--speaker', 'belinda'], '--speaker must be N=VOICE'],
+    [['speak', '--text', 'hi', '--speed', '5'], '--speed must be a number from 0.25 to 4 (got "5")'],
+    [['speak', '--text', 'hi', '--sample-rate', '11025'], '--sample-rate must be one of 8000, 16000, 22050, 24000, 44100, 48000 (got "11025")'],
+    [['speak', '--text', 'hi', '--temperature', '3'], '--temperature must be a number from 0 to 2 (got "3")'],
+    [['speak', '--text', 'hi', '--top-k', '2.5'], '--top-k must be a whole number from 0 to 1000000 (got "2.5")'],
+    [['speak', '--text', 'hi', '--chunk-method', 'sentence'], '--chunk-method must be one of auto, none, speaker, word (got "sentence")'],
     [['speak', '--text'], "Option '-t, --text <value>' argument missing"],
-    [['speak', '--text', 'hi', '--format', 'ogg'], '--format must be one of wav, flac, mp3, opus, pcm, ulaw, alaw (got "ogg")'],
+    [['speak', '--text', 'hi', '--format', 'ogg'], '--format must be one of wav, flac, mp3, opus, pcm, ulaw, alaw, codes, or pcm_16000 and the like (got "ogg")'],
     [['speak', '--text', 'hi', '--seed', '1.5'], '--seed must be a whole number from 0 to 4294967295'],
     [['speak', '--text', 'hi', '--seed', '4294967296'], '--seed must be a whole number'],
-    [['speak', '--text', 'hi', '--speed', 'fast'], '--speed must be a number (got "fast")'],
-    [['speak', '--text', 'hi', '--sample-rate', '16k'], '--sample-rate must be a number (got "16k")'],
+    [['speak', '--text', 'hi', '--speed', 'fast'], '--speed must be a number from 0.25 to 4 (got "fast")'],
+    [['speak', '--text', 'hi', '--sample-rate', '16k'], '--sample-rate must be one of 8000, 16000, 22050, 24000, 44100, 48000 (got "16k")'],
     [['voices', 'extra'], 'Unexpected argument'],
     [['help', 'nope'], 'unknown command "nope"'],
   ])('%j', (args, message) => {
@@ -211,6 +220,49 @@ describe('speak', () => {
     expect(fast / plain).toBeLessThan(0.55);
   });
 
+  it('takes every request field as a flag, prints the report with --json, and decodes the codes it wrote', () => {
+    const codesFile = join(scratch, 'sun.codes.json');
+    const common = ['--seed', '9', '--temperature', '0.5', '--top-k', '20', '--top-p', '0.9', '--ras-win-len', '0', '--max-new-tokens', '60'];
+    const made = cli(['speak', '--text', 'The sun rises. It sets in the west.', ...common, '--chunk-method', 'word', '--chunk-max-word-num', '3', '--format', 'codes', '--out', codesFile, '--json']);
+    expect(made.status, made.stderr).toBe(0);
+    const report = JSON.parse(made.stdout) as { file: string; format: string; seed: number; result_hash: string; chunks: Array<Record<string, unknown>>; truncated: boolean };
+    expect(report).toMatchObject({ file: codesFile, format: 'codes', seed: 9, truncated: expect.any(Boolean) });
+    expect(report.result_hash).toMatch(/^[0-9a-f]{64}$/);
+    // chunk_method word with 3 words a chunk: three chunks, back to back.
+    expect(report.chunks.map((c) => String(c.text).trim())).toEqual(['The sun rises.', 'It sets in', 'the west.']);
+    for (const [i, chunk] of report.chunks.entries()) {
+      expect(chunk).toMatchObject({ frames: expect.any(Number), stop_reason: expect.stringMatching(/^(audio_end|max_frames|context_full)$/) });
+      if (i > 0) expect(chunk.start_seconds).toBe(report.chunks[i - 1]!.end_seconds);
+    }
+    // The same flags give the same codes (the flags reach the request); the codes decode to audio.
+    const again = cli(['speak', '--text', 'The sun rises. It sets in the west.', ...common, '--chunk-method', 'word', '--chunk-max-word-num', '3', '--format', 'codes', '--out', join(scratch, 'again.codes.json'), '--json']);
+    expect((JSON.parse(again.stdout) as { result_hash: string }).result_hash).toBe(report.result_hash);
+    const wav = join(scratch, 'decoded.wav');
+    const decoded = cli(['speak', '--codes', codesFile, '--out', wav, '--sample-rate', '16000', '--json']);
+    expect(decoded.status, decoded.stderr).toBe(0);
+    expect(JSON.parse(decoded.stdout)).toMatchObject({ file: wav, seed: null, chunks: [], sample_rate: 16000 });
+    expect(soxi(wav)).toMatchObject({ rate: 16000, channels: 1 });
+    const bad = cli(['speak', '--codes', join(scratch, 'story.txt')]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('[E_INPUT]');
+  });
+
+  it('speaks with a clip given as --ref-audio and --ref-text, and with --speaker voices', () => {
+    const clip = join(scratch, 'clip.wav');
+    execFileSync('sox', ['-n', '-r', '16000', '-c', '1', '-b', '16', clip, 'synth', '1', 'sine', '220']);
+    const out = join(scratch, 'cloned.wav');
+    const run = cli(['speak', '--text', 'Hello there.', '--seed', '3', '--ref-audio', clip, '--ref-text', 'A low hum.', '--out', out]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(soxi(out).seconds).toBeGreaterThan(0);
+    const env = { HIGGS_VOICES_DIR: voicesDir() };
+    const duo = join(scratch, 'duo.wav');
+    const two = cli(['speak', '--text', '[SPEAKER0] Hello. [SPEAKER1] Hi there.', '--seed', '3', '--speaker', '0=belinda', '--speaker', '1=description:A bright young voice.', '--out', duo], { env });
+    expect(two.status, two.stderr).toBe(0);
+    expect(soxi(duo).seconds).toBeGreaterThan(0);
+    const missing = cli(['speak', '--text', 'Hi.', '--ref-audio', join(scratch, 'nope.wav'), '--ref-text', 'x']);
+    expect(missing.stderr).toContain('cannot read --ref-audio');
+  });
+
   it('speaks with a preset voice and a profile voice from HIGGS_VOICES_DIR', () => {
     const env = { HIGGS_VOICES_DIR: voicesDir() };
     for (const voice of ['belinda', 'profile:narrator']) {
@@ -244,9 +296,8 @@ describe('speak', () => {
     [['--file', 'missing.txt'], /\[E_INPUT\] cannot read --file .*missing\.txt: ENOENT/],
     [['--text', '   '], /\[E_INPUT\] the text to speak is empty/],
     [['--text', 'Hi.', '--out', 'no/such/folder/x.wav'], /\[E_INPUT\] cannot write .*x\.wav: the folder .*folder does not exist/],
-    // Out of the request schema's bounds: refused before the model loads (no note, no progress).
-    [['--text', 'Hi.', '--speed', '5'], /\[E_INPUT\] .*speed/],
-    [['--text', 'Hi.', '--sample-rate', '11025'], /\[E_INPUT\] .*sample_rate/],
+    // What only the whole request can tell (opus states a few rates): refused by the schema before the model loads.
+    [['--text', 'Hi.', '--format', 'opus', '--sample-rate', '22050'], /\[E_INPUT\] .*sample_rate/],
   ])('%j fails with exit 1, one line, no stack trace', (args, message) => {
     const run = cli(['speak', ...args]);
     expect(run.status).toBe(1);

@@ -47,6 +47,7 @@ describe('loadConfig defaults', () => {
       decode: 'auto',
       slots: 0,
       batching: 'exact',
+      weights: 'dense',
       maxQueue: 16,
       logLevel: 'info',
       maxContext: 8192,
@@ -66,6 +67,7 @@ describe('loadConfig defaults', () => {
         decode: 'default',
         slots: 'default',
         batching: 'default',
+        weights: 'default',
         maxQueue: 'default',
         logLevel: 'default',
         maxContext: 'default',
@@ -215,6 +217,17 @@ describe('HIGGS_BATCHING', () => {
 
   it.each(['quick', 'Fast', '1'])('refuses %j, naming the variable and the choices', (value) => {
     expect(failure({ HIGGS_BATCHING: value }).message).toContain(`HIGGS_BATCHING: must be one of exact, fast (got "${value}")`);
+  });
+});
+
+describe('HIGGS_WEIGHTS', () => {
+  it('is dense unless asked, and takes int8', () => {
+    expect(load({})).toMatchObject({ weights: 'dense', sources: { weights: 'default' } });
+    expect(load({ HIGGS_WEIGHTS: 'int8' })).toMatchObject({ weights: 'int8', sources: { weights: 'env' } });
+  });
+
+  it.each(['int4', 'INT8', 'bf16'])('refuses %j, naming the variable and the choices', (value) => {
+    expect(failure({ HIGGS_WEIGHTS: value }).message).toContain(`HIGGS_WEIGHTS: must be one of dense, int8 (got "${value}")`);
   });
 });
 

@@ -19,6 +19,7 @@ const reportSchema = z.object({
   model: z.literal('random:tiny'),
   device: z.literal('cpu'),
   dtype: z.literal('float32'),
+  weights: z.literal('dense'),
   decode: z.enum(['eager', 'static', 'graph']),
   cuda_graphs: z.boolean(),
   fused_kernels: z.boolean(),
@@ -87,7 +88,7 @@ describe('higgs-bench', () => {
       graph_capture_s: z.null(),
       graph_pool_bytes: z.null(),
     }).strict();
-    const sweep = z.object({ batching: z.literal('fast'), slots: z.literal(4), warmup: z.literal(1), steps: z.literal(4), decode: z.literal(decode),
+    const sweep = z.object({ batching: z.literal('fast'), weights: z.literal('dense'), slots: z.literal(4), warmup: z.literal(1), steps: z.literal(4), decode: z.literal(decode),
       graphs: z.literal(false), rows: z.array(row) })
       .strict()
       .parse(JSON.parse(readFileSync(json, 'utf8')).batch_sweep);

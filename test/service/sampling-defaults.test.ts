@@ -91,7 +91,7 @@ describe('sampling defaults', () => {
   it('the CLI sends none of its own, so it samples with the same defaults', async () => {
     const backend = createCliBackend(loadConfig({ HIGGS_DEVICE: 'cpu', HIGGS_DTYPE: 'float32', HIGGS_MODEL_DIR: tinyHfDir, HIGGS_CODEC_DIR: codecDir, HIGGS_MAX_CONTEXT: '2048' }));
     disposers.push(() => backend.dispose());
-    await backend.speak('Hi.', { format: 'wav', seed: 1 });
+    await backend.speak({ transcript: 'Hi.', output_format: 'wav', seed: 1 }, {});
     expect(received.length).toBeGreaterThan(0);
     for (const request of sampling()) expect(request).toEqual(DOCUMENTED);
   });

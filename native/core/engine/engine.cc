@@ -91,9 +91,10 @@ void Engine::load(std::string model_dir, ProgressFn progress, LoadDone done) {
       // E_OOM here, before the weights or caches take any memory, when they cannot fit.
       check_load_plan(plan_load(model_dir, s->options), s->options, model_dir);
       auto options = s->tensor_options();
-      auto weights = lm::load_weights(model_dir, config, options, [&](std::int64_t d, std::int64_t t) {
-        report("weights", 0.02 + 0.93 * static_cast<double>(d) / static_cast<double>(t));
-      });
+      auto weights = lm::load_weights(
+          model_dir, config, options,
+          [&](std::int64_t d, std::int64_t t) { report("weights", 0.02 + 0.93 * static_cast<double>(d) / static_cast<double>(t)); },
+          lm::parse_weight_format(s->options.weights));
       report("cache", 0.96);
       auto lm = std::make_unique<lm::HiggsLM>(config, std::move(weights), s->options.max_context, options);
       ModelInfo info;
@@ -125,7 +126,8 @@ void Engine::load_random(std::string config_name, std::uint64_t seed, LoadDone d
       }
       check_load_plan(plan_for_config(config, parameters, s->options), s->options, "the random '" + config_name + "' model");
       auto options = s->tensor_options();
-      auto weights = lm::random_weights(config, seed, options, /*with_text_head=*/true);
+      auto weights = lm::random_weights(config, seed, options, /*with_text_head=*/true,
+                                        lm::parse_weight_format(s->options.weights));
       auto lm = std::make_unique<lm::HiggsLM>(config, std::move(weights), s->options.max_context, options);
       ModelInfo info;
       info.format = "random";

@@ -48,6 +48,10 @@ struct EngineOptions {
   // never depend on its neighbours) or "fast" (one batched forward: each weight read once per
   // step; a row may differ in the last bits from its solo run).
   std::string batching = "exact";
+  // How the LM's projections are held: "dense" (in dtype) or "int8" (int8 weights with one scale
+  // per output channel, bf16 activations: about half of bf16's memory and bytes read per step;
+  // embeddings and norms stay in dtype). Load: E_INPUT for other values.
+  std::string weights = "dense";
 };
 
 struct LoadProgress {
@@ -72,6 +76,7 @@ struct ModelInfo {
   std::int64_t slots = 1;                 // generations decoded together (EngineOptions::slots)
   std::string batching = "exact";         // how they are computed (EngineOptions::batching)
   std::int64_t slot_context = 0;          // KV positions each slot holds (max_context)
+  std::string weight_format = "dense";    // EngineOptions::weights; weight_bytes counts the weights as held
 };
 
 struct CodecInfo {
@@ -171,7 +176,7 @@ struct LoadPlan {
   std::string checkpoint_dtype;  // of the model's tensors as stored: "bfloat16", "float32", "float16" or "mixed"
   std::int64_t parameter_count = 0;
   std::int64_t checkpoint_bytes = 0;  // the model's tensors as stored
-  std::int64_t weight_bytes = 0;      // the same in options.dtype
+  std::int64_t weight_bytes = 0;      // the same as held: in options.dtype, or int8 projections (options.weights)
   std::int64_t kv_cache_bytes = 0;    // every KV cache the load allocates (options.slots, max_context)
   std::int64_t reserve_bytes = 0;     // working memory kept aside (engine/slot_memory.h)
   std::int64_t needed_bytes = 0;      // weights + KV caches + reserve

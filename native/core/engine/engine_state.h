@@ -258,7 +258,8 @@ struct Engine::State {
     base.parameter_count = lm->weights().parameter_count();
     base.weight_bytes = lm->weights().bytes();
     base.kv_cache_bytes = lm->cache().bytes();
-    base.has_text_head = lm->weights().text_head.defined();
+    base.has_text_head = lm->weights().has_text_head();
+    base.weight_format = lm::weight_format_name(lm->weights().format());
     const auto mode = decode_mode(lm->options().device());
     base.decode = mode;
     if (options.slots < 0 || options.slots > kMaxSlots) {

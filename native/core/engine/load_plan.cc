@@ -1,10 +1,12 @@
 #include "engine/load_plan.h"
 
+#include <algorithm>
 #include <limits>
 #include <set>
 
 #include "engine/engine_state.h"
 #include "io/safetensors.h"
+#include "lm/int8_weights.h"
 #include "lm/weight_names.h"
 
 namespace higgs {
@@ -25,6 +27,30 @@ const char* stored_dtype_name(io::DType dtype) {
   }
 }
 
+// Bytes of the weights as held: every parameter in the engine's dtype, or with int8 weights the
+// projections (lm/higgs_weights.h quantize_layer: q/k/v/o, both MLPs, the heads) at one byte and
+// a bf16 scale per output row, the rest (embeddings, norms) in the dtype.
+double held_weight_bytes(const lm::HiggsConfig& c, std::int64_t parameter_count, double element,
+                         lm::WeightFormat format) {
+  if (format == lm::WeightFormat::Dense) return static_cast<double>(parameter_count) * element;
+  auto count = [](const std::vector<std::int64_t>& shape) {
+    std::int64_t n = 1;
+    for (auto d : shape) n *= d;
+    return n;
+  };
+  std::int64_t all_with_text_head = 0;
+  for (const auto& [name, shape] : lm::canonical_shapes(c, /*with_text_head=*/true)) all_with_text_head += count(shape);
+  const bool text_head = parameter_count >= all_with_text_head;
+  std::int64_t projected = 0, rows = 0;
+  for (const auto& [name, shape] : lm::canonical_shapes(c, text_head)) {
+    if (!lm::is_projection_weight(name)) continue;
+    projected += count(shape);
+    rows += shape.front();
+  }
+  const auto rest = std::max<std::int64_t>(0, parameter_count - projected);
+  return static_cast<double>(rest) * element + static_cast<double>(projected) + 2.0 * static_cast<double>(rows);
+}
+
 }  // namespace
 
 LoadPlan plan_for_config(const lm::HiggsConfig& c, std::int64_t parameter_count, const EngineOptions& options) {
@@ -38,7 +64,7 @@ LoadPlan plan_for_config(const lm::HiggsConfig& c, std::int64_t parameter_count,
                        static_cast<double>(c.num_kv_heads) * static_cast<double>(c.head_dim) * element;
   LoadPlan plan;
   plan.parameter_count = parameter_count;
-  plan.weight_bytes = saturate(static_cast<double>(parameter_count) * element);
+  plan.weight_bytes = saturate(held_weight_bytes(c, parameter_count, element, lm::parse_weight_format(options.weights)));
   plan.kv_cache_bytes = saturate(cache * static_cast<double>(caches));
   plan.reserve_bytes = working_reserve(device.is_cuda());
   plan.needed_bytes = saturate(static_cast<double>(plan.weight_bytes) + static_cast<double>(plan.kv_cache_bytes) +
@@ -50,7 +76,8 @@ LoadPlan plan_for_config(const lm::HiggsConfig& c, std::int64_t parameter_count,
 void check_load_plan(const LoadPlan& plan, const EngineOptions& options, const std::string& what) {
   const bool cuda = parse_device(options.device).is_cuda();
   check_load_memory(plan.weight_bytes, plan.kv_cache_bytes, plan.reserve_bytes, plan.available_bytes,
-                    options.dtype + " weights of " + what + " with " + std::to_string(options.max_context) +
+                    (options.weights == "int8" ? "int8 weights (" + options.dtype + " embeddings) of " : options.dtype + " weights of ") +
+                        what + " with " + std::to_string(options.max_context) +
                         "-position KV caches",
                     cuda ? "the GPU" : "this machine");
 }

@@ -30,7 +30,7 @@ inline std::int64_t kv_caches_at_load(std::int64_t slots, bool eager, bool cuda,
   return 1;
 }
 
-// E_OOM before anything is allocated, when the weights (in the engine's dtype), the KV caches and
+// E_OOM before anything is allocated, when the weights (as held: dtype or int8), the KV caches and
 // the working reserve need more than `available` bytes (0 = unknown: not checked). `what` names
 // the load ("float32 weights of model_dir ..."), `device` where ("this machine", "the GPU").
 inline void check_load_memory(std::int64_t weight_bytes, std::int64_t kv_bytes, std::int64_t reserve_bytes,
@@ -43,7 +43,7 @@ inline void check_load_memory(std::int64_t weight_bytes, std::int64_t kv_bytes, 
                        " bytes: weights " + mib(static_cast<double>(weight_bytes)) + ", KV caches " +
                        mib(static_cast<double>(kv_bytes)) + ", working reserve " + mib(static_cast<double>(reserve_bytes)) +
                        "), and " + device + " has " + mib(static_cast<double>(available)) + " (" +
-                       std::to_string(available) + " bytes) available: lower max_context or slots, or use bfloat16");
+                       std::to_string(available) + " bytes) available: lower max_context or slots, or use bfloat16 or int8 weights");
 }
 
 // The share of the free memory that new KV caches may take (check_slot_memory refuses more).

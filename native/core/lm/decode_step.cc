@@ -146,11 +146,11 @@ at::Tensor AudioDecodeStep::row_logits(std::int64_t row, std::int64_t bucket) {
     auto qkv = project_qkv(rms_norm(x, l.audio_input_norm, eps), l, c.num_heads, c.num_kv_heads, c.head_dim);
     row_keys(i, row).index_copy_(0, write, apply_rope(qkv.k, cos, sin));
     row_values(i, row).index_copy_(0, write, qkv.v);
-    x = x + at::linear(row_attention(i, row, apply_rope(qkv.q, cos, sin), bucket), l.o_proj);
+    x = x + project(row_attention(i, row, apply_rope(qkv.q, cos, sin), bucket), l.o_proj, l.int8_o);
     x = x + audio_mlp(rms_norm(x, l.audio_post_attention_norm, eps), l);
   }
   auto hidden = rms_norm(x, w.norm, eps);
-  return at::linear(hidden, w.audio_head).view({c.num_codebooks, c.codebook_vocab}).to(at::kFloat);
+  return project(hidden, w.audio_head, w.int8_audio_head).view({c.num_codebooks, c.codebook_vocab}).to(at::kFloat);
 }
 
 at::Tensor AudioDecodeStep::batched_logits(std::int64_t B, std::int64_t bucket) {
@@ -173,11 +173,11 @@ at::Tensor AudioDecodeStep::batched_logits(std::int64_t B, std::int64_t bucket) 
     const auto rows_of = [&](const at::Tensor& t) { return t.view({-1, c.num_kv_heads, c.head_dim}); };
     rows_of(arena_->keys(i)).index_copy_(0, flat, apply_rope(qkv.k, cos, sin));
     rows_of(arena_->values(i)).index_copy_(0, flat, qkv.v);
-    x = x + at::linear(batched_attention(i, B, apply_rope(qkv.q, cos, sin), bucket), l.o_proj);
+    x = x + project(batched_attention(i, B, apply_rope(qkv.q, cos, sin), bucket), l.o_proj, l.int8_o);
     x = x + audio_mlp(rms_norm(x, l.audio_post_attention_norm, eps), l);
   }
   auto hidden = rms_norm(x, w.norm, eps);
-  return at::linear(hidden, w.audio_head).view({B, K, c.codebook_vocab}).to(at::kFloat);
+  return project(hidden, w.audio_head, w.int8_audio_head).view({B, K, c.codebook_vocab}).to(at::kFloat);
 }
 
 // One row's step with residual adds folded into the norms: x_l + mlp_{l-1} and x + attention
@@ -189,6 +189,10 @@ at::Tensor AudioDecodeStep::fused_logits(std::int64_t row, std::int64_t bucket) 
   const auto eps = c.rms_norm_eps;
   const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
   const auto position = write_positions(row, 1);
+  // One row through a projection: the GEMV kernel for dense bf16 weights, the int8 kernel for int8 ones.
+  auto linear = [](const at::Tensor& h, const at::Tensor& dense, const Int8Weight& int8) {
+    return int8.defined() ? project(h, dense, int8) : gpu::linear_row(h, dense);
+  };
   auto x = w.embed_audio.index_select(0, state_.previous[row] + codebook_offsets_)
                .view({1, c.num_codebooks, c.hidden_size})
                .sum(1);
@@ -198,17 +202,18 @@ at::Tensor AudioDecodeStep::fused_logits(std::int64_t row, std::int64_t bucket) 
     auto [residual, h] = gpu::add_rms_norm(x, delta, l.audio_input_norm, eps);
     const auto& keys = row_keys(i, row);
     const auto& values = row_values(i, row);
-    auto q = gpu::rope_write_kv(gpu::linear_row(h, l.qkv_proj), model_.rope().cos, model_.rope().sin, position, keys,
+    auto q = gpu::rope_write_kv(linear(h, l.qkv_proj, l.int8_qkv), model_.rope().cos, model_.rope().sin, position, keys,
                                 values, c.num_heads, c.num_kv_heads);
     auto attended = fused_attention_ ? gpu::decode_attention(q, keys, values, position, scale)
                                     : row_attention(i, row, q, bucket);
     auto [after_attention, h2] =
-        gpu::add_rms_norm(residual, gpu::linear_row(attended, l.o_proj), l.audio_post_attention_norm, eps);
-    delta = gpu::linear_row(gpu::silu_mul(gpu::linear_row(h2, l.audio_gate_up_proj)), l.audio_down_proj);
+        gpu::add_rms_norm(residual, linear(attended, l.o_proj, l.int8_o), l.audio_post_attention_norm, eps);
+    delta = linear(gpu::silu_mul(linear(h2, l.audio_gate_up_proj, l.int8_audio_gate_up)), l.audio_down_proj,
+                   l.int8_audio_down);
     x = after_attention;
   }
   auto hidden = gpu::add_rms_norm(x, delta, w.norm, eps).second;
-  return gpu::linear_row(hidden, w.audio_head).view({c.num_codebooks, c.codebook_vocab}).to(at::kFloat);
+  return linear(hidden, w.audio_head, w.int8_audio_head).view({c.num_codebooks, c.codebook_vocab}).to(at::kFloat);
 }
 
 }  // namespace higgs::lm

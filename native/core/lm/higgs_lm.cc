@@ -34,24 +34,29 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
 }
 
 at::Tensor gated_mlp(const at::Tensor& x, const at::Tensor& gate_up, const at::Tensor& gate, const at::Tensor& up,
-                     const at::Tensor& down) {
-  if (!gate_up.defined()) return at::linear(at::silu(at::linear(x, gate)) * at::linear(x, up), down);
-  const auto I = gate_up.size(0) / 2;
-  auto both = at::linear(x, gate_up);
-  return at::linear(at::silu(both.narrow(-1, 0, I)) * both.narrow(-1, I, I), down);
+                     const at::Tensor& down, const Int8Weight& int8_gate_up, const Int8Weight& int8_down) {
+  if (!gate_up.defined() && !int8_gate_up.defined()) {
+    return at::linear(at::silu(at::linear(x, gate)) * at::linear(x, up), down);
+  }
+  auto both = project(x, gate_up, int8_gate_up);
+  const auto I = both.size(-1) / 2;
+  return project(at::silu(both.narrow(-1, 0, I)) * both.narrow(-1, I, I), down, int8_down);
 }
 
 at::Tensor text_mlp(const at::Tensor& x, const LayerWeights& w) {
-  return gated_mlp(x, w.gate_up_proj, w.gate_proj, w.up_proj, w.down_proj);
+  return gated_mlp(x, w.gate_up_proj, w.gate_proj, w.up_proj, w.down_proj, w.int8_gate_up, w.int8_down);
 }
 
 at::Tensor audio_mlp(const at::Tensor& x, const LayerWeights& w) {
-  return gated_mlp(x, w.audio_gate_up_proj, w.audio_gate_proj, w.audio_up_proj, w.audio_down_proj);
+  return gated_mlp(x, w.audio_gate_up_proj, w.audio_gate_proj, w.audio_up_proj, w.audio_down_proj, w.int8_audio_gate_up,
+                   w.int8_audio_down);
 }
 
 Qkv project_qkv(const at::Tensor& h, const LayerWeights& w, std::int64_t heads, std::int64_t kv_heads,
                 std::int64_t head_dim) {
-  if (w.qkv_proj.defined()) return split_qkv(at::linear(h, w.qkv_proj), heads, kv_heads, head_dim);
+  if (w.qkv_proj.defined() || w.int8_qkv.defined()) {
+    return split_qkv(project(h, w.qkv_proj, w.int8_qkv), heads, kv_heads, head_dim);
+  }
   const auto L = h.size(0);
   return {at::linear(h, w.q_proj).view({L, heads, head_dim}), at::linear(h, w.k_proj).view({L, kv_heads, head_dim}),
           at::linear(h, w.v_proj).view({L, kv_heads, head_dim})};
@@ -96,7 +101,8 @@ HiggsLM::HiggsLM(HiggsConfig config, HiggsWeights weights, std::int64_t max_cont
       weights_([&] {
         // On the GPU the weights are copies anyway, and one GEMM beats three launches; on the CPU
         // they stay in place in the file's memory map (fusing would copy most of the model).
-        if (options.device().is_cuda()) fuse_projections(weights);
+        // Int8 weights are fused already (quantize_layer).
+        if (options.device().is_cuda() && !weights.int8()) fuse_projections(weights);
         return std::move(weights);
       }()),
       options_(options),
@@ -132,7 +138,7 @@ void HiggsLM::validate(const LmInput& in, bool text_logits, const KvCache& cache
                 in.audio_codes.max().item<std::int64_t>() < config_.codebook_vocab,
             "audio codes must be in [0, " + std::to_string(config_.codebook_vocab) + ")");
   }
-  require(!text_logits || weights_.text_head.defined(),
+  require(!text_logits || weights_.has_text_head(),
           "text logits were asked for, but this checkpoint has no text head");
 }
 
@@ -186,7 +192,7 @@ at::Tensor HiggsLM::attention(std::int64_t layer, const at::Tensor& h, std::int6
   auto q = apply_rope(qkv.q, cos, sin);
   auto k = apply_rope(qkv.k, cos, sin);
   auto [keys, values] = cache.write(layer, start, k, qkv.v);  // [T, kv_heads, D], T = start + L
-  return at::linear(attend(q, keys, values, start), w.o_proj);
+  return project(attend(q, keys, values, start), w.o_proj, w.int8_o);
 }
 
 LmOutput HiggsLM::forward(const LmInput& in, LogitsAt logits_at, bool text_logits) {
@@ -234,11 +240,11 @@ LmOutput HiggsLM::forward(const LmInput& in, LogitsAt logits_at, bool text_logit
   // The final norm is per position, so normalising only the selected rows is exact.
   auto hidden = rms_norm(x.index_select(0, out.positions.to(device)), weights_.norm, eps);
   const auto P = out.positions.size(0);
-  out.audio_logits = at::linear(hidden, weights_.audio_head)
+  out.audio_logits = project(hidden, weights_.audio_head, weights_.int8_audio_head)
                          .view({P, config_.num_codebooks, config_.codebook_vocab})
                          .to(at::kFloat)
                          .cpu();
-  if (text_logits) out.text_logits = at::linear(hidden, weights_.text_head).to(at::kFloat).cpu();
+  if (text_logits) out.text_logits = project(hidden, weights_.text_head, weights_.int8_text_head).to(at::kFloat).cpu();
   return out;
 }
 
@@ -280,11 +286,13 @@ at::Tensor HiggsLM::decode_columns(const std::vector<AudioRow>& rows) {
       auto [keys, values] = row.cache->write(i, row.position, k.narrow(0, b, 1), qkv.v.narrow(0, b, 1));
       attended[static_cast<std::size_t>(b)] = attend(q.narrow(0, b, 1), keys, values, row.position);
     }
-    x = x + at::linear(at::cat(attended, 0), w.o_proj);
+    x = x + project(at::cat(attended, 0), w.o_proj, w.int8_o);
     x = x + audio_mlp(rms_norm(x, w.audio_post_attention_norm, eps), w);
   }
   for (const auto& row : rows) row.cache->set_length(row.position + 1);
-  return at::linear(rms_norm(x, weights_.norm, eps), weights_.audio_head).view({B, K, config_.codebook_vocab}).to(at::kFloat);
+  return project(rms_norm(x, weights_.norm, eps), weights_.audio_head, weights_.int8_audio_head)
+      .view({B, K, config_.codebook_vocab})
+      .to(at::kFloat);
 }
 
 }  // namespace higgs::lm

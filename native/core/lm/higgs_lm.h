@@ -85,10 +85,10 @@ class HiggsLM {
 // Llama RMSNorm with the reference cast order: normalise in fp32, cast back, then scale.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
-// SwiGLU MLP over a fused [gate; up] projection: down(silu(gate x) * up x).
-// The SwiGLU MLP: one fused [gate; up] GEMM where the weights are fused (CUDA), else two.
+// The SwiGLU MLP down(silu(gate x) * up x): one fused [gate; up] GEMM where the weights are fused
+// (CUDA, or int8 on any device: int8_gate_up and int8_down defined), else two.
 at::Tensor gated_mlp(const at::Tensor& x, const at::Tensor& gate_up, const at::Tensor& gate, const at::Tensor& up,
-                     const at::Tensor& down);
+                     const at::Tensor& down, const Int8Weight& int8_gate_up = {}, const Int8Weight& int8_down = {});
 at::Tensor text_mlp(const at::Tensor& x, const LayerWeights& w);
 at::Tensor audio_mlp(const at::Tensor& x, const LayerWeights& w);
 
@@ -97,7 +97,7 @@ struct Qkv {
   at::Tensor q, k, v;
 };
 Qkv split_qkv(const at::Tensor& qkv, std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim);
-// q, k, v of `h`: one GEMM with the fused qkv_proj (CUDA), else three on the weights in place.
+// q, k, v of `h`: one GEMM with the fused qkv_proj (CUDA) or int8_qkv, else three on the weights in place.
 Qkv project_qkv(const at::Tensor& h, const LayerWeights& w, std::int64_t heads, std::int64_t kv_heads,
                 std::int64_t head_dim);
 

@@ -44,26 +44,80 @@ struct WeightSet {
 
 }  // namespace
 
-std::int64_t HiggsWeights::parameter_count() const {
-  std::int64_t n = embed_tokens.numel() + embed_audio.numel() + norm.numel() + audio_head.numel();
-  if (text_head.defined()) n += text_head.numel();
-  for (const auto& l : layers) {
-    for (const auto* t : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj,
-                          &l.down_proj, &l.audio_gate_proj, &l.audio_up_proj, &l.audio_down_proj,
-                          &l.input_norm, &l.post_attention_norm, &l.audio_input_norm,
-                          &l.audio_post_attention_norm}) {
-      n += t->numel();
+namespace {
+
+// Every dense tensor and every int8 weight the model holds (released ones are undefined).
+template <typename DenseFn, typename Int8Fn>
+void for_each_weight(const HiggsWeights& w, DenseFn dense, Int8Fn int8) {
+  auto d = [&](const at::Tensor& t) {
+    if (t.defined()) dense(t);
+  };
+  auto q = [&](const Int8Weight& t) {
+    if (t.defined()) int8(t);
+  };
+  for (const auto* t : {&w.embed_tokens, &w.embed_audio, &w.norm, &w.audio_head, &w.text_head}) d(*t);
+  q(w.int8_audio_head);
+  q(w.int8_text_head);
+  for (const auto& l : w.layers) {
+    // The fused tensors are not counted: the separate ones are views of them.
+    for (const auto* t : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj, &l.down_proj,
+                          &l.audio_gate_proj, &l.audio_up_proj, &l.audio_down_proj, &l.input_norm,
+                          &l.post_attention_norm, &l.audio_input_norm, &l.audio_post_attention_norm}) {
+      d(*t);
+    }
+    for (const auto* t : {&l.int8_qkv, &l.int8_o, &l.int8_gate_up, &l.int8_down, &l.int8_audio_gate_up, &l.int8_audio_down}) {
+      q(*t);
     }
   }
+}
+
+}  // namespace
+
+std::int64_t HiggsWeights::parameter_count() const {
+  std::int64_t n = 0;
+  for_each_weight(
+      *this, [&](const at::Tensor& t) { n += t.numel(); }, [&](const Int8Weight& t) { n += t.weight.numel(); });
   return n;
 }
 
 std::int64_t HiggsWeights::bytes() const {
-  return parameter_count() * static_cast<std::int64_t>(embed_tokens.element_size());
+  std::int64_t n = 0;
+  for_each_weight(
+      *this, [&](const at::Tensor& t) { n += t.numel() * static_cast<std::int64_t>(t.element_size()); },
+      [&](const Int8Weight& t) { n += t.bytes(); });
+  return n;
+}
+
+void quantize_layer(LayerWeights& l) {
+  l.int8_qkv = concat_int8({quantize_int8(l.q_proj), quantize_int8(l.k_proj), quantize_int8(l.v_proj)});
+  l.int8_o = quantize_int8(l.o_proj);
+  l.int8_gate_up = concat_int8({quantize_int8(l.gate_proj), quantize_int8(l.up_proj)});
+  l.int8_down = quantize_int8(l.down_proj);
+  l.int8_audio_gate_up = concat_int8({quantize_int8(l.audio_gate_proj), quantize_int8(l.audio_up_proj)});
+  l.int8_audio_down = quantize_int8(l.audio_down_proj);
+  for (auto* t : {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj, &l.down_proj, &l.audio_gate_proj,
+                  &l.audio_up_proj, &l.audio_down_proj, &l.qkv_proj, &l.gate_up_proj, &l.audio_gate_up_proj}) {
+    *t = at::Tensor();
+  }
+}
+
+namespace {
+void quantize_heads(HiggsWeights& w) {
+  w.int8_audio_head = quantize_int8(w.audio_head);
+  w.audio_head = at::Tensor();
+  if (w.text_head.defined()) w.int8_text_head = quantize_int8(w.text_head);
+  w.text_head = at::Tensor();
+}
+}  // namespace
+
+void quantize_projections(HiggsWeights& w) {
+  if (w.int8()) return;
+  for (auto& l : w.layers) quantize_layer(l);
+  quantize_heads(w);
 }
 
 HiggsWeights load_weights(const std::string& model_dir, const HiggsConfig& c,
-                          const at::TensorOptions& options, const LoadProgressFn& progress) {
+                          const at::TensorOptions& options, const LoadProgressFn& progress, WeightFormat format) {
   const auto checkpoint = io::Checkpoint::open_dir(model_dir);
   WeightSet set;
   set.sources = canonical_weights(checkpoint);
@@ -94,11 +148,20 @@ HiggsWeights load_weights(const std::string& model_dir, const HiggsConfig& c,
     l.post_attention_norm = take(p + "post_attention_layernorm.weight");
     l.audio_input_norm = take(p + "audio_input_layernorm.weight");
     l.audio_post_attention_norm = take(p + "audio_post_attention_layernorm.weight");
+    if (format == WeightFormat::Int8) quantize_layer(l);
     w.layers.push_back(std::move(l));
   }
   w.norm = take("model.norm.weight");
   w.audio_head = take("audio_lm_head.weight");
+  if (format == WeightFormat::Int8) {
+    w.int8_audio_head = quantize_int8(w.audio_head);
+    w.audio_head = at::Tensor();
+  }
   if (set.has("text_lm_head.weight")) w.text_head = take("text_lm_head.weight");
+  if (format == WeightFormat::Int8 && w.text_head.defined()) {
+    w.int8_text_head = quantize_int8(w.text_head);
+    w.text_head = at::Tensor();
+  }
 
   for (const auto& [name, source] : set.sources) {
     if (!set.used.count(name)) {
@@ -127,7 +190,7 @@ void fuse_projections(HiggsWeights& w) {
 }
 
 HiggsWeights random_weights(const HiggsConfig& c, std::uint64_t seed,
-                            const at::TensorOptions& options, bool with_text_head) {
+                            const at::TensorOptions& options, bool with_text_head, WeightFormat format) {
   // Generated on the target device in fp32, then cast: same values for the same seed on a device.
   auto gen_options = options.dtype(at::kFloat);
   at::manual_seed(seed);
@@ -157,11 +220,13 @@ HiggsWeights random_weights(const HiggsConfig& c, std::uint64_t seed,
     l.post_attention_norm = norm_weight(H);
     l.audio_input_norm = norm_weight(H);
     l.audio_post_attention_norm = norm_weight(H);
+    if (format == WeightFormat::Int8) quantize_layer(l);
     w.layers.push_back(std::move(l));
   }
   w.norm = norm_weight(H);
   w.audio_head = normal({audio_rows, H}, s);
   if (with_text_head) w.text_head = normal({c.vocab_size, H}, s);
+  if (format == WeightFormat::Int8) quantize_heads(w);
   return w;
 }
 

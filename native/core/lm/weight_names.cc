@@ -210,4 +210,11 @@ std::map<std::string, std::vector<std::int64_t>> canonical_shapes(const HiggsCon
   return shapes;
 }
 
+bool is_projection_weight(const std::string& name) {
+  auto ends_with = [&](const std::string& tail) {
+    return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  return ends_with("_proj.weight") || ends_with("lm_head.weight");
+}
+
 }  // namespace higgs::lm

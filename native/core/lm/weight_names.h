@@ -34,4 +34,8 @@ std::string canonical_name(const std::string& stored_key);
 // (text_lm_head.weight only when with_text_head), and what a released index must map onto.
 std::map<std::string, std::vector<std::int64_t>> canonical_shapes(const HiggsConfig& config, bool with_text_head);
 
+// True for the canonical names of the projections int8 weights quantize (lm/higgs_weights.h
+// quantize_layer): q/k/v/o, both MLPs' gate/up/down, the audio and text heads.
+bool is_projection_weight(const std::string& canonical);
+
 }  // namespace higgs::lm
