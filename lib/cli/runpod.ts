@@ -25,6 +25,8 @@ import { runFitnessChecks, type FitnessReport } from '../runpod/worker/fitness.j
 import { probeNvidiaSmi } from '../runpod/worker/fitness-gpu.js';
 import { loadNative } from '../native/loader.js';
 import { SEND_TIMEOUT_RANGE } from '../server/limits.js';
+import { createMetrics } from '../server/metrics.js';
+import { metricsLogMs } from '../runpod/worker/metrics-log.js';
 
 export async function runRunpodCommand(command: 'serve' | 'worker', args: readonly string[], io: CliIO): Promise<number> {
   try {
@@ -47,9 +49,12 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
   const rateLimit = parseRateLimit(io.env.HIGGS_RATE_LIMIT_PER_MINUTE);
   const sendTimeoutMs = parseSendTimeout(io.env.HIGGS_SEND_TIMEOUT_MS);
   const websocket = parseWebSocketLimits(io.env);
+  const metricsPublic = parseFlag('HIGGS_METRICS_PUBLIC', io.env.HIGGS_METRICS_PUBLIC);
   const config = loadConfig(io.env, { volume: runpodVolume() });
   const logger = createLogger({ level: config.logLevel });
-  const tts = new HiggsAudio({ config, logger });
+  const metrics = createMetrics();
+  const tts = new HiggsAudio({ config, logger, observer: metrics.observer });
+  metrics.setHealth(() => tts.health());
   const handler = createTtsHandler(tts, createS3Delivery(), { refAudioFetch: readFetchPolicy(io.env) });
   const stop = stopSignal(io);
   try {
@@ -64,6 +69,8 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
       concurrency: tts.maxConcurrency, // after ready(): the engine's slots unless set
       maxQueue: config.maxQueue,
       websocket,
+      metrics,
+      metricsPublic,
       logger,
     });
     io.stderr.write(`higgs-audio: serving on ${server.url} (POST / with {"input": {...}}; runpod-sdk baseUrl ${server.url}/v2)\n`);
@@ -102,14 +109,16 @@ async function worker(args: readonly string[], io: CliIO): Promise<number> {
   if (!fitness.ok) return EXIT.error;
   const config = fitness.config;
   const logger = createLogger({ level: config.logLevel, destination });
-  const tts = new HiggsAudio({ config, logger });
+  const metrics = createMetrics({ processMetrics: false });
+  const tts = new HiggsAudio({ config, logger, observer: metrics.observer });
+  metrics.setHealth(() => tts.health());
   const handler = createTtsHandler(tts, createS3Delivery(), { refAudioFetch: readFetchPolicy(io.env) });
   const stop = stopSignal(io);
   try {
     if (!platform) return await runOneShot(handler, given ?? DEFAULT_TEST_INPUT, { stdout: io.stdout, stderr: io.stderr, cwd: io.cwd, signal: stop.signal });
     // Our stop signal covers SIGINT (through the CLI) and SIGTERM: the worker drains on it.
     // Read once the model is loaded, when the limit follows the engine's slots.
-    const running = runWorker(handler, { env: io.env, concurrency: () => tts.maxConcurrency, handleSignals: false });
+    const running = runWorker(handler, { env: io.env, concurrency: () => tts.maxConcurrency, handleSignals: false, metrics, metricsLogMs: parseMetricsLog(io.env) });
     const onStop = () => void running.stop();
     if (stop.signal.aborted) onStop();
     else stop.signal.addEventListener('abort', onStop, { once: true });
@@ -179,6 +188,23 @@ function parseRateLimit(text: string | undefined): number | undefined {
 function parseWebSocketLimits(env: Readonly<Record<string, string | undefined>>) {
   try {
     return webSocketLimitsFromEnv(env);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** A 0/1 switch (true, false, yes, no too); unset or empty is off. */
+function parseFlag(name: string, text: string | undefined): boolean {
+  const value = (text ?? '').trim().toLowerCase();
+  if (['', '0', 'false', 'no'].includes(value)) return false;
+  if (['1', 'true', 'yes'].includes(value)) return true;
+  throw new UsageError(`${name} must be 1 or 0 (got ${JSON.stringify(text)})`);
+}
+
+/** HIGGS_METRICS_LOG_S (lib/runpod/worker/metrics-log.ts); a bad value is a usage error. */
+function parseMetricsLog(env: NodeJS.ProcessEnv): number | null {
+  try {
+    return metricsLogMs(env);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

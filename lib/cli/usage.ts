@@ -116,6 +116,7 @@ Routes (also under /v2/ENDPOINT/..., where runpod-sdk calls them):
   POST /cancel/ID         {id, status: "CANCELLED"}
   POST /purge-queue       drops queued jobs
   GET  /health            jobs, workers and the engine's health (no API key needed)
+  GET  /metrics           Prometheus metrics (docs/metrics.md)
   POST /v1/audio/speech   OpenAI's speech call (and /v1/models, /v1/audio/voices): README
   WS   /v1/audio/speech/stream
                           text in as it is written, speech out sentence by sentence (README)
@@ -131,6 +132,7 @@ Environment (besides the common ones):
   HIGGS_SEND_TIMEOUT_MS         How long an answer or stream waits for a client that does not
                                 read it, and a streamed job for a /stream poll, before the
                                 connection closes and the generation is cancelled (default ${CONNECTION_LIMITS.sendTimeoutMs})
+  HIGGS_METRICS_PUBLIC          1: GET /metrics needs no API key (for a scraper; default 0)
 ${webSocketVariables()}
 
 Example:
@@ -206,6 +208,8 @@ const ENVIRONMENT = `Environment:
                          come from although they are loopback or private addresses
   HIGGS_DRAIN_TIMEOUT_MS worker: after SIGTERM, how long running jobs may finish before
                          they are failed and posted (default 8000)
+  HIGGS_METRICS_LOG_S    worker: seconds between its {"event": "metrics"} log lines (the
+                         figures of serve's GET /metrics; default 60, 0: none)
   HIGGS_LOG_LEVEL        trace, debug, info, warn, error, fatal or silent (default info)
   HIGGS_DEBUG=1          Print stack traces with errors
 `;

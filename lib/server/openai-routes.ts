@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { streamOutcome, type OpenAiSpeech, type SpeechOutcome, type SpeechStream } from '../openai/speech-service.js';
 import { HttpError, decodePathSegment, mediaType, readForm, readJsonObject, sendJson, writeWithBackpressure } from './http.js';
 import { openAiError } from './openai-errors.js';
+import type { Metrics } from './metrics.js';
 
 const SPEECH_EXAMPLE = '{"model": "tts-1", "input": "Hello.", "voice": "NAME"}';
 /** Headers that say what a result is: its seed, its hash (also the ETag), and how it ended. */
@@ -97,7 +98,7 @@ function hangUpSignal(res: ServerResponse): AbortSignal {
  * client does not take within `stallMs` closes the connection; leaving the loop then cancels the
  * generation and frees its slot.
  */
-async function sendStream(res: ServerResponse, stream: SpeechStream, stallMs: number): Promise<void> {
+async function sendStream(res: ServerResponse, stream: SpeechStream, stallMs: number, metrics?: Metrics): Promise<void> {
   const chunks = stream.chunks[Symbol.asyncIterator]();
   let next = await chunks.next();
   const sse = stream.delivery === 'sse';
@@ -121,6 +122,7 @@ async function sendStream(res: ServerResponse, stream: SpeechStream, stallMs: nu
       const bytes = next.value;
       const sent = await writeWithBackpressure(res, sse ? event({ type: 'speech.audio.delta', audio: bytes.toString('base64') }) : bytes, stallMs);
       if (!sent) return;
+      metrics?.firstAudio(res); // counted once, at the first chunk
       next = await chunks.next();
     }
     const done = stream.done();
@@ -132,6 +134,7 @@ async function sendStream(res: ServerResponse, stream: SpeechStream, stallMs: nu
     }
     res.end();
   } catch (error) {
+    if (!res.destroyed) metrics?.failed(res); // a client gone meanwhile counts as cancelled
     if (sse && !res.destroyed) {
       await writeWithBackpressure(res, event({ type: 'error', error: openAiError(error).body.error }), stallMs);
       res.end();
@@ -144,7 +147,7 @@ async function sendStream(res: ServerResponse, stream: SpeechStream, stallMs: nu
 }
 
 /** `sendTimeoutMs`: how long a stream's write waits for a client that does not read (limits.ts). */
-export function createOpenAiRoutes(speech: OpenAiSpeech, bodyLimitBytes: number, sendTimeoutMs: number) {
+export function createOpenAiRoutes(speech: OpenAiSpeech, bodyLimitBytes: number, sendTimeoutMs: number, metrics?: Metrics) {
   const routes: Record<string, Partial<Record<string, OpenAiRoute>>> = {
     'v1/models': { GET: (_req, res) => sendJson(res, 200, speech.models()) },
     'v1/audio/voices': {
@@ -169,7 +172,7 @@ export function createOpenAiRoutes(speech: OpenAiSpeech, bodyLimitBytes: number,
         // A client that has this result already (same request, seed, model and engine) gets a 304,
         // decided under admission: the hash is made as the request runs (its voice encoded once).
         const ifNoneMatch = entityTags(req.headers['if-none-match']);
-        if (speech.delivery(body) !== 'file') return sendStream(res, speech.stream(body, { signal, ifNoneMatch }), sendTimeoutMs);
+        if (speech.delivery(body) !== 'file') return sendStream(res, speech.stream(body, { signal, ifNoneMatch }), sendTimeoutMs, metrics);
         const out = await speech.file(body, { signal, ifNoneMatch });
         if (res.destroyed) return;
         if (out.notModified) {
@@ -179,6 +182,7 @@ export function createOpenAiRoutes(speech: OpenAiSpeech, bodyLimitBytes: number,
         }
         res.writeHead(200, { 'content-type': out.contentType, 'content-length': out.audio.length, ...outcomeHeaders(out.result) });
         res.end(out.audio);
+        metrics?.firstAudio(res);
       },
     },
   };

@@ -14,6 +14,7 @@ import { hasKey } from './auth.js';
 import { HttpError, decodePathSegment, readJobRequest, sendJson, sendJsonParts, waitParam } from './http.js';
 import { JobTable, isTerminal, type Job, type JobRoute, type JobTableOptions } from './job-table.js';
 import { JobRunner } from './runner.js';
+import type { Metrics } from './metrics.js';
 
 export interface RunpodRouteOptions extends JobTableOptions {
   /** When set, the bare `GET /health` tells only the state to a caller without it. */
@@ -24,6 +25,8 @@ export interface RunpodRouteOptions extends JobTableOptions {
   /** Jobs waiting IN_QUEUE at most; beyond, /run and /runsync answer 429 E_BUSY. */
   maxQueue: number;
   logger?: Logger;
+  /** Where a job's first output byte leaving is timed (lib/server/metrics.ts). */
+  metrics?: Metrics;
 }
 
 export interface RunpodRoutes {
@@ -55,8 +58,24 @@ export function createRunpodRoutes(handler: TtsHandler, options: RunpodRouteOpti
   const { apiKey, bodyLimitBytes, concurrency, maxQueue } = options;
   const table = new JobTable(options);
   const runner = new JobRunner(handler, table, concurrency, options.logger);
+  /** Jobs whose first output left already, and the route label each was submitted on. */
+  const submittedOn = new WeakMap<Job, string>();
+  /**
+   * After an answer: if it carried the job's output (its audio or a streamed part), the first
+   * time one did is the job's time to first audio, from its submission.
+   */
+  const delivered = (job: Job, carried: boolean): void => {
+    const route = submittedOn.get(job);
+    if (!carried || route === undefined || !options.metrics) return;
+    submittedOn.delete(job);
+    options.metrics.timeToFirstAudio(route, (Date.now() - job.createdAt) / 1e3);
+  };
+  const answer = (res: ServerResponse, job: Job): void => {
+    sendJsonParts(res, 200, table.answer(job));
+    delivered(job, job.output !== undefined && res.writableEnded);
+  };
 
-  const submit = async (req: IncomingMessage, route: JobRoute): Promise<Job> => {
+  const submit = async (req: IncomingMessage, route: JobRoute, label: string): Promise<Job> => {
     // Refused before the body is read: a full queue costs the client nothing but the answer.
     if (runner.busy >= concurrency && table.queued >= maxQueue) {
       table.noteRejected();
@@ -64,6 +83,7 @@ export function createRunpodRoutes(handler: TtsHandler, options: RunpodRouteOpti
     }
     const { input, s3Config } = await readJobRequest(req, bodyLimitBytes);
     const job = table.create(input, route, handler.wantsStream(input), s3Config);
+    submittedOn.set(job, label);
     runner.submit(job);
     return job;
   };
@@ -93,36 +113,36 @@ export function createRunpodRoutes(handler: TtsHandler, options: RunpodRouteOpti
     // (docs/runpod-protocol.md#routes).
     '': {
       POST: async ({ req, res }) => {
-        const job = await submit(req, 'runsync');
+        const job = await submit(req, 'runsync', 'runpod_root');
         cancelOnHangUp(res, job);
         await table.waitForEnd(job, Infinity, gone(res));
-        sendJsonParts(res, 200, table.answer(job));
+        answer(res, job);
       },
     },
     run: {
       POST: async ({ req, res }) => {
-        const job = await submit(req, 'run');
+        const job = await submit(req, 'run', 'runpod_run');
         sendJson(res, 200, { id: job.id, status: job.status });
       },
     },
     runsync: {
       POST: async ({ req, res, url }) => {
         const wait = waitParam(url, SYNC_WAIT_MS);
-        const job = await submit(req, 'runsync');
+        const job = await submit(req, 'runsync', 'runpod_runsync');
         cancelOnHangUp(res, job);
         await table.waitForEnd(job, wait, gone(res));
-        sendJsonParts(res, 200, table.answer(job));
+        answer(res, job);
       },
     },
     'status/:id': {
-      GET: ({ res, id }) => sendJsonParts(res, 200, table.answer(jobOf(id))),
-      POST: ({ req, res, id }) => (req.resume(), sendJsonParts(res, 200, table.answer(jobOf(id)))),
+      GET: ({ res, id }) => answer(res, jobOf(id)),
+      POST: ({ req, res, id }) => (req.resume(), answer(res, jobOf(id))),
     },
     'status-sync/:id': {
       GET: async ({ res, url, id }) => {
         const job = jobOf(id);
         await table.waitForEnd(job, waitParam(url, SYNC_WAIT_MS), gone(res));
-        sendJsonParts(res, 200, table.answer(job));
+        answer(res, job);
       },
     },
     'stream/:id': {
@@ -161,7 +181,10 @@ export function createRunpodRoutes(handler: TtsHandler, options: RunpodRouteOpti
   /** Holds an empty poll until a part arrives or the job ends; parts are handed out once. */
   async function streamPoll(res: ServerResponse, job: Job, wait: number): Promise<void> {
     if (job.unread.length === 0 && !isTerminal(job.status)) await table.waitForChange(job, wait, gone(res));
-    sendJsonParts(res, 200, table.takeParts(job));
+    const parts = table.takeParts(job);
+    sendJsonParts(res, 200, parts);
+    // Parts or the output were handed out: more than the bare status (one part, `"stream":[]`).
+    delivered(job, parts.length > 1 || !String(parts[0]).endsWith('"stream":[]}'));
   }
 
   return {

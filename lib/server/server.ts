@@ -20,6 +20,7 @@ import { createOpenAiRoutes } from './openai-routes.js';
 import { createRunpodRoutes } from './runpod-routes.js';
 import { createWebSocketRoutes } from './websocket-routes.js';
 import type { WebSocketLimits } from './websocket-limits.js';
+import { createMetrics, routeLabel, type Metrics } from './metrics.js';
 
 export interface ServeOptions extends JobTableOptions, ConnectionLimits {
   host?: string;
@@ -36,6 +37,14 @@ export interface ServeOptions extends JobTableOptions, ConnectionLimits {
   maxQueue?: number;
   /** The bounds of the text-in WebSocket /v1/audio/speech/stream (websocket-limits.ts; webSocketLimitsFromEnv). */
   websocket?: Partial<WebSocketLimits>;
+  /**
+   * What `GET /metrics` serves (lib/server/metrics.ts; docs/metrics.md). Give the one whose
+   * observer the HiggsAudio was made with, or its service counters stay at zero; absent, one of
+   * the server's own (HTTP figures and the handler's health).
+   */
+  metrics?: Metrics;
+  /** `GET /metrics` without the API key (HIGGS_METRICS_PUBLIC=1), for a scraper; default false. */
+  metricsPublic?: boolean;
   logger?: Logger;
 }
 
@@ -52,6 +61,7 @@ export interface RunningServer {
 export async function startServer(handler: TtsHandler, options: ServeOptions = {}): Promise<RunningServer> {
   const { host = '127.0.0.1', port = 8080, apiKey, rateLimitPerMinute, bodyLimitBytes = 25 * 1024 * 1024, concurrency = 1, logger } = options;
   const { limits, serverOptions } = connectionLimits(options);
+  const metrics = options.metrics ?? createMetrics({ health: () => handler.health() });
   const runpod = createRunpodRoutes(handler, {
     ...options,
     // One bound for every answer nobody takes (limits.ts): a streamed job nobody polls too.
@@ -61,8 +71,9 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
     concurrency,
     maxQueue: options.maxQueue ?? DEFAULT_MAX_QUEUE,
     logger,
+    metrics,
   });
-  const openAi = createOpenAiRoutes(handler.speech, bodyLimitBytes, limits.sendTimeoutMs);
+  const openAi = createOpenAiRoutes(handler.speech, bodyLimitBytes, limits.sendTimeoutMs, metrics);
   const limiter = rateLimitPerMinute ? new RateLimiter(rateLimitPerMinute) : null;
   const authFailures = new RateLimiter(AUTH_FAILURES_PER_MINUTE);
   const authorizeRequest = (req: IncomingMessage): void => {
@@ -76,9 +87,11 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
     maxMessageBytes: bodyLimitBytes,
     authorize: authorizeRequest,
     logger,
+    metrics,
   });
 
   const server = createServer(serverOptions, (req, res) => {
+    metrics.track(res);
     void dispatch(req, res).finally(() => boundSend(res, limits.sendTimeoutMs));
   });
   applyConnectionLimits(server, limits);
@@ -90,6 +103,8 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
       const url = new URL(req.url ?? '/', 'http://local');
       // `/v2/<endpoint>/run` and `/run` are the same route: the endpoint id is not checked.
       const path = url.pathname.replace(/^\/v2\/[^/]+(?=\/)/, '').replace(/^\/+|\/+$/g, '');
+      metrics.setRoute(res, routeLabel(path));
+      if (url.pathname.replace(/\/+$/, '') === '/metrics') return await sendMetrics(req, res, authorize);
       // OpenAI's paths answer in OpenAI's shape, errors included (openai-routes.ts).
       if (path.split('/')[0] === 'v1') return await openAi(req, res, path, authorize);
       await runpod.handle(req, res, url, path, authorize);
@@ -102,6 +117,16 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
       }
       req.resume(); // whatever body is left is not read: let it drain
     }
+  }
+
+  /** GET /metrics: the Prometheus text, behind the API key unless metricsPublic. */
+  async function sendMetrics(req: IncomingMessage, res: ServerResponse, authorize: () => void): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `${req.method} is not allowed on /metrics (use GET or HEAD)`, { allow: 'GET, HEAD' });
+    if (!options.metricsPublic) authorize();
+    req.resume();
+    const text = await metrics.text();
+    res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
+    res.end(text);
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -15,6 +15,7 @@ import type { OpenAiSpeech } from '../openai/speech-service.js';
 import { HttpError } from './http.js';
 import { WEBSOCKET_LIMITS, type WebSocketLimits } from './websocket-limits.js';
 import { CLOSE_CODES, serveSpeechSocket } from './websocket-session.js';
+import type { Metrics } from './metrics.js';
 
 export const SPEECH_SOCKET_PATH = '/v1/audio/speech/stream';
 
@@ -30,6 +31,8 @@ export interface WebSocketRouteOptions {
   /** serve's API key and rate limit (auth.ts); throws an HttpError (401, 429) to refuse. */
   authorize: (req: IncomingMessage) => void;
   logger?: Logger;
+  /** Each sentence counted (route "websocket"; lib/server/metrics.ts). */
+  metrics?: Metrics;
 }
 
 export interface WebSocketRoutes {
@@ -59,7 +62,7 @@ export function createWebSocketRoutes(speech: OpenAiSpeech, options: WebSocketRo
       return;
     }
     const sessionId = `ws-${++sessionCounter}`;
-    const served = serveSpeechSocket(ws, { speech, limits, sendTimeoutMs: options.sendTimeoutMs, sessionId, logger })
+    const served = serveSpeechSocket(ws, { speech, limits, sendTimeoutMs: options.sendTimeoutMs, sessionId, logger, metrics: options.metrics })
       .catch((error: Error) => logger?.error({ event: 'ws.session.error', sessionId }, error.message))
       .finally(() => open.delete(ws));
     open.set(ws, served);

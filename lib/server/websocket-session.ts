@@ -21,6 +21,7 @@ import { SpeechSession, pcmSeconds, type SentenceReport, type SpeakSentence, typ
 import { parseSessionConfig, type SocketConfig } from './websocket-config.js';
 import type { WebSocketLimits } from './websocket-limits.js';
 import { SocketSender } from './websocket-sender.js';
+import type { Metrics } from './metrics.js';
 
 /** Close codes: done, a bound the session passed, and a failure of the server. */
 export const CLOSE_CODES = { done: 1000, goingAway: 1001, policy: 1008, internal: 1011, tryLater: 1013 } as const;
@@ -33,6 +34,8 @@ export interface SocketSessionOptions {
   /** For logs and the requests' ids (never the URL or its query: it may hold the API key). */
   sessionId: string;
   logger?: Logger;
+  /** Each sentence as a request of route "websocket" (status done, failed or cancelled), its first byte timed. */
+  metrics?: Metrics;
 }
 
 const MESSAGE_TYPES = ['session.config', 'input.text', 'input.done', 'input.cancel'];
@@ -110,6 +113,7 @@ export async function serveSpeechSocket(ws: WebSocket, options: SocketSessionOpt
   async function sendEvents(running: SpeechSession, { format, sampleRate, seed }: SocketConfig): Promise<void> {
     try {
       for await (const event of running.events()) {
+        if (event.type === 'sentence.done') countSentence(event);
         // A sentence that failed says why as an error, then ends with its audio.done as every sentence does.
         if (event.type === 'sentence.done' && event.error) {
           if (!(await sender.send({ type: 'error', code: event.error.code, message: event.error.message, sentence_index: event.index }))) break;
@@ -123,6 +127,12 @@ export async function serveSpeechSocket(ws: WebSocket, options: SocketSessionOpt
       fail('E_INTERNAL', `session: ${(error as Error).message}`);
       end(CLOSE_CODES.internal, 'internal error');
     }
+  }
+
+  /** A sentence is a request of route "websocket", counted whether or not its audio.done reaches the client. */
+  function countSentence({ status, timing }: SentenceReport): void {
+    options.metrics?.request('websocket', status, timing.queuedSeconds + timing.generateSeconds);
+    if (timing.firstByteSeconds !== null) options.metrics?.timeToFirstAudio('websocket', timing.firstByteSeconds);
   }
 
   function logSentence(report: SentenceReport): void {

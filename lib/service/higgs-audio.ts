@@ -39,6 +39,7 @@ import { decodeWork, engineIdentity, resultKey, speechWork, type EngineIdentity 
 import { checkVoiceSlot, saveGeneratedVoice } from './save-voice.js';
 import type { PromptVoices } from '../request/resolve-voices.js';
 import type { DecodeOutput, GenerateOutput, RequestOptions } from './request-types.js';
+import { tell, type ServiceObserver } from './observer.js';
 
 export type { DecodeOutput, GenerateOutput, RequestOptions, StreamDone, StreamStart } from './request-types.js';
 
@@ -46,6 +47,8 @@ export interface HiggsAudioOptions {
   /** Overrides of the environment configuration (lib/config/load-config.ts). */
   config?: Partial<HiggsConfig>;
   logger?: Logger;
+  /** Told of queue waits, finished generations and cache lookups (lib/service/observer.ts), e.g. for metrics. */
+  observer?: ServiceObserver;
 }
 
 export interface LoadOptions {
@@ -106,9 +109,11 @@ export class HiggsAudio implements AsyncDisposable {
   private cacheReleaser: GpuCacheReleaser | null = null;
   private identity: EngineIdentity | null = null;
   private readonly results: ResultCache | null;
+  private readonly observer: ServiceObserver | undefined;
 
   constructor(options: HiggsAudioOptions = {}) {
     this.config = { ...loadConfig(), ...options.config };
+    this.observer = options.observer;
     this.log = options.logger ?? createLogger({ level: this.config.logLevel });
     this.queue = new RequestQueue(this.config.maxConcurrency, this.config.maxQueue);
     // An override without `sources` (a library caller's own number) is as explicit as the variable.
@@ -169,7 +174,12 @@ export class HiggsAudio implements AsyncDisposable {
       const codecId = await codecFingerprint(codecDir);
       this.identity = engineIdentity(packageVersion(), await modelFingerprint(modelDir), codecId, model);
       if (c.voicesDir) {
-        this.voices = new VoiceLibrary({ dir: c.voicesDir, codecId, encode: (bytes) => encodeReferenceAudio(engine, bytes) });
+        this.voices = new VoiceLibrary({
+          dir: c.voicesDir,
+          codecId,
+          encode: (bytes) => encodeReferenceAudio(engine, bytes),
+          onCacheLookup: (hit) => tell(this.observer, (o) => o.onCache?.('voice', hit)),
+        });
       }
       this.applyConcurrencyPolicy(engine, model);
       onProgress?.({ phase: 'ready', progress: 1 });
@@ -282,6 +292,7 @@ export class HiggsAudio implements AsyncDisposable {
         }
       }
       this.record(out.timings.generateSeconds, out.durationSeconds);
+      tell(this.observer, (o) => o.onGenerated?.({ kind: 'file', audioSeconds: out.durationSeconds, frames: totalFrames(out.chunks), generateSeconds: out.timings.generateSeconds }));
       this.log.info(
         { requestId, event: 'generate.done', duration: out.timings.generateSeconds, chunks: out.chunks.length, truncated: out.truncated, audioSeconds: out.durationSeconds, batch: peakBatch(out.chunks) },
         'generated',
@@ -370,6 +381,7 @@ export class HiggsAudio implements AsyncDisposable {
   /** A cached result under `hash`, with this call's queue time; undefined without a cache or a hit. */
   private async cachedResult(hash: string, queuedFor: number): Promise<DecodeOutput | undefined> {
     const entry = await this.results?.get(hash);
+    if (this.results) tell(this.observer, (o) => o.onCache?.('result', entry !== undefined));
     if (!entry) return undefined;
     this.stats.served += 1; // served, though not generated: the real-time factor leaves it out
     const meta = entry.meta as Omit<GenerateOutput, 'audio' | 'cached' | 'timings' | 'savedVoice'>;
@@ -402,9 +414,11 @@ export class HiggsAudio implements AsyncDisposable {
     const requestId = options.requestId ?? `local-${++requestCounter}`;
     let release: (() => void) | null = null;
     let atYield = false; // a return() while the reader holds a chunk: it stopped before the end
+    const enqueued = performance.now();
     try {
       await this.load({ signal: options.signal });
       release = await this.acquireSlot(options.signal);
+      tell(this.observer, (o) => o.onQueueWait?.((performance.now() - enqueued) / 1e3));
       this.log.info({ requestId, event: 'stream.start', voice: describeVoice(request), chars: request.transcript.length }, 'stream started');
       const engine = this.engine!;
       const plan = await this.plan(await withReferenceAudio(request, options), engine, 'stream', options.history);
@@ -427,6 +441,7 @@ export class HiggsAudio implements AsyncDisposable {
       const chunks = streamSpeech(engine, this.tokenizer!, synthesis, hooks, ({ audioSeconds, result }) => {
         const seconds = (performance.now() - started) / 1e3;
         this.record(seconds, audioSeconds);
+        tell(this.observer, (o) => o.onGenerated?.({ kind: 'stream', audioSeconds, frames: totalFrames(result.chunks), generateSeconds: seconds }));
         this.log.info(
           { requestId, event: 'stream.done', duration: seconds, chunks: result.chunks.length, truncated: result.truncated, audioSeconds, batch: peakBatch(result.chunks) },
           'streamed',
@@ -463,6 +478,7 @@ export class HiggsAudio implements AsyncDisposable {
       await this.load({ signal: options.signal });
       release = await this.acquireSlot(options.signal);
       const queuedFor = (performance.now() - enqueued) / 1e3;
+      tell(this.observer, (o) => o.onQueueWait?.(queuedFor));
       this.log.info(
         { requestId, event: 'request.start', voice, chars, queueSeconds: queuedFor },
         'request started',
@@ -601,6 +617,11 @@ function configuredDirs(c: HiggsConfig): { modelDir: string; codecDir: string } 
     );
   }
   return { modelDir: c.modelDir, codecDir: c.codecDir };
+}
+
+/** The codec frames generated for a request's chunks. */
+function totalFrames(chunks: readonly ChunkReport[]): number {
+  return chunks.reduce((sum, chunk) => sum + chunk.frames, 0);
 }
 
 /** The largest batch any chunk of a request ran in (1 = alone), for its log line. */

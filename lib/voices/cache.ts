@@ -23,6 +23,8 @@ export interface CodeCacheOptions extends CodeShape {
   maxDiskBytes: number;
   /** Told about cache files that could not be read or written (the cache then just encodes). */
   onCacheError?: (error: unknown) => void;
+  /** Told of each lookup: true when the codes came from memory or disk, false when they were encoded. */
+  onLookup?: (hit: boolean) => void;
 }
 
 /** Identifies the cache file format; bump when the record layout changes. */
@@ -68,6 +70,7 @@ export class CodeCache {
     const audioSha = sha256(audio);
     const hit = this.memory.get(audioSha);
     if (hit) {
+      this.options.onLookup?.(true);
       this.remember(audioSha, hit); // refresh its LRU position
       return copyCodes(hit);
     }
@@ -82,6 +85,7 @@ export class CodeCache {
   private async load(audio: Buffer, audioSha: string): Promise<number[][]> {
     const file = join(this.options.cacheDir, cacheFileName(audioSha, this.options.codecId));
     let codes = await this.readFile(file, audioSha);
+    this.options.onLookup?.(codes !== undefined);
     if (!codes) {
       const checked = checkCodes(await this.encode(audio), this.options);
       if (typeof checked === 'string') throw new HiggsError('E_INTERNAL', `codec encoder returned invalid codes: ${checked}`);

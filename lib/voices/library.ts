@@ -63,6 +63,8 @@ export interface VoiceLibraryOptions {
   maxCacheBytes?: number;
   /** Told about cache files that could not be read or written; the library carries on without them. */
   onCacheError?: (error: unknown) => void;
+  /** Told of each code cache lookup: true for a hit (memory or disk), false for an encode. */
+  onCacheLookup?: (hit: boolean) => void;
 }
 
 /** A preset voice with its codes. */
@@ -115,6 +117,7 @@ export class VoiceLibrary {
       maxMemoryEntries: positive(options.maxMemoryEntries, 256, 'maxMemoryEntries'),
       maxDiskBytes: positive(options.maxCacheBytes, DEFAULT_MAX_CACHE_BYTES, 'maxCacheBytes'),
       onCacheError: options.onCacheError,
+      onLookup: options.onCacheLookup,
     });
   }
 

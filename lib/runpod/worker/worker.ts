@@ -16,6 +16,8 @@ import { HiggsError } from '../../common/errors.js';
 import { errorResult } from '../job-result.js';
 import { runStopChannel } from './stop.js';
 import { JobTaker, type PlatformJob } from './take.js';
+import { createMetrics, type Metrics } from '../../server/metrics.js';
+import { metricsLogMs, startMetricsLog } from './metrics-log.js';
 
 export interface WorkerTiming {
   takeTimeoutMs: number;
@@ -62,6 +64,13 @@ export interface WorkerOptions {
   logWrite?: (line: string) => void;
   /** Called after each heartbeat ping (status 0: network error). */
   onPing?: (ping: { url: string; status: number }) => void;
+  /**
+   * The figures logged as `{event: "metrics"}` lines (lib/server/metrics.ts): give the one whose
+   * observer the HiggsAudio was made with, or its counters stay at zero; absent, one reading the handler's health.
+   */
+  metrics?: Metrics;
+  /** Overrides HIGGS_METRICS_LOG_S (default 60 s): milliseconds between metrics lines; null for none. */
+  metricsLogMs?: number | null;
 }
 
 export interface RunningWorker {
@@ -79,6 +88,7 @@ export interface RunningWorker {
 export function runWorker(handler: TtsHandler, options: WorkerOptions = {}): RunningWorker {
   const env = readPlatformEnv(options.env ?? process.env);
   const timing = { ...DEFAULT_TIMING, ...options.timing };
+  const metricsInterval = options.metricsLogMs !== undefined ? options.metricsLogMs : metricsLogMs(options.env ?? process.env);
   let concurrency = 1;
   const log = createWorkerLog({ logger: options.logger, json: env.endpointId !== null, level: runpodLevel(env.logLevel) ?? 'info', write: options.logWrite });
   const http = new PlatformHttp({ apiKey: env.apiKey, uaIntegration: env.uaIntegration, retryDelaysMs: timing.postRetryDelaysMs });
@@ -145,6 +155,8 @@ export function runWorker(handler: TtsHandler, options: WorkerOptions = {}): Run
       : Promise.resolve();
     const taker = new JobTaker(http, env.takeUrl, timing, log);
     log.info(null, `Worker ${env.workerId} started (concurrency ${concurrency}).`);
+    const metrics = options.metrics ?? createMetrics({ health: () => handler.health(), processMetrics: false });
+    const stopMetricsLog = metricsInterval === null ? () => undefined : startMetricsLog(metrics, log, metricsInterval);
     let jobsTaken = 0;
     while (!stopping.signal.aborted && !(deps.refreshWorker && jobsTaken > 0)) {
       const free = concurrency - held.size;
@@ -170,6 +182,7 @@ export function runWorker(handler: TtsHandler, options: WorkerOptions = {}): Run
     closing.abort();
     await stopChannel;
     await heartbeat?.stop();
+    stopMetricsLog();
     log.info(null, 'Worker stopped.');
   };
 
