@@ -8,7 +8,7 @@ const SPEAK = `Usage: higgs-audio speak (--text TEXT | --file FILE | --codes FIL
 
 Synthesize speech and write it to an audio file. Prints the file's path, then its duration and
 the timings (with --json, the result's report); progress goes to stderr. Every field of a
-request has a flag (the request fields' table in the README says more).
+request has a flag (the request fields' table in docs/library.md says more).
 
 Input and output:
   -t, --text TEXT     The text to speak ([SPEAKERn] tags for several speakers)
@@ -117,9 +117,9 @@ Routes (also under /v2/ENDPOINT/..., where runpod-sdk calls them):
   POST /purge-queue       drops queued jobs
   GET  /health            jobs, workers and the engine's health (no API key needed)
   GET  /metrics           Prometheus metrics (docs/metrics.md)
-  POST /v1/audio/speech   OpenAI's speech call (and /v1/models, /v1/audio/voices): README
+  POST /v1/audio/speech   OpenAI's speech call (and /v1/models, /v1/audio/voices): docs/http-api.md
   WS   /v1/audio/speech/stream
-                          text in as it is written, speech out sentence by sentence (README)
+                          text in as it is written, speech out sentence by sentence (docs/http-api.md)
 
 Options:
       --host HOST   Address to listen on (default 127.0.0.1; 0.0.0.0 in a container)

@@ -1,6 +1,6 @@
 /**
  * Limits and defaults of a TTS request, in one table: the schema (lib/request/schema.ts) is built from
- * it and the README prints it, so the two cannot drift apart. Sources are
+ * it and docs/library.md lists it. Sources are
  * docs/model.md#sampling and #sampling-defaults (sampling, RAS), docs/model.md#chunking
  * (chunking), and docs/runpod-protocol.md#job-input (transcript length).
  */

@@ -1,5 +1,5 @@
 /**
- * `serve`'s OpenAI-compatible routes (README "OpenAI-compatible API"): POST /v1/audio/speech
+ * `serve`'s OpenAI-compatible routes (docs/http-api.md): POST /v1/audio/speech
  * (JSON or multipart; a whole file, raw chunked audio as windows decode, or server-sent events),
  * GET /v1/models, and GET / POST /v1/audio/voices and DELETE /v1/audio/voices/{id}. The calls themselves are lib/openai/speech-service.ts; this file is the
  * HTTP around them: bodies, headers, streaming with backpressure, and a client that hangs up

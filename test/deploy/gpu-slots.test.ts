@@ -1,4 +1,4 @@
-// The README's table "GPU memory -> slots" of the RunPod guide, recomputed with the engine's own
+// The table "GPU memory -> slots" of the RunPod guide (docs/deploy-runpod.md), recomputed with the engine's own
 // arithmetic: native/core/engine/slot_memory.h (derived_slots, check_slot_memory, the 4 GiB
 // working reserve) compiled into a tiny program, so the table cannot drift from the engine. Also:
 // hub.json offers exactly the RunPod GPU pools of the table, and the image's kernels cover them.
@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   return { reserve: reserve!, slots };
 }
 
-/** The README table: GB are 10^9 bytes (at or under every card's real size); slot 0's cache and the codec count as loaded. */
+/** The guide's table: GB are 10^9 bytes (at or under every card's real size); slot 0's cache and the codec count as loaded. */
 function slotTable(): string {
   const context = loadConfig({}).maxContext;
   const cacheBytes = KV_BYTES_PER_POSITION * context;
@@ -84,10 +84,10 @@ function slotTable(): string {
   ].join('\n');
 }
 
-describe('GPU memory -> slots (README, RunPod guide)', () => {
-  it('the README table is what slot_memory.h derives at the default HIGGS_MAX_CONTEXT', () => {
+describe('GPU memory -> slots (docs/deploy-runpod.md)', () => {
+  it('the guide\'s table is what slot_memory.h derives at the default HIGGS_MAX_CONTEXT', () => {
     const table = slotTable();
-    expect(read('README.md'), `README.md should hold this table:\n${table}\n`).toContain(table);
+    expect(read('docs/deploy-runpod.md'), `docs/deploy-runpod.md should hold this table:\n${table}\n`).toContain(table);
   });
 
   it('hub.json offers exactly the pools of the table, and the image builds kernels for each of their GPUs', () => {
