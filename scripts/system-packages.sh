@@ -21,7 +21,8 @@ BUILD=(
 )
 # sox, libsox-fmt-mp3, opus-tools and file are test tools: independent readers of the files we
 # write. tini is the image's PID 1, which the image report and its rehearsal lay out (scripts/docker).
-TEST=(sox libsox-fmt-mp3 opus-tools file tini)
+# chromium is the real browser test/server/playground.test.ts drives (puppeteer-core) on serve's page.
+TEST=(sox libsox-fmt-mp3 opus-tools file tini chromium)
 
 log() { printf '[system-packages] %s\n' "$*" >&2; }
 

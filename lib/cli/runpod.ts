@@ -50,6 +50,8 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
   const sendTimeoutMs = parseSendTimeout(io.env.HIGGS_SEND_TIMEOUT_MS);
   const websocket = parseWebSocketLimits(io.env);
   const metricsPublic = parseFlag('HIGGS_METRICS_PUBLIC', io.env.HIGGS_METRICS_PUBLIC);
+  // The playground page at GET / (lib/server/playground.ts): on unless HIGGS_PLAYGROUND=0.
+  const playground = (io.env.HIGGS_PLAYGROUND ?? '').trim() === '' || parseFlag('HIGGS_PLAYGROUND', io.env.HIGGS_PLAYGROUND);
   const config = loadConfig(io.env, { volume: runpodVolume() });
   const logger = createLogger({ level: config.logLevel });
   const metrics = createMetrics();
@@ -71,6 +73,7 @@ async function serve(args: readonly string[], io: CliIO): Promise<number> {
       websocket,
       metrics,
       metricsPublic,
+      playground,
       logger,
     });
     io.stderr.write(`higgs-audio: serving on ${server.url} (POST / with {"input": {...}}; runpod-sdk baseUrl ${server.url}/v2)\n`);

@@ -117,6 +117,7 @@ Routes (also under /v2/ENDPOINT/..., where runpod-sdk calls them):
   POST /purge-queue       drops queued jobs
   GET  /health            jobs, workers and the engine's health (no API key needed)
   GET  /metrics           Prometheus metrics (docs/metrics.md)
+  GET  /                  the playground page, in a browser (HIGGS_PLAYGROUND=0: none)
   POST /v1/audio/speech   OpenAI's speech call (and /v1/models, /v1/audio/voices): docs/http-api.md
   WS   /v1/audio/speech/stream
                           text in as it is written, speech out sentence by sentence (docs/http-api.md)
@@ -133,6 +134,8 @@ Environment (besides the common ones):
                                 read it, and a streamed job for a /stream poll, before the
                                 connection closes and the generation is cancelled (default ${CONNECTION_LIMITS.sendTimeoutMs})
   HIGGS_METRICS_PUBLIC          1: GET /metrics needs no API key (for a scraper; default 0)
+  HIGGS_PLAYGROUND              0: no playground page at GET / (default 1: a page in the browser
+                                to try voices and settings, streaming as it plays)
 ${webSocketVariables()}
 
 Example:

@@ -21,6 +21,7 @@ import { createRunpodRoutes } from './runpod-routes.js';
 import { createWebSocketRoutes } from './websocket-routes.js';
 import type { WebSocketLimits } from './websocket-limits.js';
 import { createMetrics, routeLabel, type Metrics } from './metrics.js';
+import { createPlayground } from './playground.js';
 
 export interface ServeOptions extends JobTableOptions, ConnectionLimits {
   host?: string;
@@ -45,6 +46,8 @@ export interface ServeOptions extends JobTableOptions, ConnectionLimits {
   metrics?: Metrics;
   /** `GET /metrics` without the API key (HIGGS_METRICS_PUBLIC=1), for a scraper; default false. */
   metricsPublic?: boolean;
+  /** The playground page at GET / (playground.ts; HIGGS_PLAYGROUND=0 turns it off); default true. */
+  playground?: boolean;
   logger?: Logger;
 }
 
@@ -74,6 +77,8 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
     metrics,
   });
   const openAi = createOpenAiRoutes(handler.speech, bodyLimitBytes, limits.sendTimeoutMs, metrics);
+  // GET / and HEAD /: the page, with no key (it asks for one when the API answers 401).
+  const playground = options.playground === false ? undefined : createPlayground(undefined, (message) => logger?.warn({ event: 'serve.playground' }, message));
   const limiter = rateLimitPerMinute ? new RateLimiter(rateLimitPerMinute) : null;
   const authFailures = new RateLimiter(AUTH_FAILURES_PER_MINUTE);
   const authorizeRequest = (req: IncomingMessage): void => {
@@ -107,6 +112,7 @@ export async function startServer(handler: TtsHandler, options: ServeOptions = {
       if (url.pathname.replace(/\/+$/, '') === '/metrics') return await sendMetrics(req, res, authorize);
       // OpenAI's paths answer in OpenAI's shape, errors included (openai-routes.ts).
       if (path.split('/')[0] === 'v1') return await openAi(req, res, path, authorize);
+      if (playground?.handle(req, res, url.pathname)) return; // POST / stays RunPod's
       await runpod.handle(req, res, url, path, authorize);
     } catch (error) {
       if (error instanceof HttpError) {
