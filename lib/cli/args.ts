@@ -18,6 +18,7 @@ export type Invocation =
   | { kind: 'speak'; args: SpeakArgs }
   | { kind: 'voices' }
   | { kind: 'pull'; args: PullArgs }
+  | { kind: 'quantize'; args: QuantizeArgs }
   | { kind: 'setup'; args: SetupArgs }
   | { kind: 'unavailable'; command: 'serve' | 'worker' };
 
@@ -44,6 +45,13 @@ export interface PullArgs {
   /** Each repository with the revision to pull (a branch, tag or commit; default main). */
   repos: { repo: string; revision: string }[];
   /** --to ROOT, as given (resolved against the working directory); default: the pull cache. */
+  to?: string;
+}
+
+export interface QuantizeArgs {
+  /** The source model directory, as given (resolved against the working directory). */
+  modelDir: string;
+  /** --to DIR, as given; default: MODEL_DIR-int8 (lib/cli/quantize.ts). */
   to?: string;
 }
 
@@ -82,6 +90,8 @@ export function parseInvocation(argv: readonly string[]): Invocation {
     }
     case 'pull':
       return parsePull(rest);
+    case 'quantize':
+      return parseQuantize(rest);
     case 'setup':
       return parseSetup(rest);
     case 'serve':
@@ -185,6 +195,14 @@ function parsePull(rest: readonly string[]): Invocation {
     return { repo, revision: own ?? revision ?? DEFAULT_REVISION };
   });
   return { kind: 'pull', args: { repos, ...(values.to !== undefined ? { to: values.to } : {}) } };
+}
+
+function parseQuantize(rest: readonly string[]): Invocation {
+  const { values, positionals } = strict(rest, { to: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, 'quantize', true);
+  if (values.help) return { kind: 'help', command: 'quantize' };
+  if (positionals.length !== 1 || positionals[0]!.trim() === '') throw new UsageError('give one MODEL_DIR to quantize', 'quantize');
+  if (values.to !== undefined && values.to.trim() === '') throw new UsageError('--to needs a directory', 'quantize');
+  return { kind: 'quantize', args: { modelDir: positionals[0]!, ...(values.to !== undefined ? { to: values.to } : {}) } };
 }
 
 function parseSetup(rest: readonly string[]): Invocation {

@@ -1,5 +1,5 @@
 /** The CLI's commands: the one list that parsing, help and errors share. */
-export const COMMANDS = ['speak', 'voices', 'pull', 'setup', 'serve', 'worker', 'help'] as const;
+export const COMMANDS = ['speak', 'voices', 'pull', 'quantize', 'setup', 'serve', 'worker', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export function isCommand(word: string): word is Command {

@@ -2,7 +2,7 @@
  * The `higgs-audio` command line (bin/higgs-audio.js runs main()). runCli maps a command to an
  * exit status (lib/cli/io.ts: 0 done, 1 an error, 2 a usage error, 130 interrupted).
  */
-import { parseInvocation, UsageError, type Invocation, type PullArgs, type SetupArgs } from './args.js';
+import { parseInvocation, UsageError, type Invocation, type PullArgs, type QuantizeArgs, type SetupArgs } from './args.js';
 import type { CliBackend } from './backend.js';
 import { EXIT, type CliIO } from './io.js';
 import { wantsBar } from './progress.js';
@@ -41,6 +41,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       return withBackend(invocation, io);
     case 'pull':
       return pullCommand(invocation.args, io);
+    case 'quantize':
+      return quantizeCommand(invocation.args, io);
     case 'setup':
       return setupCommand(invocation.args, io);
   }
@@ -69,6 +71,22 @@ async function pullCommand(args: PullArgs, io: CliIO): Promise<number> {
   } catch (error) {
     if (io.signal?.aborted) {
       io.stderr.write(`higgs-audio: [E_CANCELLED] interrupted; run pull again to resume\n`);
+      return EXIT.interrupted;
+    }
+    reportError(error, io);
+    return EXIT.error;
+  }
+}
+
+/** `quantize` needs the addon but no config and no engine. */
+async function quantizeCommand(args: QuantizeArgs, io: CliIO): Promise<number> {
+  try {
+    const { quantize } = await import('./quantize.js');
+    await quantize(args, { ...io, bar: wantsBar(io.stderr, io.env) });
+    return EXIT.ok;
+  } catch (error) {
+    if (io.signal?.aborted) {
+      io.stderr.write('higgs-audio: [E_CANCELLED] interrupted; run quantize again\n');
       return EXIT.interrupted;
     }
     reportError(error, io);

@@ -361,4 +361,30 @@ export interface NativeBinding {
    * pool; nothing elsewhere), which glibc would otherwise keep for the process's lifetime.
    */
   releaseMemory(): Promise<void>;
+  /**
+   * `higgs-audio quantize`: modelDir's LM checkpoint quantized once (int8 per output channel, as a
+   * load with weights "int8" quantizes it) into outDir (which must exist): model.int8.safetensors,
+   * then int8-manifest.json naming sourceFingerprint (native/core/lm/int8_checkpoint.h). Runs on
+   * the libuv pool, one weight at a time; onProgress(done, total) counts weights. E_INPUT for a
+   * missing outDir or an already quantized modelDir, E_MODEL_FORMAT for a bad checkpoint.
+   */
+  quantizeCheckpoint(request: QuantizeRequest, onProgress?: (done: number, total: number) => void): Promise<QuantizeResult>;
+}
+
+export interface QuantizeRequest {
+  modelDir: string;
+  outDir: string;
+  /** The source checkpoint's id (lib/service/model-fingerprint.ts), recorded in the manifest and the file. */
+  sourceFingerprint: string;
+  /** Recorded in the manifest, e.g. "higgs-audio 0.3.0". */
+  createdBy?: string;
+}
+
+export interface QuantizeResult {
+  weightsPath: string;
+  manifestPath: string;
+  /** Canonical weights written (each projection as its int8 weight and scales). */
+  tensors: number;
+  /** Size of model.int8.safetensors. */
+  bytes: number;
 }

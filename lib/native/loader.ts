@@ -13,7 +13,7 @@ import { packageRoot } from '../common/package-root.js';
 export type * from './addon-types.js';
 
 /** The addon ABI this library is written for (native/binding/convert.cc, kAbiVersion). */
-export const EXPECTED_ABI = 12;
+export const EXPECTED_ABI = 13;
 
 /** Where the addon is looked for, in order. HIGGS_AUDIO_ADDON overrides everything. */
 export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {

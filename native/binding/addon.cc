@@ -8,6 +8,7 @@
 #include "js_bridge.h"
 #include "memory_release.h"
 #include "pool_task.h"
+#include "quantize_function.h"
 #include "sample_stream_wrap.h"
 
 namespace {
@@ -17,6 +18,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("AudioResampler", higgs::binding::define_audio_resampler(env));
   exports.Set("AudioStreamEncoder", higgs::binding::define_audio_stream_encoder(env));
   higgs::binding::register_audio_functions(env, exports);
+  higgs::binding::register_quantize_function(env, exports);
   exports.Set("cudaAvailable", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), higgs::cuda_available());
   }, "cudaAvailable"));

@@ -17,7 +17,8 @@ namespace {
 // 8: AudioResampler.
 // 9: the Engine constructor's onLog(level, message) (libtorch's warnings).
 // 12: EngineOptions.weights ("dense" | "int8"), ModelInfo.weightFormat.
-constexpr int kAbiVersion = 12;
+// 13: quantizeCheckpoint (`higgs-audio quantize`); a quantized model directory loads with weights int8.
+constexpr int kAbiVersion = 13;
 constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 
 // A reader of one object's fields, naming each in its errors as "<what>: <key> ...".

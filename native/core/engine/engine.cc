@@ -8,6 +8,7 @@
 #include "engine/load_plan.h"
 #include "gpu/gpu.h"
 #include "lm/generator.h"
+#include "lm/int8_checkpoint.h"
 #include "lm/model_shapes.h"
 #include "lm/weight_names.h"
 #include "torch_settings.h"
@@ -67,6 +68,7 @@ void Engine::release_cached_memory(Done done) {
 Engine::Engine(EngineOptions options, LogSink log) : state_(std::make_unique<State>()) {
   apply_torch_settings();  // before the threads start: no convolution runs before it
   state_->options = std::move(options);
+  state_->log = log;
   if (log) state_->torch_warnings = std::make_unique<TorchWarningLog>(std::move(log));
   state_->start();
 }
@@ -91,6 +93,18 @@ void Engine::load(std::string model_dir, ProgressFn progress, LoadDone done) {
       // E_OOM here, before the weights or caches take any memory, when they cannot fit.
       check_load_plan(plan_load(model_dir, s->options), s->options, model_dir);
       auto options = s->tensor_options();
+      if (lm::parse_weight_format(s->options.weights) == lm::WeightFormat::Int8 && s->log) {
+        const auto manifest = lm::read_int8_manifest(model_dir);  // refused here if stale or foreign
+        try {
+          s->log("info", manifest ? "int8 weights: reading " + manifest->weights_path + " (quantized by " +
+                                        (manifest->created_by.empty() ? std::string("higgs-audio") : manifest->created_by) +
+                                        " from checkpoint " + manifest->source_fingerprint.substr(0, 12) + ")"
+                                  : "int8 weights: quantizing in memory (no int8 file in " + model_dir +
+                                        "; 'higgs-audio quantize' writes one, then load its output directory)");
+        } catch (...) {
+          // A failing log sink must not fail the load.
+        }
+      }
       auto weights = lm::load_weights(
           model_dir, config, options,
           [&](std::int64_t d, std::int64_t t) { report("weights", 0.02 + 0.93 * static_cast<double>(d) / static_cast<double>(t)); },

@@ -185,6 +185,22 @@ struct LoadPlan {
 // E_INPUT/E_MODEL_FORMAT as load() would give them for a bad directory or options.
 LoadPlan plan_load(const std::string& model_dir, const EngineOptions& options);
 
+// `higgs-audio quantize` (lm/int8_checkpoint.h): model_dir's LM checkpoint quantized once into
+// out_dir (which must exist) as model.int8.safetensors + int8-manifest.json; a load with weights
+// "int8" of a directory holding them reads them instead of quantizing. Runs on the calling thread
+// (the CPU, one weight at a time); progress: (weights done, weights total).
+struct QuantizeRequest {
+  std::string model_dir, out_dir;
+  std::string source_fingerprint;  // the source's id, recorded in the manifest and the file
+  std::string created_by;          // e.g. "higgs-audio 0.3.0"
+};
+struct QuantizeSummary {
+  std::string weights_path, manifest_path;
+  std::int64_t tensors = 0, bytes = 0;
+};
+QuantizeSummary quantize_checkpoint(const QuantizeRequest& request,
+                                    const std::function<void(std::int64_t done, std::int64_t total)>& progress);
+
 // The CUDA caching allocator's numbers and the driver's free/total bytes for one device.
 struct GpuMemory {
   std::int64_t allocated = 0, reserved = 0, peak_allocated = 0, free = 0, total = 0;

@@ -126,6 +126,7 @@ struct Engine::State {
   // libtorch's warnings to the Engine's log sink, on both threads (null: no sink given). Declared
   // before the workers so that it outlives their threads.
   std::unique_ptr<TorchWarningLog> torch_warnings;
+  LogSink log;  // the same sink, for the engine's own lines (where a load's int8 weights came from)
   EngineWorker lm_worker;     // model load, forward, generate, unload: the KV cache's one user
   EngineWorker codec_worker;  // codec load, decode, encode: runs beside a generation
 

@@ -6,6 +6,7 @@
 
 #include "engine/engine_state.h"
 #include "io/safetensors.h"
+#include "lm/int8_checkpoint.h"
 #include "lm/int8_weights.h"
 #include "lm/weight_names.h"
 
@@ -95,6 +96,20 @@ HostInfo host_info() {
 
 LoadPlan plan_load(const std::string& model_dir, const EngineOptions& options) {
   const auto config = lm::load_config(model_dir);
+  if (const auto manifest = lm::read_int8_manifest(model_dir)) {  // a quantized directory
+    lm::require_int8_format(*manifest, lm::parse_weight_format(options.weights));
+    const auto summary = lm::summarize_int8_checkpoint(*manifest);
+    auto plan = engine_detail::plan_for_config(config, summary.parameter_count, options);
+    std::set<std::string> dtypes;
+    for (const auto& name : summary.dense_dtypes) {
+      for (auto d : {io::DType::F32, io::DType::BF16, io::DType::F16, io::DType::F64}) {
+        if (name == io::dtype_name(d)) dtypes.insert(engine_detail::stored_dtype_name(d));
+      }
+    }
+    plan.checkpoint_dtype = dtypes.size() == 1 ? *dtypes.begin() : "mixed";
+    plan.checkpoint_bytes = summary.bytes;
+    return plan;
+  }
   const auto checkpoint = io::Checkpoint::open_dir(model_dir);
   std::int64_t parameters = 0, stored = 0;
   std::set<std::string> dtypes;

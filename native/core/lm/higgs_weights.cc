@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "io/safetensors.h"
 #include "io/tensor_view_to_tensor.h"
+#include "lm/int8_checkpoint.h"
 #include "lm/weight_names.h"
 
 namespace higgs::lm {
@@ -118,6 +119,11 @@ void quantize_projections(HiggsWeights& w) {
 
 HiggsWeights load_weights(const std::string& model_dir, const HiggsConfig& c,
                           const at::TensorOptions& options, const LoadProgressFn& progress, WeightFormat format) {
+  // A directory 'higgs-audio quantize' wrote: its int8 weights as saved (lm/int8_checkpoint.h).
+  if (const auto manifest = read_int8_manifest(model_dir)) {
+    require_int8_format(*manifest, format);
+    return load_int8_checkpoint(*manifest, c, options, progress);
+  }
   const auto checkpoint = io::Checkpoint::open_dir(model_dir);
   WeightSet set;
   set.sources = canonical_weights(checkpoint);

@@ -52,7 +52,8 @@ using LoadProgressFn = std::function<void(std::int64_t done, std::int64_t total)
 // Loads every weight of model_dir's safetensors, renamed from either format, converted to
 // `options` (dtype/device). Shapes are checked against `config`; errors name file and tensor.
 // With WeightFormat::Int8 each layer is quantized as soon as it is read (quantize_layer), so at
-// most one layer is held dense beside the int8 ones.
+// most one layer is held dense beside the int8 ones; a quantized directory (lm/int8_checkpoint.h:
+// int8-manifest.json) is read as saved instead, and refused with WeightFormat::Dense.
 HiggsWeights load_weights(const std::string& model_dir, const HiggsConfig& config,
                           const at::TensorOptions& options, const LoadProgressFn& progress = {},
                           WeightFormat format = WeightFormat::Dense);
