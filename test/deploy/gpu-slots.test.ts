@@ -15,12 +15,18 @@ const read = (path: string): string => readFileSync(join(root, path), 'utf8');
 // bosonai/higgs-audio-v2-generation-3B-base in bf16: its parameter count (config.json + shards),
 // and the codec (bosonai/higgs-audio-v2-tokenizer, fp32: 201.4 M parameters).
 const WEIGHT_BYTES = 5_771_283_456 * 2;
+// The same with HIGGS_WEIGHTS=int8: the projections (28 layers of q, k, v, o and both FFNs'
+// gate/up/down, the audio and text heads) as int8 plus a bf16 scale per output row, the
+// embeddings and norms in bf16; what the engine's load plan counts, and what higgs-bench reports
+// for the full shape (BENCHMARKS.md).
+const INT8_WEIGHT_BYTES = 6_193_758_752;
 const CODEC_BYTES = 201_400_000 * 4;
 // K and V of 28 layers x 8 KV heads x 128 dims in bf16, per position of one slot's cache.
 const KV_BYTES_PER_POSITION = 28 * 8 * 128 * 2 * 2;
 
 /** RunPod's serverless GPU pools by memory (GB as RunPod names them) and the compute capability of their GPUs. */
 const POOLS: { gb: number; pools: { id: string; gpus: string; arch: string }[] }[] = [
+  { gb: 16, pools: [] }, // no serverless pool offered: bf16 weights leave less than the working reserve
   { gb: 24, pools: [{ id: 'ADA_24', gpus: 'L4, RTX 4090', arch: '8.9' }, { id: 'AMPERE_24', gpus: 'RTX A4500 (20 GB), RTX A5000, RTX 3090', arch: '8.6' }] },
   { gb: 32, pools: [{ id: 'ADA_32_PRO', gpus: 'RTX 5090', arch: '12.0' }] },
   { gb: 48, pools: [{ id: 'AMPERE_48', gpus: 'A40, RTX A6000', arch: '8.6' }, { id: 'ADA_48_PRO', gpus: 'L40, L40S, RTX 6000 Ada', arch: '8.9' }] },
@@ -72,14 +78,21 @@ int main(int argc, char** argv) {
 function slotTable(): string {
   const context = loadConfig({}).maxContext;
   const cacheBytes = KV_BYTES_PER_POSITION * context;
-  const available = POOLS.map(({ gb }) => gb * 1e9 - WEIGHT_BYTES - CODEC_BYTES - cacheBytes);
-  const { reserve, slots } = engineSlots(cacheBytes, available);
+  const free = (weights: number) => POOLS.map(({ gb }) => gb * 1e9 - weights - CODEC_BYTES - cacheBytes);
+  const [dense, int8] = [free(WEIGHT_BYTES), free(INT8_WEIGHT_BYTES)];
+  const { reserve, slots } = engineSlots(cacheBytes, dense);
+  const { slots: int8Slots } = engineSlots(cacheBytes, int8);
   expect(reserve).toBe(4 * 2 ** 30);
   const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
-  const rows = POOLS.map(({ gb, pools }, i) => `| ${gb} GB | ${pools.map((p) => `\`${p.id}\` (${p.gpus})`).join(', ')} | ${gib(available[i]!)} GiB | ${slots[i]} |`);
+  // Below the working reserve the engine still derives one slot, but nothing is left to work in.
+  const cell = (available: number, n: number) => (available < reserve ? `${gib(available)} GiB | too small` : `${gib(available)} GiB | ${n}`);
+  const rows = POOLS.map(({ gb, pools }, i) => {
+    const named = pools.length ? pools.map((p) => `\`${p.id}\` (${p.gpus})`).join(', ') : 'none offered';
+    return `| ${gb} GB | ${named} | ${cell(dense[i]!, slots[i]!)} | ${cell(int8[i]!, int8Slots[i]!)} |`;
+  });
   return [
-    `| GPU memory | RunPod pools | Free after the weights, the codec and slot 0's KV cache | Slots (${context} positions, ${cacheBytes / 2 ** 20} MiB of KV each) |`,
-    '|---|---|---|---|',
+    `| GPU memory | RunPod pools | Free after the weights, the codec and slot 0's KV cache | Slots (${context} positions, ${cacheBytes / 2 ** 20} MiB of KV each) | Free with int8 weights | Slots with int8 weights |`,
+    '|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }
