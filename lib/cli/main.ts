@@ -62,51 +62,37 @@ async function versionText(): Promise<string> {
   return `${[build.version, ...addon].join('\n')}\n`;
 }
 
-/** `pull` needs no config and no engine: only the Hub client, loaded when used. */
-async function pullCommand(args: PullArgs, io: CliIO): Promise<number> {
+/**
+ * A command that needs no config and no engine: its module is loaded only when used. Exit 0, 1
+ * with the error reported, or 130 when interrupted (saying `again`: how to go on).
+ */
+async function standalone(work: () => Promise<unknown>, io: CliIO, again: string): Promise<number> {
   try {
-    const { pull } = await import('./pull.js');
-    await pull(args, { ...io, bar: wantsBar(io.stderr, io.env) });
+    await work();
     return EXIT.ok;
   } catch (error) {
     if (io.signal?.aborted) {
-      io.stderr.write(`higgs-audio: [E_CANCELLED] interrupted; run pull again to resume\n`);
+      io.stderr.write(`higgs-audio: [E_CANCELLED] interrupted; ${again}\n`);
       return EXIT.interrupted;
     }
     reportError(error, io);
     return EXIT.error;
   }
+}
+
+/** `pull` needs only the Hub client. */
+function pullCommand(args: PullArgs, io: CliIO): Promise<number> {
+  return standalone(async () => (await import('./pull.js')).pull(args, { ...io, bar: wantsBar(io.stderr, io.env) }), io, 'run pull again to resume');
 }
 
 /** `quantize` needs the addon but no config and no engine. */
-async function quantizeCommand(args: QuantizeArgs, io: CliIO): Promise<number> {
-  try {
-    const { quantize } = await import('./quantize.js');
-    await quantize(args, { ...io, bar: wantsBar(io.stderr, io.env) });
-    return EXIT.ok;
-  } catch (error) {
-    if (io.signal?.aborted) {
-      io.stderr.write('higgs-audio: [E_CANCELLED] interrupted; run quantize again\n');
-      return EXIT.interrupted;
-    }
-    reportError(error, io);
-    return EXIT.error;
-  }
+function quantizeCommand(args: QuantizeArgs, io: CliIO): Promise<number> {
+  return standalone(async () => (await import('./quantize.js')).quantize(args, { ...io, bar: wantsBar(io.stderr, io.env) }), io, 'run quantize again');
 }
 
 /** `setup` builds the addon, so it must run where none loads yet: nothing here imports it. */
-async function setupCommand(args: SetupArgs, io: CliIO): Promise<number> {
-  try {
-    await (await import('./setup.js')).setupCommand(args, io);
-    return EXIT.ok;
-  } catch (error) {
-    if (io.signal?.aborted) {
-      io.stderr.write('higgs-audio: [E_CANCELLED] interrupted; run setup again to go on\n');
-      return EXIT.interrupted;
-    }
-    reportError(error, io);
-    return EXIT.error;
-  }
+function setupCommand(args: SetupArgs, io: CliIO): Promise<number> {
+  return standalone(async () => (await import('./setup.js')).setupCommand(args, io), io, 'run setup again to go on');
 }
 
 async function withBackend(invocation: Extract<Invocation, { kind: 'voices' | 'speak' }>, io: CliIO): Promise<number> {

@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import type { SpeakArgs } from './args.js';
 import type { CliBackend, SpeakResult, VoiceListing } from './backend.js';
 import { MAX_WIRE_FRAMES } from '../audio/codes-wire.js';
+import { DEFAULT_NUM_CODEBOOKS } from '../audio/delay-pattern.js';
 import { MAX_INLINE_AUDIO_BYTES } from '../request/defaults.js';
 import { chunkSpan } from '../speech/timestamps.js';
 import { createProgress, type ProgressStream } from './progress.js';
@@ -17,8 +18,8 @@ import { parseVoiceSpec } from '../voices/library.js';
 
 /** A transcript file beyond this is refused unread (a mistaken path to audio or a dump). */
 export const MAX_TEXT_FILE_BYTES = 1024 * 1024;
-/** A codes file holds at most MAX_WIRE_FRAMES frames of 8 codebooks as base64 int16 (1.3 MB), plus its JSON. */
-const MAX_CODES_FILE_BYTES = Math.ceil((MAX_WIRE_FRAMES * 8 * 2 * 4) / 3) + 64 * 1024;
+/** A codes file holds at most MAX_WIRE_FRAMES frames of the codebooks as base64 int16 (1.3 MB), plus its JSON. */
+const MAX_CODES_FILE_BYTES = Math.ceil((MAX_WIRE_FRAMES * DEFAULT_NUM_CODEBOOKS * 2 * 4) / 3) + 64 * 1024;
 
 export interface SpeakIO {
   stdout: { write(text: string): unknown };

@@ -4,19 +4,16 @@
 // request, an error, a cancelled stream, RunPod jobs and cache lookups, time to first audio of
 // streams and whole files, the gauges read from the service, and the API key (or
 // HIGGS_METRICS_PUBLIC). The worker's metrics line: test/runpod/worker/metrics-log.test.ts.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lib/config/load-config.js';
 import { createLogger } from '../../lib/common/log.js';
 import { HiggsAudio } from '../../lib/service/higgs-audio.js';
 import { createTtsHandler, type TtsHandler } from '../../lib/runpod/handler.js';
 import { startServer, type RunningServer } from '../../lib/server/server.js';
 import { METRIC_DEFINITIONS, createMetrics, routeLabel, type Metrics } from '../../lib/server/metrics.js';
-import { tinyHfDir } from '../setup/fixture-paths.js';
-import { goldensDir } from '../support/goldens.js';
+import { tinyServeConfig, toneVoicesDir } from '../support/tiny-service.js';
 
 const KEY = 'metrics-key';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -27,18 +24,10 @@ let server: RunningServer;
 const work = mkdtempSync(join(tmpdir(), 'higgs-metrics-'));
 
 beforeAll(async () => {
-  const voices = join(work, 'voices');
-  execFileSync('mkdir', ['-p', voices]);
-  execFileSync('sox', ['-n', '-r', '24000', '-c', '1', '-b', '16', join(voices, 'tone.wav'), 'synth', '1', 'sine', '300']);
-  writeFileSync(join(voices, 'tone.txt'), 'A tone.');
-  const config = {
-    ...loadConfig({ HIGGS_DEVICE: 'cpu', HIGGS_SLOTS: '2', HIGGS_MAX_CONCURRENCY: '2', HIGGS_MAX_QUEUE: '4' }),
-    modelDir: tinyHfDir,
-    codecDir: join(goldensDir, 'codec'),
-    voicesDir: voices,
-    resultCacheDir: join(work, 'results'),
-    maxContext: 4096,
-  };
+  const config = tinyServeConfig(
+    { HIGGS_SLOTS: '2', HIGGS_MAX_CONCURRENCY: '2', HIGGS_MAX_QUEUE: '4' },
+    { voicesDir: toneVoicesDir(work), resultCacheDir: join(work, 'results'), maxContext: 4096 },
+  );
   metrics = createMetrics();
   tts = new HiggsAudio({ config, logger: createLogger({ level: 'silent' }), observer: metrics.observer });
   metrics.setHealth(() => tts.health());

@@ -20,6 +20,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tinyHfDir } from '../setup/fixture-paths.js';
 import { goldensDir } from '../support/goldens.js';
+import { tinyServeConfig, toneVoicesDir } from '../support/tiny-service.js';
 
 const KEY = 'test-key';
 let tts: HiggsAudio;
@@ -35,17 +36,7 @@ const speech = (body: Partial<SpeechBody>) =>
   client.audio.speech.create({ model: 'tts-1', voice: 'tone', input: 'Hello there.', seed: 7, max_new_tokens: 60, ...body } as SpeechBody);
 
 beforeAll(async () => {
-  const voices = join(work, 'voices');
-  execFileSync('mkdir', ['-p', voices]);
-  execFileSync('sox', ['-n', '-r', '24000', '-c', '1', '-b', '16', join(voices, 'tone.wav'), 'synth', '1', 'sine', '300']);
-  writeFileSync(join(voices, 'tone.txt'), 'A tone.');
-  const config = {
-    ...loadConfig({ HIGGS_DEVICE: 'cpu', HIGGS_SLOTS: '2', HIGGS_MAX_CONCURRENCY: '2', HIGGS_MAX_QUEUE: '0' }),
-    modelDir: tinyHfDir,
-    codecDir: join(goldensDir, 'codec'),
-    voicesDir: voices,
-    maxContext: 4096,
-  };
+  const config = tinyServeConfig({ HIGGS_SLOTS: '2', HIGGS_MAX_CONCURRENCY: '2', HIGGS_MAX_QUEUE: '0' }, { voicesDir: toneVoicesDir(work), maxContext: 4096 });
   tts = new HiggsAudio({ config, logger: createLogger({ level: 'silent' }) });
   handler = createTtsHandler(tts, null);
   await handler.ready();

@@ -4,18 +4,15 @@
 // per sentence, the same audio for the same seed however the text arrives, a cancel
 // mid-sentence, bad messages and too much text answered with errors while the session goes on,
 // and the API key as HTTP takes it (a header, or ?api_key= for browsers), never logged.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lib/config/load-config.js';
 import { createLogger } from '../../lib/common/log.js';
 import { HiggsAudio } from '../../lib/service/higgs-audio.js';
 import { createTtsHandler, type TtsHandler } from '../../lib/runpod/handler.js';
 import { startServer, type RunningServer, type ServeOptions } from '../../lib/server/server.js';
-import { tinyHfDir } from '../setup/fixture-paths.js';
-import { goldensDir } from '../support/goldens.js';
+import { tinyServeConfig, toneVoicesDir } from '../support/tiny-service.js';
 import { SpeechSocket, sleep, waitFor, type Sentence } from './websocket-client.js';
 
 const KEY = 'ws-test-key';
@@ -27,17 +24,7 @@ const logLines: string[] = [];
 const work = mkdtempSync(join(tmpdir(), 'higgs-ws-'));
 
 beforeAll(async () => {
-  const voices = join(work, 'voices');
-  execFileSync('mkdir', ['-p', voices]);
-  execFileSync('sox', ['-n', '-r', '24000', '-c', '1', '-b', '16', join(voices, 'tone.wav'), 'synth', '1', 'sine', '300']);
-  writeFileSync(join(voices, 'tone.txt'), 'A tone.');
-  const config = {
-    ...loadConfig({ HIGGS_DEVICE: 'cpu', HIGGS_SLOTS: '2', HIGGS_MAX_CONCURRENCY: '2', HIGGS_MAX_QUEUE: '0' }),
-    modelDir: tinyHfDir,
-    codecDir: join(goldensDir, 'codec'),
-    voicesDir: voices,
-    maxContext: 8192,
-  };
+  const config = tinyServeConfig({ HIGGS_SLOTS: '2', HIGGS_MAX_CONCURRENCY: '2', HIGGS_MAX_QUEUE: '0' }, { voicesDir: toneVoicesDir(work), maxContext: 8192 });
   tts = new HiggsAudio({ config, logger: createLogger({ level: 'silent' }) });
   handler = createTtsHandler(tts, null);
   await handler.ready();

@@ -1,6 +1,9 @@
 // HiggsAudio over the tiny test model and codec, on the CPU in fp32: the set-up the service tests share.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../../lib/common/log.js';
+import { loadConfig, type HiggsConfig } from '../../lib/config/load-config.js';
 import { HiggsAudio } from '../../lib/service/higgs-audio.js';
 import { tinyHfDir } from '../setup/fixture-paths.js';
 import { goldensDir } from './goldens.js';
@@ -19,4 +22,18 @@ export function openTinyService(opened: HiggsAudio[], extra: Record<string, unkn
   });
   opened.push(tts);
   return tts;
+}
+
+/** `parent`/voices with one preset, "tone": a second of a 300 Hz sine made by sox, and its transcript. */
+export function toneVoicesDir(parent: string): string {
+  const voices = join(parent, 'voices');
+  mkdirSync(voices, { recursive: true });
+  execFileSync('sox', ['-n', '-r', '24000', '-c', '1', '-b', '16', join(voices, 'tone.wav'), 'synth', '1', 'sine', '300']);
+  writeFileSync(join(voices, 'tone.txt'), 'A tone.');
+  return voices;
+}
+
+/** A serve test's configuration: `env` read as the environment (on the CPU), the tiny model and codec, then `fields`. */
+export function tinyServeConfig(env: Record<string, string>, fields: Partial<HiggsConfig>): HiggsConfig {
+  return { ...loadConfig({ HIGGS_DEVICE: 'cpu', ...env }), modelDir: tinyHfDir, codecDir: tinyCodecDir, ...fields };
 }
